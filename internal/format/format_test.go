@@ -1,0 +1,89 @@
+package format
+
+import (
+	"math"
+	"testing"
+	"time"
+)
+
+func TestPrice(t *testing.T) {
+	for _, tc := range []struct {
+		in   float64
+		want string
+	}{
+		{97123.4, "97,123.40"},
+		{1234567.891, "1,234,567.89"},
+		{3456.78, "3,456.78"},
+		{1, "1.00"},
+		{0.5123, "0.5123"},
+		{0.00001234, "0.00001234"},
+		{0.1, "0.1000"},
+		{-42.5, "-42.50"},
+		{0, "0"},
+		{math.NaN(), "n/a"},
+		{math.Inf(1), "n/a"},
+	} {
+		if got := Price(tc.in); got != tc.want {
+			t.Errorf("Price(%v) = %q, want %q", tc.in, got, tc.want)
+		}
+	}
+}
+
+func TestCompact(t *testing.T) {
+	for _, tc := range []struct {
+		in   float64
+		want string
+	}{
+		{1.23e9, "1.23B"},
+		{999_999_999, "1.00B"},
+		{4.5e6, "4.50M"},
+		{12_345, "12.35K"},
+		{2.5e12, "2.50T"},
+		{999, "999.00"},
+		{0.005, "0.005000"},
+		{-3e6, "-3.00M"},
+	} {
+		if got := Compact(tc.in); got != tc.want {
+			t.Errorf("Compact(%v) = %q, want %q", tc.in, got, tc.want)
+		}
+	}
+}
+
+func TestPercent(t *testing.T) {
+	for _, tc := range []struct {
+		in   float64
+		dec  int
+		want string
+	}{
+		{1.254, 2, "+1.25%"},
+		{-0.4, 2, "-0.40%"},
+		{0, 2, "0.00%"},
+		{-0.0001, 2, "0.00%"},
+		{0.01, 4, "+0.0100%"},
+	} {
+		if got := Percent(tc.in, tc.dec); got != tc.want {
+			t.Errorf("Percent(%v, %d) = %q, want %q", tc.in, tc.dec, got, tc.want)
+		}
+	}
+	if Arrow(1) != "▲" || Arrow(-1) != "▼" || Arrow(0) != "•" {
+		t.Error("Arrow signs wrong")
+	}
+}
+
+func TestDuration(t *testing.T) {
+	for _, tc := range []struct {
+		in   time.Duration
+		want string
+	}{
+		{45 * time.Second, "45s"},
+		{12 * time.Minute, "12m"},
+		{3*time.Hour + 12*time.Minute, "3h 12m"},
+		{2 * time.Hour, "2h"},
+		{52 * time.Hour, "2d 4h"},
+		{-90 * time.Second, "1m"},
+	} {
+		if got := Duration(tc.in); got != tc.want {
+			t.Errorf("Duration(%v) = %q, want %q", tc.in, got, tc.want)
+		}
+	}
+}
