@@ -133,6 +133,7 @@ type Candle struct {
 // ErrRateLimited and ErrUnavailable, never for ErrUnknownSymbol.
 var (
 	ErrUnknownSymbol = errors.New("unknown symbol")
+	ErrInvalidSymbol = errors.New("invalid symbol") // input that cannot be a pair at all
 	ErrRateLimited   = errors.New("rate limited")
 	ErrUnavailable   = errors.New("market data unavailable")
 	ErrBadResponse   = errors.New("malformed response") // also fails over

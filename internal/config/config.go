@@ -1,0 +1,342 @@
+// Package config loads the bot's configuration with koanf: defaults, then an
+// optional YAML file, then CRYPTOBOT_* environment variables (with __ for
+// nesting) and TELEGRAM_BOT_TOKEN. Validate names the key of the first problem.
+package config
+
+import (
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/knadh/koanf/parsers/yaml"
+	"github.com/knadh/koanf/providers/confmap"
+	"github.com/knadh/koanf/providers/env/v2"
+	"github.com/knadh/koanf/providers/file"
+	"github.com/knadh/koanf/v2"
+)
+
+// Modes of the Telegram transport.
+const (
+	ModePolling = "polling"
+	ModeWebhook = "webhook"
+	ModeConsole = "console"
+)
+
+// Config is the whole configuration. Keys are documented in README.md.
+type Config struct {
+	Env          string        `koanf:"env"`
+	Workers      int           `koanf:"workers"`
+	QueueSize    int           `koanf:"queue_size"`
+	ReplyTimeout time.Duration `koanf:"reply_timeout"`
+	LogLevel     string        `koanf:"log_level"`
+
+	Telegram struct {
+		Token   string `koanf:"token"`
+		APIURL  string `koanf:"api_url"`
+		Mode    string `koanf:"mode"`
+		Webhook struct {
+			URL     string `koanf:"url"`
+			Path    string `koanf:"path"`
+			Secret  string `koanf:"secret"`
+			MaxBody int64  `koanf:"max_body"`
+		} `koanf:"webhook"`
+		Rate struct {
+			Global   float64 `koanf:"global"`    // messages per second, all chats
+			PerChat  float64 `koanf:"per_chat"`  // messages per second in one private chat
+			PerGroup float64 `koanf:"per_group"` // messages per minute in one group
+		} `koanf:"rate"`
+	} `koanf:"telegram"`
+
+	HTTP struct {
+		Listen string `koanf:"listen"`
+	} `koanf:"http"`
+	Metrics struct {
+		Listen string `koanf:"listen"`
+	} `koanf:"metrics"`
+
+	Exchanges struct {
+		Order   []string      `koanf:"order"`
+		Timeout time.Duration `koanf:"timeout"`
+		Binance struct {
+			SpotURL    string `koanf:"spot_url"`
+			FuturesURL string `koanf:"futures_url"`
+		} `koanf:"binance"`
+		Bybit struct {
+			URL string `koanf:"url"`
+		} `koanf:"bybit"`
+		OKX struct {
+			URL string `koanf:"url"`
+		} `koanf:"okx"`
+	} `koanf:"exchanges"`
+
+	Cache struct {
+		TTL time.Duration `koanf:"ttl"`
+	} `koanf:"cache"`
+
+	Flags struct {
+		Dir string `koanf:"dir"`
+	} `koanf:"flags"`
+
+	Memory struct {
+		Limit string `koanf:"limit"` // bytes or 256MiB; empty = from the cgroup limit
+	} `koanf:"memory"`
+
+	Admin struct {
+		ChatIDs []int64 `koanf:"chat_ids"`
+	} `koanf:"admin"`
+}
+
+// Defaults are the values used when neither the file nor the environment sets a key.
+func Defaults() map[string]any {
+	return map[string]any{
+		"env":                           "production",
+		"workers":                       8,
+		"queue_size":                    1024,
+		"reply_timeout":                 "5s",
+		"log_level":                     "info",
+		"telegram.api_url":              "https://api.telegram.org",
+		"telegram.mode":                 ModePolling,
+		"telegram.webhook.path":         "/webhook",
+		"telegram.webhook.max_body":     1 << 20,
+		"telegram.rate.global":          30.0,
+		"telegram.rate.per_chat":        1.0,
+		"telegram.rate.per_group":       20.0,
+		"http.listen":                   "127.0.0.1:8080",
+		"metrics.listen":                "127.0.0.1:8080",
+		"exchanges.order":               []string{"binance", "bybit", "okx"},
+		"exchanges.timeout":             "3s",
+		"exchanges.binance.spot_url":    "https://api.binance.com",
+		"exchanges.binance.futures_url": "https://fapi.binance.com",
+		"exchanges.bybit.url":           "https://api.bybit.com",
+		"exchanges.okx.url":             "https://www.okx.com",
+		"cache.ttl":                     "2s",
+		"flags.dir":                     "flags",
+		"memory.limit":                  "",
+		"admin.chat_ids":                []int64{},
+	}
+}
+
+// Error is a configuration problem tied to one key.
+type Error struct {
+	Key, Problem string
+}
+
+func (e *Error) Error() string { return fmt.Sprintf("config %s: %s", e.Key, e.Problem) }
+
+// Load reads defaults, then path (when non-empty; a missing file is an error
+// only when required), then the environment given as KEY=VALUE pairs.
+func Load(path string, required bool, environ []string) (Config, error) {
+	k := koanf.New(".")
+	if err := k.Load(confmap.Provider(Defaults(), "."), nil); err != nil {
+		return Config{}, fmt.Errorf("load defaults: %w", err)
+	}
+	if path != "" {
+		if _, err := os.Stat(path); err == nil || required {
+			if err := k.Load(file.Provider(path), yaml.Parser()); err != nil {
+				return Config{}, &Error{Key: "-config", Problem: err.Error()}
+			}
+		}
+	}
+	envMap := map[string]string{}
+	for _, kv := range environ {
+		name, val, ok := strings.Cut(kv, "=")
+		if ok {
+			envMap[name] = val
+		}
+	}
+	if err := k.Load(env.Provider(".", env.Opt{
+		Prefix:      "CRYPTOBOT_",
+		EnvironFunc: func() []string { return environ },
+		TransformFunc: func(key, v string) (string, any) {
+			key = strings.ReplaceAll(strings.ToLower(strings.TrimPrefix(key, "CRYPTOBOT_")), "__", ".")
+			if key == "exchanges.order" || key == "admin.chat_ids" {
+				return key, splitList(v)
+			}
+			return key, v
+		},
+	}), nil); err != nil {
+		return Config{}, fmt.Errorf("load environment: %w", err)
+	}
+	if tok := envMap["TELEGRAM_BOT_TOKEN"]; tok != "" && envMap["CRYPTOBOT_TELEGRAM__TOKEN"] == "" {
+		if err := k.Set("telegram.token", tok); err != nil {
+			return Config{}, fmt.Errorf("set token: %w", err)
+		}
+	}
+	var c Config
+	if err := k.UnmarshalWithConf("", &c, koanf.UnmarshalConf{Tag: "koanf"}); err != nil {
+		return Config{}, &Error{Key: keyOf(err), Problem: err.Error()}
+	}
+	return c, nil
+}
+
+func splitList(v string) []string {
+	var out []string
+	for f := range strings.FieldsFuncSeq(v, func(r rune) bool { return r == ',' || r == ' ' }) {
+		out = append(out, f)
+	}
+	return out
+}
+
+// keyOf digs the offending key out of a mapstructure decode error.
+var decodeKeyRE = regexp.MustCompile(`'([a-z_.\[\]0-9]+)'`)
+
+func keyOf(err error) string {
+	if m := decodeKeyRE.FindStringSubmatch(err.Error()); m != nil {
+		return m[1]
+	}
+	return "config"
+}
+
+var secretRE = regexp.MustCompile(`^[A-Za-z0-9_-]{1,256}$`)
+
+// Validate returns the first problem as an *Error.
+func (c *Config) Validate() error {
+	bad := func(key, format string, a ...any) error { return &Error{Key: key, Problem: fmt.Sprintf(format, a...)} }
+	switch c.Telegram.Mode {
+	case ModePolling, ModeWebhook, ModeConsole:
+	default:
+		return bad("telegram.mode", "unknown mode %q (want polling, webhook or console)", c.Telegram.Mode)
+	}
+	if c.Telegram.Mode != ModeConsole {
+		if c.Telegram.Token == "" {
+			return bad("telegram.token", "required in %s mode (or set TELEGRAM_BOT_TOKEN)", c.Telegram.Mode)
+		}
+		if strings.ContainsAny(c.Telegram.Token, " /?#") {
+			return bad("telegram.token", "malformed token")
+		}
+	}
+	if err := checkURL(c.Telegram.APIURL); err != nil {
+		return bad("telegram.api_url", "%v", err)
+	}
+	if c.Telegram.Mode == ModeWebhook {
+		if c.Telegram.Webhook.URL == "" {
+			return bad("telegram.webhook.url", "required in webhook mode")
+		}
+		if err := checkURL(c.Telegram.Webhook.URL); err != nil {
+			return bad("telegram.webhook.url", "%v", err)
+		}
+		if c.Telegram.Webhook.Secret == "" {
+			return bad("telegram.webhook.secret", "required in webhook mode")
+		}
+	}
+	if c.Telegram.Webhook.Secret != "" && !secretRE.MatchString(c.Telegram.Webhook.Secret) {
+		return bad("telegram.webhook.secret", "must be 1-256 characters of A-Z a-z 0-9 _ - (Telegram refuses others)")
+	}
+	if !strings.HasPrefix(c.Telegram.Webhook.Path, "/") {
+		return bad("telegram.webhook.path", "must start with /")
+	}
+	if c.Telegram.Webhook.MaxBody < 1024 {
+		return bad("telegram.webhook.max_body", "must be at least 1024 bytes")
+	}
+	if c.Telegram.Rate.Global <= 0 || c.Telegram.Rate.PerChat <= 0 || c.Telegram.Rate.PerGroup <= 0 {
+		return bad("telegram.rate", "global, per_chat and per_group must be positive")
+	}
+	if c.HTTP.Listen == "" {
+		return bad("http.listen", "required")
+	}
+	if c.Metrics.Listen == "" {
+		return bad("metrics.listen", "required")
+	}
+	if len(c.Exchanges.Order) == 0 {
+		return bad("exchanges.order", "name at least one of binance, bybit, okx")
+	}
+	seen := map[string]bool{}
+	for _, v := range c.Exchanges.Order {
+		if !slices.Contains([]string{"binance", "bybit", "okx"}, v) {
+			return bad("exchanges.order", "unknown exchange %q (want binance, bybit, okx)", v)
+		}
+		if seen[v] {
+			return bad("exchanges.order", "%q listed twice", v)
+		}
+		seen[v] = true
+	}
+	for key, u := range map[string]string{
+		"exchanges.binance.spot_url":    c.Exchanges.Binance.SpotURL,
+		"exchanges.binance.futures_url": c.Exchanges.Binance.FuturesURL,
+		"exchanges.bybit.url":           c.Exchanges.Bybit.URL,
+		"exchanges.okx.url":             c.Exchanges.OKX.URL,
+	} {
+		if err := checkURL(u); err != nil {
+			return bad(key, "%v", err)
+		}
+	}
+	if c.Workers < 1 || c.Workers > 1024 {
+		return bad("workers", "must be between 1 and 1024, got %d", c.Workers)
+	}
+	if c.QueueSize < 1 {
+		return bad("queue_size", "must be positive")
+	}
+	if c.ReplyTimeout < 100*time.Millisecond || c.ReplyTimeout > time.Minute {
+		return bad("reply_timeout", "must be between 100ms and 1m, got %s", c.ReplyTimeout)
+	}
+	if c.Exchanges.Timeout <= 0 {
+		return bad("exchanges.timeout", "must be positive")
+	}
+	if c.Cache.TTL < 0 {
+		return bad("cache.ttl", "must not be negative")
+	}
+	if c.Flags.Dir == "" {
+		return bad("flags.dir", "required")
+	}
+	if _, err := c.MemoryLimit(); err != nil {
+		return bad("memory.limit", "%v", err)
+	}
+	switch c.Env {
+	case "production", "staging", "development":
+	default:
+		return bad("env", "unknown environment %q (want production, staging or development)", c.Env)
+	}
+	switch c.LogLevel {
+	case "debug", "info", "warn", "error":
+	default:
+		return bad("log_level", "unknown level %q", c.LogLevel)
+	}
+	return nil
+}
+
+func checkURL(s string) error {
+	u, err := url.Parse(s)
+	if err != nil {
+		return errors.New("malformed URL")
+	}
+	if u.Scheme != "http" && u.Scheme != "https" || u.Host == "" {
+		return fmt.Errorf("malformed URL %q: want http(s)://host", s)
+	}
+	return nil
+}
+
+// MemoryLimit parses memory.limit: bytes, or a number with KiB/MiB/GiB/KB/MB/GB.
+// Zero means "derive from the cgroup limit".
+func (c *Config) MemoryLimit() (uint64, error) {
+	return ParseBytes(c.Memory.Limit)
+}
+
+// ParseBytes parses "", "0", "134217728", "128MiB", "1GB".
+func ParseBytes(s string) (uint64, error) {
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return 0, nil
+	}
+	units := []struct {
+		suffix string
+		mul    uint64
+	}{{"KiB", 1 << 10}, {"MiB", 1 << 20}, {"GiB", 1 << 30}, {"KB", 1e3}, {"MB", 1e6}, {"GB", 1e9}, {"B", 1}}
+	mul := uint64(1)
+	for _, u := range units {
+		if strings.HasSuffix(s, u.suffix) {
+			s, mul = strings.TrimSpace(strings.TrimSuffix(s, u.suffix)), u.mul
+			break
+		}
+	}
+	n, err := strconv.ParseFloat(s, 64)
+	if err != nil || n < 0 {
+		return 0, fmt.Errorf("want a size such as 128MiB, got %q", s)
+	}
+	return uint64(n * float64(mul)), nil
+}

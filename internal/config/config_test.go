@@ -1,0 +1,136 @@
+package config
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+)
+
+func write(t *testing.T, body string) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), "config.yaml")
+	if err := os.WriteFile(p, []byte(body), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func TestLoadLayers(t *testing.T) {
+	p := write(t, `
+env: staging
+workers: 4
+reply_timeout: 3s
+telegram:
+  token: from-file
+  mode: webhook
+  webhook:
+    url: https://bot.example.com/webhook
+    secret: s3cr3t_-X
+exchanges:
+  order: [okx, bybit]
+admin:
+  chat_ids: [42, -100123]
+`)
+	c, err := Load(p, true, []string{
+		"CRYPTOBOT_TELEGRAM__API_URL=http://127.0.0.1:9/",
+		"CRYPTOBOT_WORKERS=16",
+		"CRYPTOBOT_EXCHANGES__ORDER=bybit,binance",
+		"TELEGRAM_BOT_TOKEN=from-env",
+		"UNRELATED=1",
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	if c.Env != "staging" || c.Workers != 16 || c.ReplyTimeout != 3*time.Second {
+		t.Errorf("env/workers/timeout = %q %d %s", c.Env, c.Workers, c.ReplyTimeout)
+	}
+	if c.Telegram.APIURL != "http://127.0.0.1:9/" {
+		t.Errorf("api_url = %q", c.Telegram.APIURL)
+	}
+	if c.Telegram.Token != "from-env" {
+		t.Errorf("token = %q, want TELEGRAM_BOT_TOKEN to override the file", c.Telegram.Token)
+	}
+	if got := c.Exchanges.Order; len(got) != 2 || got[0] != "bybit" || got[1] != "binance" {
+		t.Errorf("order = %v", got)
+	}
+	if got := c.Admin.ChatIDs; len(got) != 2 || got[1] != -100123 {
+		t.Errorf("admin ids = %v", got)
+	}
+	if c.Telegram.Webhook.Path != "/webhook" || c.Cache.TTL != 2*time.Second || c.Flags.Dir != "flags" {
+		t.Errorf("defaults lost: path %q ttl %s dir %q", c.Telegram.Webhook.Path, c.Cache.TTL, c.Flags.Dir)
+	}
+}
+
+func TestAdminIDsFromEnv(t *testing.T) {
+	c, err := Load("", false, []string{"CRYPTOBOT_ADMIN__CHAT_IDS=1,-2", "CRYPTOBOT_TELEGRAM__MODE=console"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := c.Admin.ChatIDs; len(got) != 2 || got[0] != 1 || got[1] != -2 {
+		t.Errorf("admin ids = %v", got)
+	}
+}
+
+func TestMissingOptionalFile(t *testing.T) {
+	if _, err := Load(filepath.Join(t.TempDir(), "none.yaml"), false, nil); err != nil {
+		t.Fatalf("optional missing file: %v", err)
+	}
+	if _, err := Load(filepath.Join(t.TempDir(), "none.yaml"), true, nil); err == nil {
+		t.Fatal("required missing file: no error")
+	}
+}
+
+func TestValidateNamesKey(t *testing.T) {
+	for _, tc := range []struct {
+		name, key string
+		env       []string
+	}{
+		{"unknown mode", "telegram.mode", []string{"CRYPTOBOT_TELEGRAM__MODE=carrier-pigeon"}},
+		{"no token", "telegram.token", nil},
+		{"webhook without url", "telegram.webhook.url", []string{"TELEGRAM_BOT_TOKEN=1:a", "CRYPTOBOT_TELEGRAM__MODE=webhook", "CRYPTOBOT_TELEGRAM__WEBHOOK__SECRET=abc"}},
+		{"webhook without secret", "telegram.webhook.secret", []string{"TELEGRAM_BOT_TOKEN=1:a", "CRYPTOBOT_TELEGRAM__MODE=webhook", "CRYPTOBOT_TELEGRAM__WEBHOOK__URL=https://x.example/webhook"}},
+		{"secret charset", "telegram.webhook.secret", []string{"TELEGRAM_BOT_TOKEN=1:a", "CRYPTOBOT_TELEGRAM__MODE=webhook", "CRYPTOBOT_TELEGRAM__WEBHOOK__URL=https://x.example/webhook", "CRYPTOBOT_TELEGRAM__WEBHOOK__SECRET=no spaces!"}},
+		{"malformed api url", "telegram.api_url", []string{"TELEGRAM_BOT_TOKEN=1:a", "CRYPTOBOT_TELEGRAM__API_URL=::nope"}},
+		{"exchange url", "exchanges.okx.url", []string{"TELEGRAM_BOT_TOKEN=1:a", "CRYPTOBOT_EXCHANGES__OKX__URL=ftp://x"}},
+		{"unknown exchange", "exchanges.order", []string{"TELEGRAM_BOT_TOKEN=1:a", "CRYPTOBOT_EXCHANGES__ORDER=binance,kraken"}},
+		{"zero workers", "workers", []string{"TELEGRAM_BOT_TOKEN=1:a", "CRYPTOBOT_WORKERS=0"}},
+		{"memory", "memory.limit", []string{"TELEGRAM_BOT_TOKEN=1:a", "CRYPTOBOT_MEMORY__LIMIT=lots"}},
+		{"env", "env", []string{"TELEGRAM_BOT_TOKEN=1:a", "CRYPTOBOT_ENV=prod"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c, err := Load("", false, tc.env)
+			if err == nil {
+				err = c.Validate()
+			}
+			var ce *Error
+			if !errors.As(err, &ce) || ce.Key != tc.key {
+				t.Fatalf("err = %v, want a problem with %s", err, tc.key)
+			}
+		})
+	}
+}
+
+func TestMalformedDuration(t *testing.T) {
+	_, err := Load("", false, []string{"CRYPTOBOT_REPLY_TIMEOUT=soon"})
+	var ce *Error
+	if !errors.As(err, &ce) || ce.Key != "reply_timeout" {
+		t.Fatalf("err = %v, want reply_timeout named", err)
+	}
+}
+
+func TestParseBytes(t *testing.T) {
+	for in, want := range map[string]uint64{"": 0, "0": 0, "1024": 1024, "128MiB": 128 << 20, "1GB": 1e9, "1.5 KiB": 1536} {
+		got, err := ParseBytes(in)
+		if err != nil || got != want {
+			t.Errorf("ParseBytes(%q) = %d, %v; want %d", in, got, err, want)
+		}
+	}
+	if _, err := ParseBytes("-1MiB"); err == nil {
+		t.Error("negative size accepted")
+	}
+}
