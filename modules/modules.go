@@ -105,6 +105,22 @@ type Sections interface {
 	Sections(ctx context.Context, req Request, pair market.Pair) []string
 }
 
+// Inspector reports the bot's own state to admin commands.
+type Inspector interface {
+	Status(ctx context.Context) []Fact
+	Flags(ctx context.Context, req Request) []FlagValue
+}
+
+// Fact is one labelled line of /status.
+type Fact struct{ Name, Value string }
+
+// FlagValue is one flag as evaluated for a chat, with the reason.
+type FlagValue struct {
+	Key, Variant, Reason string
+	On                   bool
+	Err                  string
+}
+
 // Deps is what a module's New receives. New must be cheap and side-effect free.
 type Deps struct {
 	Log      *slog.Logger
@@ -112,6 +128,7 @@ type Deps struct {
 	Market   market.Source
 	Catalog  Catalog
 	Sections Sections
+	Inspect  Inspector
 	Decode   func(v any) error // decodes the module's own config subtree (modules.<id>)
 	Now      func() time.Time
 }

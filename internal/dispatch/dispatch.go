@@ -1,0 +1,357 @@
+// Package dispatch routes a command to the module that owns it. It builds the
+// registered modules (skipping enhanced ones the memory budget cannot hold),
+// gates enhanced commands and /price sections per chat by their flag and the
+// memory guard, enforces the reply deadline, and turns every outcome into a
+// reply: a chat never meets silence.
+package dispatch
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"runtime/debug"
+	"slices"
+	"time"
+
+	"github.com/cryptobot-dev/cryptobot/internal/market"
+	"github.com/cryptobot-dev/cryptobot/internal/metrics"
+	"github.com/cryptobot-dev/cryptobot/modules"
+)
+
+// Gate evaluates a flag for one chat. Any error must read as off.
+type Gate interface {
+	Evaluate(ctx context.Context, key string, req modules.Request) modules.FlagValue
+}
+
+// Guard is the memory guard as the router sees it.
+type Guard interface {
+	Reserve(module string, resident uint64) error
+	Admit(module string, bytes uint64) (release func(), err error)
+	Shedding() bool
+}
+
+// Outcome labels of cryptobot_commands_total.
+const (
+	OutcomeOK       = "ok"
+	OutcomeError    = "error"
+	OutcomePanic    = "panic"
+	OutcomeDisabled = "disabled"
+	OutcomeShed     = "shed"
+	OutcomeUnknown  = "unknown"
+	OutcomeDenied   = "denied"
+)
+
+// Replies for outcomes that are not the module's to answer.
+const (
+	hintText     = "I answer commands. Try /price BTC or /help."
+	unknownText  = "Unknown command. Send /help to see what I can do."
+	disabledText = "This feature is not available in this chat yet."
+	shedText     = "This feature is paused for a moment while the bot is busy. /price still works."
+	failedText   = "Sorry, something went wrong on our side. Please try again in a moment."
+)
+
+// Options configure a Router.
+type Options struct {
+	Gate         Gate
+	Guard        Guard
+	Admins       []int64
+	ReplyTimeout time.Duration // from Request.Received; default 5 s
+	// SectionShare is the part of the remaining reply budget /price sections may use (default 0.6).
+	SectionShare float64
+	Metrics      *metrics.Metrics
+	Log          *slog.Logger
+}
+
+type entry struct {
+	info modules.Info
+	cmd  modules.Command
+}
+
+type sectioner struct {
+	info modules.Info
+	s    modules.Sectioner
+}
+
+// Loaded is a built module.
+type Loaded struct {
+	Info   modules.Info
+	Module modules.Module
+}
+
+// Skipped is a module that was not built, with the reason.
+type Skipped struct {
+	Info   modules.Info
+	Reason string
+}
+
+// Router dispatches requests. Build it with New, then Load the modules.
+type Router struct {
+	opts     Options
+	admins   map[int64]bool
+	commands map[string]entry
+	order    []string // command names in registration order, for /help
+	sections []sectioner
+	loaded   []Loaded
+	skipped  []Skipped
+}
+
+// New returns a router with no modules yet; pass it as Deps.Catalog and
+// Deps.Sections before Load so modules can list commands and gather sections.
+func New(opts Options) *Router {
+	if opts.ReplyTimeout <= 0 {
+		opts.ReplyTimeout = 5 * time.Second
+	}
+	if opts.SectionShare <= 0 || opts.SectionShare > 1 {
+		opts.SectionShare = 0.6
+	}
+	r := &Router{opts: opts, admins: map[int64]bool{}, commands: map[string]entry{}}
+	for _, id := range opts.Admins {
+		r.admins[id] = true
+	}
+	return r
+}
+
+// Load builds each module. An enhanced module whose resident cost does not fit
+// the budget, or whose New fails, is skipped with a reason. A command name
+// claimed twice is a programmer error and fails the load.
+func (r *Router) Load(infos []modules.Info, deps func(modules.Info) modules.Deps) error {
+	for _, info := range infos {
+		if info.Enhanced() {
+			if err := r.opts.Guard.Reserve(info.ID, info.Cost.Resident); err != nil {
+				r.skip(info, "memory budget: "+err.Error())
+				continue
+			}
+		}
+		m, err := info.New(deps(info))
+		if err != nil {
+			r.skip(info, "new: "+err.Error())
+			continue
+		}
+		for _, c := range m.Commands() {
+			if !modules.ValidCommandName(c.Name) || c.Handler == nil {
+				return fmt.Errorf("module %s: bad command %q", info.ID, c.Name)
+			}
+			if prev, dup := r.commands[c.Name]; dup {
+				return fmt.Errorf("command /%s claimed by %s and %s", c.Name, prev.info.ID, info.ID)
+			}
+			r.commands[c.Name] = entry{info: info, cmd: c}
+			r.order = append(r.order, c.Name)
+			r.opts.Metrics.Commands.WithLabelValues(c.Name, OutcomeOK)
+		}
+		if s, ok := m.(modules.Sectioner); ok && info.Enhanced() {
+			r.sections = append(r.sections, sectioner{info, s})
+		}
+		r.loaded = append(r.loaded, Loaded{info, m})
+		r.opts.Metrics.ModuleLoaded.WithLabelValues(info.ID).Set(1)
+		r.opts.Log.Info("module loaded", "module", info.ID, "flag", info.Flag)
+	}
+	return nil
+}
+
+func (r *Router) skip(info modules.Info, reason string) {
+	r.skipped = append(r.skipped, Skipped{info, reason})
+	r.opts.Metrics.ModuleLoaded.WithLabelValues(info.ID).Set(0)
+	label := "error"
+	if len(reason) >= 6 && reason[:6] == "memory" {
+		label = "memory_budget"
+	}
+	r.opts.Metrics.ModuleSkipped.WithLabelValues(info.ID, label).Set(1)
+	r.opts.Log.Warn("module skipped", "module", info.ID, "reason", reason)
+}
+
+// Modules returns what Load built and skipped.
+func (r *Router) Modules() ([]Loaded, []Skipped) { return r.loaded, r.skipped }
+
+// IsAdmin reports whether the chat is a configured admin chat.
+func (r *Router) IsAdmin(chatID int64) bool { return r.admins[chatID] }
+
+// Runners returns the loaded modules with background work.
+func (r *Router) Runners() []modules.Runner {
+	var out []modules.Runner
+	for _, l := range r.loaded {
+		if run, ok := l.Module.(modules.Runner); ok {
+			out = append(out, run)
+		}
+	}
+	return out
+}
+
+// Commands lists every loaded command, admin ones included, for setMyCommands
+// filtering by the caller.
+func (r *Router) Commands() []modules.Command {
+	out := make([]modules.Command, 0, len(r.order))
+	for _, name := range r.order {
+		out = append(out, r.commands[name].cmd)
+	}
+	return out
+}
+
+// Available lists the commands this chat may use now (modules.Catalog).
+func (r *Router) Available(ctx context.Context, req modules.Request) []modules.Command {
+	var out []modules.Command
+	for _, name := range r.order {
+		e := r.commands[name]
+		if e.cmd.Admin && !r.admins[req.ChatID] {
+			continue
+		}
+		if e.info.Enhanced() && !r.opts.Gate.Evaluate(ctx, e.info.Flag, req).On {
+			continue
+		}
+		out = append(out, e.cmd)
+	}
+	return out
+}
+
+// Handle answers one request; it never returns an empty reply for a command.
+func (r *Router) Handle(ctx context.Context, req modules.Request) modules.Reply {
+	if req.Received.IsZero() {
+		req.Received = time.Now()
+	}
+	ctx, cancel := context.WithDeadline(ctx, req.Received.Add(r.opts.ReplyTimeout))
+	defer cancel()
+
+	if req.Command == "" {
+		return modules.Reply{Text: hintText}
+	}
+	e, ok := r.commands[req.Command]
+	if !ok || e.cmd.Admin && !r.admins[req.ChatID] {
+		label := OutcomeUnknown
+		if ok {
+			label = OutcomeDenied
+		}
+		r.count("unknown", label)
+		return modules.Reply{Text: unknownText}
+	}
+	if e.info.Enhanced() {
+		if !r.opts.Gate.Evaluate(ctx, e.info.Flag, req).On {
+			r.count(req.Command, OutcomeDisabled)
+			return modules.Reply{Text: disabledText}
+		}
+		release, err := r.opts.Guard.Admit(e.info.ID, e.info.Cost.PerRequest)
+		if err != nil {
+			r.count(req.Command, OutcomeShed)
+			return modules.Reply{Text: shedText}
+		}
+		defer release()
+	}
+	reply, outcome := r.call(ctx, e, req)
+	r.count(req.Command, outcome)
+	return reply
+}
+
+func (r *Router) call(ctx context.Context, e entry, req modules.Request) (reply modules.Reply, outcome string) {
+	defer func() {
+		if p := recover(); p != nil {
+			r.opts.Metrics.Panics.Inc()
+			r.opts.Log.Error("handler panic", "command", req.Command, "module", e.info.ID, "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
+			reply, outcome = modules.Reply{Text: failedText}, OutcomePanic
+		}
+	}()
+	reply, err := e.cmd.Handler.Handle(ctx, req)
+	if err != nil {
+		r.opts.Log.Error("command failed", "command", req.Command, "module", e.info.ID, "chat_id", req.ChatID, "err", err)
+		return modules.Reply{Text: failedText}, OutcomeError
+	}
+	if reply.Text == "" && reply.Photo == nil {
+		r.opts.Log.Error("command answered nothing", "command", req.Command, "module", e.info.ID)
+		return modules.Reply{Text: failedText}, OutcomeError
+	}
+	return reply, OutcomeOK
+}
+
+func (r *Router) count(command, outcome string) {
+	r.opts.Metrics.Commands.WithLabelValues(command, outcome).Inc()
+}
+
+// Section outcomes of cryptobot_price_sections_total.
+const (
+	SectionOK     = "ok"
+	SectionOff    = "off"
+	SectionShed   = "shed"
+	SectionFailed = "failed"
+	SectionLate   = "late"
+	SectionEmpty  = "empty"
+)
+
+// Sections gathers the /price lines of every enhanced module that is on for
+// this chat, concurrently, within a share of the remaining reply budget.
+// Sections that are off, shed, failing or late are left out (modules.Sections).
+func (r *Router) Sections(ctx context.Context, req modules.Request, pair market.Pair) []string {
+	if len(r.sections) == 0 {
+		return nil
+	}
+	if dl, ok := ctx.Deadline(); ok {
+		budget := time.Duration(float64(time.Until(dl)) * r.opts.SectionShare)
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, budget)
+		defer cancel()
+	}
+	type result struct {
+		i    int
+		line string
+	}
+	// Buffered for every section, so a late one never blocks after we return.
+	results := make(chan result, len(r.sections))
+	pending := 0
+	for i, s := range r.sections {
+		if !r.opts.Gate.Evaluate(ctx, s.info.Flag, req).On {
+			r.section(s.info.ID, SectionOff)
+			continue
+		}
+		release, err := r.opts.Guard.Admit(s.info.ID, s.info.Cost.PerRequest)
+		if err != nil {
+			r.section(s.info.ID, SectionShed)
+			continue
+		}
+		pending++
+		go func() {
+			defer release()
+			line, outcome := r.runSection(ctx, s, req, pair)
+			if ctx.Err() != nil {
+				outcome = SectionLate
+			}
+			r.section(s.info.ID, outcome)
+			if outcome == SectionOK {
+				results <- result{i, line}
+			} else {
+				results <- result{i, ""}
+			}
+		}()
+	}
+	lines := make([]string, len(r.sections))
+	for got := 0; got < pending; got++ {
+		select {
+		case res := <-results:
+			lines[res.i] = res.line
+		case <-ctx.Done():
+			got = pending // late sections finish on their own and are counted there
+		}
+	}
+	return slices.DeleteFunc(lines, func(s string) bool { return s == "" })
+}
+
+func (r *Router) runSection(ctx context.Context, s sectioner, req modules.Request, pair market.Pair) (line, outcome string) {
+	defer func() {
+		if p := recover(); p != nil {
+			r.opts.Metrics.Panics.Inc()
+			r.opts.Log.Error("section panic", "module", s.info.ID, "panic", fmt.Sprint(p))
+			line, outcome = "", SectionFailed
+		}
+	}()
+	line, err := s.s.Section(ctx, req, pair)
+	switch {
+	case err != nil && (errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled)):
+		return "", SectionLate
+	case err != nil:
+		r.opts.Log.Warn("section failed", "module", s.info.ID, "pair", pair.String(), "err", err)
+		return "", SectionFailed
+	case line == "":
+		return "", SectionEmpty
+	}
+	return line, SectionOK
+}
+
+func (r *Router) section(module, outcome string) {
+	r.opts.Metrics.SectionsTotal.WithLabelValues(module, outcome).Inc()
+}
