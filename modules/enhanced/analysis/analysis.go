@@ -1,0 +1,182 @@
+// Package analysis is the market-analysis module: /analysis SYMBOL [interval]
+// reads closed spot candles and answers with RSI, EMA 20/50/200, MACD,
+// Bollinger bands, ATR, realised volatility, the EMA-stack trend, swing
+// support and resistance, relative volume and a summary, drawn with a
+// sparkline, an RSI gauge, trend arrows and one mark per signal. It also
+// adds a one-line reading to /price.
+//
+// The maths lives in the indicator sub-package; this package fetches,
+// pools the series buffers and renders Telegram HTML.
+package analysis
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"sync"
+	"time"
+
+	"github.com/cryptobot-dev/cryptobot/flags"
+	"github.com/cryptobot-dev/cryptobot/internal/market"
+	"github.com/cryptobot-dev/cryptobot/modules"
+)
+
+// The module's memory cost, checked by TestMemoryCost. Resident is the
+// module plus the one workspace its pool keeps warm between requests;
+// PerRequest is what one request allocates with a cold pool: the fetched
+// candles, a workspace of 13 float64 series and the reply text.
+const (
+	residentBytes   = 32 << 10
+	perRequestBytes = 72 << 10
+)
+
+func init() {
+	modules.Register(modules.Info{
+		ID:   "enhanced.analysis",
+		Flag: flags.MarketAnalysis,
+		Cost: modules.Cost{Resident: residentBytes, PerRequest: perRequestBytes},
+		New:  func(d modules.Deps) (modules.Module, error) { return New(d.Market, d.Now), nil },
+	})
+}
+
+// Source is the market data the module reads.
+type Source interface {
+	Resolve(ctx context.Context, input string, kind market.Kind) (market.Pair, error)
+	Candles(ctx context.Context, pair market.Pair, iv market.Interval, limit int) ([]market.Candle, error)
+}
+
+// Module answers /analysis and contributes the analysis line to /price.
+type Module struct {
+	src  Source
+	now  func() time.Time
+	pool sync.Pool // *workspace: series buffers reused across requests
+}
+
+// New builds the module over src; now (time.Now when nil) dates the last
+// closed candle and drops a still-open one a source may have let through.
+func New(src Source, now func() time.Time) *Module {
+	if now == nil {
+		now = time.Now
+	}
+	m := &Module{src: src, now: now}
+	m.pool.New = func() any { return new(workspace) }
+	return m
+}
+
+var (
+	_ modules.Module    = (*Module)(nil)
+	_ modules.Sectioner = (*Module)(nil)
+)
+
+// Commands returns /analysis.
+func (m *Module) Commands() []modules.Command {
+	return []modules.Command{{
+		Name:        "analysis",
+		Usage:       "/analysis SYMBOL [15m|1h|4h|1d]",
+		Description: "Technical analysis: RSI, EMAs, MACD, Bollinger, ATR, levels",
+		Handler:     modules.HandlerFunc(m.handle),
+	}}
+}
+
+func (m *Module) handle(ctx context.Context, req modules.Request) (modules.Reply, error) {
+	if len(req.Args) == 0 || len(req.Args) > 2 {
+		return modules.Reply{Text: usageText}, nil
+	}
+	iv := market.H1
+	if len(req.Args) == 2 {
+		var err error
+		if iv, err = market.ParseInterval(req.Args[1]); err != nil {
+			return modules.Reply{Text: badIntervalText(req.Args[1])}, nil
+		}
+	}
+	pair, err := m.src.Resolve(ctx, req.Args[0], market.Spot)
+	if err != nil {
+		return modules.Reply{Text: fetchFailureText(req.Args[0], err)}, nil
+	}
+	candles, err := m.src.Candles(ctx, pair, iv, Limit)
+	if err != nil {
+		return modules.Reply{Text: fetchFailureText(req.Args[0], err)}, nil
+	}
+	candles = closed(candles, iv, m.now())
+	if !valid(candles) {
+		return modules.Reply{Text: unavailableText}, nil
+	}
+	if len(candles) < MinCandles {
+		return modules.Reply{Text: notEnoughText(pair, iv, len(candles))}, nil
+	}
+	r := m.analyze(candles, iv)
+	ago := m.now().Sub(candles[len(candles)-1].Open.Add(iv.Duration()))
+	return modules.Reply{Text: analysisText(pair, iv, &r, ago)}, nil
+}
+
+// Section is the /price line for the default interval, e.g.
+// "📊 1h: RSI 63 · trend ↗ · above EMA200". It reads the same candles as
+// /analysis (so the market cache serves both) and is empty when the pair has
+// no candles or too short a history.
+func (m *Module) Section(ctx context.Context, _ modules.Request, pair market.Pair) (string, error) {
+	if err := ctx.Err(); err != nil {
+		return "", err
+	}
+	const iv = market.H1
+	candles, err := m.src.Candles(ctx, pair, iv, Limit)
+	switch {
+	case errors.Is(err, market.ErrUnknownSymbol):
+		return "", nil
+	case err != nil:
+		return "", fmt.Errorf("analysis section %s %s: %w", pair, iv, err)
+	}
+	candles = closed(candles, iv, m.now())
+	if !valid(candles) {
+		return "", fmt.Errorf("analysis section %s %s: %w", pair, iv, market.ErrBadResponse)
+	}
+	if len(candles) < MinCandles {
+		return "", nil
+	}
+	r := m.analyze(candles, iv)
+	return sectionText(iv, &r), nil
+}
+
+func (m *Module) analyze(c []market.Candle, iv market.Interval) result {
+	w := m.pool.Get().(*workspace)
+	defer m.pool.Put(w)
+	return w.analyze(c, iv)
+}
+
+// fetchFailureText maps a market error to the user's reply: an unknown pair
+// with suggestions, or "unavailable" for anything else (the transport logs).
+func fetchFailureText(input string, err error) string {
+	if !errors.Is(err, market.ErrUnknownSymbol) {
+		return unavailableText
+	}
+	var upe *market.UnknownPairError
+	if errors.As(err, &upe) {
+		return unknownPairText(input, upe.Suggestions)
+	}
+	return unknownPairText(input, nil)
+}
+
+// closed drops trailing candles that are still open at now; venue clients
+// already do, this guards the indicators against one that does not.
+func closed(c []market.Candle, iv market.Interval, now time.Time) []market.Candle {
+	for len(c) > 0 && c[len(c)-1].Open.Add(iv.Duration()).After(now) {
+		c = c[:len(c)-1]
+	}
+	return c
+}
+
+// valid reports whether every price is positive and finite and every volume
+// non-negative: log returns, percentages and levels all assume so.
+func valid(c []market.Candle) bool {
+	for _, b := range c {
+		for _, v := range [...]float64{b.O, b.H, b.L, b.C} {
+			if !(v > 0) || math.IsInf(v, 0) {
+				return false
+			}
+		}
+		if !(b.Volume >= 0) || math.IsInf(b.Volume, 0) || b.L > b.H {
+			return false
+		}
+	}
+	return true
+}
