@@ -1,0 +1,294 @@
+// Package openinterest is the open-interest module: /oi shows a perpetual's
+// open interest in coin and USD with its 1h, 4h and 24h change, /oi SYMBOL all
+// puts every venue side by side, and /price gets a one-line OI section.
+package openinterest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/cryptobot-dev/cryptobot/flags"
+	"github.com/cryptobot-dev/cryptobot/internal/market"
+	"github.com/cryptobot-dev/cryptobot/modules"
+)
+
+// Memory cost, checked by TestMemoryCost: the module holds two words and its
+// command; one /oi SYMBOL all request holds the venue results, the reply text
+// and two fetch goroutines per venue (counted at 8 KiB of stack each).
+const (
+	residentBytes   = 128
+	perRequestBytes = 64 << 10
+)
+
+func init() {
+	modules.Register(modules.Info{
+		ID:   "enhanced.openinterest",
+		Flag: flags.OpenInterest,
+		Cost: modules.Cost{Resident: residentBytes, PerRequest: perRequestBytes},
+		New: func(d modules.Deps) (modules.Module, error) {
+			if d.Market == nil {
+				return nil, errors.New("openinterest: no market source")
+			}
+			return New(d.Market, d.Now), nil
+		},
+	})
+}
+
+// Source is the market data the module reads: the failover source for the
+// single-venue view and the section, and Venues for the side-by-side table.
+type Source interface {
+	Resolve(ctx context.Context, input string, kind market.Kind) (market.Pair, error)
+	OpenInterest(ctx context.Context, pair market.Pair) (market.OpenInterest, error)
+	OIHistory(ctx context.Context, pair market.Pair, period time.Duration, limit int) ([]market.OIPoint, error)
+	Venues() []market.Exchange
+}
+
+// Module answers /oi and contributes the OI line to /price.
+type Module struct {
+	src Source
+	now func() time.Time
+}
+
+var (
+	_ modules.Module    = (*Module)(nil)
+	_ modules.Sectioner = (*Module)(nil)
+)
+
+// New returns the module reading src. now is the clock for data ages; nil
+// means time.Now.
+func New(src Source, now func() time.Time) *Module {
+	if now == nil {
+		now = time.Now
+	}
+	return &Module{src: src, now: now}
+}
+
+// Commands returns /oi.
+func (m *Module) Commands() []modules.Command {
+	return []modules.Command{{
+		Name:        "oi",
+		Usage:       "/oi SYMBOL [all]",
+		Description: "Open interest of a perpetual with its 1h/4h/24h change",
+		Handler:     modules.HandlerFunc(m.handle),
+	}}
+}
+
+func (m *Module) handle(ctx context.Context, req modules.Request) (modules.Reply, error) {
+	var all bool
+	switch {
+	case len(req.Args) == 1:
+	case len(req.Args) == 2 && strings.EqualFold(req.Args[1], "all"):
+		all = true
+	default:
+		return modules.Reply{Text: usageText}, nil
+	}
+	pair, err := m.src.Resolve(ctx, req.Args[0], market.Perp)
+	switch {
+	case errors.Is(err, market.ErrUnknownSymbol):
+		return modules.Reply{Text: unknownPairText(req.Args[0], err)}, nil
+	case err != nil:
+		return modules.Reply{Text: unavailableText}, nil
+	}
+	if all {
+		return m.allVenues(ctx, pair), nil
+	}
+	return m.oneVenue(ctx, pair), nil
+}
+
+func (m *Module) oneVenue(ctx context.Context, pair market.Pair) modules.Reply {
+	s := fetch(ctx, m.src, pair).wait(ctx)
+	if s.err != nil {
+		return modules.Reply{Text: unavailableText}
+	}
+	return modules.Reply{Text: renderOne(pair, s, m.now())}
+}
+
+func (m *Module) allVenues(ctx context.Context, pair market.Pair) modules.Reply {
+	venues := m.src.Venues()
+	if len(venues) == 0 {
+		return modules.Reply{Text: unavailableText}
+	}
+	// Start every venue before waiting on any, so the slowest sets the pace.
+	pending := make([]pendingSnapshot, len(venues))
+	for i, v := range venues {
+		pending[i] = fetch(ctx, v, pair)
+	}
+	rows := make([]venueSnapshot, len(venues))
+	answered, failed := 0, false
+	for i, p := range pending {
+		rows[i] = venueSnapshot{name: venues[i].Name(), snapshot: p.wait(ctx)}
+		switch err := rows[i].err; {
+		case err == nil:
+			answered++
+		case !errors.Is(err, market.ErrUnknownSymbol):
+			failed = true
+		}
+	}
+	if answered == 0 && failed {
+		return modules.Reply{Text: unavailableText}
+	}
+	return modules.Reply{Text: renderAll(pair, rows, m.now())}
+}
+
+// Section returns "OI $8.12B (24h +1.2%)" from the failover source, or "" when
+// no venue lists the perpetual (a spot-only pair).
+func (m *Module) Section(ctx context.Context, _ modules.Request, pair market.Pair) (string, error) {
+	s := fetch(ctx, m.src, pair).wait(ctx)
+	switch {
+	case errors.Is(s.err, market.ErrUnknownSymbol):
+		return "", nil
+	case s.err != nil:
+		return "", fmt.Errorf("open interest %s: %w", pair, s.err)
+	}
+	return renderSection(pair, s), nil
+}
+
+// oiReader is what one snapshot needs; both Source and market.Exchange have it.
+type oiReader interface {
+	OpenInterest(ctx context.Context, pair market.Pair) (market.OpenInterest, error)
+	OIHistory(ctx context.Context, pair market.Pair, period time.Duration, limit int) ([]market.OIPoint, error)
+}
+
+// Hourly rows, 25 of them, reach the row 24 h before the latest.
+const (
+	historyPeriod = time.Hour
+	historyRows   = 25
+	// Venues stamp rows on period boundaries; allow a little jitter.
+	historyTolerance = 5 * time.Minute
+)
+
+// snapshot is one venue's open interest and its change over 1h, 4h and 24h.
+type snapshot struct {
+	oi      market.OpenInterest
+	err     error // from OpenInterest; a history failure only loses the changes
+	changes [3]change
+}
+
+type venueSnapshot struct {
+	name string
+	snapshot
+}
+
+type change struct {
+	pct float64
+	ok  bool
+}
+
+// horizon is one span the change is shown over.
+type horizon struct {
+	span  time.Duration
+	label string
+}
+
+func horizons() [3]horizon {
+	return [3]horizon{{time.Hour, "1h"}, {4 * time.Hour, "4h"}, {24 * time.Hour, "24h"}}
+}
+
+type result[T any] struct {
+	v   T
+	err error
+}
+
+// pendingSnapshot holds the two in-flight calls of one snapshot.
+type pendingSnapshot struct {
+	oi   <-chan result[market.OpenInterest]
+	hist <-chan result[[]market.OIPoint]
+}
+
+// fetch starts the current OI and its history concurrently.
+func fetch(ctx context.Context, r oiReader, pair market.Pair) pendingSnapshot {
+	return pendingSnapshot{
+		oi: start(ctx, func(ctx context.Context) (market.OpenInterest, error) {
+			return r.OpenInterest(ctx, pair)
+		}),
+		hist: start(ctx, func(ctx context.Context) ([]market.OIPoint, error) {
+			return r.OIHistory(ctx, pair, historyPeriod, historyRows)
+		}),
+	}
+}
+
+// wait collects both calls, or gives up on those still running when ctx ends.
+func (p pendingSnapshot) wait(ctx context.Context) snapshot {
+	var s snapshot
+	s.oi, s.err = await(ctx, p.oi)
+	if s.err != nil {
+		return s
+	}
+	if hist, err := await(ctx, p.hist); err == nil {
+		s.changes = changes(hist)
+	}
+	return s
+}
+
+// start runs f in a goroutine; the buffered channel lets it finish and exit
+// even when nobody waits any more.
+func start[T any](ctx context.Context, f func(context.Context) (T, error)) <-chan result[T] {
+	ch := make(chan result[T], 1)
+	go func() {
+		v, err := f(ctx)
+		ch <- result[T]{v, err}
+	}()
+	return ch
+}
+
+// await returns the result, or ctx's error once ctx ends. A result that is
+// already there wins over a finished ctx.
+func await[T any](ctx context.Context, ch <-chan result[T]) (T, error) {
+	select {
+	case r := <-ch:
+		return r.v, r.err
+	default:
+	}
+	select {
+	case r := <-ch:
+		return r.v, r.err
+	case <-ctx.Done():
+		var zero T
+		return zero, ctx.Err()
+	}
+}
+
+// changes compares the latest row with the rows 1, 4 and 24 h before it,
+// found by timestamp: venues skip rows, so an index is not an hour.
+func changes(hist []market.OIPoint) [3]change {
+	var out [3]change
+	if len(hist) == 0 {
+		return out
+	}
+	latest := hist[0]
+	for _, p := range hist[1:] {
+		if p.Time.After(latest.Time) {
+			latest = p
+		}
+	}
+	for i, h := range horizons() {
+		if base, ok := rowAt(hist, latest.Time.Add(-h.span)); ok {
+			out[i] = percentChange(base, latest)
+		}
+	}
+	return out
+}
+
+func rowAt(hist []market.OIPoint, t time.Time) (market.OIPoint, bool) {
+	for _, p := range hist {
+		if d := p.Time.Sub(t); d > -historyTolerance && d < historyTolerance {
+			return p, true
+		}
+	}
+	return market.OIPoint{}, false
+}
+
+// percentChange prefers USD, the unit the replies show, and falls back to
+// coin for venues whose history lacks USD.
+func percentChange(base, latest market.OIPoint) change {
+	switch {
+	case base.USD > 0 && latest.USD > 0:
+		return change{pct: (latest.USD/base.USD - 1) * 100, ok: true}
+	case base.Coin > 0 && latest.Coin > 0:
+		return change{pct: (latest.Coin/base.Coin - 1) * 100, ok: true}
+	}
+	return change{}
+}

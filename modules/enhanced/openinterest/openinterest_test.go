@@ -1,0 +1,330 @@
+package openinterest_test
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"testing/synctest"
+	"time"
+	"unicode/utf8"
+
+	"github.com/cryptobot-dev/cryptobot/flags"
+	"github.com/cryptobot-dev/cryptobot/internal/market"
+	"github.com/cryptobot-dev/cryptobot/modules"
+	"github.com/cryptobot-dev/cryptobot/modules/enhanced/openinterest"
+)
+
+var update = flag.Bool("update", false, "rewrite testdata/*.golden")
+
+func golden(t *testing.T, name, got string) {
+	t.Helper()
+	path := filepath.Join("testdata", name+".golden")
+	if *update {
+		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run with -update to create it)", err)
+	}
+	if got != string(want) {
+		t.Errorf("reply differs from %s:\n--- got ---\n%s\n--- want ---\n%s", path, got, want)
+	}
+}
+
+// checkHTML fails unless s uses only the tags Telegram accepts here, balanced,
+// with every other '<', '>' and '&' escaped, and fits one message.
+func checkHTML(t *testing.T, s string) {
+	t.Helper()
+	if n := utf8.RuneCountInString(s); n >= 4096 {
+		t.Errorf("reply is %d characters, want < 4096", n)
+	}
+	var open []string
+	for rest := s; rest != ""; {
+		i := strings.IndexAny(rest, "<>&")
+		if i < 0 {
+			break
+		}
+		rest = rest[i:]
+		switch rest[0] {
+		case '>':
+			t.Errorf("unescaped '>' in %q", s)
+			return
+		case '&':
+			j := strings.IndexByte(rest, ';')
+			if j < 0 || !map[string]bool{"&lt;": true, "&gt;": true, "&amp;": true, "&#34;": true, "&#39;": true}[rest[:j+1]] {
+				t.Errorf("bad entity at %q", rest)
+				return
+			}
+			rest = rest[j+1:]
+			continue
+		}
+		j := strings.IndexByte(rest, '>')
+		if j < 0 {
+			t.Errorf("unterminated tag at %q", rest)
+			return
+		}
+		tag := rest[1:j]
+		rest = rest[j+1:]
+		switch tag {
+		case "b", "code", "pre":
+			open = append(open, tag)
+		case "/b", "/code", "/pre":
+			if len(open) == 0 || open[len(open)-1] != tag[1:] {
+				t.Errorf("unbalanced </%s> in %q", tag[1:], s)
+				return
+			}
+			open = open[:len(open)-1]
+		default:
+			t.Errorf("tag <%s> not allowed in %q", tag, s)
+			return
+		}
+	}
+	if len(open) > 0 {
+		t.Errorf("unclosed tags %v in %q", open, s)
+	}
+}
+
+func oi(t *testing.T, src *fakeSource, args ...string) string {
+	t.Helper()
+	m := openinterest.New(src, clock)
+	reply, err := handler(t, m).Handle(t.Context(), modules.Request{Command: "oi", Args: args})
+	if err != nil {
+		t.Fatalf("Handle(%q) error = %v, want a reply", args, err)
+	}
+	checkHTML(t, reply.Text)
+	return reply.Text
+}
+
+func handler(t *testing.T, m modules.Module) modules.Handler {
+	t.Helper()
+	for _, c := range m.Commands() {
+		if c.Name == "oi" {
+			return c.Handler
+		}
+	}
+	t.Fatal("module has no /oi command")
+	return nil
+}
+
+func TestReplies(t *testing.T) {
+	unavailable := fmt.Errorf("bybit open interest: %w", market.ErrUnavailable)
+	for _, tc := range []struct {
+		name   string
+		args   []string
+		modify func(*fakeSource)
+	}{
+		{name: "one_venue", args: []string{"btc"}},
+		{name: "one_venue_coin_only", args: []string{"btc"}, modify: func(s *fakeSource) { s.primary.oi.USD = 0 }},
+		{name: "one_venue_no_time", args: []string{"btc"}, modify: func(s *fakeSource) { s.primary.oi.Time = time.Time{} }},
+		{name: "missing_history", args: []string{"BTCUSDT"}, modify: func(s *fakeSource) { s.primary.histErr = unavailable }},
+		{name: "short_history", args: []string{"btc"}, modify: func(s *fakeSource) { s.primary.hist = s.primary.hist[22:] }},
+		{
+			// Without the row 2 h back, the fifth row from the end is 5 h old:
+			// the 4h change must still compare with the row stamped 4 h back.
+			name: "history_gap", args: []string{"btc"},
+			modify: func(s *fakeSource) { s.primary.hist = append(s.primary.hist[:22:22], s.primary.hist[23:]...) },
+		},
+		{name: "history_empty", args: []string{"btc"}, modify: func(s *fakeSource) { s.primary.hist = nil }},
+		{name: "all_venues", args: []string{"btc", "all"}},
+		{name: "all_venues_upper_case", args: []string{"BTC-USDT", "ALL"}},
+		{name: "all_one_failing", args: []string{"btc", "all"}, modify: func(s *fakeSource) { s.venues[2].oiErr = unavailable }},
+		{
+			name: "all_one_not_listed", args: []string{"btc", "all"},
+			modify: func(s *fakeSource) { s.venues[1].oiErr = fmt.Errorf("okx open interest: %w", market.ErrUnknownSymbol) },
+		},
+		{
+			name: "all_history_failing", args: []string{"btc", "all"},
+			modify: func(s *fakeSource) { s.venues[0].histErr = unavailable },
+		},
+		{name: "all_usd_missing", args: []string{"btc", "all"}, modify: func(s *fakeSource) { s.venues[2].oi.USD = 0 }},
+		{name: "all_single_venue", args: []string{"btc", "all"}, modify: func(s *fakeSource) { s.venues = s.venues[:1] }},
+		{
+			name: "all_unavailable", args: []string{"btc", "all"},
+			modify: func(s *fakeSource) {
+				for _, v := range s.venues {
+					v.oiErr = unavailable
+				}
+			},
+		},
+		{name: "all_no_venues", args: []string{"btc", "all"}, modify: func(s *fakeSource) { s.venues = nil }},
+		{name: "unknown_pair", args: []string{"btcc"}},
+		{name: "unknown_pair_no_suggestions", args: []string{"zzz"}, modify: func(s *fakeSource) { s.suggest = nil }},
+		{name: "unknown_pair_hostile_input", args: []string{"<b>&" + strings.Repeat("x", 100)}},
+		{name: "unavailable", args: []string{"btc"}, modify: func(s *fakeSource) { s.resolveErr = unavailable }},
+		{name: "unavailable_oi", args: []string{"btc"}, modify: func(s *fakeSource) { s.primary.oiErr = unavailable }},
+		{name: "no_args"},
+		{name: "bad_args", args: []string{"btc", "eth"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			src := newSource()
+			if tc.modify != nil {
+				tc.modify(src)
+			}
+			golden(t, tc.name, oi(t, src, tc.args...))
+		})
+	}
+}
+
+// TestChanges pins the arithmetic behind the goldens: changes compare rows by
+// timestamp, in USD when both rows have it, else in coin.
+func TestChanges(t *testing.T) {
+	end := now.Truncate(time.Hour)
+	for _, tc := range []struct {
+		name string
+		hist []market.OIPoint
+		want string
+	}{
+		{name: "usd", hist: hourly(end, 5.0e9, 1e7, 85_000), want: "1h   +0.2%\n4h   +0.8%\n24h  +4.8%"},
+		{
+			name: "coin when usd missing",
+			hist: []market.OIPoint{
+				{Time: end.Add(-24 * time.Hour), Coin: 100},
+				{Time: end.Add(-4 * time.Hour), Coin: 200},
+				{Time: end.Add(-time.Hour), Coin: 400},
+				{Time: end, Coin: 300},
+			},
+			want: "1h    -25.0%\n4h    +50.0%\n24h  +200.0%",
+		},
+		{
+			name: "descending rows",
+			hist: []market.OIPoint{
+				{Time: end, USD: 110},
+				{Time: end.Add(-time.Hour), USD: 100},
+			},
+			want: "1h   +10.0%\n4h      n/a\n24h     n/a",
+		},
+		{
+			name: "jittered timestamps",
+			hist: []market.OIPoint{
+				{Time: end.Add(-time.Hour + 2*time.Second), USD: 100},
+				{Time: end.Add(3 * time.Second), USD: 90},
+			},
+			want: "1h   -10.0%\n4h      n/a\n24h     n/a",
+		},
+		{
+			name: "zero base",
+			hist: []market.OIPoint{{Time: end.Add(-time.Hour)}, {Time: end, USD: 90, Coin: 1}},
+			want: "1h   n/a\n4h   n/a\n24h  n/a",
+		},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			src := newSource()
+			src.primary.hist = tc.hist
+			if got := oi(t, src, "btc"); !strings.Contains(got, "<pre>"+tc.want+"</pre>") {
+				t.Errorf("reply:\n%s\nwant the block\n%s", got, tc.want)
+			}
+		})
+	}
+}
+
+func TestSection(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		modify  func(*fakeSource)
+		want    string
+		wantErr error
+	}{
+		{name: "normal", want: "OI $5.24B (24h +4.8%)"},
+		{name: "missing history", modify: func(s *fakeSource) { s.primary.histErr = market.ErrUnavailable }, want: "OI $5.24B (24h n/a)"},
+		{name: "coin only", modify: func(s *fakeSource) { s.primary.oi.USD = 0 }, want: "OI 61,647 BTC (24h +4.8%)"},
+		{name: "spot-only pair", modify: func(s *fakeSource) { s.primary.oiErr = market.ErrUnknownSymbol }, want: ""},
+		{name: "unavailable", modify: func(s *fakeSource) { s.primary.oiErr = market.ErrUnavailable }, wantErr: market.ErrUnavailable},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			src := newSource()
+			if tc.modify != nil {
+				tc.modify(src)
+			}
+			got, err := openinterest.New(src, clock).Section(t.Context(), modules.Request{Command: "price"}, btc)
+			if !errors.Is(err, tc.wantErr) || (tc.wantErr == nil) != (err == nil) {
+				t.Fatalf("Section error = %v, want %v", err, tc.wantErr)
+			}
+			if got != tc.want {
+				t.Errorf("Section = %q, want %q", got, tc.want)
+			}
+			checkHTML(t, got)
+		})
+	}
+}
+
+// A stalled venue must not hold the reply past the deadline: it shows as
+// unavailable and the others still answer.
+func TestDeadline(t *testing.T) {
+	t.Run("all venues", func(t *testing.T) {
+		synctest.Test(t, func(t *testing.T) {
+			src := newSource()
+			src.venues[1].hang = true
+			ctx, cancel := context.WithTimeout(t.Context(), 3*time.Second)
+			defer cancel()
+			start := time.Now()
+			reply, err := handler(t, openinterest.New(src, clock)).Handle(ctx, modules.Request{Command: "oi", Args: []string{"btc", "all"}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if d := time.Since(start); d != 3*time.Second {
+				t.Errorf("reply after %v, want at the 3s deadline", d)
+			}
+			for _, want := range []string{"OKX      unavailable", "Bybit     $5.24B", "Binance   $6.98B"} {
+				if !strings.Contains(reply.Text, want) {
+					t.Errorf("reply lacks %q:\n%s", want, reply.Text)
+				}
+			}
+		})
+	})
+	t.Run("section", func(t *testing.T) {
+		synctest.Test(t, func(t *testing.T) {
+			src := newSource()
+			src.primary.hang = true
+			ctx, cancel := context.WithTimeout(t.Context(), time.Second)
+			defer cancel()
+			got, err := openinterest.New(src, clock).Section(ctx, modules.Request{}, btc)
+			if got != "" || !errors.Is(err, context.DeadlineExceeded) {
+				t.Errorf("Section = %q, %v; want \"\", deadline exceeded", got, err)
+			}
+		})
+	})
+}
+
+func TestRegistration(t *testing.T) {
+	var info modules.Info
+	for _, i := range modules.Registered() {
+		if i.ID == "enhanced.openinterest" {
+			info = i
+		}
+	}
+	if info.New == nil {
+		t.Fatal("enhanced.openinterest is not registered")
+	}
+	if info.Flag != flags.OpenInterest || flags.Catalog[info.Flag] == "" {
+		t.Errorf("flag = %q, want %q with a catalog entry", info.Flag, flags.OpenInterest)
+	}
+	if _, err := info.New(modules.Deps{}); err == nil {
+		t.Error("New without a market source succeeded, want an error")
+	}
+	m, err := info.New(modules.Deps{Market: newSource(), Now: clock})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmds := m.Commands()
+	if len(cmds) != 1 || cmds[0].Name != "oi" || !modules.ValidCommandName(cmds[0].Name) || cmds[0].Handler == nil {
+		t.Errorf("Commands() = %+v, want one valid /oi", cmds)
+	}
+	if _, ok := m.(modules.Sectioner); !ok {
+		t.Error("module does not contribute a /price section")
+	}
+}
+
+func TestNilClock(t *testing.T) {
+	m := openinterest.New(newSource(), nil)
+	reply, err := handler(t, m).Handle(t.Context(), modules.Request{Args: []string{"btc"}})
+	if err != nil || !strings.Contains(reply.Text, "$5.24B") {
+		t.Errorf("Handle with a nil clock = %q, %v", reply.Text, err)
+	}
+}
