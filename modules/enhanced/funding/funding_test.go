@@ -1,0 +1,299 @@
+package funding_test
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"testing/synctest"
+	"time"
+	"unicode/utf8"
+
+	"github.com/cryptobot-dev/cryptobot/flags"
+	"github.com/cryptobot-dev/cryptobot/internal/market"
+	"github.com/cryptobot-dev/cryptobot/modules"
+	"github.com/cryptobot-dev/cryptobot/modules/enhanced/funding"
+)
+
+var update = flag.Bool("update", false, "rewrite testdata/*.golden")
+
+func golden(t *testing.T, name, got string) {
+	t.Helper()
+	path := filepath.Join("testdata", name+".golden")
+	if *update {
+		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run with -update to create it)", err)
+	}
+	if got != string(want) {
+		t.Errorf("reply differs from %s:\n--- got ---\n%s\n--- want ---\n%s", path, got, want)
+	}
+}
+
+// checkHTML fails unless s uses only the tags Telegram accepts here, balanced,
+// with every other '<', '>' and '&' escaped, and fits one message.
+func checkHTML(t *testing.T, s string) {
+	t.Helper()
+	if n := utf8.RuneCountInString(s); n >= 4096 {
+		t.Errorf("reply is %d characters, want < 4096", n)
+	}
+	var open []string
+	for rest := s; rest != ""; {
+		i := strings.IndexAny(rest, "<>&")
+		if i < 0 {
+			break
+		}
+		rest = rest[i:]
+		switch rest[0] {
+		case '>':
+			t.Errorf("unescaped '>' in %q", s)
+			return
+		case '&':
+			j := strings.IndexByte(rest, ';')
+			if j < 0 || !map[string]bool{"&lt;": true, "&gt;": true, "&amp;": true, "&#34;": true, "&#39;": true}[rest[:j+1]] {
+				t.Errorf("bad entity at %q", rest)
+				return
+			}
+			rest = rest[j+1:]
+			continue
+		}
+		j := strings.IndexByte(rest, '>')
+		if j < 0 {
+			t.Errorf("unterminated tag at %q", rest)
+			return
+		}
+		tag := rest[1:j]
+		rest = rest[j+1:]
+		switch tag {
+		case "b", "code", "pre":
+			open = append(open, tag)
+		case "/b", "/code", "/pre":
+			if len(open) == 0 || open[len(open)-1] != tag[1:] {
+				t.Errorf("unbalanced </%s> in %q", tag[1:], s)
+				return
+			}
+			open = open[:len(open)-1]
+		default:
+			t.Errorf("tag <%s> not allowed in %q", tag, s)
+			return
+		}
+	}
+	if len(open) > 0 {
+		t.Errorf("unclosed tags %v in %q", open, s)
+	}
+}
+
+func handler(t *testing.T, m modules.Module) modules.Handler {
+	t.Helper()
+	for _, c := range m.Commands() {
+		if c.Name == "funding" {
+			return c.Handler
+		}
+	}
+	t.Fatal("module has no /funding command")
+	return nil
+}
+
+func TestReplies(t *testing.T) {
+	unavailable := fmt.Errorf("okx funding: %w", market.ErrUnavailable)
+	for _, tc := range []struct {
+		name   string
+		args   []string
+		modify func(*fakeSource)
+	}{
+		{name: "normal", args: []string{"btc"}},
+		{name: "upper_case_symbol", args: []string{"BTC-USDT"}},
+		{name: "one_failing", args: []string{"btc"}, modify: func(s *fakeSource) { s.venues[1].err = unavailable }},
+		{
+			name: "one_not_listed", args: []string{"btc"},
+			modify: func(s *fakeSource) { s.venues[2].err = fmt.Errorf("binance funding: %w", market.ErrUnknownSymbol) },
+		},
+		{
+			name: "mixed_signs", args: []string{"btc"},
+			modify: func(s *fakeSource) { s.venues[1].f.Rate = -0.0000215 },
+		},
+		{
+			name: "negative", args: []string{"btc"},
+			modify: func(s *fakeSource) {
+				for _, v := range s.venues {
+					v.f.Rate = -v.f.Rate
+				}
+			},
+		},
+		{
+			name: "zero", args: []string{"btc"},
+			modify: func(s *fakeSource) {
+				for _, v := range s.venues {
+					v.f.Rate = 0
+				}
+			},
+		},
+		{
+			name: "hourly_interval", args: []string{"btc"},
+			modify: func(s *fakeSource) {
+				s.venues[0].f.Interval = time.Hour
+				s.venues[0].f.Next = time.Date(2025, 6, 2, 5, 0, 0, 0, time.UTC)
+			},
+		},
+		{
+			name: "missing_interval_and_next", args: []string{"btc"},
+			modify: func(s *fakeSource) { s.venues[0].f.Interval, s.venues[0].f.Next = 0, time.Time{} },
+		},
+		{
+			name: "settlement_due", args: []string{"btc"},
+			modify: func(s *fakeSource) { s.venues[0].f.Next = now.Add(-30 * time.Second) },
+		},
+		{
+			name: "all_not_listed", args: []string{"btc"},
+			modify: func(s *fakeSource) {
+				for _, v := range s.venues {
+					v.err = market.ErrUnknownSymbol
+				}
+			},
+		},
+		{
+			name: "all_unavailable", args: []string{"btc"},
+			modify: func(s *fakeSource) {
+				for _, v := range s.venues {
+					v.err = unavailable
+				}
+			},
+		},
+		{name: "no_venues", args: []string{"btc"}, modify: func(s *fakeSource) { s.venues = nil }},
+		{name: "unknown_pair", args: []string{"btcc"}},
+		{name: "unknown_pair_no_suggestions", args: []string{"zzz"}, modify: func(s *fakeSource) { s.suggest = nil }},
+		{name: "unknown_pair_hostile_input", args: []string{"<b>&" + strings.Repeat("x", 100)}},
+		{name: "unavailable", args: []string{"btc"}, modify: func(s *fakeSource) { s.resolveErr = unavailable }},
+		{name: "no_args"},
+		{name: "too_many_args", args: []string{"btc", "eth"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			src := newSource()
+			if tc.modify != nil {
+				tc.modify(src)
+			}
+			reply, err := handler(t, funding.New(src, clock)).Handle(t.Context(), modules.Request{Command: "funding", Args: tc.args})
+			if err != nil {
+				t.Fatalf("Handle error = %v, want a reply", err)
+			}
+			checkHTML(t, reply.Text)
+			golden(t, tc.name, reply.Text)
+		})
+	}
+}
+
+func TestSection(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		modify  func(*fakeSource)
+		want    string
+		wantErr error
+	}{
+		{name: "normal", want: "Funding +0.0100%/8h (APR +10.95%) next in 3h 12m"},
+		{name: "negative", modify: func(s *fakeSource) { s.primary.f.Rate = -0.0000532 }, want: "Funding -0.0053%/8h (APR -5.83%) next in 3h 12m"},
+		{name: "hourly", modify: func(s *fakeSource) { s.primary.f.Interval = time.Hour }, want: "Funding +0.0100%/1h (APR +87.60%) next in 3h 12m"},
+		{name: "no interval", modify: func(s *fakeSource) { s.primary.f.Interval = 0 }, want: "Funding +0.0100% next in 3h 12m"},
+		{name: "no next", modify: func(s *fakeSource) { s.primary.f.Next = time.Time{} }, want: "Funding +0.0100%/8h (APR +10.95%)"},
+		{name: "due", modify: func(s *fakeSource) { s.primary.f.Next = now }, want: "Funding +0.0100%/8h (APR +10.95%) next due now"},
+		{name: "spot-only pair", modify: func(s *fakeSource) { s.primary.err = market.ErrUnknownSymbol }, want: ""},
+		{name: "unavailable", modify: func(s *fakeSource) { s.primary.err = market.ErrUnavailable }, wantErr: market.ErrUnavailable},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			src := newSource()
+			if tc.modify != nil {
+				tc.modify(src)
+			}
+			got, err := funding.New(src, clock).Section(t.Context(), modules.Request{Command: "price"}, btc)
+			if !errors.Is(err, tc.wantErr) || (tc.wantErr == nil) != (err == nil) {
+				t.Fatalf("Section error = %v, want %v", err, tc.wantErr)
+			}
+			if got != tc.want {
+				t.Errorf("Section = %q, want %q", got, tc.want)
+			}
+			checkHTML(t, got)
+		})
+	}
+}
+
+// A stalled venue must not hold the reply past the deadline: it shows as
+// unavailable and the others still answer.
+func TestDeadline(t *testing.T) {
+	t.Run("reply", func(t *testing.T) {
+		synctest.Test(t, func(t *testing.T) {
+			src := newSource()
+			src.venues[2].hang = true
+			ctx, cancel := context.WithTimeout(t.Context(), 3*time.Second)
+			defer cancel()
+			start := time.Now()
+			reply, err := handler(t, funding.New(src, clock)).Handle(ctx, modules.Request{Command: "funding", Args: []string{"btc"}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if d := time.Since(start); d != 3*time.Second {
+				t.Errorf("reply after %v, want at the 3s deadline", d)
+			}
+			for _, want := range []string{"Binance  unavailable", "Bybit    +0.0100%/8h", "OKX      +0.0053%/8h"} {
+				if !strings.Contains(reply.Text, want) {
+					t.Errorf("reply lacks %q:\n%s", want, reply.Text)
+				}
+			}
+		})
+	})
+	t.Run("section", func(t *testing.T) {
+		synctest.Test(t, func(t *testing.T) {
+			src := newSource()
+			src.primary.hang = true
+			ctx, cancel := context.WithTimeout(t.Context(), time.Second)
+			defer cancel()
+			got, err := funding.New(src, clock).Section(ctx, modules.Request{}, btc)
+			if got != "" || !errors.Is(err, context.DeadlineExceeded) {
+				t.Errorf("Section = %q, %v; want \"\", deadline exceeded", got, err)
+			}
+		})
+	})
+}
+
+func TestRegistration(t *testing.T) {
+	var info modules.Info
+	for _, i := range modules.Registered() {
+		if i.ID == "enhanced.funding" {
+			info = i
+		}
+	}
+	if info.New == nil {
+		t.Fatal("enhanced.funding is not registered")
+	}
+	if info.Flag != flags.FundingRates || flags.Catalog[info.Flag] == "" {
+		t.Errorf("flag = %q, want %q with a catalog entry", info.Flag, flags.FundingRates)
+	}
+	if _, err := info.New(modules.Deps{}); err == nil {
+		t.Error("New without a market source succeeded, want an error")
+	}
+	m, err := info.New(modules.Deps{Market: newSource(), Now: clock})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmds := m.Commands()
+	if len(cmds) != 1 || cmds[0].Name != "funding" || !modules.ValidCommandName(cmds[0].Name) || cmds[0].Handler == nil {
+		t.Errorf("Commands() = %+v, want one valid /funding", cmds)
+	}
+	if _, ok := m.(modules.Sectioner); !ok {
+		t.Error("module does not contribute a /price section")
+	}
+}
+
+func TestNilClock(t *testing.T) {
+	m := funding.New(newSource(), nil)
+	reply, err := handler(t, m).Handle(t.Context(), modules.Request{Args: []string{"btc"}})
+	if err != nil || !strings.Contains(reply.Text, "+0.0100%/8h") {
+		t.Errorf("Handle with a nil clock = %q, %v", reply.Text, err)
+	}
+}

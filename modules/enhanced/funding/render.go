@@ -1,0 +1,185 @@
+package funding
+
+import (
+	"errors"
+	"html"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/cryptobot-dev/cryptobot/internal/format"
+	"github.com/cryptobot-dev/cryptobot/internal/market"
+)
+
+const (
+	usageText       = "Usage: <code>/funding SYMBOL</code>\nExample: <code>/funding btc</code>"
+	unavailableText = "Market data unavailable, try again shortly."
+
+	maxEchoedInput = 32 // runes of user input repeated in a reply
+	maxSuggestions = 5
+)
+
+// unknownPairText answers input that no venue lists as a perpetual, with the
+// resolver's suggestions when it has any.
+func unknownPairText(input string, err error) string {
+	if utf8.RuneCountInString(input) > maxEchoedInput {
+		input = string([]rune(input)[:maxEchoedInput]) + "…"
+	}
+	var b strings.Builder
+	b.WriteString("Unknown pair <code>" + html.EscapeString(input) + "</code>.")
+	var upe *market.UnknownPairError
+	if errors.As(err, &upe) && len(upe.Suggestions) > 0 {
+		b.WriteString(" Did you mean ")
+		for i, p := range upe.Suggestions[:min(len(upe.Suggestions), maxSuggestions)] {
+			if i > 0 {
+				b.WriteString(", ")
+			}
+			b.WriteString("<code>" + html.EscapeString(p.String()) + "</code>")
+		}
+		b.WriteString("?")
+	}
+	return b.String()
+}
+
+// render lays out one venue per row, with the next settlement on the line
+// below so the table stays narrow enough for a phone.
+func render(pair market.Pair, venues []venueFunding, now time.Time) string {
+	rows := [][]string{{"venue", "rate", "APR, simple"}}
+	rates := make([]float64, 0, len(venues))
+	for _, v := range venues {
+		name := venueName(v.name)
+		switch {
+		case errors.Is(v.err, market.ErrUnknownSymbol):
+			rows = append(rows, []string{name, "not listed"})
+			continue
+		case v.err != nil:
+			rows = append(rows, []string{name, "unavailable"})
+			continue
+		}
+		rates = append(rates, v.f.Rate)
+		rows = append(rows, []string{name, rateText(v.f), aprText(v.f)})
+		if !v.f.Next.IsZero() {
+			rows = append(rows, []string{"", "next " + v.f.Next.UTC().Format("15:04") + " UTC " + countdown(v.f.Next, now)})
+		}
+	}
+	var b strings.Builder
+	b.WriteString("<b>" + html.EscapeString(pair.String()) + " perp</b> funding\n")
+	b.WriteString("<pre>" + html.EscapeString(table(rows)) + "</pre>")
+	if note := signNote(rates); note != "" {
+		b.WriteString("\n" + html.EscapeString(note))
+	}
+	return b.String()
+}
+
+func renderSection(f market.Funding, now time.Time) string {
+	line := "Funding " + rateText(f)
+	if f.Interval > 0 {
+		line += " (APR " + aprText(f) + ")"
+	}
+	if !f.Next.IsZero() {
+		line += " next " + countdown(f.Next, now)
+	}
+	return html.EscapeString(line)
+}
+
+// rateText is the rate per interval in percent: +0.0100%/8h, or the bare rate
+// when the venue gave no interval.
+func rateText(f market.Funding) string {
+	s := format.Percent(f.Rate*100, 4)
+	if f.Interval > 0 {
+		s += "/" + format.Duration(f.Interval)
+	}
+	return s
+}
+
+// aprText annualises without compounding: rate × settlements a day × 365.
+func aprText(f market.Funding) string {
+	if f.Interval <= 0 {
+		return "n/a"
+	}
+	perDay := float64(24*time.Hour) / float64(f.Interval)
+	return format.Percent(f.Rate*100*perDay*365, 2)
+}
+
+func countdown(next, now time.Time) string {
+	if d := next.Sub(now); d > 0 {
+		return "in " + format.Duration(d)
+	}
+	return "due now"
+}
+
+// signNote says who pays, for the signs the venues show.
+func signNote(rates []float64) string {
+	var pos, neg, zero bool
+	for _, r := range rates {
+		switch {
+		case r > 0:
+			pos = true
+		case r < 0:
+			neg = true
+		case r == 0:
+			zero = true
+		}
+	}
+	switch {
+	case pos && neg:
+		return "Positive rate: longs pay shorts; negative: shorts pay longs."
+	case pos:
+		return "Positive rate: longs pay shorts."
+	case neg:
+		return "Negative rate: shorts pay longs."
+	case zero:
+		return "Zero rate: neither side pays."
+	}
+	return ""
+}
+
+func venueName(name string) string {
+	switch name {
+	case "binance":
+		return "Binance"
+	case "bybit":
+		return "Bybit"
+	case "okx":
+		return "OKX"
+	}
+	return name
+}
+
+// table aligns rows for a <pre> block: the first column left, the others
+// right. A shorter row (a status, the next settlement) is written after its
+// first cell and does not widen the columns.
+func table(rows [][]string) string {
+	cols := 0
+	for _, r := range rows {
+		cols = max(cols, len(r))
+	}
+	width := make([]int, cols)
+	for _, r := range rows {
+		for i, c := range r {
+			if i == 0 || len(r) == cols {
+				width[i] = max(width[i], utf8.RuneCountInString(c))
+			}
+		}
+	}
+	var b strings.Builder
+	for n, r := range rows {
+		if n > 0 {
+			b.WriteByte('\n')
+		}
+		line := pad(r[0], width[0], false)
+		for i, c := range r[1:] {
+			line += "  " + pad(c, width[i+1], len(r) == cols)
+		}
+		b.WriteString(strings.TrimRight(line, " "))
+	}
+	return b.String()
+}
+
+func pad(s string, w int, right bool) string {
+	fill := strings.Repeat(" ", max(w-utf8.RuneCountInString(s), 0))
+	if right {
+		return fill + s
+	}
+	return s + fill
+}
