@@ -87,12 +87,12 @@ func Problem(input string, err error) string {
 			s += " Did you mean " + strings.Join(names, ", ") + "?"
 		}
 		return s
+	case errors.Is(err, market.ErrInvalidSymbol):
+		return "Cannot read <code>" + html.EscapeString(input) + "</code> as a pair. " + usage
 	case errors.Is(err, market.ErrUnknownSymbol):
 		return "Unknown pair <code>" + html.EscapeString(strings.ToUpper(input)) + "</code>."
 	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled):
 		return "⚠️ Market data unavailable: the exchanges did not answer in time. Please try again in a moment."
-	case errors.Is(err, market.ErrInvalidSymbol):
-		return "Cannot read <code>" + html.EscapeString(input) + "</code> as a pair. " + usage
 	}
 	return "⚠️ Market data unavailable right now: every exchange failed. Please try again in a moment."
 }

@@ -1,0 +1,109 @@
+package market
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// minAttempt is the least time one venue gets, however little of the
+// caller's budget is left: below it a venue cannot answer at all.
+const minAttempt = 250 * time.Millisecond
+
+// failover calls the venues that list k.pair, in configured order, until one
+// answers. It moves on after any error except ErrUnknownSymbol, which it
+// returns at once: another venue would not know the pair either, and asking
+// would only spend budget.
+func (m *Market) failover(ctx context.Context, k key) (any, error) {
+	order := m.catalog.venuesFor(k.op.kind(), k.pair, len(m.exchanges))
+	if len(order) == 0 {
+		return nil, fmt.Errorf("%s %s: no venues configured: %w", k.op, k.pair, ErrUnavailable)
+	}
+	fe := &failoverError{op: k.op, pair: k.pair}
+	for i, idx := range order {
+		ex := m.exchanges[idx]
+		actx, cancel := attemptContext(ctx, len(order)-i)
+		v, err := call(actx, ex, k)
+		cancel()
+		if err == nil {
+			return v, nil
+		}
+		if errors.Is(err, ErrUnknownSymbol) {
+			return nil, err
+		}
+		fe.add(ex.Name(), err)
+		if ctx.Err() != nil {
+			fe.errs = append(fe.errs, ctx.Err())
+			break
+		}
+		if i+1 < len(order) {
+			next := m.exchanges[order[i+1]].Name()
+			m.metrics.Failovers.WithLabelValues(ex.Name(), next).Inc()
+			m.log.Debug("market failover", "op", k.op.String(), "from", ex.Name(), "to", next, "err", err)
+		}
+	}
+	return nil, fe
+}
+
+// attemptContext gives one attempt its share of the time left: the remaining
+// budget divided by the venues still to try, but at least minAttempt, so a
+// hanging first venue leaves time for the others.
+func attemptContext(ctx context.Context, left int) (context.Context, context.CancelFunc) {
+	dl, ok := ctx.Deadline()
+	if !ok || left <= 1 {
+		return context.WithCancel(ctx)
+	}
+	return context.WithTimeout(ctx, max(time.Until(dl)/time.Duration(left), minAttempt))
+}
+
+// call is the one place a key becomes a venue request.
+func call(ctx context.Context, ex Exchange, k key) (any, error) {
+	switch k.op {
+	case opTicker:
+		return ex.Ticker(ctx, k.pair)
+	case opOpenInterest:
+		return ex.OpenInterest(ctx, k.pair)
+	case opOIHistory:
+		return ex.OIHistory(ctx, k.pair, k.period, k.limit)
+	case opFunding:
+		return ex.Funding(ctx, k.pair)
+	case opCandles:
+		return ex.Candles(ctx, k.pair, k.iv, k.limit)
+	}
+	return nil, fmt.Errorf("unknown market call %d", k.op)
+}
+
+// failoverError is every venue's failure; errors.Is(err, ErrUnavailable)
+// holds, as does errors.Is for each venue's own error.
+type failoverError struct {
+	op   op
+	pair Pair
+	errs []error
+}
+
+func (e *failoverError) add(venue string, err error) {
+	if !strings.HasPrefix(err.Error(), venue) {
+		err = fmt.Errorf("%s: %w", venue, err)
+	}
+	e.errs = append(e.errs, err)
+}
+
+func (e *failoverError) Error() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s %s: %v", e.op, e.pair, ErrUnavailable)
+	for i, err := range e.errs {
+		if i == 0 {
+			b.WriteString(": ")
+		} else {
+			b.WriteString("; ")
+		}
+		b.WriteString(err.Error())
+	}
+	return b.String()
+}
+
+func (e *failoverError) Unwrap() []error {
+	return append([]error{ErrUnavailable}, e.errs...)
+}
