@@ -1,0 +1,106 @@
+package telegramtest
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"strconv"
+	"time"
+)
+
+// controlRoutes exposes the Go control API over HTTP for out-of-process
+// tools. Bodies and answers are JSON; no token is needed.
+//
+//	POST /control/updates      Update                                  → {"update_id"}
+//	POST /control/messages     {chat_id, user_id, chat_type, text}     → {"update_id"}
+//	GET  /control/sent[?wait=N&timeout=5s]                             → [SentMessage] (504 on timeout)
+//	POST /control/fail         {method, status, count, retry_after}    → {} (retry_after in seconds)
+//	GET  /control/calls?method=sendMessage                             → {"method", "calls"}
+//	GET  /control/webhook                                              → {"url", "secret"}
+func (s *Server) controlRoutes(mux *http.ServeMux) {
+	mux.HandleFunc("POST /control/updates", func(w http.ResponseWriter, r *http.Request) {
+		var u Update
+		if !decodeControl(w, r, &u) {
+			return
+		}
+		writeJSON(w, http.StatusOK, map[string]int64{"update_id": s.AddUpdate(u)})
+	})
+	mux.HandleFunc("POST /control/messages", func(w http.ResponseWriter, r *http.Request) {
+		var m struct {
+			ChatID   int64  `json:"chat_id"`
+			UserID   int64  `json:"user_id"`
+			ChatType string `json:"chat_type"`
+			Text     string `json:"text"`
+		}
+		if !decodeControl(w, r, &m) {
+			return
+		}
+		writeJSON(w, http.StatusOK, map[string]int64{"update_id": s.SendText(m.ChatID, m.UserID, m.ChatType, m.Text)})
+	})
+	mux.HandleFunc("GET /control/sent", func(w http.ResponseWriter, r *http.Request) {
+		q := r.URL.Query()
+		if q.Get("wait") == "" {
+			writeJSON(w, http.StatusOK, s.Sent())
+			return
+		}
+		n, err := strconv.Atoi(q.Get("wait"))
+		if err != nil {
+			controlError(w, http.StatusBadRequest, "wait must be an integer")
+			return
+		}
+		timeout := 5 * time.Second
+		if t := q.Get("timeout"); t != "" {
+			if timeout, err = time.ParseDuration(t); err != nil {
+				controlError(w, http.StatusBadRequest, "timeout must be a Go duration such as 5s")
+				return
+			}
+		}
+		ctx, cancel := context.WithTimeout(r.Context(), timeout)
+		defer cancel()
+		sent, err := s.WaitSent(ctx, n)
+		if err != nil {
+			controlError(w, http.StatusGatewayTimeout, err.Error())
+			return
+		}
+		writeJSON(w, http.StatusOK, sent)
+	})
+	mux.HandleFunc("POST /control/fail", func(w http.ResponseWriter, r *http.Request) {
+		var f struct {
+			Method     string `json:"method"`
+			Status     int    `json:"status"`
+			Count      int    `json:"count"`
+			RetryAfter int    `json:"retry_after"`
+		}
+		if !decodeControl(w, r, &f) {
+			return
+		}
+		if f.Method == "" || f.Status < 400 || f.Status > 599 {
+			controlError(w, http.StatusBadRequest, "method and a 4xx or 5xx status are required")
+			return
+		}
+		s.FailNext(f.Method, f.Status, f.Count, time.Duration(f.RetryAfter)*time.Second)
+		writeJSON(w, http.StatusOK, struct{}{})
+	})
+	mux.HandleFunc("GET /control/calls", func(w http.ResponseWriter, r *http.Request) {
+		m := r.URL.Query().Get("method")
+		writeJSON(w, http.StatusOK, map[string]any{"method": m, "calls": s.Calls(m)})
+	})
+	mux.HandleFunc("GET /control/webhook", func(w http.ResponseWriter, _ *http.Request) {
+		url, secret := s.Webhook()
+		writeJSON(w, http.StatusOK, map[string]string{"url": url, "secret": secret})
+	})
+}
+
+func decodeControl(w http.ResponseWriter, r *http.Request, v any) bool {
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, 1<<20))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		controlError(w, http.StatusBadRequest, "bad json: "+err.Error())
+		return false
+	}
+	return true
+}
+
+func controlError(w http.ResponseWriter, status int, msg string) {
+	writeJSON(w, status, map[string]string{"error": msg})
+}
