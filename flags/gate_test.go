@@ -1,0 +1,129 @@
+package flags
+
+import (
+	"context"
+	"testing"
+
+	"github.com/prometheus/client_golang/prometheus/testutil"
+
+	"github.com/cryptobot-dev/cryptobot/internal/metrics"
+)
+
+func TestGate(t *testing.T) {
+	dir := t.TempDir()
+	writeFiles(t, dir, map[string]string{"flags.yaml": evalFlags})
+	p, m := newTestProvider(t, dir)
+	ctx := context.Background()
+	g, err := NewGate(ctx, p, m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := g.Close(ctx); err != nil {
+			t.Errorf("Close: %v", err)
+		}
+	})
+	tests := []struct {
+		name        string
+		flag        string
+		ec          EvalContext
+		wantOn      bool
+		wantVariant string
+		wantReason  string
+		wantErr     bool
+	}{
+		{"staging is on", "staging-only", EvalContext{ChatID: 7, Env: "staging"}, true, "on", "TARGETING_MATCH", false},
+		{"allow-listed chat is on", "staging-only", EvalContext{ChatID: -1001234567890, UserID: 5, ChatType: "supergroup", Env: "production"}, true, "on", "TARGETING_MATCH", false},
+		{"other chats are off", "staging-only", EvalContext{ChatID: 7, Env: "production"}, false, "off", "DEFAULT", false},
+		{"static", "static-on", EvalContext{ChatID: 7}, true, "on", "STATIC", false},
+		{"kill switch", "killed", EvalContext{ChatID: 42}, false, "", "DISABLED", false},
+		{"chat type and language reach targeting", "no-default-targeted", EvalContext{ChatID: 1, ChatType: "private", Lang: "de"}, true, "on", "TARGETING_MATCH", false},
+		{"missing flag reads as off", "nope", EvalContext{ChatID: 7}, false, "", "ERROR", true},
+		{"type mismatch reads as off", "color", EvalContext{ChatID: 7}, false, "", "ERROR", true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := g.Evaluate(ctx, tt.flag, tt.ec)
+			if r.On != tt.wantOn || r.Variant != tt.wantVariant || r.Reason != tt.wantReason || (r.Err != nil) != tt.wantErr {
+				t.Errorf("Evaluate = %+v, want on=%v variant=%q reason=%s err=%v", r, tt.wantOn, tt.wantVariant, tt.wantReason, tt.wantErr)
+			}
+		})
+	}
+	t.Run("metrics by flag, variant and reason", func(t *testing.T) {
+		checks := []struct {
+			flag, variant, reason string
+			want                  float64
+		}{
+			{"staging-only", "on", "TARGETING_MATCH", 2},
+			{"staging-only", "off", "DEFAULT", 1},
+			{"killed", "", "DISABLED", 1},
+			{"nope", "", "ERROR", 1},
+		}
+		for _, c := range checks {
+			if got := testutil.ToFloat64(m.FlagEvaluations.WithLabelValues(c.flag, c.variant, c.reason)); got != c.want {
+				t.Errorf("evaluations{%s,%s,%s} = %v, want %v", c.flag, c.variant, c.reason, got, c.want)
+			}
+		}
+	})
+}
+
+// TestGateWithoutValidFlags: the gate builds, reads everything as off, and
+// turns on once a valid set loads (PROVIDER_READY clears the ERROR state).
+func TestGateWithoutValidFlags(t *testing.T) {
+	dir := t.TempDir()
+	writeFiles(t, dir, map[string]string{"a.yaml": "flags: {}\n"})
+	p, m := newTestProvider(t, dir)
+	ctx := context.Background()
+	g, err := NewGate(ctx, p, m)
+	if err != nil {
+		t.Fatalf("NewGate: %v", err)
+	}
+	defer g.Close(ctx)
+	if r := g.Evaluate(ctx, "f", EvalContext{ChatID: 1}); r.On || r.Err == nil {
+		t.Errorf("without flags: %+v, want off with an error", r)
+	}
+	writeFiles(t, dir, map[string]string{"a.yaml": v2})
+	p.reload(ctx)
+	if r := g.Evaluate(ctx, "f", EvalContext{ChatID: 1}); !r.On || r.Err != nil {
+		t.Errorf("after a valid load: %+v, want on", r)
+	}
+}
+
+func TestGateLifecycle(t *testing.T) {
+	dir := t.TempDir()
+	writeFiles(t, dir, map[string]string{"a.yaml": base})
+	p, m := newTestProvider(t, dir)
+	ctx := context.Background()
+	t.Run("nil arguments", func(t *testing.T) {
+		if _, err := NewGate(ctx, nil, m); err == nil {
+			t.Error("nil provider: want an error")
+		}
+		if _, err := NewGate(ctx, p, nil); err == nil {
+			t.Error("nil metrics: want an error")
+		}
+	})
+	g1, err := NewGate(ctx, p, m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Run("one gate per provider", func(t *testing.T) {
+		if _, err := NewGate(ctx, p, metrics.New("test", "test")); err == nil {
+			t.Error("a second gate on a bound provider: want an error")
+		}
+	})
+	if err := g1.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	t.Run("rebind after close", func(t *testing.T) {
+		g2, err := NewGate(ctx, p, m)
+		if err != nil {
+			t.Fatalf("NewGate after Close: %v", err)
+		}
+		if r := g2.Evaluate(ctx, "f", EvalContext{ChatID: 1}); r.Reason != "STATIC" {
+			t.Errorf("Evaluate = %+v", r)
+		}
+		if err := g2.Close(ctx); err != nil {
+			t.Error(err)
+		}
+	})
+}
