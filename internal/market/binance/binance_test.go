@@ -1,0 +1,519 @@
+package binance
+
+import (
+	"context"
+	"errors"
+	"math"
+	"net/http"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus/testutil"
+
+	"github.com/cryptobot-dev/cryptobot/internal/market"
+	"github.com/cryptobot-dev/cryptobot/internal/market/httpjson"
+	"github.com/cryptobot-dev/cryptobot/internal/market/markettest"
+	"github.com/cryptobot-dev/cryptobot/internal/metrics"
+)
+
+var (
+	btc  = market.Pair{Base: "BTC", Quote: "USDT"}
+	sol  = market.Pair{Base: "SOL", Quote: "USDT"}
+	pepe = market.Pair{Base: "PEPE", Quote: "USDT"}
+)
+
+func setup(t *testing.T) (*Client, *markettest.Binance, *metrics.Metrics) {
+	t.Helper()
+	fake := markettest.NewBinance()
+	t.Cleanup(fake.Close)
+	m := metrics.New("test", "test")
+	c := New(Config{SpotURL: fake.URL(), FuturesURL: fake.URL() + "/", Metrics: m, Now: markettest.DefaultNow})
+	return c, fake, m
+}
+
+func near(a, b float64) bool { return math.Abs(a-b) <= 1e-9*math.Max(1, math.Abs(b)) }
+
+func requests(m *metrics.Metrics, endpoint, outcome string) float64 {
+	return testutil.ToFloat64(m.ExchangeRequests.WithLabelValues(venue, endpoint, outcome))
+}
+
+func TestName(t *testing.T) {
+	if got := New(Config{}).Name(); got != "binance" {
+		t.Errorf("Name() = %q", got)
+	}
+}
+
+func TestTicker(t *testing.T) {
+	c, _, m := setup(t)
+	for _, tc := range []struct {
+		pair              market.Pair
+		last, open, chg   float64
+		baseVol, quoteVol float64
+	}{
+		{btc, 97123.4, 95000, 2.235, 12345.678, 12345.678 * 97123.4},
+		{pepe, 0.00001234, 0.000012, 2.833, 5.5e12, 5.5e12 * 0.00001234},
+	} {
+		t.Run(tc.pair.String(), func(t *testing.T) {
+			got, err := c.Ticker(context.Background(), tc.pair)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got.Pair != tc.pair || got.Venue != "binance" || !near(got.Last, tc.last) || !near(got.Open, tc.open) ||
+				!near(got.ChangePct, tc.chg) || !near(got.BaseVolume, tc.baseVol) || math.Abs(got.QuoteVolume-tc.quoteVol) > 1e-6 {
+				t.Errorf("Ticker = %+v", got)
+			}
+			if got.High < got.Last || got.Low > got.Last || !got.Time.Equal(markettest.DefaultNow()) {
+				t.Errorf("Ticker high/low/time = %v/%v/%v", got.High, got.Low, got.Time)
+			}
+		})
+	}
+	if n := requests(m, "ticker", "ok"); n != 2 {
+		t.Errorf("ok ticker requests = %v, want 2", n)
+	}
+}
+
+func TestInstruments(t *testing.T) {
+	c, _, m := setup(t)
+	for _, tc := range []struct {
+		kind market.Kind
+		want []string
+	}{
+		{market.Spot, []string{"BTCUSDT", "ETHUSDT", "SOLUSDT", "DOGEUSDT", "PEPEUSDT", "ETHBTC"}},
+		{market.Perp, []string{"BTCUSDT", "ETHUSDT", "SOLUSDT"}}, // no delivery, USDC or halted
+	} {
+		t.Run(string(tc.kind), func(t *testing.T) {
+			got, err := c.Instruments(context.Background(), tc.kind)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var syms []string
+			for _, in := range got {
+				syms = append(syms, in.Symbol)
+				if in.Kind != tc.kind || in.CtVal != 1 || in.Pair.Base+in.Pair.Quote != in.Symbol {
+					t.Errorf("instrument %+v", in)
+				}
+			}
+			if len(syms) != len(tc.want) {
+				t.Fatalf("symbols = %v, want %v", syms, tc.want)
+			}
+			for i := range syms {
+				if syms[i] != tc.want[i] {
+					t.Errorf("symbols = %v, want %v", syms, tc.want)
+				}
+			}
+		})
+	}
+	if n := requests(m, "instruments", "ok"); n != 2 {
+		t.Errorf("ok instruments requests = %v, want 2", n)
+	}
+	if _, err := c.Instruments(context.Background(), "option"); !errors.Is(err, httpjson.ErrUnsupported) {
+		t.Errorf("Instruments(option) error = %v, want ErrUnsupported", err)
+	}
+}
+
+func TestOpenInterest(t *testing.T) {
+	c, fake, _ := setup(t)
+	got, err := c.OpenInterest(context.Background(), btc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !near(got.Coin, 85432.1) || !near(got.USD, 85432.1*97123.4) || got.Venue != venue || !got.Time.Equal(markettest.DefaultNow()) {
+		t.Errorf("OpenInterest = %+v", got)
+	}
+	if fake.Hits("open_interest") != 1 || fake.Hits("funding") != 1 {
+		t.Errorf("hits open_interest=%d funding=%d, want 1 and 1", fake.Hits("open_interest"), fake.Hits("funding"))
+	}
+}
+
+func TestOIHistory(t *testing.T) {
+	c, fake, _ := setup(t)
+	for _, tc := range []struct {
+		name   string
+		period time.Duration
+		limit  int
+		want   int
+	}{
+		{"1h", time.Hour, 25, 25},
+		{"5m", 5 * time.Minute, 289, 289},
+		{"1d clamped", 24 * time.Hour, 10000, 500},
+		{"zero limit", 4 * time.Hour, 0, 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := c.OIHistory(context.Background(), btc, tc.period, tc.limit)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(got) != tc.want {
+				t.Fatalf("rows = %d, want %d", len(got), tc.want)
+			}
+			for i := 1; i < len(got); i++ {
+				if got[i].Time.Sub(got[i-1].Time) != tc.period {
+					t.Fatalf("rows %d,%d not ascending by %s: %v, %v", i-1, i, tc.period, got[i-1].Time, got[i].Time)
+				}
+			}
+			last := got[len(got)-1]
+			if !near(last.Coin, 85432.1) || last.USD <= 0 || !last.Time.Equal(markettest.DefaultNow().Truncate(tc.period)) {
+				t.Errorf("last row = %+v", last)
+			}
+		})
+	}
+	before := fake.Hits("oi_history")
+	if _, err := c.OIHistory(context.Background(), btc, 7*time.Minute, 10); !errors.Is(err, httpjson.ErrUnsupported) {
+		t.Errorf("7m period error = %v, want ErrUnsupported", err)
+	}
+	if fake.Hits("oi_history") != before {
+		t.Error("unsupported period sent a request")
+	}
+}
+
+func TestFunding(t *testing.T) {
+	c, fake, _ := setup(t)
+	now := markettest.DefaultNow()
+	for _, tc := range []struct {
+		pair     market.Pair
+		rate     float64
+		interval time.Duration
+	}{
+		{btc, 0.0001, 8 * time.Hour}, // absent from fundingInfo
+		{sol, -0.00002, 4 * time.Hour},
+	} {
+		t.Run(tc.pair.String(), func(t *testing.T) {
+			got, err := c.Funding(context.Background(), tc.pair)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !near(got.Rate, tc.rate) || got.Interval != tc.interval || !got.Next.Equal(now.Truncate(tc.interval).Add(tc.interval)) ||
+				got.Mark <= 0 || got.Index <= 0 || got.Venue != venue {
+				t.Errorf("Funding = %+v", got)
+			}
+		})
+	}
+	if n := fake.Hits("funding_info"); n != 1 {
+		t.Errorf("fundingInfo fetched %d times, want 1 (cached)", n)
+	}
+}
+
+func TestFundingInfoExpires(t *testing.T) {
+	fake := markettest.NewBinance()
+	t.Cleanup(fake.Close)
+	now := markettest.DefaultNow()
+	c := New(Config{SpotURL: fake.URL(), FuturesURL: fake.URL(), Now: func() time.Time { return now }})
+	for range 2 {
+		if _, err := c.Funding(context.Background(), btc); err != nil {
+			t.Fatal(err)
+		}
+		now = now.Add(fundingInfoTTL)
+	}
+	if n := fake.Hits("funding_info"); n != 2 {
+		t.Errorf("fundingInfo fetched %d times, want 2 (expired)", n)
+	}
+}
+
+func TestCandles(t *testing.T) {
+	c, _, _ := setup(t)
+	now := markettest.DefaultNow()
+	for _, tc := range []struct {
+		iv    market.Interval
+		limit int
+		want  int
+	}{
+		{market.H1, 300, 300},
+		{market.M15, 5, 5},
+		{market.D1, 5000, 999},
+	} {
+		t.Run(string(tc.iv), func(t *testing.T) {
+			got, err := c.Candles(context.Background(), btc, tc.iv, tc.limit)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(got) != tc.want {
+				t.Fatalf("candles = %d, want %d", len(got), tc.want)
+			}
+			d := tc.iv.Duration()
+			for i := 1; i < len(got); i++ {
+				if got[i].Open.Sub(got[i-1].Open) != d {
+					t.Fatalf("candles %d,%d not ascending by %s", i-1, i, d)
+				}
+			}
+			last := got[len(got)-1]
+			if !last.Open.Equal(now.Truncate(d).Add(-d)) {
+				t.Errorf("last candle opens %v, want the last closed bar %v", last.Open, now.Truncate(d).Add(-d))
+			}
+			if last.H < last.L || last.C <= 0 || last.Volume <= 0 {
+				t.Errorf("last candle = %+v", last)
+			}
+		})
+	}
+	if _, err := c.Candles(context.Background(), btc, "3m", 10); !errors.Is(err, httpjson.ErrUnsupported) {
+		t.Errorf("3m candles error = %v, want ErrUnsupported", err)
+	}
+}
+
+// call runs every Exchange method that takes a pair, by name.
+var calls = map[string]func(*Client, context.Context, market.Pair) error{
+	"ticker": func(c *Client, ctx context.Context, p market.Pair) error { _, err := c.Ticker(ctx, p); return err },
+	"open_interest": func(c *Client, ctx context.Context, p market.Pair) error {
+		_, err := c.OpenInterest(ctx, p)
+		return err
+	},
+	"oi_history": func(c *Client, ctx context.Context, p market.Pair) error {
+		_, err := c.OIHistory(ctx, p, time.Hour, 25)
+		return err
+	},
+	"funding": func(c *Client, ctx context.Context, p market.Pair) error { _, err := c.Funding(ctx, p); return err },
+	"candles": func(c *Client, ctx context.Context, p market.Pair) error {
+		_, err := c.Candles(ctx, p, market.H1, 10)
+		return err
+	},
+}
+
+func TestUnknownSymbol(t *testing.T) {
+	for endpoint, call := range calls {
+		t.Run(endpoint, func(t *testing.T) {
+			c, _, m := setup(t)
+			err := call(c, context.Background(), market.Pair{Base: "NOPE", Quote: "USDT"})
+			if !errors.Is(err, market.ErrUnknownSymbol) {
+				t.Fatalf("error = %v, want ErrUnknownSymbol", err)
+			}
+			if n := requests(m, endpoint, "unknown_symbol"); n != 1 {
+				t.Errorf("unknown_symbol outcomes for %s = %v, want 1", endpoint, n)
+			}
+		})
+	}
+}
+
+func TestInvalidPairSendsNothing(t *testing.T) {
+	for _, p := range []market.Pair{{}, {Base: "btc", Quote: "USDT"}, {Base: "BTC/", Quote: "USDT"}, {Base: "BTC"}} {
+		t.Run(p.String(), func(t *testing.T) {
+			c, fake, _ := setup(t)
+			for endpoint, call := range calls {
+				if err := call(c, context.Background(), p); !errors.Is(err, market.ErrUnknownSymbol) {
+					t.Errorf("%s error = %v, want ErrUnknownSymbol", endpoint, err)
+				}
+				if n := fake.Hits(endpoint); n != 0 {
+					t.Errorf("%s sent %d requests", endpoint, n)
+				}
+			}
+		})
+	}
+}
+
+func TestErrors(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		inject  func(*markettest.Binance)
+		want    error
+		outcome string
+		retry   time.Duration
+	}{
+		{"429 with Retry-After", func(f *markettest.Binance) { f.RateLimit(7*time.Second, 1) }, market.ErrRateLimited, "rate_limited", 7 * time.Second},
+		{"418 ban", func(f *markettest.Binance) { f.Fail(http.StatusTeapot, 1) }, market.ErrRateLimited, "rate_limited", 0},
+		{"500", func(f *markettest.Binance) { f.Fail(http.StatusInternalServerError, 1) }, market.ErrUnavailable, "unavailable", 0},
+		{"503", func(f *markettest.Binance) { f.Fail(http.StatusServiceUnavailable, 1) }, market.ErrUnavailable, "unavailable", 0},
+		{"other 4xx", func(f *markettest.Binance) { f.Fail(http.StatusBadRequest, 1) }, market.ErrBadResponse, "bad_response", 0},
+		{"404 page", func(f *markettest.Binance) { f.Fail(http.StatusNotFound, 1) }, market.ErrBadResponse, "bad_response", 0},
+		{"malformed", func(f *markettest.Binance) { f.Malformed(1) }, market.ErrBadResponse, "bad_response", 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c, fake, m := setup(t)
+			tc.inject(fake)
+			_, err := c.Ticker(context.Background(), btc)
+			if !errors.Is(err, tc.want) {
+				t.Fatalf("error = %v, want %v", err, tc.want)
+			}
+			if tc.want == market.ErrRateLimited {
+				var rl *market.RateLimitError
+				if !errors.As(err, &rl) || rl.RetryAfter != tc.retry || rl.Venue != venue {
+					t.Errorf("RateLimitError = %+v, want RetryAfter %s", rl, tc.retry)
+				}
+			}
+			if n := requests(m, "ticker", tc.outcome); n != 1 {
+				t.Errorf("%s outcomes = %v, want 1", tc.outcome, n)
+			}
+			if _, err := c.Ticker(context.Background(), btc); err != nil {
+				t.Errorf("after the fault: %v", err)
+			}
+		})
+	}
+}
+
+func TestTimeout(t *testing.T) {
+	c, fake, m := setup(t)
+	fake.Delay(time.Hour)
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	_, err := c.Ticker(ctx, btc)
+	if !errors.Is(err, market.ErrUnavailable) || !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("error = %v, want ErrUnavailable and DeadlineExceeded", err)
+	}
+	if n := requests(m, "ticker", "unavailable"); n != 1 {
+		t.Errorf("unavailable outcomes = %v, want 1", n)
+	}
+	if c := testutil.CollectAndCount(m.ExchangeDuration); c != 1 {
+		t.Errorf("duration series = %d, want 1", c)
+	}
+}
+
+func TestNetworkError(t *testing.T) {
+	fake := markettest.NewBinance()
+	fake.Close()
+	c := New(Config{SpotURL: fake.URL(), FuturesURL: fake.URL()})
+	if _, err := c.Ticker(context.Background(), btc); !errors.Is(err, market.ErrUnavailable) {
+		t.Errorf("error = %v, want ErrUnavailable", err)
+	}
+}
+
+func readFixture(t testing.TB, name string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("testdata", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func TestDecodeFixtures(t *testing.T) {
+	t.Run("ticker", func(t *testing.T) {
+		got, err := decodeTicker(readFixture(t, "ticker_BTCUSDT.json"), btc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.Last != 4.000002 || got.ChangePct != -95.96 || got.BaseVolume != 8913.3 || got.QuoteVolume != 15.3 ||
+			got.Time.UnixMilli() != 1499869899040 {
+			t.Errorf("ticker = %+v", got)
+		}
+	})
+	t.Run("oi history with string and number timestamps", func(t *testing.T) {
+		got, err := decodeOIHistory(readFixture(t, "openInterestHist_BTCUSDT.json"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(got) != 2 || got[0].Time.UnixMilli() != 1583127900000 || got[1].Coin != 20403.637 || got[1].USD != 150570784.07809979 {
+			t.Errorf("history = %+v", got)
+		}
+	})
+	t.Run("klines drop the open bar", func(t *testing.T) {
+		body := readFixture(t, "klines_BTCUSDT.json")
+		got, err := decodeKlines(body, time.Hour, time.UnixMilli(1499043600000+30*60*1000))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(got) != 1 || got[0].O != 0.0163479 || got[0].Volume != 148976.11427815 {
+			t.Errorf("klines = %+v", got)
+		}
+		if got, _ := decodeKlines(body, time.Hour, time.UnixMilli(1499047200000)); len(got) != 2 {
+			t.Errorf("at the close both bars are closed; got %d", len(got))
+		}
+	})
+	t.Run("premium index", func(t *testing.T) {
+		got, err := decodePremiumIndex(readFixture(t, "premiumIndex_BTCUSDT.json"), btc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.Rate != 0.00038246 || got.Mark != 11793.63104562 || got.Next.UnixMilli() != 1597392000000 {
+			t.Errorf("premium index = %+v", got)
+		}
+	})
+	t.Run("funding info", func(t *testing.T) {
+		got, err := decodeFundingInfo(readFixture(t, "fundingInfo.json"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(got) != 2 || got["SOLUSDT"] != 4*time.Hour || got["BLZUSDT"] != 8*time.Hour {
+			t.Errorf("funding info = %v", got)
+		}
+	})
+	t.Run("fapi instruments", func(t *testing.T) {
+		got, err := decodeInstruments(readFixture(t, "exchangeInfo_fapi.json"), market.Perp)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(got) != 2 || got[0].Symbol != "BTCUSDT" || got[1].Pair != (market.Pair{Base: "1000PEPE", Quote: "USDT"}) {
+			t.Errorf("instruments = %+v", got)
+		}
+	})
+	t.Run("error body", func(t *testing.T) {
+		err := statusError(400, nil, readFixture(t, "error_invalid_symbol.json"))
+		if !errors.Is(err, market.ErrUnknownSymbol) {
+			t.Errorf("statusError = %v", err)
+		}
+	})
+}
+
+func TestDecodeBadInput(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		body string
+	}{
+		{"empty", ``},
+		{"null", `null`},
+		{"array", `[]`},
+		{"NaN price", `{"lastPrice":"NaN","highPrice":"1","lowPrice":"1","priceChangePercent":"1","volume":"1","quoteVolume":"1","closeTime":1}`},
+		{"Inf price", `{"lastPrice":"+Inf","highPrice":"1","lowPrice":"1","priceChangePercent":"1","volume":"1","quoteVolume":"1","closeTime":1}`},
+		{"missing price", `{"highPrice":"1","lowPrice":"1","priceChangePercent":"1","volume":"1","quoteVolume":"1","closeTime":1}`},
+		{"missing time", `{"lastPrice":"1","highPrice":"1","lowPrice":"1","priceChangePercent":"1","volume":"1","quoteVolume":"1"}`},
+		{"word time", `{"lastPrice":"1","highPrice":"1","lowPrice":"1","priceChangePercent":"1","volume":"1","quoteVolume":"1","closeTime":"soon"}`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if _, err := decodeTicker([]byte(tc.body), btc); !errors.Is(err, market.ErrBadResponse) {
+				t.Errorf("error = %v, want ErrBadResponse", err)
+			}
+		})
+	}
+	for _, tc := range []struct{ name, body string }{
+		{"short row", `[[1499040000000,"1","1","1"]]`},
+		{"object row", `[{"a":1}]`},
+		{"bad time", `[["x","1","1","1","1","1"]]`},
+	} {
+		t.Run("klines "+tc.name, func(t *testing.T) {
+			if _, err := decodeKlines([]byte(tc.body), time.Hour, time.Now()); !errors.Is(err, market.ErrBadResponse) {
+				t.Errorf("error = %v, want ErrBadResponse", err)
+			}
+		})
+	}
+	if _, err := decodeFundingInfo([]byte(`[{"symbol":"X","fundingIntervalHours":0}]`)); !errors.Is(err, market.ErrBadResponse) {
+		t.Errorf("zero funding interval: %v", err)
+	}
+}
+
+func FuzzDecodeTicker(f *testing.F) {
+	f.Add(readFixture(f, "ticker_BTCUSDT.json"))
+	f.Add([]byte(`{"lastPrice":1e400}`))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		if _, err := decodeTicker(b, btc); err != nil && !errors.Is(err, market.ErrBadResponse) {
+			t.Errorf("error %v is not ErrBadResponse", err)
+		}
+	})
+}
+
+func FuzzDecodeKlines(f *testing.F) {
+	f.Add(readFixture(f, "klines_BTCUSDT.json"))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		if _, err := decodeKlines(b, time.Hour, time.UnixMilli(1e12)); err != nil && !errors.Is(err, market.ErrBadResponse) {
+			t.Errorf("error %v is not ErrBadResponse", err)
+		}
+	})
+}
+
+func FuzzDecodeOIHistory(f *testing.F) {
+	f.Add(readFixture(f, "openInterestHist_BTCUSDT.json"))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		if _, err := decodeOIHistory(b); err != nil && !errors.Is(err, market.ErrBadResponse) {
+			t.Errorf("error %v is not ErrBadResponse", err)
+		}
+	})
+}
+
+func FuzzDecodeFunding(f *testing.F) {
+	f.Add(readFixture(f, "premiumIndex_BTCUSDT.json"), readFixture(f, "fundingInfo.json"))
+	f.Fuzz(func(t *testing.T, premium, info []byte) {
+		if _, err := decodePremiumIndex(premium, btc); err != nil && !errors.Is(err, market.ErrBadResponse) {
+			t.Errorf("premiumIndex error %v is not ErrBadResponse", err)
+		}
+		if _, err := decodeFundingInfo(info); err != nil && !errors.Is(err, market.ErrBadResponse) {
+			t.Errorf("fundingInfo error %v is not ErrBadResponse", err)
+		}
+	})
+}

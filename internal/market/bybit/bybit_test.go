@@ -1,0 +1,527 @@
+package bybit
+
+import (
+	"context"
+	"errors"
+	"math"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus/testutil"
+
+	"github.com/cryptobot-dev/cryptobot/internal/market"
+	"github.com/cryptobot-dev/cryptobot/internal/market/httpjson"
+	"github.com/cryptobot-dev/cryptobot/internal/market/markettest"
+	"github.com/cryptobot-dev/cryptobot/internal/metrics"
+)
+
+var (
+	btc  = market.Pair{Base: "BTC", Quote: "USDT"}
+	sol  = market.Pair{Base: "SOL", Quote: "USDT"}
+	pepe = market.Pair{Base: "PEPE", Quote: "USDT"}
+)
+
+func setup(t *testing.T) (*Client, *markettest.Bybit, *metrics.Metrics) {
+	t.Helper()
+	fake := markettest.NewBybit()
+	t.Cleanup(fake.Close)
+	m := metrics.New("test", "test")
+	return New(Config{BaseURL: fake.URL() + "/", Metrics: m, Now: markettest.DefaultNow}), fake, m
+}
+
+func near(a, b, tol float64) bool { return math.Abs(a-b) <= tol*math.Max(1, math.Abs(b)) }
+
+func requests(m *metrics.Metrics, endpoint, outcome string) float64 {
+	return testutil.ToFloat64(m.ExchangeRequests.WithLabelValues(venue, endpoint, outcome))
+}
+
+func TestName(t *testing.T) {
+	if got := New(Config{}).Name(); got != "bybit" {
+		t.Errorf("Name() = %q", got)
+	}
+}
+
+func TestTicker(t *testing.T) {
+	c, _, m := setup(t)
+	for _, tc := range []struct {
+		pair            market.Pair
+		last, open, chg float64
+	}{
+		{btc, 97123.4, 95000, 2.24},        // price24hPcnt "0.0224"
+		{pepe, 0.00001234, 0.000012, 2.83}, // "0.0283"
+	} {
+		t.Run(tc.pair.String(), func(t *testing.T) {
+			got, err := c.Ticker(context.Background(), tc.pair)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got.Pair != tc.pair || got.Venue != venue || !near(got.Last, tc.last, 1e-12) || !near(got.Open, tc.open, 1e-12) ||
+				!near(got.ChangePct, tc.chg, 1e-9) || got.BaseVolume <= 0 || got.QuoteVolume <= 0 {
+				t.Errorf("Ticker = %+v", got)
+			}
+			if !got.Time.Equal(markettest.DefaultNow()) {
+				t.Errorf("Time = %v", got.Time)
+			}
+		})
+	}
+	if n := requests(m, "ticker", "ok"); n != 2 {
+		t.Errorf("ok ticker requests = %v, want 2", n)
+	}
+}
+
+func TestInstruments(t *testing.T) {
+	for _, tc := range []struct {
+		name      string
+		kind      market.Kind
+		pageSize  int
+		want      []string
+		wantPages int
+	}{
+		{"spot", market.Spot, 500, []string{"BTCUSDT", "ETHUSDT", "SOLUSDT", "DOGEUSDT", "PEPEUSDT", "ETHBTC"}, 1},
+		{"perp", market.Perp, 500, []string{"BTCUSDT", "ETHUSDT", "SOLUSDT"}, 1},
+		{"perp paged", market.Perp, 1, []string{"BTCUSDT", "ETHUSDT", "SOLUSDT"}, 4}, // BTCPERP (USDC) is the 4th page
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c, fake, _ := setup(t)
+			fake.SetPageSize(tc.pageSize)
+			got, err := c.Instruments(context.Background(), tc.kind)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var syms []string
+			for _, in := range got {
+				syms = append(syms, in.Symbol)
+				if in.Kind != tc.kind || in.CtVal != 1 || in.Pair.Base+in.Pair.Quote != in.Symbol {
+					t.Errorf("instrument %+v", in)
+				}
+			}
+			if len(syms) != len(tc.want) {
+				t.Fatalf("symbols = %v, want %v", syms, tc.want)
+			}
+			for i := range syms {
+				if syms[i] != tc.want[i] {
+					t.Errorf("symbols = %v, want %v", syms, tc.want)
+				}
+			}
+			if n := fake.Hits("instruments"); n != tc.wantPages {
+				t.Errorf("pages fetched = %d, want %d", n, tc.wantPages)
+			}
+		})
+	}
+}
+
+func TestInstrumentsCursorRepeats(t *testing.T) {
+	body := readFixture(t, "instruments_linear.json") // always the same nextPageCursor
+	var hits atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		hits.Add(1)
+		_, _ = w.Write(body)
+	}))
+	defer srv.Close()
+	c := New(Config{BaseURL: srv.URL})
+	if _, err := c.Instruments(context.Background(), market.Perp); !errors.Is(err, market.ErrBadResponse) {
+		t.Errorf("error = %v, want ErrBadResponse", err)
+	}
+	if n := hits.Load(); n != 2 {
+		t.Errorf("pages fetched = %d, want 2", n)
+	}
+}
+
+func TestOpenInterest(t *testing.T) {
+	c, _, m := setup(t)
+	got, err := c.OpenInterest(context.Background(), btc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !near(got.Coin, 85432.1, 1e-12) || !near(got.USD, 85432.1*97123.4, 1e-9) || got.Venue != venue || !got.Time.Equal(markettest.DefaultNow()) {
+		t.Errorf("OpenInterest = %+v", got)
+	}
+	if n := requests(m, "ticker", "ok"); n != 1 {
+		t.Errorf("ok ticker requests = %v, want 1", n)
+	}
+}
+
+func TestFunding(t *testing.T) {
+	c, _, _ := setup(t)
+	now := markettest.DefaultNow()
+	for _, tc := range []struct {
+		pair     market.Pair
+		rate     float64
+		interval time.Duration
+	}{
+		{btc, 0.0001, 8 * time.Hour},
+		{sol, -0.00002, 4 * time.Hour},
+	} {
+		t.Run(tc.pair.String(), func(t *testing.T) {
+			got, err := c.Funding(context.Background(), tc.pair)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got.Rate != tc.rate || got.Interval != tc.interval || !got.Next.Equal(now.Truncate(tc.interval).Add(tc.interval)) ||
+				got.Mark <= 0 || got.Index <= 0 {
+				t.Errorf("Funding = %+v", got)
+			}
+		})
+	}
+}
+
+func TestOIHistory(t *testing.T) {
+	c, fake, _ := setup(t)
+	got, err := c.OIHistory(context.Background(), btc, time.Hour, 25)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 25 {
+		t.Fatalf("rows = %d, want 25", len(got))
+	}
+	for i := 1; i < len(got); i++ {
+		if got[i].Time.Sub(got[i-1].Time) != time.Hour {
+			t.Fatalf("rows %d,%d not ascending hourly: %v, %v", i-1, i, got[i-1].Time, got[i].Time)
+		}
+	}
+	last := got[len(got)-1]
+	if !near(last.Coin, 85432.1, 1e-12) || !near(last.USD, last.Coin*97123.4, 1e-12) ||
+		!last.Time.Equal(markettest.DefaultNow().Truncate(time.Hour)) {
+		t.Errorf("last row = %+v", last)
+	}
+	if fake.Hits("oi_history") != 1 || fake.Hits("ticker") != 1 {
+		t.Errorf("hits oi_history=%d ticker=%d, want 1 and 1", fake.Hits("oi_history"), fake.Hits("ticker"))
+	}
+	if rows, err := c.OIHistory(context.Background(), btc, 5*time.Minute, 1000); err != nil || len(rows) != 200 {
+		t.Errorf("limit 1000: %d rows, %v; want 200 (Bybit's maximum)", len(rows), err)
+	}
+	if _, err := c.OIHistory(context.Background(), btc, 2*time.Hour, 10); !errors.Is(err, httpjson.ErrUnsupported) {
+		t.Errorf("2h period error = %v, want ErrUnsupported", err)
+	}
+}
+
+func TestCandles(t *testing.T) {
+	c, _, _ := setup(t)
+	now := markettest.DefaultNow()
+	for _, tc := range []struct {
+		iv    market.Interval
+		limit int
+		want  int
+	}{
+		{market.H1, 300, 300},
+		{market.H4, 1, 1},
+		{market.D1, 5000, 999},
+	} {
+		t.Run(string(tc.iv), func(t *testing.T) {
+			got, err := c.Candles(context.Background(), btc, tc.iv, tc.limit)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(got) != tc.want {
+				t.Fatalf("candles = %d, want %d", len(got), tc.want)
+			}
+			d := tc.iv.Duration()
+			for i := 1; i < len(got); i++ {
+				if got[i].Open.Sub(got[i-1].Open) != d {
+					t.Fatalf("candles %d,%d not ascending by %s", i-1, i, d)
+				}
+			}
+			if last := got[len(got)-1]; !last.Open.Equal(now.Truncate(d).Add(-d)) {
+				t.Errorf("last candle opens %v, want the last closed bar %v", last.Open, now.Truncate(d).Add(-d))
+			}
+		})
+	}
+}
+
+var calls = map[string]func(*Client, context.Context, market.Pair) error{
+	"ticker": func(c *Client, ctx context.Context, p market.Pair) error { _, err := c.Ticker(ctx, p); return err },
+	"open_interest": func(c *Client, ctx context.Context, p market.Pair) error {
+		_, err := c.OpenInterest(ctx, p)
+		return err
+	},
+	"oi_history": func(c *Client, ctx context.Context, p market.Pair) error {
+		_, err := c.OIHistory(ctx, p, time.Hour, 25)
+		return err
+	},
+	"funding": func(c *Client, ctx context.Context, p market.Pair) error { _, err := c.Funding(ctx, p); return err },
+	"candles": func(c *Client, ctx context.Context, p market.Pair) error {
+		_, err := c.Candles(ctx, p, market.H1, 10)
+		return err
+	},
+}
+
+func TestUnknownSymbol(t *testing.T) {
+	for name, call := range calls {
+		t.Run(name, func(t *testing.T) {
+			c, _, m := setup(t)
+			if err := call(c, context.Background(), market.Pair{Base: "NOPE", Quote: "USDT"}); !errors.Is(err, market.ErrUnknownSymbol) {
+				t.Fatalf("error = %v, want ErrUnknownSymbol", err)
+			}
+			var total float64
+			for _, ep := range []string{"ticker", "oi_history", "candles"} {
+				total += requests(m, ep, "unknown_symbol")
+			}
+			if total != 1 {
+				t.Errorf("unknown_symbol outcomes = %v, want 1", total)
+			}
+		})
+	}
+}
+
+func TestInvalidPairSendsNothing(t *testing.T) {
+	c, fake, _ := setup(t)
+	for name, call := range calls {
+		if err := call(c, context.Background(), market.Pair{Base: "btc", Quote: "usdt"}); !errors.Is(err, market.ErrUnknownSymbol) {
+			t.Errorf("%s error = %v, want ErrUnknownSymbol", name, err)
+		}
+	}
+	for _, ep := range []string{"ticker", "oi_history", "candles"} {
+		if n := fake.Hits(ep); n != 0 {
+			t.Errorf("%s: %d requests sent", ep, n)
+		}
+	}
+}
+
+func TestErrors(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		inject  func(*markettest.Bybit)
+		want    error
+		outcome string
+		retry   time.Duration
+	}{
+		{"403 access too frequent", func(f *markettest.Bybit) { f.RateLimit(3*time.Second, 1) }, market.ErrRateLimited, "rate_limited", 3 * time.Second},
+		{"403 without Retry-After", func(f *markettest.Bybit) { f.RateLimit(0, 1) }, market.ErrRateLimited, "rate_limited", 0},
+		{"429", func(f *markettest.Bybit) { f.Fail(http.StatusTooManyRequests, 1) }, market.ErrRateLimited, "rate_limited", 0},
+		{"500 envelope", func(f *markettest.Bybit) { f.Fail(http.StatusInternalServerError, 1) }, market.ErrUnavailable, "unavailable", 0},
+		{"502", func(f *markettest.Bybit) { f.Fail(http.StatusBadGateway, 1) }, market.ErrUnavailable, "unavailable", 0},
+		{"400 text", func(f *markettest.Bybit) { f.Fail(http.StatusBadRequest, 1) }, market.ErrBadResponse, "bad_response", 0},
+		{"malformed", func(f *markettest.Bybit) { f.Malformed(1) }, market.ErrBadResponse, "bad_response", 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c, fake, m := setup(t)
+			tc.inject(fake)
+			_, err := c.Ticker(context.Background(), btc)
+			if !errors.Is(err, tc.want) {
+				t.Fatalf("error = %v, want %v", err, tc.want)
+			}
+			if tc.want == market.ErrRateLimited {
+				var rl *market.RateLimitError
+				if !errors.As(err, &rl) || rl.RetryAfter != tc.retry || rl.Venue != venue {
+					t.Errorf("RateLimitError = %+v, want RetryAfter %s", rl, tc.retry)
+				}
+			}
+			if n := requests(m, "ticker", tc.outcome); n != 1 {
+				t.Errorf("%s outcomes = %v, want 1", tc.outcome, n)
+			}
+			if _, err := c.Ticker(context.Background(), btc); err != nil {
+				t.Errorf("after the fault: %v", err)
+			}
+		})
+	}
+}
+
+func TestTimeout(t *testing.T) {
+	c, fake, m := setup(t)
+	fake.Delay(time.Hour)
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	if _, err := c.Funding(ctx, btc); !errors.Is(err, market.ErrUnavailable) || !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("error = %v, want ErrUnavailable and DeadlineExceeded", err)
+	}
+	if n := requests(m, "ticker", "unavailable"); n != 1 {
+		t.Errorf("unavailable outcomes = %v, want 1", n)
+	}
+}
+
+func readFixture(t testing.TB, name string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("testdata", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// result decodes a fixture's envelope.
+func result(t testing.TB, name string) ([]byte, httpjson.Millis) {
+	t.Helper()
+	res, ts, err := decodeEnvelope(readFixture(t, name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return res, ts
+}
+
+func TestDecodeFixtures(t *testing.T) {
+	t.Run("spot ticker: fraction to percent", func(t *testing.T) {
+		res, ts := result(t, "tickers_spot_BTCUSDT.json")
+		row, err := decodeTickerRow(res)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := row.ticker(btc, ts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.Last != 20533.13 || !near(got.ChangePct, 0.68, 1e-12) || got.BaseVolume != 11801.27771 ||
+			got.QuoteVolume != 243765620.65899866 || got.Time.UnixMilli() != 1673859087947 {
+			t.Errorf("ticker = %+v", got)
+		}
+	})
+	t.Run("linear ticker: open interest and funding", func(t *testing.T) {
+		res, ts := result(t, "tickers_linear_BTCUSDT.json")
+		row, err := decodeTickerRow(res)
+		if err != nil {
+			t.Fatal(err)
+		}
+		oi, err := row.openInterest(btc, ts)
+		if err != nil || oi.Coin != 373504107 || oi.USD != 6198854416.37 {
+			t.Errorf("open interest = %+v, %v", oi, err)
+		}
+		f, err := row.funding(btc, ts)
+		if err != nil || f.Rate != -0.001034 || f.Interval != 4*time.Hour || f.Next.UnixMilli() != 1672387200000 || f.Mark != 16596 {
+			t.Errorf("funding = %+v, %v", f, err)
+		}
+	})
+	t.Run("open interest history ascending", func(t *testing.T) {
+		res, _ := result(t, "open-interest_BTCUSDT.json")
+		got, err := decodeOIHistory(res)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(got) != 2 || got[0].Time.UnixMilli() != 1669571400000 || got[1].Coin != 461134384 {
+			t.Errorf("history = %+v", got)
+		}
+	})
+	t.Run("klines ascending without the open bar", func(t *testing.T) {
+		res, _ := result(t, "kline_BTCUSDT.json")
+		got, err := decodeKlines(res, time.Hour, time.UnixMilli(1670612400000+time.Hour.Milliseconds()/2))
+		if err != nil {
+			t.Fatal(err)
+		}
+		got = httpjson.LastCandles(got, 10)
+		if len(got) != 1 || got[0].Open.UnixMilli() != 1670608800000 || got[0].C != 17071 || got[0].Volume != 4177 {
+			t.Errorf("klines = %+v", got)
+		}
+	})
+	t.Run("linear instruments", func(t *testing.T) {
+		res, _ := result(t, "instruments_linear.json")
+		got, next, err := decodeInstruments(res, market.Perp)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(got) != 2 || got[1].Pair != (market.Pair{Base: "10000LADYS", Quote: "USDT"}) || next == "" {
+			t.Errorf("instruments = %+v, next %q", got, next)
+		}
+	})
+	for _, tc := range []struct {
+		file string
+		want error
+	}{
+		{"error_not_supported.json", market.ErrUnknownSymbol},
+		{"error_too_many_visits.json", market.ErrRateLimited},
+	} {
+		t.Run(tc.file, func(t *testing.T) {
+			if _, _, err := decodeEnvelope(readFixture(t, tc.file)); !errors.Is(err, tc.want) {
+				t.Errorf("error = %v, want %v", err, tc.want)
+			}
+		})
+	}
+}
+
+func TestDecodeBadInput(t *testing.T) {
+	for _, tc := range []struct {
+		name, body string
+		want       error
+	}{
+		{"empty", ``, market.ErrBadResponse},
+		{"no retCode", `{"retMsg":"OK","result":{}}`, market.ErrBadResponse},
+		{"no result", `{"retCode":0,"retMsg":"OK"}`, market.ErrBadResponse},
+		{"server error", `{"retCode":10016,"retMsg":"Server error"}`, market.ErrUnavailable},
+		{"other code", `{"retCode":10002,"retMsg":"invalid request"}`, market.ErrBadResponse},
+		{"string retCode", `{"retCode":"0","result":{}}`, market.ErrBadResponse},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if _, _, err := decodeEnvelope([]byte(tc.body)); !errors.Is(err, tc.want) {
+				t.Errorf("error = %v, want %v", err, tc.want)
+			}
+		})
+	}
+	if _, err := decodeTickerRow([]byte(`{"category":"spot","list":[]}`)); !errors.Is(err, market.ErrUnknownSymbol) {
+		t.Errorf("empty ticker list: %v, want ErrUnknownSymbol", err)
+	}
+	for _, tc := range []struct {
+		name string
+		row  tickerRow
+	}{
+		{"missing interval", tickerRow{FundingRate: "0.0001", NextFundingTime: 1}},
+		{"zero interval", tickerRow{FundingRate: "0.0001", NextFundingTime: 1, FundingIntervalHour: "0"}},
+		{"NaN rate", tickerRow{FundingRate: "NaN", NextFundingTime: 1, FundingIntervalHour: "8"}},
+		{"missing next", tickerRow{FundingRate: "0.0001", FundingIntervalHour: "8"}},
+	} {
+		t.Run("funding "+tc.name, func(t *testing.T) {
+			if _, err := tc.row.funding(btc, 1); !errors.Is(err, market.ErrBadResponse) {
+				t.Errorf("error = %v, want ErrBadResponse", err)
+			}
+		})
+	}
+}
+
+func FuzzDecodeTicker(f *testing.F) {
+	f.Add(readFixture(f, "tickers_spot_BTCUSDT.json"))
+	f.Add(readFixture(f, "tickers_linear_BTCUSDT.json"))
+	f.Add(readFixture(f, "error_not_supported.json"))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		res, ts, err := decodeEnvelope(b)
+		if err != nil {
+			return
+		}
+		row, err := decodeTickerRow(res)
+		if err != nil {
+			return
+		}
+		for _, e := range []error{
+			func() error { _, err := row.ticker(btc, ts); return err }(),
+			func() error { _, err := row.openInterest(btc, ts); return err }(),
+			func() error { _, err := row.funding(btc, ts); return err }(),
+		} {
+			if e != nil && !errors.Is(e, market.ErrBadResponse) {
+				t.Errorf("error %v is not ErrBadResponse", e)
+			}
+		}
+	})
+}
+
+func FuzzDecodeKlines(f *testing.F) {
+	f.Add(readFixture(f, "kline_BTCUSDT.json"))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		if res, _, err := decodeEnvelope(b); err == nil {
+			if _, err := decodeKlines(res, time.Hour, time.UnixMilli(1e12)); err != nil && !errors.Is(err, market.ErrBadResponse) {
+				t.Errorf("error %v is not ErrBadResponse", err)
+			}
+		}
+	})
+}
+
+func FuzzDecodeOIHistory(f *testing.F) {
+	f.Add(readFixture(f, "open-interest_BTCUSDT.json"))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		if res, _, err := decodeEnvelope(b); err == nil {
+			if _, err := decodeOIHistory(res); err != nil && !errors.Is(err, market.ErrBadResponse) {
+				t.Errorf("error %v is not ErrBadResponse", err)
+			}
+		}
+	})
+}
+
+func FuzzDecodeInstruments(f *testing.F) {
+	f.Add(readFixture(f, "instruments_linear.json"))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		if res, _, err := decodeEnvelope(b); err == nil {
+			if _, _, err := decodeInstruments(res, market.Perp); err != nil && !errors.Is(err, market.ErrBadResponse) {
+				t.Errorf("error %v is not ErrBadResponse", err)
+			}
+		}
+	})
+}

@@ -1,0 +1,271 @@
+// Package okx is a thin client for OKX v5 public market data: SPOT for
+// instruments, tickers and candles, SWAP (USDT-margined linear perpetuals)
+// for open interest and funding.
+package okx
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/cryptobot-dev/cryptobot/internal/market"
+	"github.com/cryptobot-dev/cryptobot/internal/market/httpjson"
+	"github.com/cryptobot-dev/cryptobot/internal/metrics"
+)
+
+// DefaultBaseURL is OKX's official API host.
+const DefaultBaseURL = "https://www.okx.com"
+
+const (
+	venue        = "okx"
+	maxCandles   = 300
+	maxOIHistory = 100
+)
+
+// Config configures a Client; zero fields take the defaults.
+type Config struct {
+	BaseURL string           // default DefaultBaseURL
+	HTTP    *http.Client     // default: 5 s Timeout backstop
+	Metrics *metrics.Metrics // nil: no metrics
+	Now     func() time.Time // default time.Now
+}
+
+// Client reads OKX market data. It is safe for concurrent use.
+type Client struct {
+	base string
+	hj   *httpjson.Client
+
+	mu     sync.Mutex
+	ctVals map[string]float64 // swap contract values, by instId
+}
+
+var _ market.Exchange = (*Client)(nil)
+
+// New returns a Client.
+func New(cfg Config) *Client {
+	c := &Client{base: strings.TrimRight(cfg.BaseURL, "/"), ctVals: map[string]float64{}}
+	if c.base == "" {
+		c.base = DefaultBaseURL
+	}
+	c.hj = httpjson.New(httpjson.Config{Venue: venue, HTTP: cfg.HTTP, Metrics: cfg.Metrics, Now: cfg.Now, StatusError: statusError})
+	return c
+}
+
+// Name returns "okx".
+func (c *Client) Name() string { return venue }
+
+// statusError maps a 4xx other than 429 that carries an OKX envelope.
+func statusError(_ int, _ http.Header, body []byte) error {
+	_, err := decodeEnvelope(body)
+	return err
+}
+
+func spotID(p market.Pair) string { return p.Base + "-" + p.Quote }
+func swapID(p market.Pair) string { return p.Base + "-" + p.Quote + "-SWAP" }
+
+// get fetches a v5 path and hands the envelope's data to decode.
+func (c *Client) get(ctx context.Context, endpoint, path string, q url.Values, maxBytes int64, decode func(data []byte) error) error {
+	return c.hj.Get(ctx, endpoint, c.base+path+"?"+q.Encode(), maxBytes, func(b []byte) error {
+		data, err := decodeEnvelope(b)
+		if err != nil {
+			return err
+		}
+		return decode(data)
+	})
+}
+
+// Instruments lists live SPOT instruments, or live USDT-margined linear swaps
+// with their contract value.
+func (c *Client) Instruments(ctx context.Context, kind market.Kind) ([]market.Instrument, error) {
+	typ := map[market.Kind]string{market.Spot: "SPOT", market.Perp: "SWAP"}[kind]
+	if typ == "" {
+		return nil, fmt.Errorf("okx instruments %q: %w", kind, httpjson.ErrUnsupported)
+	}
+	var out []market.Instrument
+	err := c.get(ctx, httpjson.EndpointInstruments, "/api/v5/public/instruments", url.Values{"instType": {typ}},
+		httpjson.MaxInstrumentsBody, func(data []byte) (err error) {
+			out, err = decodeInstruments(data, kind)
+			return err
+		})
+	if err != nil {
+		return nil, fmt.Errorf("okx instruments %s: %w", kind, err)
+	}
+	return out, nil
+}
+
+// Ticker returns the SPOT 24 h ticker; OKX has no change field, so the
+// change is computed from open24h.
+func (c *Client) Ticker(ctx context.Context, pair market.Pair) (market.Ticker, error) {
+	var t market.Ticker
+	err := c.withPair(pair, func() error {
+		return c.get(ctx, httpjson.EndpointTicker, "/api/v5/market/ticker", url.Values{"instId": {spotID(pair)}}, httpjson.MaxBody,
+			func(data []byte) (err error) {
+				t, err = decodeTicker(data, pair)
+				return err
+			})
+	})
+	if err != nil {
+		return market.Ticker{}, fmt.Errorf("okx ticker %s: %w", spotID(pair), err)
+	}
+	return t, nil
+}
+
+// OpenInterest returns the swap's open interest: coin from oiCcy (or
+// contracts × ctVal when OKX leaves it out) and USD from oiUsd.
+func (c *Client) OpenInterest(ctx context.Context, pair market.Pair) (market.OpenInterest, error) {
+	var oi market.OpenInterest
+	err := c.withPair(pair, func() error {
+		var row oiRow
+		err := c.get(ctx, httpjson.EndpointOpenInterest, "/api/v5/public/open-interest",
+			url.Values{"instType": {"SWAP"}, "instId": {swapID(pair)}}, httpjson.MaxBody, func(data []byte) (err error) {
+				row, err = decodeOpenInterest(data)
+				return err
+			})
+		if err != nil {
+			return err
+		}
+		oi, err = c.normalise(ctx, row, pair)
+		return err
+	})
+	if err != nil {
+		return market.OpenInterest{}, fmt.Errorf("okx open interest %s: %w", swapID(pair), err)
+	}
+	return oi, nil
+}
+
+// normalise converts contracts to coin with ctVal when oiCcy is missing.
+func (c *Client) normalise(ctx context.Context, r oiRow, pair market.Pair) (market.OpenInterest, error) {
+	if r.coin == nil {
+		ct, err := c.ctVal(ctx, pair)
+		if err != nil {
+			return market.OpenInterest{}, err
+		}
+		coin := r.contracts * ct
+		r.coin = &coin
+	}
+	return market.OpenInterest{Pair: pair, Venue: venue, Coin: *r.coin, USD: r.usd, Time: r.time}, nil
+}
+
+// ctVal returns the swap's contract value in coin, looked up once.
+func (c *Client) ctVal(ctx context.Context, pair market.Pair) (float64, error) {
+	id := swapID(pair)
+	c.mu.Lock()
+	v, ok := c.ctVals[id]
+	c.mu.Unlock()
+	if ok {
+		return v, nil
+	}
+	var ins []market.Instrument
+	err := c.get(ctx, httpjson.EndpointInstruments, "/api/v5/public/instruments", url.Values{"instType": {"SWAP"}, "instId": {id}},
+		httpjson.MaxBody, func(data []byte) (err error) {
+			ins, err = decodeInstruments(data, market.Perp)
+			return err
+		})
+	if err != nil {
+		return 0, err
+	}
+	if len(ins) != 1 {
+		return 0, fmt.Errorf("%w: %s is not a live linear USDT swap", market.ErrUnknownSymbol, id)
+	}
+	c.mu.Lock()
+	c.ctVals[id] = ins[0].CtVal
+	c.mu.Unlock()
+	return ins[0].CtVal, nil
+}
+
+// oiPeriods maps history periods to the rubik period parameter.
+var oiPeriods = map[time.Duration]string{
+	5 * time.Minute: "5m", 15 * time.Minute: "15m", 30 * time.Minute: "30m", time.Hour: "1H", 2 * time.Hour: "2H",
+	4 * time.Hour: "4H", 6 * time.Hour: "6H", 12 * time.Hour: "12H", 24 * time.Hour: "1D",
+}
+
+// OIHistory returns up to limit (clamped to 1–100) rows, ascending. Rows
+// without oiUsd (older responses) have USD 0.
+func (c *Client) OIHistory(ctx context.Context, pair market.Pair, period time.Duration, limit int) ([]market.OIPoint, error) {
+	var out []market.OIPoint
+	err := c.withPair(pair, func() error {
+		p, ok := oiPeriods[period]
+		if !ok {
+			return fmt.Errorf("%w: period %s", httpjson.ErrUnsupported, period)
+		}
+		q := url.Values{"instId": {swapID(pair)}, "period": {p}, "limit": {fmt.Sprint(httpjson.Clamp(limit, maxOIHistory))}}
+		var rows []oiRow
+		err := c.get(ctx, httpjson.EndpointOIHistory, "/api/v5/rubik/stat/contracts/open-interest-history", q, httpjson.MaxBody,
+			func(data []byte) (err error) {
+				rows, err = decodeOIHistory(data)
+				return err
+			})
+		if err != nil {
+			return err
+		}
+		out = make([]market.OIPoint, 0, len(rows))
+		for _, r := range rows {
+			oi, err := c.normalise(ctx, r, pair)
+			if err != nil {
+				return err
+			}
+			out = append(out, market.OIPoint{Time: oi.Time, Coin: oi.Coin, USD: oi.USD})
+		}
+		httpjson.SortOI(out)
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("okx oi history %s: %w", swapID(pair), err)
+	}
+	return out, nil
+}
+
+// Funding returns the current rate, its settlement time and the interval
+// (nextFundingTime − fundingTime). OKX's funding-rate has no mark or index.
+func (c *Client) Funding(ctx context.Context, pair market.Pair) (market.Funding, error) {
+	var f market.Funding
+	err := c.withPair(pair, func() error {
+		return c.get(ctx, httpjson.EndpointFunding, "/api/v5/public/funding-rate", url.Values{"instId": {swapID(pair)}}, httpjson.MaxBody,
+			func(data []byte) (err error) {
+				f, err = decodeFunding(data, pair)
+				return err
+			})
+	})
+	if err != nil {
+		return market.Funding{}, fmt.Errorf("okx funding %s: %w", swapID(pair), err)
+	}
+	return f, nil
+}
+
+// bars maps candle intervals to OKX's; daily bars use the UTC variant so
+// they line up with the other venues (plain 1D opens at Hong Kong midnight).
+var bars = map[market.Interval]string{market.M15: "15m", market.H1: "1H", market.H4: "4H", market.D1: "1Dutc"}
+
+// Candles returns up to limit (clamped to 1–299) confirmed SPOT bars, ascending.
+func (c *Client) Candles(ctx context.Context, pair market.Pair, iv market.Interval, limit int) ([]market.Candle, error) {
+	var out []market.Candle
+	err := c.withPair(pair, func() error {
+		b, ok := bars[iv]
+		if !ok {
+			return fmt.Errorf("%w: interval %q", httpjson.ErrUnsupported, iv)
+		}
+		n := httpjson.Clamp(limit, maxCandles-1)
+		// One extra row: the newest may still be open.
+		q := url.Values{"instId": {spotID(pair)}, "bar": {b}, "limit": {fmt.Sprint(n + 1)}}
+		return c.get(ctx, httpjson.EndpointCandles, "/api/v5/market/candles", q, httpjson.MaxBody, func(data []byte) (err error) {
+			out, err = decodeCandles(data)
+			out = httpjson.LastCandles(out, n)
+			return err
+		})
+	})
+	if err != nil {
+		return nil, fmt.Errorf("okx candles %s %s: %w", spotID(pair), iv, err)
+	}
+	return out, nil
+}
+
+func (c *Client) withPair(p market.Pair, f func() error) error {
+	if err := httpjson.CheckPair(p); err != nil {
+		return err
+	}
+	return f()
+}

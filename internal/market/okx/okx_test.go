@@ -1,0 +1,581 @@
+package okx
+
+import (
+	"context"
+	"errors"
+	"math"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus/testutil"
+
+	"github.com/cryptobot-dev/cryptobot/internal/market"
+	"github.com/cryptobot-dev/cryptobot/internal/market/httpjson"
+	"github.com/cryptobot-dev/cryptobot/internal/market/markettest"
+	"github.com/cryptobot-dev/cryptobot/internal/metrics"
+)
+
+var (
+	btc  = market.Pair{Base: "BTC", Quote: "USDT"}
+	eth  = market.Pair{Base: "ETH", Quote: "USDT"}
+	sol  = market.Pair{Base: "SOL", Quote: "USDT"}
+	pepe = market.Pair{Base: "PEPE", Quote: "USDT"}
+)
+
+func setup(t *testing.T) (*Client, *markettest.OKX, *metrics.Metrics) {
+	t.Helper()
+	fake := markettest.NewOKX()
+	t.Cleanup(fake.Close)
+	m := metrics.New("test", "test")
+	return New(Config{BaseURL: fake.URL(), Metrics: m, Now: markettest.DefaultNow}), fake, m
+}
+
+func near(a, b, tol float64) bool { return math.Abs(a-b) <= tol*math.Max(1, math.Abs(b)) }
+
+func requests(m *metrics.Metrics, endpoint, outcome string) float64 {
+	return testutil.ToFloat64(m.ExchangeRequests.WithLabelValues(venue, endpoint, outcome))
+}
+
+func TestName(t *testing.T) {
+	if got := New(Config{}).Name(); got != "okx" {
+		t.Errorf("Name() = %q", got)
+	}
+}
+
+func TestTicker(t *testing.T) {
+	c, _, m := setup(t)
+	for _, tc := range []struct {
+		pair            market.Pair
+		last, open, chg float64
+	}{
+		{btc, 97123.4, 95000, (97123.4 - 95000) / 95000 * 100},
+		{pepe, 0.00001234, 0.000012, (0.00001234 - 0.000012) / 0.000012 * 100},
+	} {
+		t.Run(tc.pair.String(), func(t *testing.T) {
+			got, err := c.Ticker(context.Background(), tc.pair)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got.Pair != tc.pair || got.Venue != venue || got.Last != tc.last || got.Open != tc.open ||
+				!near(got.ChangePct, tc.chg, 1e-12) || !got.Time.Equal(markettest.DefaultNow()) {
+				t.Errorf("Ticker = %+v", got)
+			}
+			// SPOT volCcy24h is quote volume.
+			if !near(got.QuoteVolume, got.BaseVolume*tc.last, 1e-6) {
+				t.Errorf("QuoteVolume %v, want base %v × last", got.QuoteVolume, got.BaseVolume)
+			}
+		})
+	}
+	if n := requests(m, "ticker", "ok"); n != 2 {
+		t.Errorf("ok ticker requests = %v, want 2", n)
+	}
+}
+
+func TestInstruments(t *testing.T) {
+	c, _, _ := setup(t)
+	for _, tc := range []struct {
+		kind  market.Kind
+		want  []string
+		ctVal []float64
+	}{
+		{market.Spot, []string{"BTC-USDT", "ETH-USDT", "SOL-USDT", "DOGE-USDT", "PEPE-USDT", "ETH-BTC"}, []float64{1, 1, 1, 1, 1, 1}},
+		{market.Perp, []string{"BTC-USDT-SWAP", "ETH-USDT-SWAP", "SOL-USDT-SWAP"}, []float64{0.01, 0.1, 1}},
+	} {
+		t.Run(string(tc.kind), func(t *testing.T) {
+			got, err := c.Instruments(context.Background(), tc.kind)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(got) != len(tc.want) {
+				t.Fatalf("instruments = %+v, want %v", got, tc.want)
+			}
+			for i, in := range got {
+				id := spotID(in.Pair)
+				if tc.kind == market.Perp {
+					id = swapID(in.Pair)
+				}
+				if in.Symbol != tc.want[i] || id != in.Symbol || in.CtVal != tc.ctVal[i] || in.Kind != tc.kind {
+					t.Errorf("instrument %d = %+v, want %s ctVal %v", i, in, tc.want[i], tc.ctVal[i])
+				}
+			}
+		})
+	}
+}
+
+func TestOpenInterest(t *testing.T) {
+	c, fake, _ := setup(t)
+	for _, tc := range []struct {
+		pair           market.Pair
+		coin, ctVal, p float64
+	}{
+		{btc, 85432.1, 0.01, 97123.4},
+		{eth, 2100000, 0.1, 3456.78},
+	} {
+		t.Run(tc.pair.String(), func(t *testing.T) {
+			got, err := c.OpenInterest(context.Background(), tc.pair)
+			if err != nil {
+				t.Fatal(err)
+			}
+			// The fake reports oi in contracts; coin must equal contracts × ctVal.
+			contracts := tc.coin / tc.ctVal
+			if !near(got.Coin, contracts*tc.ctVal, 1e-12) || !near(got.USD, tc.coin*tc.p, 1e-9) || got.Venue != venue {
+				t.Errorf("OpenInterest = %+v", got)
+			}
+		})
+	}
+	if n := fake.Hits("instruments"); n != 0 {
+		t.Errorf("oiCcy present, yet ctVal looked up %d times", n)
+	}
+}
+
+// fixtureServer serves testdata files by path, counting hits.
+func fixtureServer(t *testing.T, files map[string]string) (*httptest.Server, func(path string) int) {
+	t.Helper()
+	var mu sync.Mutex
+	hits := map[string]int{}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		name, ok := files[r.URL.Path]
+		if !ok {
+			http.NotFound(w, r)
+			return
+		}
+		mu.Lock()
+		hits[r.URL.Path]++
+		mu.Unlock()
+		_, _ = w.Write(readFixture(t, name))
+	}))
+	t.Cleanup(srv.Close)
+	return srv, func(path string) int {
+		mu.Lock()
+		defer mu.Unlock()
+		return hits[path]
+	}
+}
+
+func TestOpenInterestFromContracts(t *testing.T) {
+	srv, hits := fixtureServer(t, map[string]string{
+		"/api/v5/public/open-interest": "open-interest_no_oiCcy.json",
+		"/api/v5/public/instruments":   "instruments_BTC-USDT-SWAP.json",
+	})
+	c := New(Config{BaseURL: srv.URL})
+	for range 2 {
+		got, err := c.OpenInterest(context.Background(), btc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.Coin != 5000*0.01 || got.USD != 5000000 {
+			t.Errorf("OpenInterest = %+v, want coin 50 (5000 contracts × 0.01)", got)
+		}
+	}
+	if n := hits("/api/v5/public/instruments"); n != 1 {
+		t.Errorf("ctVal looked up %d times, want 1 (cached)", n)
+	}
+}
+
+func TestOIHistory(t *testing.T) {
+	c, fake, _ := setup(t)
+	for _, tc := range []struct {
+		name   string
+		period time.Duration
+		limit  int
+		want   int
+	}{
+		{"1h", time.Hour, 25, 25},
+		{"5m clamped", 5 * time.Minute, 289, 100},
+		{"1d", 24 * time.Hour, 7, 7},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := c.OIHistory(context.Background(), btc, tc.period, tc.limit)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(got) != tc.want {
+				t.Fatalf("rows = %d, want %d", len(got), tc.want)
+			}
+			for i := 1; i < len(got); i++ {
+				if got[i].Time.Sub(got[i-1].Time) != tc.period {
+					t.Fatalf("rows %d,%d not ascending by %s", i-1, i, tc.period)
+				}
+			}
+			last := got[len(got)-1]
+			if !near(last.Coin, 85432.1, 1e-12) || !near(last.USD, 85432.1*97123.4, 1e-9) {
+				t.Errorf("last row = %+v", last)
+			}
+		})
+	}
+	if _, err := c.OIHistory(context.Background(), btc, time.Minute, 10); !errors.Is(err, httpjson.ErrUnsupported) {
+		t.Errorf("1m period error = %v, want ErrUnsupported", err)
+	}
+	if n := fake.Hits("oi_history"); n != 3 {
+		t.Errorf("oi_history hits = %d, want 3", n)
+	}
+}
+
+func TestFunding(t *testing.T) {
+	c, _, _ := setup(t)
+	now := markettest.DefaultNow()
+	for _, tc := range []struct {
+		pair     market.Pair
+		rate     float64
+		interval time.Duration
+	}{
+		{btc, 0.0001, 8 * time.Hour},
+		{sol, -0.00002, 4 * time.Hour},
+	} {
+		t.Run(tc.pair.String(), func(t *testing.T) {
+			got, err := c.Funding(context.Background(), tc.pair)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got.Rate != tc.rate || got.Interval != tc.interval || !got.Next.Equal(now.Truncate(tc.interval).Add(tc.interval)) ||
+				!got.Time.Equal(now) {
+				t.Errorf("Funding = %+v", got)
+			}
+		})
+	}
+}
+
+func TestCandles(t *testing.T) {
+	c, _, _ := setup(t)
+	now := markettest.DefaultNow()
+	for _, tc := range []struct {
+		iv    market.Interval
+		limit int
+		want  int
+	}{
+		{market.H1, 300, 299},
+		{market.H1, 200, 200},
+		{market.D1, 30, 30},
+		{market.M15, -5, 1},
+	} {
+		t.Run(string(tc.iv), func(t *testing.T) {
+			got, err := c.Candles(context.Background(), btc, tc.iv, tc.limit)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(got) != tc.want {
+				t.Fatalf("candles = %d, want %d", len(got), tc.want)
+			}
+			d := tc.iv.Duration()
+			for i := 1; i < len(got); i++ {
+				if got[i].Open.Sub(got[i-1].Open) != d {
+					t.Fatalf("candles %d,%d not ascending by %s", i-1, i, d)
+				}
+			}
+			if last := got[len(got)-1]; !last.Open.Equal(now.Truncate(d).Add(-d)) {
+				t.Errorf("last candle opens %v, want the last confirmed bar %v", last.Open, now.Truncate(d).Add(-d))
+			}
+		})
+	}
+}
+
+var calls = map[string]func(*Client, context.Context, market.Pair) error{
+	"ticker": func(c *Client, ctx context.Context, p market.Pair) error { _, err := c.Ticker(ctx, p); return err },
+	"open_interest": func(c *Client, ctx context.Context, p market.Pair) error {
+		_, err := c.OpenInterest(ctx, p)
+		return err
+	},
+	"oi_history": func(c *Client, ctx context.Context, p market.Pair) error {
+		_, err := c.OIHistory(ctx, p, time.Hour, 25)
+		return err
+	},
+	"funding": func(c *Client, ctx context.Context, p market.Pair) error { _, err := c.Funding(ctx, p); return err },
+	"candles": func(c *Client, ctx context.Context, p market.Pair) error {
+		_, err := c.Candles(ctx, p, market.H1, 10)
+		return err
+	},
+}
+
+func TestUnknownSymbol(t *testing.T) {
+	for endpoint, call := range calls {
+		t.Run(endpoint, func(t *testing.T) {
+			c, _, m := setup(t)
+			// DOGE is spot only: every swap endpoint answers 51001 with HTTP 200.
+			pair := market.Pair{Base: "DOGE", Quote: "USDT"}
+			if endpoint == "ticker" || endpoint == "candles" {
+				pair = market.Pair{Base: "NOPE", Quote: "USDT"}
+			}
+			if err := call(c, context.Background(), pair); !errors.Is(err, market.ErrUnknownSymbol) {
+				t.Fatalf("error = %v, want ErrUnknownSymbol", err)
+			}
+			if n := requests(m, endpoint, "unknown_symbol"); n != 1 {
+				t.Errorf("unknown_symbol outcomes = %v, want 1", n)
+			}
+		})
+	}
+}
+
+func TestInvalidPairSendsNothing(t *testing.T) {
+	c, fake, _ := setup(t)
+	for name, call := range calls {
+		if err := call(c, context.Background(), market.Pair{Base: "BTC-USDT", Quote: "SWAP"}); !errors.Is(err, market.ErrUnknownSymbol) {
+			t.Errorf("%s error = %v, want ErrUnknownSymbol", name, err)
+		}
+		if n := fake.Hits(name); n != 0 {
+			t.Errorf("%s: %d requests sent", name, n)
+		}
+	}
+}
+
+func TestErrors(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		inject  func(*markettest.OKX)
+		want    error
+		outcome string
+		retry   time.Duration
+	}{
+		{"429 50011 with Retry-After", func(f *markettest.OKX) { f.RateLimit(2*time.Second, 1) }, market.ErrRateLimited, "rate_limited", 2 * time.Second},
+		{"429 50011", func(f *markettest.OKX) { f.RateLimit(0, 1) }, market.ErrRateLimited, "rate_limited", 0},
+		{"503 50001", func(f *markettest.OKX) { f.Fail(http.StatusServiceUnavailable, 1) }, market.ErrUnavailable, "unavailable", 0},
+		{"500", func(f *markettest.OKX) { f.Fail(http.StatusInternalServerError, 1) }, market.ErrUnavailable, "unavailable", 0},
+		{"400 51000", func(f *markettest.OKX) { f.Fail(http.StatusBadRequest, 1) }, market.ErrBadResponse, "bad_response", 0},
+		{"malformed", func(f *markettest.OKX) { f.Malformed(1) }, market.ErrBadResponse, "bad_response", 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c, fake, m := setup(t)
+			tc.inject(fake)
+			_, err := c.Ticker(context.Background(), btc)
+			if !errors.Is(err, tc.want) {
+				t.Fatalf("error = %v, want %v", err, tc.want)
+			}
+			if tc.want == market.ErrRateLimited {
+				var rl *market.RateLimitError
+				if !errors.As(err, &rl) || rl.RetryAfter != tc.retry || rl.Venue != venue {
+					t.Errorf("RateLimitError = %+v, want RetryAfter %s", rl, tc.retry)
+				}
+			}
+			if n := requests(m, "ticker", tc.outcome); n != 1 {
+				t.Errorf("%s outcomes = %v, want 1", tc.outcome, n)
+			}
+			if _, err := c.Ticker(context.Background(), btc); err != nil {
+				t.Errorf("after the fault: %v", err)
+			}
+		})
+	}
+}
+
+func TestTimeout(t *testing.T) {
+	c, fake, m := setup(t)
+	fake.Delay(time.Hour)
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	if _, err := c.Candles(ctx, btc, market.H1, 10); !errors.Is(err, market.ErrUnavailable) || !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("error = %v, want ErrUnavailable and DeadlineExceeded", err)
+	}
+	if n := requests(m, "candles", "unavailable"); n != 1 {
+		t.Errorf("unavailable outcomes = %v, want 1", n)
+	}
+}
+
+func readFixture(t testing.TB, name string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("testdata", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func data(t testing.TB, name string) []byte {
+	t.Helper()
+	d, err := decodeEnvelope(readFixture(t, name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d
+}
+
+func TestDecodeFixtures(t *testing.T) {
+	t.Run("ticker computes change", func(t *testing.T) {
+		got, err := decodeTicker(data(t, "ticker_BTC-USDT.json"), btc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.Last != 9999.99 || !near(got.ChangePct, 11.111, 1e-4) || got.BaseVolume != 2222 || got.QuoteVolume != 22220000.5 ||
+			got.Time.UnixMilli() != 1597026383085 {
+			t.Errorf("ticker = %+v", got)
+		}
+	})
+	t.Run("open interest", func(t *testing.T) {
+		got, err := decodeOpenInterest(data(t, "open-interest_BTC-USDT-SWAP.json"))
+		if err != nil || got.contracts != 5000 || got.coin == nil || *got.coin != 50 || got.usd != 5000000 {
+			t.Errorf("open interest = %+v, %v", got, err)
+		}
+	})
+	t.Run("history rows with and without oiUsd", func(t *testing.T) {
+		got, err := decodeOIHistory(data(t, "open-interest-history_BTC-USDT-SWAP.json"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(got) != 3 || *got[0].coin != 24000 || got[0].usd != 2280000000 || got[2].usd != 0 || got[2].time.UnixMilli() != 1701414000000 {
+			t.Errorf("history = %+v", got)
+		}
+	})
+	t.Run("funding interval from the two times", func(t *testing.T) {
+		got, err := decodeFunding(data(t, "funding-rate_BTC-USDT-SWAP.json"), btc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.Rate != 0.000079238688534 || got.Interval != 8*time.Hour || got.Next.UnixMilli() != 1703088000000 || got.Mark != 0 {
+			t.Errorf("funding = %+v", got)
+		}
+	})
+	t.Run("candles drop unconfirmed", func(t *testing.T) {
+		got, err := decodeCandles(data(t, "candles_BTC-USDT.json"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(got) != 1 || got[0].O != 3.731 || got[0].Volume != 24912403 {
+			t.Errorf("candles = %+v", got)
+		}
+	})
+	t.Run("swap instruments", func(t *testing.T) {
+		got, err := decodeInstruments(data(t, "instruments_SWAP.json"), market.Perp)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := []market.Instrument{
+			{Pair: btc, Kind: market.Perp, Symbol: "BTC-USDT-SWAP", CtVal: 0.01},
+			{Pair: pepe, Kind: market.Perp, Symbol: "PEPE-USDT-SWAP", CtVal: 1e7},
+		}
+		if len(got) != len(want) || got[0] != want[0] || got[1] != want[1] {
+			t.Errorf("instruments = %+v, want %+v", got, want)
+		}
+	})
+	for _, tc := range []struct {
+		file string
+		want error
+	}{
+		{"error_51001.json", market.ErrUnknownSymbol},
+		{"error_50011.json", market.ErrRateLimited},
+	} {
+		t.Run(tc.file, func(t *testing.T) {
+			if _, err := decodeEnvelope(readFixture(t, tc.file)); !errors.Is(err, tc.want) {
+				t.Errorf("error = %v, want %v", err, tc.want)
+			}
+		})
+	}
+}
+
+func TestDecodeBadInput(t *testing.T) {
+	for _, tc := range []struct {
+		name, body string
+		want       error
+	}{
+		{"empty", ``, market.ErrBadResponse},
+		{"no code", `{"msg":"","data":[]}`, market.ErrBadResponse},
+		{"no data", `{"code":"0","msg":""}`, market.ErrBadResponse},
+		{"numeric code", `{"code":51001,"msg":"Instrument ID does not exist","data":[]}`, market.ErrUnknownSymbol},
+		{"busy", `{"code":"50013","msg":"Systems are busy. Please try again later.","data":[]}`, market.ErrUnavailable},
+		{"other", `{"code":"51000","msg":"Parameter instId error","data":[]}`, market.ErrBadResponse},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if _, err := decodeEnvelope([]byte(tc.body)); !errors.Is(err, tc.want) {
+				t.Errorf("error = %v, want %v", err, tc.want)
+			}
+		})
+	}
+	for _, tc := range []struct {
+		name string
+		fn   func() error
+		want error
+	}{
+		{"empty ticker data", func() error { _, err := decodeTicker([]byte(`[]`), btc); return err }, market.ErrUnknownSymbol},
+		{"ticker without last", func() error {
+			_, err := decodeTicker([]byte(`[{"open24h":"1","high24h":"1","low24h":"1","vol24h":"1","volCcy24h":"1","ts":"1"}]`), btc)
+			return err
+		}, market.ErrBadResponse},
+		{"funding times reversed", func() error {
+			_, err := decodeFunding([]byte(`[{"fundingRate":"0.0001","fundingTime":"2000","nextFundingTime":"1000","ts":"1"}]`), btc)
+			return err
+		}, market.ErrBadResponse},
+		{"current oi without oiUsd", func() error {
+			_, err := decodeOpenInterest([]byte(`[{"oi":"1","oiCcy":"1","ts":"1"}]`))
+			return err
+		}, market.ErrBadResponse},
+		{"candle confirm unknown", func() error {
+			_, err := decodeCandles([]byte(`[["1","1","1","1","1","1","1","1","x"]]`))
+			return err
+		}, market.ErrBadResponse},
+		{"candle short row", func() error { _, err := decodeCandles([]byte(`[["1","1"]]`)); return err }, market.ErrBadResponse},
+		{"swap ctVal zero", func() error {
+			_, err := decodeInstruments([]byte(`[{"instId":"X-USDT-SWAP","state":"live","ctType":"linear","settleCcy":"USDT","ctValCcy":"X","ctVal":"0"}]`), market.Perp)
+			return err
+		}, market.ErrBadResponse},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if err := tc.fn(); !errors.Is(err, tc.want) {
+				t.Errorf("error = %v, want %v", err, tc.want)
+			}
+		})
+	}
+}
+
+func fuzzBad(t *testing.T, err error) {
+	if err != nil && !errors.Is(err, market.ErrBadResponse) && !errors.Is(err, market.ErrUnknownSymbol) &&
+		!errors.Is(err, market.ErrRateLimited) && !errors.Is(err, market.ErrUnavailable) {
+		t.Errorf("error %v is not a market error", err)
+	}
+}
+
+func FuzzDecodeTicker(f *testing.F) {
+	f.Add(readFixture(f, "ticker_BTC-USDT.json"))
+	f.Add(readFixture(f, "error_51001.json"))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		d, err := decodeEnvelope(b)
+		fuzzBad(t, err)
+		if err == nil {
+			_, err = decodeTicker(d, btc)
+			fuzzBad(t, err)
+		}
+	})
+}
+
+func FuzzDecodeCandles(f *testing.F) {
+	f.Add(readFixture(f, "candles_BTC-USDT.json"))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		if d, err := decodeEnvelope(b); err == nil {
+			_, err = decodeCandles(d)
+			fuzzBad(t, err)
+		}
+	})
+}
+
+func FuzzDecodeOpenInterest(f *testing.F) {
+	f.Add(readFixture(f, "open-interest_BTC-USDT-SWAP.json"))
+	f.Add(readFixture(f, "open-interest-history_BTC-USDT-SWAP.json"))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		if d, err := decodeEnvelope(b); err == nil {
+			_, err = decodeOpenInterest(d)
+			fuzzBad(t, err)
+			_, err = decodeOIHistory(d)
+			fuzzBad(t, err)
+		}
+	})
+}
+
+func FuzzDecodeFunding(f *testing.F) {
+	f.Add(readFixture(f, "funding-rate_BTC-USDT-SWAP.json"))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		if d, err := decodeEnvelope(b); err == nil {
+			_, err = decodeFunding(d, btc)
+			fuzzBad(t, err)
+		}
+	})
+}
+
+func FuzzDecodeInstruments(f *testing.F) {
+	f.Add(readFixture(f, "instruments_SWAP.json"))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		if d, err := decodeEnvelope(b); err == nil {
+			_, err = decodeInstruments(d, market.Perp)
+			fuzzBad(t, err)
+		}
+	})
+}
