@@ -1,0 +1,513 @@
+package telegram
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"regexp"
+	"runtime/debug"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"golang.org/x/time/rate"
+
+	"github.com/cryptobot-dev/cryptobot/internal/metrics"
+	"github.com/cryptobot-dev/cryptobot/modules"
+)
+
+// Handler is the pipeline's consumer: the command dispatcher. An empty Reply
+// means send nothing. The pipeline recovers a panic and apologises.
+type Handler interface {
+	Handle(ctx context.Context, req modules.Request) modules.Reply
+}
+
+// HandlerFunc adapts a function to Handler.
+type HandlerFunc func(ctx context.Context, req modules.Request) modules.Reply
+
+// Handle calls f.
+func (f HandlerFunc) Handle(ctx context.Context, req modules.Request) modules.Reply {
+	return f(ctx, req)
+}
+
+// Mode is how updates reach the bot; readiness checks the matching intake.
+type Mode string
+
+// Intake modes.
+const (
+	ModeWebhook Mode = "webhook"
+	ModePolling Mode = "polling"
+)
+
+// Rate holds the outbound limits, in messages per second. Zero means the
+// default; the defaults follow Telegram's published guidance.
+type Rate struct {
+	Global        float64 // all chats together; default 30
+	GlobalBurst   int     // default 30
+	PerChat       float64 // one private chat; default 1
+	PerChatBurst  int     // default 3, so a reply split in three goes out at once
+	PerGroup      float64 // one group, supergroup or channel; default 20/min
+	PerGroupBurst int     // default 3
+}
+
+// Config configures a Bot. Zero values take the documented defaults.
+type Config struct {
+	Mode          Mode          // default ModeWebhook
+	Workers       int           // default 8
+	QueueSize     int           // default 1024
+	DedupeSize    int           // recent update_ids remembered; default 4096
+	ReplyTimeout  time.Duration // intake to reply; default 5 s
+	Rate          Rate          // outbound limits
+	BotUsername   string        // overwritten from getMe by Start
+	MaxBody       int64         // webhook body cap; default 1 MiB
+	WebhookSecret string        // required in webhook mode: 1–256 of A-Z a-z 0-9 _ -
+	PollTimeout   time.Duration // getUpdates long-poll timeout; default 25 s
+	StallAfter    time.Duration // readiness fails when updates wait this long; default 10 s
+	// Commands are the known command names. They, and only they, label
+	// metrics; any other command is labelled "unknown" and plain text "text",
+	// so user input never becomes a label value.
+	Commands []string
+}
+
+var secretRE = regexp.MustCompile(`^[A-Za-z0-9_-]{1,256}$`)
+
+func (c Config) withDefaults() (Config, error) {
+	def := func(v *int, d int) {
+		if *v == 0 {
+			*v = d
+		}
+	}
+	defF := func(v *float64, d float64) {
+		if *v == 0 {
+			*v = d
+		}
+	}
+	defD := func(v *time.Duration, d time.Duration) {
+		if *v == 0 {
+			*v = d
+		}
+	}
+	if c.Mode == "" {
+		c.Mode = ModeWebhook
+	}
+	def(&c.Workers, 8)
+	def(&c.QueueSize, 1024)
+	def(&c.DedupeSize, 4096)
+	defD(&c.ReplyTimeout, 5*time.Second)
+	defD(&c.PollTimeout, 25*time.Second)
+	defD(&c.StallAfter, 10*time.Second)
+	if c.MaxBody == 0 {
+		c.MaxBody = 1 << 20
+	}
+	defF(&c.Rate.Global, 30)
+	def(&c.Rate.GlobalBurst, 30)
+	defF(&c.Rate.PerChat, 1)
+	def(&c.Rate.PerChatBurst, 3)
+	defF(&c.Rate.PerGroup, 20.0/60)
+	def(&c.Rate.PerGroupBurst, 3)
+
+	switch {
+	case c.Mode != ModeWebhook && c.Mode != ModePolling:
+		return c, fmt.Errorf("unknown mode %q", c.Mode)
+	case c.Workers < 0 || c.QueueSize < 0 || c.DedupeSize < 0:
+		return c, errors.New("workers, queue size and dedupe size must be positive")
+	case c.ReplyTimeout < 0 || c.PollTimeout < 0 || c.StallAfter < 0 || c.MaxBody < 0:
+		return c, errors.New("timeouts and body cap must be positive")
+	case c.Rate.Global < 0 || c.Rate.PerChat < 0 || c.Rate.PerGroup < 0 ||
+		c.Rate.GlobalBurst < 0 || c.Rate.PerChatBurst < 0 || c.Rate.PerGroupBurst < 0:
+		return c, errors.New("rates and bursts must be positive")
+	case c.Mode == ModeWebhook && !secretRE.MatchString(c.WebhookSecret):
+		return c, errors.New("webhook mode needs a secret of 1-256 characters from A-Z a-z 0-9 _ -")
+	case c.WebhookSecret != "" && !secretRE.MatchString(c.WebhookSecret):
+		return c, errors.New("webhook secret must be 1-256 characters from A-Z a-z 0-9 _ -")
+	}
+	return c, nil
+}
+
+// Errors from Enqueue.
+var (
+	ErrQueueFull  = errors.New("telegram: update queue full")
+	ErrDuplicate  = errors.New("telegram: duplicate update")
+	ErrNotRunning = errors.New("telegram: pipeline not running")
+)
+
+// apology is sent when the handler panics, so the chat is never left silent.
+const apology = "Sorry, something went wrong. Please try again."
+
+// Bot is the update pipeline: intake (webhook or long polling) into a bounded,
+// deduplicated queue drained by a fixed pool of workers that call the Handler
+// and send its reply under rate limits. Create it with New, then Start it.
+type Bot struct {
+	cfg    Config
+	api    API
+	h      Handler
+	m      *metrics.Metrics
+	log    *slog.Logger
+	labels map[string]bool
+
+	global *rate.Limiter
+	chats  *chatLimiters
+
+	tokens chan struct{} // one per queued item; workers block on it
+
+	mu       sync.Mutex
+	q        ring
+	seen     dedupe
+	username string
+	state    runState
+	pending  time.Time // when the pipeline last went from idle to busy
+	answered time.Time // when an update was last answered; zero before the first
+	inFlight int       // queued plus being handled
+
+	pollerOn    atomic.Bool
+	webhookOn   atomic.Bool
+	liveWorkers atomic.Int64
+	busy        atomic.Int64
+	lastPollOK  atomic.Int64 // unix nanoseconds of the last good getUpdates
+	lastPollErr atomic.Pointer[string]
+	stats       counters
+
+	drain    chan struct{} // closed by Shutdown after intake stops
+	abort    chan struct{} // closed when Shutdown's ctx ends first
+	stopped  chan struct{} // closed when Shutdown is complete
+	cancel   context.CancelFunc
+	workers  sync.WaitGroup
+	shutOnce sync.Once
+}
+
+type runState int
+
+const (
+	stateNew runState = iota
+	stateRunning
+	stateStopping
+)
+
+// item is one accepted update, already parsed into a Request.
+type item struct{ req modules.Request }
+
+// New builds a Bot. api, h, m and log are required.
+func New(cfg Config, api API, h Handler, m *metrics.Metrics, log *slog.Logger) (*Bot, error) {
+	if api == nil || h == nil || m == nil || log == nil {
+		return nil, errors.New("telegram: new: api, handler, metrics and logger are required")
+	}
+	cfg, err := cfg.withDefaults()
+	if err != nil {
+		return nil, fmt.Errorf("telegram: config: %w", err)
+	}
+	b := &Bot{
+		cfg:      cfg,
+		api:      api,
+		h:        h,
+		m:        m,
+		log:      log,
+		labels:   make(map[string]bool, len(cfg.Commands)),
+		global:   rate.NewLimiter(rate.Limit(cfg.Rate.Global), cfg.Rate.GlobalBurst),
+		chats:    newChatLimiters(cfg.Rate),
+		tokens:   make(chan struct{}, cfg.QueueSize),
+		q:        ring{items: make([]item, cfg.QueueSize)},
+		seen:     newDedupe(cfg.DedupeSize),
+		username: cfg.BotUsername,
+		drain:    make(chan struct{}),
+		abort:    make(chan struct{}),
+		stopped:  make(chan struct{}),
+	}
+	for _, c := range cfg.Commands {
+		b.labels[c] = true
+	}
+	m.QueueCapacity.Set(float64(cfg.QueueSize))
+	return b, nil
+}
+
+// Start fetches the bot's identity with getMe and starts the workers. The
+// workers outlive ctx: they stop only through Shutdown, so a cancelled
+// signal context cannot drop accepted updates.
+func (b *Bot) Start(ctx context.Context) error {
+	b.mu.Lock()
+	st := b.state
+	b.mu.Unlock()
+	switch st {
+	case stateRunning:
+		return errors.New("telegram: start: already started")
+	case stateStopping:
+		return errors.New("telegram: start: already shut down")
+	}
+	me, err := b.api.GetMe(ctx)
+	if err != nil {
+		return fmt.Errorf("telegram: start: %w", err)
+	}
+	if me.Username == "" {
+		return errors.New("telegram: start: getMe returned no username")
+	}
+	base, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	b.mu.Lock()
+	if b.state != stateNew {
+		b.mu.Unlock()
+		cancel()
+		return errors.New("telegram: start: started or shut down meanwhile")
+	}
+	b.username = me.Username
+	b.state = stateRunning
+	b.cancel = cancel
+	// Before unlocking, so a concurrent Shutdown waits for these workers.
+	b.liveWorkers.Store(int64(b.cfg.Workers))
+	b.workers.Add(b.cfg.Workers + 1)
+	b.mu.Unlock()
+
+	for range b.cfg.Workers {
+		go b.worker(base)
+	}
+	go b.tick()
+	b.log.InfoContext(ctx, "telegram pipeline started", "bot", me.Username, "mode", string(b.cfg.Mode),
+		"workers", b.cfg.Workers, "queue", b.cfg.QueueSize)
+	return nil
+}
+
+// Shutdown stops intake (the webhook answers 503 with Retry-After and the
+// poller returns), lets the workers answer every accepted update, then stops
+// them. If ctx ends first, in-flight work is cancelled, the updates still
+// queued are counted as failed replies and logged by update_id, and the
+// error says how many. Calling Shutdown again waits for the first call.
+func (b *Bot) Shutdown(ctx context.Context) error {
+	first := false
+	b.shutOnce.Do(func() {
+		first = true
+		b.mu.Lock()
+		started := b.state == stateRunning
+		b.state = stateStopping
+		b.mu.Unlock()
+		close(b.drain)
+		if !started {
+			close(b.stopped)
+		}
+	})
+	if !first {
+		select {
+		case <-b.stopped:
+			return nil
+		case <-ctx.Done():
+			return fmt.Errorf("telegram: shutdown: %w", ctx.Err())
+		}
+	}
+	select {
+	case <-b.stopped:
+		return nil // never started
+	default:
+	}
+	done := make(chan struct{})
+	go func() { b.workers.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-ctx.Done():
+	}
+	select {
+	case <-done: // also when ctx ended just as the last worker left
+		b.cancel()
+		close(b.stopped)
+		b.log.InfoContext(ctx, "telegram pipeline stopped")
+		return nil
+	default:
+	}
+	close(b.abort)
+	b.cancel()
+	lost := b.dropQueued()
+	close(b.stopped)
+	if lost > 0 {
+		return fmt.Errorf("telegram: shutdown: %d queued updates unanswered: %w", lost, ctx.Err())
+	}
+	return fmt.Errorf("telegram: shutdown: %w", ctx.Err())
+}
+
+// dropQueued empties the queue when Shutdown runs out of time; each update
+// is logged and counted as a failed reply, never silently lost.
+func (b *Bot) dropQueued() int {
+	var ids []int64
+	b.mu.Lock()
+	// Tokens left behind are harmless: workers find the queue empty.
+	for it, ok := b.q.pop(); ok; it, ok = b.q.pop() {
+		b.inFlight--
+		ids = append(ids, it.req.UpdateID)
+	}
+	b.mu.Unlock()
+	b.updateQueueGauges()
+	for range ids {
+		b.m.Replies.WithLabelValues("failed").Inc()
+		b.stats.failed.Add(1)
+	}
+	if len(ids) > 0 {
+		b.log.Error("telegram shutdown deadline passed with updates queued", "count", len(ids), "update_ids", ids)
+	}
+	return len(ids)
+}
+
+func (b *Bot) worker(ctx context.Context) {
+	defer b.workers.Done()
+	defer b.liveWorkers.Add(-1)
+	for {
+		select {
+		case <-b.abort:
+			return
+		default:
+		}
+		select {
+		case <-b.abort:
+			return
+		case <-b.tokens:
+		case <-b.drain:
+			// Intake is closed, so no token can arrive any more: finish
+			// what is queued, then leave.
+			select {
+			case <-b.tokens:
+			default:
+				return
+			}
+		}
+		b.mu.Lock()
+		it, ok := b.q.pop()
+		b.mu.Unlock()
+		if !ok {
+			continue // Shutdown emptied the queue after we took the token
+		}
+		b.updateQueueGauges()
+		b.process(ctx, it.req)
+	}
+}
+
+// process handles one update: call the handler under the reply deadline,
+// recover a panic into an apology, send the reply.
+func (b *Bot) process(ctx context.Context, req modules.Request) {
+	b.busy.Add(1)
+	b.m.WorkersBusy.Inc()
+	defer func() {
+		b.m.WorkersBusy.Dec()
+		b.busy.Add(-1)
+	}()
+	deadline := req.Received.Add(b.cfg.ReplyTimeout)
+	reply, panicked := b.call(ctx, req, deadline)
+	if panicked {
+		reply = modules.Reply{Text: apology}
+	}
+	answered := b.deliver(ctx, req, reply, deadline)
+
+	b.mu.Lock()
+	b.inFlight--
+	if answered {
+		b.answered = time.Now()
+	}
+	b.mu.Unlock()
+}
+
+func (b *Bot) call(ctx context.Context, req modules.Request, deadline time.Time) (reply modules.Reply, panicked bool) {
+	hctx, cancel := context.WithDeadline(ctx, deadline)
+	defer cancel()
+	defer func() {
+		if p := recover(); p != nil {
+			panicked = true
+			b.m.Panics.Inc()
+			b.m.Commands.WithLabelValues(b.label(req.Command), "panic").Inc()
+			b.stats.panics.Add(1)
+			b.log.ErrorContext(ctx, "handler panic", "command", b.label(req.Command), "chat_id", req.ChatID,
+				"update_id", req.UpdateID, "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
+		}
+	}()
+	return b.h.Handle(hctx, req), false
+}
+
+// label maps a command to a bounded metric label value.
+func (b *Bot) label(cmd string) string {
+	switch {
+	case cmd == "":
+		return "text"
+	case b.labels[cmd]:
+		return cmd
+	default:
+		return "unknown"
+	}
+}
+
+// tick refreshes the queue-age gauge and evicts idle per-chat limiters.
+func (b *Bot) tick() {
+	defer b.workers.Done()
+	t := time.NewTicker(time.Second)
+	defer t.Stop()
+	for {
+		select {
+		case <-t.C:
+			b.updateQueueGauges()
+			b.chats.evictIdle(time.Now())
+		case <-b.drain:
+			return
+		}
+	}
+}
+
+func (b *Bot) updateQueueGauges() {
+	b.mu.Lock()
+	n := b.q.n
+	var age time.Duration
+	if n > 0 {
+		age = time.Since(b.q.peek().req.Received)
+	}
+	b.mu.Unlock()
+	b.m.QueueDepth.Set(float64(n))
+	b.m.QueueOldestAge.Set(age.Seconds())
+}
+
+// ring is the bounded FIFO behind the queue; guarded by Bot.mu.
+type ring struct {
+	items   []item
+	head, n int
+}
+
+func (r *ring) full() bool { return r.n == len(r.items) }
+
+func (r *ring) push(it item) {
+	r.items[(r.head+r.n)%len(r.items)] = it
+	r.n++
+}
+
+func (r *ring) peek() item { return r.items[r.head] }
+
+func (r *ring) pop() (item, bool) {
+	if r.n == 0 {
+		return item{}, false
+	}
+	it := r.items[r.head]
+	r.items[r.head] = item{} // drop references for the GC
+	r.head = (r.head + 1) % len(r.items)
+	r.n--
+	return it, true
+}
+
+// dedupe remembers the last size update_ids; guarded by Bot.mu.
+type dedupe struct {
+	ids  map[int64]struct{}
+	ring []int64
+	next int
+	full bool
+}
+
+func newDedupe(size int) dedupe {
+	return dedupe{ids: make(map[int64]struct{}, size), ring: make([]int64, size)}
+}
+
+func (d *dedupe) has(id int64) bool { _, ok := d.ids[id]; return ok }
+
+func (d *dedupe) add(id int64) {
+	if d.full {
+		delete(d.ids, d.ring[d.next])
+	}
+	d.ring[d.next] = id
+	d.ids[id] = struct{}{}
+	d.next++
+	if d.next == len(d.ring) {
+		d.next, d.full = 0, true
+	}
+}
+
+// counters back Status; Prometheus holds the same numbers for dashboards.
+type counters struct {
+	accepted, duplicate, queueFull, ignored, rejected atomic.Uint64
+	sent, late, failed, panics                        atomic.Uint64
+}

@@ -1,0 +1,331 @@
+package telegram
+
+import (
+	"context"
+	"strconv"
+	"strings"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus/testutil"
+
+	"github.com/cryptobot-dev/cryptobot/internal/metrics"
+	"github.com/cryptobot-dev/cryptobot/modules"
+)
+
+func replies(m *metrics.Metrics, outcome string) float64 {
+	return testutil.ToFloat64(m.Replies.WithLabelValues(outcome))
+}
+
+// replyWith answers every request with the same reply.
+func replyWith(r modules.Reply) Handler {
+	return HandlerFunc(func(context.Context, modules.Request) modules.Reply { return r })
+}
+
+func TestSendRetries(t *testing.T) {
+	parseErr := &Error{Method: "sendMessage", Code: 400, Description: "Bad Request: can't parse entities: Unsupported start tag \"x\" at byte offset 0"}
+	tests := []struct {
+		name       string
+		errs       []error
+		wantTexts  []string // as delivered
+		wantModes  []string
+		wantAt     time.Duration // delivery time after intake
+		wantOut    string
+		wantRetryS float64
+		attempts   int
+	}{
+		{name: "429 once then delivered", errs: []error{tooMany(time.Second)},
+			wantTexts: []string{"<b>BTC</b> 1 &lt; 2"}, wantModes: []string{"HTML"}, wantAt: time.Second, wantOut: "sent", wantRetryS: 1, attempts: 2},
+		{name: "429 without retry_after waits 1s", errs: []error{tooMany(0)},
+			wantTexts: []string{"<b>BTC</b> 1 &lt; 2"}, wantModes: []string{"HTML"}, wantAt: time.Second, wantOut: "sent", wantRetryS: 1, attempts: 2},
+		{name: "429 twice within the deadline", errs: []error{tooMany(2 * time.Second), tooMany(2 * time.Second)},
+			wantTexts: []string{"<b>BTC</b> 1 &lt; 2"}, wantModes: []string{"HTML"}, wantAt: 4 * time.Second, wantOut: "sent", wantRetryS: 4, attempts: 3},
+		{name: "429 beyond the deadline fails", errs: []error{tooMany(10 * time.Second)}, wantOut: "failed", attempts: 1},
+		{name: "429 then one past the deadline fails", errs: []error{tooMany(3 * time.Second), tooMany(3 * time.Second)}, wantOut: "failed", wantRetryS: 3, attempts: 2},
+		{name: "HTML rejected, sent as plain text", errs: []error{parseErr},
+			wantTexts: []string{"BTC 1 < 2"}, wantModes: []string{""}, wantOut: "sent", attempts: 2},
+		{name: "other 400 is final", errs: []error{&Error{Method: "sendMessage", Code: 400, Description: "Bad Request: chat not found"}}, wantOut: "failed", attempts: 1},
+		{name: "403 blocked is final", errs: []error{&Error{Method: "sendMessage", Code: 403, Description: "Forbidden: bot was blocked by the user"}}, wantOut: "failed", attempts: 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				api := newFakeAPI()
+				api.sendErrs = tt.errs
+				b, m := newBot(t, testConfig(), api, replyWith(modules.Reply{Text: "<b>BTC</b> 1 &lt; 2"}))
+				start := time.Now()
+				if err := b.Enqueue(msgUpdate(1, 42, "private", "/price")); err != nil {
+					t.Fatal(err)
+				}
+				time.Sleep(time.Minute)
+				sent := api.sentItems()
+				if len(sent) != len(tt.wantTexts) {
+					t.Fatalf("sent %d messages, want %d", len(sent), len(tt.wantTexts))
+				}
+				for i, s := range sent {
+					if s.msg.Text != tt.wantTexts[i] || s.msg.ParseMode != tt.wantModes[i] {
+						t.Errorf("message %d = %q (mode %q), want %q (mode %q)", i, s.msg.Text, s.msg.ParseMode, tt.wantTexts[i], tt.wantModes[i])
+					}
+					if at := s.at.Sub(start); at != tt.wantAt {
+						t.Errorf("message %d sent %v after intake, want %v", i, at, tt.wantAt)
+					}
+				}
+				if got := replies(m, tt.wantOut); got != 1 {
+					t.Errorf("replies{%s} = %v, want 1", tt.wantOut, got)
+				}
+				if got := testutil.ToFloat64(m.TelegramRetryWait); got != tt.wantRetryS {
+					t.Errorf("retry wait %vs, want %vs", got, tt.wantRetryS)
+				}
+				if api.attempts != tt.attempts {
+					t.Errorf("%d send attempts, want %d", api.attempts, tt.attempts)
+				}
+			})
+		})
+	}
+}
+
+func TestSendLate(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		api := newFakeAPI()
+		slow := HandlerFunc(func(ctx context.Context, _ modules.Request) modules.Reply {
+			time.Sleep(6 * time.Second) // ignores its deadline
+			return modules.Reply{Text: "finally"}
+		})
+		b, m := newBot(t, testConfig(), api, slow)
+		if err := b.Enqueue(msgUpdate(1, 42, "private", "/price")); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(time.Minute)
+		if len(api.sentItems()) != 1 {
+			t.Fatalf("sent %d messages, want the late one", len(api.sentItems()))
+		}
+		if replies(m, "late") != 1 || replies(m, "sent") != 0 {
+			t.Errorf("late=%v sent=%v, want 1 and 0", replies(m, "late"), replies(m, "sent"))
+		}
+		if n := testutil.CollectAndCount(m.CommandDuration); n != 1 {
+			t.Errorf("command duration series %d, want 1", n)
+		}
+	})
+}
+
+func TestSendHandlerDeadline(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		got := make(chan time.Duration, 1)
+		h := HandlerFunc(func(ctx context.Context, req modules.Request) modules.Reply {
+			d, _ := ctx.Deadline()
+			got <- d.Sub(req.Received)
+			return modules.Reply{}
+		})
+		api := newFakeAPI()
+		b, m := newBot(t, testConfig(), api, h)
+		if err := b.Enqueue(msgUpdate(1, 42, "private", "/start")); err != nil {
+			t.Fatal(err)
+		}
+		if d := <-got; d != 5*time.Second {
+			t.Errorf("handler deadline %v after intake, want 5s", d)
+		}
+		synctest.Wait()
+		if len(api.sentItems()) != 0 || replies(m, "sent")+replies(m, "failed")+replies(m, "late") != 0 {
+			t.Error("an empty reply must send and count nothing")
+		}
+	})
+}
+
+func TestEmptyRepliesSendNothing(t *testing.T) {
+	for _, text := range []string{"", " \n\t", "<b> </b>\n"} {
+		t.Run(strconv.Quote(text), func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				api := newFakeAPI()
+				b, m := newBot(t, testConfig(), api, replyWith(modules.Reply{Text: text}))
+				if err := b.Enqueue(msgUpdate(1, 42, "private", "/start")); err != nil {
+					t.Fatal(err)
+				}
+				synctest.Wait()
+				if api.attempts != 0 || replies(m, "sent")+replies(m, "failed")+replies(m, "late") != 0 {
+					t.Errorf("%d send attempts and replies counted for %q, want none", api.attempts, text)
+				}
+				if err := b.RegisterWebhook(t.Context(), "https://x.example/w"); err != nil {
+					t.Fatal(err)
+				}
+				if err := b.Ready(); err != nil {
+					t.Errorf("an update answered with nothing must count as answered: %v", err)
+				}
+			})
+		})
+	}
+}
+
+func TestSendSplitsLongReply(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		api := newFakeAPI()
+		text := longReply()
+		b, m := newBot(t, testConfig(), api, replyWith(modules.Reply{Text: text}))
+		if err := b.Enqueue(msgUpdate(1, 42, "private", "/price")); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(time.Minute)
+		sent := api.sentItems()
+		want := SplitHTML(text, MaxMessageLen)
+		if len(sent) != len(want) {
+			t.Fatalf("sent %d messages, want %d", len(sent), len(want))
+		}
+		for i, s := range sent {
+			if s.msg.Text != want[i] || s.msg.ParseMode != "HTML" || s.msg.ChatID != 42 {
+				t.Errorf("message %d: mode %q chat %d, text differs from chunk %d", i, s.msg.ParseMode, s.msg.ChatID, i)
+			}
+		}
+		if replies(m, "sent") != 1 {
+			t.Errorf("replies{sent} = %v, want 1 for the whole reply", replies(m, "sent"))
+		}
+	})
+}
+
+func TestSendPhoto(t *testing.T) {
+	png := []byte("\x89PNG fake")
+	long := "<b>chart</b> " + strings.Repeat("x", MaxCaptionLen)
+	tests := []struct {
+		name        string
+		caption     string
+		errs        []error
+		wantCaption string
+		wantMode    string
+		wantTexts   []string
+	}{
+		{name: "short caption", caption: "<b>BTC</b> 1h", wantCaption: "<b>BTC</b> 1h", wantMode: "HTML"},
+		{name: "no caption", caption: "", wantCaption: "", wantMode: ""},
+		{name: "caption too long follows as text", caption: long, wantCaption: "", wantMode: "", wantTexts: []string{long}},
+		{name: "caption HTML rejected", caption: "<b>BTC</b> &amp;",
+			errs:        []error{&Error{Method: "sendPhoto", Code: 400, Description: "Bad Request: can't parse entities"}},
+			wantCaption: "BTC &", wantMode: ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				api := newFakeAPI()
+				api.sendErrs = tt.errs
+				b, m := newBot(t, testConfig(), api, replyWith(modules.Reply{Text: tt.caption, Photo: png}))
+				if err := b.Enqueue(msgUpdate(1, 42, "private", "/chart")); err != nil {
+					t.Fatal(err)
+				}
+				time.Sleep(time.Minute)
+				sent := api.sentItems()
+				if len(sent) != 1+len(tt.wantTexts) || sent[0].photo == nil {
+					t.Fatalf("sent %+v, want a photo then %d messages", sent, len(tt.wantTexts))
+				}
+				p := sent[0].photo
+				if p.Caption != tt.wantCaption || p.ParseMode != tt.wantMode || string(p.PNG) != string(png) || p.ChatID != 42 {
+					t.Errorf("photo caption %q mode %q, want %q mode %q", p.Caption, p.ParseMode, tt.wantCaption, tt.wantMode)
+				}
+				for i, want := range tt.wantTexts {
+					if got := sent[1+i].msg.Text; got != want {
+						t.Errorf("message %d = %q, want %q", i, got, want)
+					}
+				}
+				if replies(m, "sent") != 1 {
+					t.Errorf("replies{sent} = %v, want 1", replies(m, "sent"))
+				}
+			})
+		})
+	}
+}
+
+func TestSendPacing(t *testing.T) {
+	tests := []struct {
+		name     string
+		chatType string
+		rate     Rate
+		want     []time.Duration // send times after intake, in order
+	}{
+		{name: "private chat: burst then 1/s", chatType: "private",
+			rate: Rate{Global: 1000, PerChat: 1, PerChatBurst: 2, PerGroup: 1000},
+			want: []time.Duration{0, 0, time.Second, 2 * time.Second, 3 * time.Second}},
+		{name: "group: 20 per minute", chatType: "group",
+			rate: Rate{Global: 1000, PerChat: 1000, PerGroup: 20.0 / 60, PerGroupBurst: 3},
+			want: []time.Duration{0, 0, 0, 3 * time.Second, 6 * time.Second}},
+		{name: "global limit binds", chatType: "private",
+			rate: Rate{Global: 2, GlobalBurst: 1, PerChat: 1000, PerChatBurst: 1000, PerGroup: 1000},
+			want: []time.Duration{0, 500 * time.Millisecond, time.Second, 1500 * time.Millisecond, 2 * time.Second}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				cfg := testConfig()
+				cfg.Workers = 5
+				cfg.Rate = tt.rate
+				api := newFakeAPI()
+				b, m := newBot(t, cfg, api, replyWith(modules.Reply{Text: "ok"}))
+				start := time.Now()
+				for i := range len(tt.want) {
+					if err := b.Enqueue(msgUpdate(int64(i+1), 42, tt.chatType, "/price@OurBot")); err != nil {
+						t.Fatal(err)
+					}
+				}
+				time.Sleep(time.Minute)
+				sent := api.sentItems()
+				if len(sent) != len(tt.want) {
+					t.Fatalf("sent %d, want %d", len(sent), len(tt.want))
+				}
+				for i, s := range sent {
+					if at := s.at.Sub(start); at != tt.want[i] {
+						t.Errorf("message %d sent at +%v, want +%v", i, at, tt.want[i])
+					}
+				}
+				if testutil.ToFloat64(m.OutboundWait) == 0 {
+					t.Error("outbound limiter wait not recorded")
+				}
+			})
+		})
+	}
+}
+
+func TestSendPacingIsPerChat(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		cfg := testConfig()
+		cfg.Workers = 4
+		cfg.Rate = Rate{Global: 1000, PerChat: 1, PerChatBurst: 1, PerGroup: 1000}
+		api := newFakeAPI()
+		b, _ := newBot(t, cfg, api, replyWith(modules.Reply{Text: "ok"}))
+		start := time.Now()
+		for i, chat := range []int64{1, 2, 3, 1} {
+			if err := b.Enqueue(msgUpdate(int64(i+1), chat, "private", "/price")); err != nil {
+				t.Fatal(err)
+			}
+		}
+		time.Sleep(time.Minute)
+		late := 0
+		for _, s := range api.sentItems() {
+			if s.at.Sub(start) > 0 {
+				late++
+				if s.msg.ChatID != 1 || s.at.Sub(start) != time.Second {
+					t.Errorf("chat %d waited %v; only chat 1's second reply should wait 1s", s.msg.ChatID, s.at.Sub(start))
+				}
+			}
+		}
+		if late != 1 {
+			t.Errorf("%d replies waited, want 1", late)
+		}
+	})
+}
+
+func TestChatLimitersEvictIdle(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		cfg := testConfig()
+		cfg.Rate = Rate{Global: 1000, PerChat: 1, PerChatBurst: 3, PerGroup: 1000}
+		api := newFakeAPI()
+		b, _ := newBot(t, cfg, api, replyWith(modules.Reply{Text: "ok"}))
+		for i := range 10 {
+			if err := b.Enqueue(msgUpdate(int64(i+1), int64(100+i), "private", "/price")); err != nil {
+				t.Fatal(err)
+			}
+		}
+		synctest.Wait()
+		if n := b.Status().PacedChats; n != 10 {
+			t.Fatalf("%d chat limiters after 10 chats, want 10", n)
+		}
+		time.Sleep(5 * time.Second) // one token used, refilled after 1 s; the ticker runs every second
+		if n := b.Status().PacedChats; n != 0 {
+			t.Errorf("%d chat limiters left after the chats went idle, want 0", n)
+		}
+	})
+}
