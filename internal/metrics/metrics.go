@@ -125,9 +125,11 @@ func New(version, commit string) *Metrics {
 	m.MemoryInFlight = f.gauge("memory_inflight_bytes", "Per-request bytes admitted and not yet released.")
 
 	m.BuildInfo = f.gaugeVec("build_info", "Build information; always 1.", "version", "commit", "goversion")
-	m.BuildInfo.WithLabelValues(version, commit, runtime.Version()).Set(1)
+	m.BuildInfo.WithLabelValues(version, commit, goVersion()).Set(1)
 	return m
 }
+
+func goVersion() string { return runtime.Version() }
 
 // Since returns seconds elapsed since t, for histograms.
 func Since(t time.Time) float64 { return time.Since(t).Seconds() }

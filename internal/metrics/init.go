@@ -1,0 +1,93 @@
+package metrics
+
+// Known lists the label values that can appear, so Init can create every
+// series at zero: dashboards and alerts then see zeros, not gaps, and rate()
+// works from the first scrape.
+type Known struct {
+	Sources   []string // update sources: webhook, polling, console
+	Commands  []string // every command name the router serves
+	Modules   []string // every module id (loaded or skipped)
+	Enhanced  []string // enhanced module ids (sections, admissions)
+	Venues    []string // exchanges in failover order
+	Endpoints []string // exchange endpoint labels
+	Flags     []string // flag keys
+	Routes    []string // HTTP route patterns
+	Methods   []string // Telegram methods the bot calls
+}
+
+// Label values recorded by the pipeline, kept here so Init and the recorders agree.
+var (
+	UpdateOutcomes   = []string{"accepted", "duplicate", "unauthorized", "too_large", "malformed", "queue_full", "ignored", "unavailable"}
+	CommandOutcomes  = []string{"ok", "error", "panic", "disabled", "shed", "unknown", "denied"}
+	ReplyOutcomes    = []string{"sent", "late", "failed"}
+	ExchangeOutcomes = []string{"ok", "unknown_symbol", "rate_limited", "unavailable", "bad_response"}
+	CacheKinds       = []string{"ticker", "open_interest", "oi_history", "funding", "candles"}
+	CacheResults     = []string{"hit", "miss", "coalesced"}
+	SectionOutcomes  = []string{"ok", "off", "shed", "failed", "late", "empty"}
+	AdmissionResults = []string{"admitted", "rejected", "shed"}
+	ReloadResults    = []string{"ok", "rejected", "unchanged"}
+	HTTPCodes        = []string{"200", "400", "401", "404", "405", "413", "503"}
+	TelegramStatuses = []string{"200", "400", "401", "403", "409", "429", "4xx", "5xx", "error"}
+)
+
+// Init creates every known series at zero.
+func (m *Metrics) Init(k Known) {
+	for _, s := range k.Sources {
+		for _, o := range UpdateOutcomes {
+			m.UpdatesReceived.WithLabelValues(s, o)
+		}
+	}
+	for _, c := range append(k.Commands, "unknown") {
+		for _, o := range CommandOutcomes {
+			m.Commands.WithLabelValues(c, o)
+		}
+		m.CommandDuration.WithLabelValues(c)
+	}
+	for _, o := range ReplyOutcomes {
+		m.Replies.WithLabelValues(o)
+	}
+	for _, id := range k.Enhanced {
+		for _, o := range SectionOutcomes {
+			m.SectionsTotal.WithLabelValues(id, o)
+		}
+		for _, r := range AdmissionResults {
+			m.MemoryAdmissions.WithLabelValues(id, r)
+		}
+	}
+	for i, v := range k.Venues {
+		for _, e := range k.Endpoints {
+			for _, o := range ExchangeOutcomes {
+				m.ExchangeRequests.WithLabelValues(v, e, o)
+			}
+			m.ExchangeDuration.WithLabelValues(v, e)
+		}
+		for _, to := range k.Venues[i+1:] {
+			m.Failovers.WithLabelValues(v, to)
+		}
+	}
+	for _, kind := range CacheKinds {
+		for _, r := range CacheResults {
+			m.CacheRequests.WithLabelValues(kind, r)
+		}
+	}
+	for _, f := range k.Flags {
+		for _, v := range []string{"on", "off"} {
+			m.FlagEvaluations.WithLabelValues(f, v, "TARGETING_MATCH")
+		}
+	}
+	for _, r := range ReloadResults {
+		m.FlagReloads.WithLabelValues(r)
+	}
+	for _, route := range k.Routes {
+		for _, c := range HTTPCodes {
+			m.HTTPRequests.WithLabelValues(route, c)
+		}
+		m.HTTPDuration.WithLabelValues(route)
+	}
+	for _, meth := range k.Methods {
+		for _, s := range TelegramStatuses {
+			m.TelegramRequests.WithLabelValues(meth, s)
+		}
+		m.TelegramDuration.WithLabelValues(meth)
+	}
+}

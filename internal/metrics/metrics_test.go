@@ -1,0 +1,59 @@
+package metrics
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/prometheus/client_golang/prometheus/testutil"
+)
+
+func TestLintClean(t *testing.T) {
+	m := New("v1", "abc")
+	m.Init(Known{
+		Sources: []string{"webhook"}, Commands: []string{"price"}, Modules: []string{"enhanced.funding"},
+		Enhanced: []string{"enhanced.funding"}, Venues: []string{"binance", "bybit"}, Endpoints: []string{"ticker"},
+		Flags: []string{"funding-rates"}, Routes: []string{"/webhook"}, Methods: []string{"sendMessage"},
+	})
+	problems, err := testutil.GatherAndLint(m.Registry)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range problems {
+		t.Errorf("%s: %s", p.Metric, p.Text)
+	}
+}
+
+func TestInitCreatesZeroSeries(t *testing.T) {
+	m := New("v1", "abc")
+	m.Init(Known{Commands: []string{"price"}, Venues: []string{"binance", "bybit", "okx"}, Endpoints: []string{"ticker"}})
+	if n := testutil.CollectAndCount(m.Commands); n != 2*len(CommandOutcomes) {
+		t.Errorf("commands series = %d, want %d (price and unknown)", n, 2*len(CommandOutcomes))
+	}
+	if n := testutil.CollectAndCount(m.Failovers); n != 3 {
+		t.Errorf("failover pairs = %d, want 3 (forward order only)", n)
+	}
+	if v := testutil.ToFloat64(m.Replies.WithLabelValues("late")); v != 0 {
+		t.Errorf("late replies start at %v", v)
+	}
+}
+
+func TestBuildInfoAndRuntimeCollectors(t *testing.T) {
+	m := New("v1.2.3", "abc")
+	mfs, err := m.Registry.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := map[string]bool{}
+	for _, mf := range mfs {
+		seen[mf.GetName()] = true
+	}
+	for _, want := range []string{"cryptobot_build_info", "go_memory_classes_total_bytes", "go_memory_classes_heap_released_bytes", "go_gc_gomemlimit_bytes", "process_resident_memory_bytes", "go_goroutines"} {
+		if !seen[want] {
+			t.Errorf("missing %s", want)
+		}
+	}
+	want := `cryptobot_build_info{commit="abc",goversion="` + strings.TrimSpace(goVersion()) + `",version="v1.2.3"} 1`
+	if err := testutil.GatherAndCompare(m.Registry, strings.NewReader("# HELP cryptobot_build_info Build information; always 1.\n# TYPE cryptobot_build_info gauge\n"+want+"\n"), "cryptobot_build_info"); err != nil {
+		t.Error(err)
+	}
+}
