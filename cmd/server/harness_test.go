@@ -1,0 +1,237 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/cryptobot-dev/cryptobot/internal/market/markettest"
+	"github.com/cryptobot-dev/cryptobot/internal/metrics"
+	"github.com/cryptobot-dev/cryptobot/internal/telegram/telegramtest"
+)
+
+// bot is the real run() started against the fake Bot API and fake venues.
+type bot struct {
+	t        *testing.T
+	tg       *telegramtest.Server
+	venues   *markettest.Venues
+	addr     string // http.listen
+	flagsDir string
+	secret   string
+	cancel   context.CancelFunc
+	done     chan int
+	stderr   *syncBuffer
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+// copyFlags copies the shipped flag files so a test can edit them.
+func copyFlags(t *testing.T) string {
+	t.Helper()
+	dir := t.TempDir()
+	files, _ := filepath.Glob("../../flags/*.yaml")
+	if len(files) == 0 {
+		t.Fatal("no shipped flag files found")
+	}
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, filepath.Base(f)), b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir
+}
+
+// startBot runs the bot in mode with env on top of the fakes' addresses. It
+// waits until /readyz is 200 unless the env makes that impossible.
+func startBot(t *testing.T, mode string, env ...string) *bot {
+	t.Helper()
+	tg := telegramtest.New(telegramtest.Options{})
+	t.Cleanup(tg.Close)
+	book := markettest.DefaultBook()
+	book.Now = time.Now
+	venues := markettest.StartBook(book)
+	t.Cleanup(venues.Close)
+	b := &bot{t: t, tg: tg, venues: venues, addr: freeAddr(t), flagsDir: copyFlags(t), secret: "test_secret-123", done: make(chan int, 1), stderr: &syncBuffer{}}
+	environ := []string{
+		"TELEGRAM_BOT_TOKEN=" + tg.Token(),
+		"CRYPTOBOT_TELEGRAM__API_URL=" + tg.URL(),
+		"CRYPTOBOT_TELEGRAM__MODE=" + mode,
+		"CRYPTOBOT_TELEGRAM__WEBHOOK__URL=http://" + b.addr + "/webhook",
+		"CRYPTOBOT_TELEGRAM__WEBHOOK__SECRET=" + b.secret,
+		"CRYPTOBOT_TELEGRAM__RATE__GLOBAL=1000",
+		"CRYPTOBOT_TELEGRAM__RATE__PER_CHAT=100",
+		"CRYPTOBOT_HTTP__LISTEN=" + b.addr,
+		"CRYPTOBOT_METRICS__LISTEN=" + b.addr,
+		"CRYPTOBOT_EXCHANGES__BINANCE__SPOT_URL=" + venues.Binance.URL(),
+		"CRYPTOBOT_EXCHANGES__BINANCE__FUTURES_URL=" + venues.Binance.URL(),
+		"CRYPTOBOT_EXCHANGES__BYBIT__URL=" + venues.Bybit.URL(),
+		"CRYPTOBOT_EXCHANGES__OKX__URL=" + venues.OKX.URL(),
+		"CRYPTOBOT_FLAGS__DIR=" + b.flagsDir,
+		"CRYPTOBOT_MEMORY__LIMIT=512MiB",
+		"CRYPTOBOT_ADMIN__CHAT_IDS=999",
+		"CRYPTOBOT_LOG_LEVEL=debug",
+	}
+	environ = append(environ, env...)
+	ctx, cancel := context.WithCancel(context.Background())
+	b.cancel = cancel
+	go func() { b.done <- run(ctx, nil, environ, strings.NewReader(""), io.Discard, b.stderr) }()
+	t.Cleanup(func() {
+		cancel()
+		select {
+		case <-b.done:
+		case <-time.After(20 * time.Second):
+			t.Error("bot did not stop within 20 s")
+		}
+		if t.Failed() {
+			t.Logf("bot log:\n%s", b.stderr.String())
+		}
+	})
+	b.waitReady()
+	return b
+}
+
+func (b *bot) waitReady() {
+	b.t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		resp, err := http.Get("http://" + b.addr + "/readyz")
+		if err == nil {
+			body, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return
+			}
+			if time.Now().After(deadline) {
+				b.t.Fatalf("not ready after 10 s: %d %s", resp.StatusCode, body)
+			}
+		} else if time.Now().After(deadline) {
+			b.t.Fatalf("not ready after 10 s: %v", err)
+		}
+		select {
+		case code := <-b.done:
+			b.t.Fatalf("bot exited with %d before ready:\n%s", code, b.stderr.String())
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+}
+
+// ask sends text from chat and returns the first reply to that chat.
+func (b *bot) ask(chat int64, text string) string {
+	b.t.Helper()
+	before := len(b.sentTo(chat))
+	b.tg.SendText(chat, chat, "private", text)
+	return b.waitReply(chat, before)
+}
+
+func (b *bot) sentTo(chat int64) []telegramtest.SentMessage {
+	var out []telegramtest.SentMessage
+	for _, m := range b.tg.Sent() {
+		if m.ChatID == chat {
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
+func (b *bot) waitReply(chat int64, before int) string {
+	b.t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		if got := b.sentTo(chat); len(got) > before {
+			return got[before].Text
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	b.t.Fatalf("no reply to chat %d within 10 s", chat)
+	return ""
+}
+
+// post sends a raw webhook request.
+func (b *bot) post(body []byte, secret string) *http.Response {
+	b.t.Helper()
+	req, _ := http.NewRequest(http.MethodPost, "http://"+b.addr+"/webhook", bytes.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	if secret != "" {
+		req.Header.Set("X-Telegram-Bot-Api-Secret-Token", secret)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	return resp
+}
+
+func update(id, chat int64, text string) []byte {
+	return fmt.Appendf(nil, `{"update_id":%d,"message":{"message_id":%d,"from":{"id":%d,"is_bot":false,"first_name":"T"},"chat":{"id":%d,"type":"private"},"date":%d,"text":%q}}`,
+		id, id, chat, chat, time.Now().Unix(), text)
+}
+
+// metric returns the exposition lines of /metrics that start with prefix.
+func (b *bot) metric(prefix string) string {
+	b.t.Helper()
+	resp, err := http.Get("http://" + b.addr + "/metrics")
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	var out []string
+	for _, l := range strings.Split(string(body), "\n") {
+		if strings.HasPrefix(l, prefix) {
+			out = append(out, l)
+		}
+	}
+	return strings.Join(out, "\n")
+}
+
+func httpGet(url string) (httpResult, error) {
+	resp, err := http.Get(url)
+	if err != nil {
+		return httpResult{}, err
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	return httpResult{resp.StatusCode, string(body)}, nil
+}
+
+func newTestMetrics() *metrics.Metrics { return metrics.New("test", "test") }

@@ -1,0 +1,328 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"maps"
+	"net"
+	"net/http"
+	"slices"
+	"time"
+
+	"github.com/cryptobot-dev/cryptobot/flags"
+	"github.com/cryptobot-dev/cryptobot/internal/config"
+	"github.com/cryptobot-dev/cryptobot/internal/dispatch"
+	"github.com/cryptobot-dev/cryptobot/internal/market"
+	"github.com/cryptobot-dev/cryptobot/internal/market/binance"
+	"github.com/cryptobot-dev/cryptobot/internal/market/bybit"
+	"github.com/cryptobot-dev/cryptobot/internal/market/okx"
+	"github.com/cryptobot-dev/cryptobot/internal/memguard"
+	"github.com/cryptobot-dev/cryptobot/internal/metrics"
+	"github.com/cryptobot-dev/cryptobot/internal/telegram"
+	"github.com/cryptobot-dev/cryptobot/modules"
+)
+
+// consoleChatID is the chat console mode speaks as; it counts as an admin chat.
+const consoleChatID = 1
+
+// app is the wired bot: everything serve builds, for the HTTP routes and /status.
+type app struct {
+	cfg     config.Config
+	log     *slog.Logger
+	metrics *metrics.Metrics
+	guard   *memguard.Guard
+	market  *market.Market
+	flags   *flags.Provider
+	gate    *flags.Gate
+	router  *dispatch.Router
+	tg      *telegram.Bot // nil in console mode
+	started time.Time
+}
+
+// serve builds the bot and runs it until ctx ends, then shuts down in order:
+// intake stops, accepted updates are answered, servers close.
+func serve(ctx context.Context, cfg config.Config, log *slog.Logger, stdin io.Reader, stdout io.Writer) error {
+	a := &app{cfg: cfg, log: log, metrics: metrics.New(version, commit), started: time.Now()}
+	if err := a.build(ctx); err != nil {
+		return err
+	}
+	defer func() {
+		closeCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
+		defer cancel()
+		_ = a.gate.Close(closeCtx)
+	}()
+
+	bg, stopBG := context.WithCancel(ctx)
+	defer stopBG()
+	if cfg.Telegram.Mode == config.ModeConsole {
+		// Load instrument lists before the first prompt; failures are logged per venue.
+		warm, cancel := context.WithTimeout(bg, 10*time.Second)
+		_ = a.market.Warm(warm)
+		cancel()
+	}
+	go func() { _ = a.guard.Run(bg) }()
+	go func() { _ = a.flags.Run(bg) }()
+	go func() { _ = a.market.Run(bg) }() // loads what Warm did not, then refreshes
+	for _, r := range a.router.Runners() {
+		go func() { _ = r.Run(bg) }()
+	}
+
+	if cfg.Telegram.Mode == config.ModeConsole {
+		return runConsole(ctx, a.router, stdin, stdout)
+	}
+	return a.runTelegram(ctx)
+}
+
+func (a *app) build(ctx context.Context) error {
+	cfg := a.cfg
+	limit, _ := cfg.MemoryLimit() // validated
+	guard, err := memguard.New(memguard.Options{Limit: limit, Metrics: a.metrics, Log: a.log})
+	if err != nil {
+		return fmt.Errorf("memory guard: %w", err)
+	}
+	a.guard = guard
+
+	hc := &http.Client{Timeout: cfg.Exchanges.Timeout, Transport: newTransport()}
+	var exchanges []market.Exchange
+	for _, name := range cfg.Exchanges.Order {
+		switch name {
+		case "binance":
+			exchanges = append(exchanges, binance.New(binance.Config{SpotURL: cfg.Exchanges.Binance.SpotURL, FuturesURL: cfg.Exchanges.Binance.FuturesURL, HTTP: hc, Metrics: a.metrics}))
+		case "bybit":
+			exchanges = append(exchanges, bybit.New(bybit.Config{BaseURL: cfg.Exchanges.Bybit.URL, HTTP: hc, Metrics: a.metrics}))
+		case "okx":
+			exchanges = append(exchanges, okx.New(okx.Config{BaseURL: cfg.Exchanges.OKX.URL, HTTP: hc, Metrics: a.metrics}))
+		}
+	}
+	a.market = market.New(market.Options{Exchanges: exchanges, TTL: cfg.Cache.TTL, Metrics: a.metrics, Log: a.log.With("component", "market")})
+
+	a.flags, err = flags.NewProvider(flags.Options{Dir: cfg.Flags.Dir, Log: a.log.With("component", "flags"), Metrics: a.metrics})
+	if err != nil {
+		return fmt.Errorf("flags: %w", err)
+	}
+	a.gate, err = flags.NewGate(ctx, a.flags, a.metrics)
+	if err != nil {
+		return fmt.Errorf("flags: %w", err)
+	}
+
+	admins := cfg.Admin.ChatIDs
+	if cfg.Telegram.Mode == config.ModeConsole {
+		admins = append(admins, consoleChatID)
+	}
+	a.router = dispatch.New(dispatch.Options{
+		Gate:         gateAdapter{a.gate, cfg.Env},
+		Guard:        a.guard,
+		Admins:       admins,
+		ReplyTimeout: cfg.ReplyTimeout,
+		Metrics:      a.metrics,
+		Log:          a.log.With("component", "dispatch"),
+	})
+	infos := modules.Registered()
+	err = a.router.Load(infos, func(info modules.Info) modules.Deps {
+		return modules.Deps{
+			Log:      a.log.With("module", info.ID),
+			Metrics:  a.metrics.Registry,
+			Market:   a.market,
+			Catalog:  a.router,
+			Sections: a.router,
+			Inspect:  a,
+			Decode:   func(any) error { return nil }, // no module has its own config yet
+			Now:      time.Now,
+		}
+	})
+	if err != nil {
+		return err
+	}
+	a.metrics.Init(a.knownLabels(infos))
+	return nil
+}
+
+// knownLabels lists the label values this configuration can produce.
+func (a *app) knownLabels(infos []modules.Info) metrics.Known {
+	k := metrics.Known{
+		Venues:    a.cfg.Exchanges.Order,
+		Endpoints: []string{"ticker", "instruments", "open_interest", "oi_history", "funding", "candles"},
+		Flags:     slices.Sorted(maps.Keys(flags.Catalog)),
+		Methods:   []string{"getMe", "setWebhook", "deleteWebhook", "getUpdates", "sendMessage", "sendPhoto", "setMyCommands"},
+		Routes:    []string{"/healthz", "/readyz", "/metrics", "other"},
+	}
+	switch a.cfg.Telegram.Mode {
+	case config.ModeWebhook:
+		k.Sources = []string{"webhook"}
+		k.Routes = append(k.Routes, a.cfg.Telegram.Webhook.Path)
+	case config.ModePolling:
+		k.Sources = []string{"polling"}
+	}
+	for _, c := range a.router.Commands() {
+		k.Commands = append(k.Commands, c.Name)
+	}
+	for _, info := range infos {
+		k.Modules = append(k.Modules, info.ID)
+		if info.Enhanced() {
+			k.Enhanced = append(k.Enhanced, info.ID)
+		}
+	}
+	return k
+}
+
+func newTransport() *http.Transport {
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.MaxIdleConnsPerHost = 16
+	t.ResponseHeaderTimeout = 5 * time.Second
+	return t
+}
+
+// runTelegram starts the pipeline and the HTTP server, then waits for ctx.
+func (a *app) runTelegram(ctx context.Context) error {
+	cfg := a.cfg
+	mode := telegram.ModePolling
+	if cfg.Telegram.Mode == config.ModeWebhook {
+		mode = telegram.ModeWebhook
+	}
+	api, err := telegram.NewBotClient(telegram.ClientConfig{
+		Token: cfg.Telegram.Token, APIURL: cfg.Telegram.APIURL, Metrics: a.metrics, Log: a.log.With("component", "telegram"),
+	})
+	if err != nil {
+		return fmt.Errorf("telegram client: %w", err)
+	}
+	var names []string
+	for _, c := range a.router.Commands() {
+		names = append(names, c.Name)
+	}
+	a.tg, err = telegram.New(telegram.Config{
+		Mode:          mode,
+		Workers:       cfg.Workers,
+		QueueSize:     cfg.QueueSize,
+		ReplyTimeout:  cfg.ReplyTimeout,
+		MaxBody:       cfg.Telegram.Webhook.MaxBody,
+		WebhookSecret: cfg.Telegram.Webhook.Secret,
+		Commands:      names,
+		Rate: telegram.Rate{
+			Global:   cfg.Telegram.Rate.Global,
+			PerChat:  cfg.Telegram.Rate.PerChat,
+			PerGroup: cfg.Telegram.Rate.PerGroup / 60,
+		},
+	}, api, a.router, a.metrics, a.log.With("component", "telegram"))
+	if err != nil {
+		return fmt.Errorf("telegram: %w", err)
+	}
+
+	servers, err := a.listen()
+	if err != nil {
+		return err
+	}
+	httpDone := make(chan error, len(servers))
+	for _, s := range servers {
+		go func() { httpDone <- s.serve() }()
+	}
+
+	// Intake runs until ctx ends; the identity and webhook are retried until they succeed.
+	intake, stopIntake := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopIntake()
+	pollDone := make(chan struct{})
+	go func() {
+		defer close(pollDone)
+		a.startIntake(intake, api)
+	}()
+
+	select {
+	case <-ctx.Done():
+	case err := <-httpDone:
+		stopIntake()
+		return fmt.Errorf("http server: %w", err)
+	}
+	a.log.Info("shutting down: draining accepted updates")
+	stopIntake()
+	<-pollDone
+	drain, cancel := context.WithTimeout(context.WithoutCancel(ctx), cfg.ReplyTimeout+5*time.Second)
+	defer cancel()
+	drainErr := a.tg.Shutdown(drain)
+	for _, s := range servers {
+		s.shutdown(drain)
+	}
+	if drainErr != nil {
+		return fmt.Errorf("drain: %w", drainErr)
+	}
+	a.log.Info("stopped cleanly")
+	return nil
+}
+
+// startIntake fetches the bot identity, registers commands and the webhook
+// (or long-polls), retrying with backoff: a transient Telegram outage at start
+// keeps /readyz red instead of killing the process.
+func (a *app) startIntake(ctx context.Context, api telegram.API) {
+	retry := func(what string, f func(context.Context) error) bool {
+		for wait := time.Second; ; wait = min(wait*2, 30*time.Second) {
+			err := f(ctx)
+			if err == nil {
+				return true
+			}
+			a.log.Error(what+" failed; retrying", "err", err, "in", wait.String())
+			select {
+			case <-ctx.Done():
+				return false
+			case <-time.After(wait):
+			}
+		}
+	}
+	if !retry("telegram start", a.tg.Start) {
+		return
+	}
+	var cmds []telegram.BotCommand
+	for _, c := range a.router.Commands() {
+		if !c.Admin && !a.isEnhancedCommand(c.Name) {
+			cmds = append(cmds, telegram.BotCommand{Command: c.Name, Description: c.Description})
+		}
+	}
+	if err := api.SetMyCommands(ctx, cmds); err != nil {
+		a.log.Warn("setMyCommands failed", "err", err)
+	}
+	if a.cfg.Telegram.Mode == config.ModeWebhook {
+		retry("setWebhook", func(ctx context.Context) error { return a.tg.RegisterWebhook(ctx, a.cfg.Telegram.Webhook.URL) })
+		<-ctx.Done()
+		return
+	}
+	if err := a.tg.Poll(ctx); err != nil && !errors.Is(err, context.Canceled) {
+		a.log.Error("poller stopped", "err", err)
+	}
+}
+
+func (a *app) isEnhancedCommand(name string) bool {
+	loaded, _ := a.router.Modules()
+	for _, l := range loaded {
+		if !l.Info.Enhanced() {
+			continue
+		}
+		for _, c := range l.Module.Commands() {
+			if c.Name == name {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// gateAdapter evaluates flags for a request, adding the deploy environment.
+type gateAdapter struct {
+	gate *flags.Gate
+	env  string
+}
+
+func (g gateAdapter) Evaluate(ctx context.Context, key string, req modules.Request) modules.FlagValue {
+	r := g.gate.Evaluate(ctx, key, flags.EvalContext{ChatID: req.ChatID, UserID: req.UserID, ChatType: req.ChatType, Lang: req.Lang, Env: g.env})
+	v := modules.FlagValue{Key: key, On: r.On, Variant: r.Variant, Reason: r.Reason}
+	if r.Err != nil {
+		v.Err = r.Err.Error()
+	}
+	return v
+}
+
+// listenAddr reports whether two listen addresses are the same socket.
+func sameAddr(a, b string) bool {
+	ha, pa, err1 := net.SplitHostPort(a)
+	hb, pb, err2 := net.SplitHostPort(b)
+	return err1 == nil && err2 == nil && ha == hb && pa == pb
+}

@@ -1,0 +1,73 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"maps"
+	"runtime"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/cryptobot-dev/cryptobot/flags"
+	"github.com/cryptobot-dev/cryptobot/internal/format"
+	"github.com/cryptobot-dev/cryptobot/modules"
+)
+
+// Status implements modules.Inspector for /status.
+func (a *app) Status(context.Context) []modules.Fact {
+	a.guard.Sample()
+	mem := a.guard.Status()
+	facts := []modules.Fact{
+		{Name: "version", Value: version + " (" + commit + ", " + runtime.Version() + ")"},
+		{Name: "uptime", Value: format.Duration(time.Since(a.started))},
+		{Name: "mode", Value: a.cfg.Telegram.Mode + ", env " + a.cfg.Env},
+		{Name: "memory", Value: fmt.Sprintf("%s used of %s (%s, %.0f%%)", mib(mem.Used), mib(mem.Budget), mem.Source, 100*mem.Pressure)},
+		{Name: "shedding", Value: yesNo(mem.Shedding)},
+		{Name: "reserved", Value: fmt.Sprintf("%s of %s for modules", mib(mem.Reserved), mib(mem.ModuleBudget))},
+	}
+	loaded, skipped := a.router.Modules()
+	for _, l := range loaded {
+		facts = append(facts, modules.Fact{Name: "module " + l.Info.ID, Value: "loaded"})
+	}
+	for _, s := range skipped {
+		facts = append(facts, modules.Fact{Name: "module " + s.Info.ID, Value: "skipped: " + s.Reason})
+	}
+	st := a.flags.Status()
+	flagState := "valid"
+	if !st.Valid {
+		flagState = "INVALID (last good set kept): " + st.LastError
+	}
+	facts = append(facts, modules.Fact{Name: "flag files", Value: flagState + "; " + strings.Join(st.Files, ", ")})
+	if !st.LastReload.IsZero() {
+		facts = append(facts, modules.Fact{Name: "flags loaded", Value: format.Duration(time.Since(st.LastReload)) + " ago"})
+	}
+	if a.tg != nil {
+		t := a.tg.Status()
+		facts = append(facts,
+			modules.Fact{Name: "queue", Value: fmt.Sprintf("%d/%d, oldest %s", t.QueueDepth, t.QueueCapacity, t.OldestQueued.Round(time.Millisecond))},
+			modules.Fact{Name: "replies", Value: fmt.Sprintf("%d sent, %d late, %d failed", t.Sent, t.Late, t.Failed)},
+		)
+	}
+	return facts
+}
+
+// Flags implements modules.Inspector for /flags.
+func (a *app) Flags(ctx context.Context, req modules.Request) []modules.FlagValue {
+	g := gateAdapter{a.gate, a.cfg.Env}
+	keys := slices.Sorted(maps.Keys(flags.Catalog))
+	out := make([]modules.FlagValue, 0, len(keys))
+	for _, k := range keys {
+		out = append(out, g.Evaluate(ctx, k, req))
+	}
+	return out
+}
+
+func mib(b uint64) string { return fmt.Sprintf("%.1f MiB", float64(b)/(1<<20)) }
+
+func yesNo(b bool) string {
+	if b {
+		return "yes"
+	}
+	return "no"
+}
