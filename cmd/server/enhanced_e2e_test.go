@@ -1,0 +1,98 @@
+package main
+
+import (
+	"net/http"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// In staging the shipped flags turn every enhanced module on; in production
+// they are off for chats outside the allow-list.
+func TestEnhancedCommandsFollowTheirFlags(t *testing.T) {
+	for _, tc := range []struct {
+		env string
+		on  bool
+	}{{"staging", true}, {"production", false}} {
+		t.Run(tc.env, func(t *testing.T) {
+			b := startBot(t, "polling", "CRYPTOBOT_ENV="+tc.env)
+			for cmd, want := range map[string]string{
+				"/oi btc":          "open interest",
+				"/oi eth all":      "open interest by venue",
+				"/funding btc":     "funding",
+				"/analysis btc 4h": "4h analysis",
+			} {
+				got := b.ask(100, cmd)
+				if tc.on && !strings.Contains(got, want) {
+					t.Errorf("%s on: %q", cmd, got)
+				}
+				if !tc.on && !strings.Contains(got, "not available") {
+					t.Errorf("%s off: %q", cmd, got)
+				}
+			}
+			help := b.ask(101, "/help")
+			if strings.Contains(help, "/funding") != tc.on {
+				t.Errorf("/help lists /funding = %v with the flag on = %v:\n%s", strings.Contains(help, "/funding"), tc.on, help)
+			}
+		})
+	}
+}
+
+func TestPriceWithAllSections(t *testing.T) {
+	b := startBot(t, "polling", "CRYPTOBOT_ENV=staging")
+	got := b.ask(110, "/price btc")
+	for _, want := range []string{"97,123.40", "OI $", "Funding +0.0100%/8h", "📊 1h: RSI"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("/price lacks %q:\n%s", want, got)
+		}
+	}
+}
+
+func TestPriceSectionsFailOverWithCore(t *testing.T) {
+	b := startBot(t, "polling", "CRYPTOBOT_ENV=staging")
+	b.venues.Binance.Fail(http.StatusServiceUnavailable, 10_000)
+	got := b.ask(111, "/price btc")
+	for _, want := range []string{"· Bybit", "OI $", "Funding", "📊"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("/price with Binance down lacks %q:\n%s", want, got)
+		}
+	}
+}
+
+func TestLateSectionsAreLeftOut(t *testing.T) {
+	b := startBot(t, "polling", "CRYPTOBOT_CACHE__TTL=1m")
+	const chat = 112 // sections on for this chat only
+	for _, key := range []string{"open-interest", "funding-rates", "market-analysis"} {
+		replaceFile(t, filepath.Join(b.flagsDir, key+".yaml"), flagFile(key, "ENABLED", `"112"`, `"off"`))
+	}
+	eventually(t, 3*time.Second, "flags on for the chat", func() bool {
+		return strings.Contains(b.ask(chat, "/price btc"), "OI $")
+	})
+	// Another chat (no sections) caches the SOL ticker; then every venue hangs
+	// past the section budget, so the sections are late while the core answer
+	// comes from the cache.
+	if got := b.ask(5, "/price sol"); !strings.Contains(got, "SOL-USDT") || strings.Contains(got, "OI $") {
+		t.Fatalf("warm-up reply: %q", got)
+	}
+	for _, v := range []interface{ Delay(time.Duration) }{b.venues.Binance, b.venues.Bybit, b.venues.OKX} {
+		v.Delay(4 * time.Second)
+	}
+	start := time.Now()
+	got := b.ask(chat, "/price sol")
+	if !strings.Contains(got, "SOL-USDT") {
+		t.Fatalf("core answer missing: %q", got)
+	}
+	if took := time.Since(start); took > 5*time.Second {
+		t.Errorf("answer took %s, past the 5 s deadline", took)
+	}
+	for _, section := range []string{"OI $", "Funding", "📊"} {
+		if strings.Contains(got, section) {
+			t.Errorf("late section %q not left out:\n%s", section, got)
+		}
+	}
+	m := b.metric("cryptobot_price_sections_total")
+	if !strings.Contains(m, `outcome="late"`) && !strings.Contains(m, `outcome="failed"`) {
+		t.Errorf("late sections not counted:\n%s", m)
+	}
+}
