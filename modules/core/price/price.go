@@ -4,7 +4,6 @@ package price
 
 import (
 	"context"
-	"errors"
 	"html"
 	"strings"
 	"time"
@@ -12,6 +11,7 @@ import (
 	"github.com/cryptobot-dev/cryptobot/internal/format"
 	"github.com/cryptobot-dev/cryptobot/internal/market"
 	"github.com/cryptobot-dev/cryptobot/modules"
+	"github.com/cryptobot-dev/cryptobot/modules/reply"
 )
 
 func init() {
@@ -60,11 +60,11 @@ func (m *Module) handle(ctx context.Context, req modules.Request) (modules.Reply
 	}
 	pair, err := m.src.Resolve(ctx, req.Args[0], market.Spot)
 	if err != nil {
-		return modules.Reply{Text: Problem(req.Args[0], err)}, nil
+		return modules.Reply{Text: reply.MarketError(req.Args[0], err)}, nil
 	}
 	t, err := m.src.Ticker(ctx, pair)
 	if err != nil {
-		return modules.Reply{Text: Problem(pair.String(), err)}, nil
+		return modules.Reply{Text: reply.MarketError(pair.String(), err)}, nil
 	}
 	var extra []string
 	if m.sections != nil {
@@ -73,35 +73,11 @@ func (m *Module) handle(ctx context.Context, req modules.Request) (modules.Reply
 	return modules.Reply{Text: Format(t, extra, m.now())}, nil
 }
 
-// Problem turns a market error into the reply a user should see.
-func Problem(input string, err error) string {
-	var unknown *market.UnknownPairError
-	switch {
-	case errors.As(err, &unknown):
-		s := "Unknown pair <code>" + html.EscapeString(strings.ToUpper(input)) + "</code>."
-		if len(unknown.Suggestions) > 0 {
-			names := make([]string, len(unknown.Suggestions))
-			for i, p := range unknown.Suggestions {
-				names[i] = "<code>" + html.EscapeString(p.String()) + "</code>"
-			}
-			s += " Did you mean " + strings.Join(names, ", ") + "?"
-		}
-		return s
-	case errors.Is(err, market.ErrInvalidSymbol):
-		return "Cannot read <code>" + html.EscapeString(input) + "</code> as a pair. " + usage
-	case errors.Is(err, market.ErrUnknownSymbol):
-		return "Unknown pair <code>" + html.EscapeString(strings.ToUpper(input)) + "</code>."
-	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled):
-		return "⚠️ Market data unavailable: the exchanges did not answer in time. Please try again in a moment."
-	}
-	return "⚠️ Market data unavailable right now: every exchange failed. Please try again in a moment."
-}
-
 // Format renders a ticker and the enhanced sections as Telegram HTML.
 func Format(t market.Ticker, sections []string, now time.Time) string {
 	var b strings.Builder
 	b.Grow(512)
-	b.WriteString("<b>" + html.EscapeString(t.Pair.String()) + "</b> · " + html.EscapeString(venueName(t.Venue)) + "\n")
+	b.WriteString("<b>" + html.EscapeString(t.Pair.String()) + "</b> · " + html.EscapeString(reply.Venue(t.Venue)) + "\n")
 	b.WriteString("<b>" + format.Price(t.Last) + "</b> " + html.EscapeString(t.Pair.Quote) + "  " +
 		format.Arrow(t.ChangePct) + " " + format.Percent(t.ChangePct, 2) + " 24h\n")
 	b.WriteString("High " + format.Price(t.High) + " · Low " + format.Price(t.Low) + "\n")
@@ -115,16 +91,4 @@ func Format(t market.Ticker, sections []string, now time.Time) string {
 		b.WriteString("<i>data " + format.Duration(age) + " old</i>")
 	}
 	return strings.TrimRight(b.String(), "\n")
-}
-
-func venueName(v string) string {
-	switch v {
-	case "binance":
-		return "Binance"
-	case "bybit":
-		return "Bybit"
-	case "okx":
-		return "OKX"
-	}
-	return v
 }

@@ -20,6 +20,7 @@ import (
 	"github.com/cryptobot-dev/cryptobot/flags"
 	"github.com/cryptobot-dev/cryptobot/internal/market"
 	"github.com/cryptobot-dev/cryptobot/modules"
+	"github.com/cryptobot-dev/cryptobot/modules/reply"
 )
 
 // The module's memory cost, checked by TestMemoryCost. Resident is the
@@ -92,15 +93,15 @@ func (m *Module) handle(ctx context.Context, req modules.Request) (modules.Reply
 	}
 	pair, err := m.src.Resolve(ctx, req.Args[0], market.Spot)
 	if err != nil {
-		return modules.Reply{Text: fetchFailureText(req.Args[0], err)}, nil
+		return modules.Reply{Text: reply.MarketError(req.Args[0], err)}, nil
 	}
 	candles, err := m.src.Candles(ctx, pair, iv, Limit)
 	if err != nil {
-		return modules.Reply{Text: fetchFailureText(req.Args[0], err)}, nil
+		return modules.Reply{Text: reply.MarketError(req.Args[0], err)}, nil
 	}
 	candles = closed(candles, iv, m.now())
 	if !valid(candles) {
-		return modules.Reply{Text: unavailableText}, nil
+		return modules.Reply{Text: reply.Unavailable}, nil
 	}
 	if len(candles) < MinCandles {
 		return modules.Reply{Text: notEnoughText(pair, iv, len(candles))}, nil
@@ -141,19 +142,6 @@ func (m *Module) analyze(c []market.Candle, iv market.Interval) result {
 	w := m.pool.Get().(*workspace)
 	defer m.pool.Put(w)
 	return w.analyze(c, iv)
-}
-
-// fetchFailureText maps a market error to the user's reply: an unknown pair
-// with suggestions, or "unavailable" for anything else (the transport logs).
-func fetchFailureText(input string, err error) string {
-	if !errors.Is(err, market.ErrUnknownSymbol) {
-		return unavailableText
-	}
-	var upe *market.UnknownPairError
-	if errors.As(err, &upe) {
-		return unknownPairText(input, upe.Suggestions)
-	}
-	return unknownPairText(input, nil)
 }
 
 // closed drops trailing candles that are still open at now; venue clients

@@ -16,7 +16,6 @@ const (
 	usageText = "Usage: <code>/analysis SYMBOL [interval]</code>\n" +
 		"Intervals: 15m, 1h, 4h, 1d (default 1h).\n" +
 		"Example: <code>/analysis btc 4h</code>"
-	unavailableText = "Market data unavailable, try again shortly."
 )
 
 // Signal directions and their marks.
@@ -38,23 +37,6 @@ func mark(dir int) string {
 
 func badIntervalText(arg string) string {
 	return "Unknown interval <code>" + html.EscapeString(arg) + "</code>: use 15m, 1h, 4h or 1d."
-}
-
-func unknownPairText(input string, suggestions []market.Pair) string {
-	var b strings.Builder
-	b.WriteString("Unknown pair <b>" + html.EscapeString(input) + "</b>.")
-	for i, p := range suggestions {
-		if i == 0 {
-			b.WriteString("\nDid you mean: ")
-		} else {
-			b.WriteString(", ")
-		}
-		b.WriteString("<code>" + html.EscapeString(p.String()) + "</code>")
-	}
-	if len(suggestions) > 0 {
-		b.WriteString("?")
-	}
-	return b.String()
 }
 
 func notEnoughText(pair market.Pair, iv market.Interval, n int) string {

@@ -12,6 +12,7 @@ import (
 	"github.com/cryptobot-dev/cryptobot/flags"
 	"github.com/cryptobot-dev/cryptobot/internal/market"
 	"github.com/cryptobot-dev/cryptobot/modules"
+	"github.com/cryptobot-dev/cryptobot/modules/reply"
 )
 
 // Memory cost, checked by TestMemoryCost: the module holds two words and its
@@ -81,13 +82,13 @@ func (m *Module) handle(ctx context.Context, req modules.Request) (modules.Reply
 	pair, err := m.src.Resolve(ctx, req.Args[0], market.Perp)
 	switch {
 	case errors.Is(err, market.ErrUnknownSymbol):
-		return modules.Reply{Text: unknownPairText(req.Args[0], err)}, nil
+		return modules.Reply{Text: reply.MarketError(req.Args[0], err)}, nil
 	case err != nil:
-		return modules.Reply{Text: unavailableText}, nil
+		return modules.Reply{Text: reply.Unavailable}, nil
 	}
 	venues := m.src.Venues()
 	if len(venues) == 0 {
-		return modules.Reply{Text: unavailableText}, nil
+		return modules.Reply{Text: reply.Unavailable}, nil
 	}
 	// Start every venue before waiting on any, so the slowest sets the pace.
 	pending := make([]<-chan result, len(venues))
@@ -107,7 +108,7 @@ func (m *Module) handle(ctx context.Context, req modules.Request) (modules.Reply
 		}
 	}
 	if answered == 0 && failed {
-		return modules.Reply{Text: unavailableText}, nil
+		return modules.Reply{Text: reply.Unavailable}, nil
 	}
 	return modules.Reply{Text: render(pair, rows, m.now())}, nil
 }

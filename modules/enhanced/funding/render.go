@@ -5,41 +5,15 @@ import (
 	"html"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/cryptobot-dev/cryptobot/internal/format"
 	"github.com/cryptobot-dev/cryptobot/internal/market"
+	"github.com/cryptobot-dev/cryptobot/modules/reply"
 )
 
 const (
-	usageText       = "Usage: <code>/funding SYMBOL</code>\nExample: <code>/funding btc</code>"
-	unavailableText = "Market data unavailable, try again shortly."
-
-	maxEchoedInput = 32 // runes of user input repeated in a reply
-	maxSuggestions = 5
+	usageText = "Usage: <code>/funding SYMBOL</code>\nExample: <code>/funding btc</code>"
 )
-
-// unknownPairText answers input that no venue lists as a perpetual, with the
-// resolver's suggestions when it has any.
-func unknownPairText(input string, err error) string {
-	if utf8.RuneCountInString(input) > maxEchoedInput {
-		input = string([]rune(input)[:maxEchoedInput]) + "…"
-	}
-	var b strings.Builder
-	b.WriteString("Unknown pair <code>" + html.EscapeString(input) + "</code>.")
-	var upe *market.UnknownPairError
-	if errors.As(err, &upe) && len(upe.Suggestions) > 0 {
-		b.WriteString(" Did you mean ")
-		for i, p := range upe.Suggestions[:min(len(upe.Suggestions), maxSuggestions)] {
-			if i > 0 {
-				b.WriteString(", ")
-			}
-			b.WriteString("<code>" + html.EscapeString(p.String()) + "</code>")
-		}
-		b.WriteString("?")
-	}
-	return b.String()
-}
 
 // render lays out one venue per row, with the next settlement on the line
 // below so the table stays narrow enough for a phone.
@@ -47,7 +21,7 @@ func render(pair market.Pair, venues []venueFunding, now time.Time) string {
 	rows := [][]string{{"venue", "rate", "APR, simple"}}
 	rates := make([]float64, 0, len(venues))
 	for _, v := range venues {
-		name := venueName(v.name)
+		name := reply.Venue(v.name)
 		switch {
 		case errors.Is(v.err, market.ErrUnknownSymbol):
 			rows = append(rows, []string{name, "not listed"})
@@ -64,7 +38,7 @@ func render(pair market.Pair, venues []venueFunding, now time.Time) string {
 	}
 	var b strings.Builder
 	b.WriteString("<b>" + html.EscapeString(pair.String()) + " perp</b> funding\n")
-	b.WriteString("<pre>" + html.EscapeString(table(rows)) + "</pre>")
+	b.WriteString("<pre>" + html.EscapeString(reply.Table(rows)) + "</pre>")
 	if note := signNote(rates); note != "" {
 		b.WriteString("\n" + html.EscapeString(note))
 	}
@@ -132,54 +106,4 @@ func signNote(rates []float64) string {
 		return "Zero rate: neither side pays."
 	}
 	return ""
-}
-
-func venueName(name string) string {
-	switch name {
-	case "binance":
-		return "Binance"
-	case "bybit":
-		return "Bybit"
-	case "okx":
-		return "OKX"
-	}
-	return name
-}
-
-// table aligns rows for a <pre> block: the first column left, the others
-// right. A shorter row (a status, the next settlement) is written after its
-// first cell and does not widen the columns.
-func table(rows [][]string) string {
-	cols := 0
-	for _, r := range rows {
-		cols = max(cols, len(r))
-	}
-	width := make([]int, cols)
-	for _, r := range rows {
-		for i, c := range r {
-			if i == 0 || len(r) == cols {
-				width[i] = max(width[i], utf8.RuneCountInString(c))
-			}
-		}
-	}
-	var b strings.Builder
-	for n, r := range rows {
-		if n > 0 {
-			b.WriteByte('\n')
-		}
-		line := pad(r[0], width[0], false)
-		for i, c := range r[1:] {
-			line += "  " + pad(c, width[i+1], len(r) == cols)
-		}
-		b.WriteString(strings.TrimRight(line, " "))
-	}
-	return b.String()
-}
-
-func pad(s string, w int, right bool) string {
-	fill := strings.Repeat(" ", max(w-utf8.RuneCountInString(s), 0))
-	if right {
-		return fill + s
-	}
-	return s + fill
 }

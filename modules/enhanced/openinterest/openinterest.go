@@ -13,6 +13,7 @@ import (
 	"github.com/cryptobot-dev/cryptobot/flags"
 	"github.com/cryptobot-dev/cryptobot/internal/market"
 	"github.com/cryptobot-dev/cryptobot/modules"
+	"github.com/cryptobot-dev/cryptobot/modules/reply"
 )
 
 // Memory cost, checked by TestMemoryCost: the module holds two words and its
@@ -88,9 +89,9 @@ func (m *Module) handle(ctx context.Context, req modules.Request) (modules.Reply
 	pair, err := m.src.Resolve(ctx, req.Args[0], market.Perp)
 	switch {
 	case errors.Is(err, market.ErrUnknownSymbol):
-		return modules.Reply{Text: unknownPairText(req.Args[0], err)}, nil
+		return modules.Reply{Text: reply.MarketError(req.Args[0], err)}, nil
 	case err != nil:
-		return modules.Reply{Text: unavailableText}, nil
+		return modules.Reply{Text: reply.Unavailable}, nil
 	}
 	if all {
 		return m.allVenues(ctx, pair), nil
@@ -101,7 +102,7 @@ func (m *Module) handle(ctx context.Context, req modules.Request) (modules.Reply
 func (m *Module) oneVenue(ctx context.Context, pair market.Pair) modules.Reply {
 	s := fetch(ctx, m.src, pair).wait(ctx)
 	if s.err != nil {
-		return modules.Reply{Text: unavailableText}
+		return modules.Reply{Text: reply.Unavailable}
 	}
 	return modules.Reply{Text: renderOne(pair, s, m.now())}
 }
@@ -109,7 +110,7 @@ func (m *Module) oneVenue(ctx context.Context, pair market.Pair) modules.Reply {
 func (m *Module) allVenues(ctx context.Context, pair market.Pair) modules.Reply {
 	venues := m.src.Venues()
 	if len(venues) == 0 {
-		return modules.Reply{Text: unavailableText}
+		return modules.Reply{Text: reply.Unavailable}
 	}
 	// Start every venue before waiting on any, so the slowest sets the pace.
 	pending := make([]pendingSnapshot, len(venues))
@@ -128,7 +129,7 @@ func (m *Module) allVenues(ctx context.Context, pair market.Pair) modules.Reply 
 		}
 	}
 	if answered == 0 && failed {
-		return modules.Reply{Text: unavailableText}
+		return modules.Reply{Text: reply.Unavailable}
 	}
 	return modules.Reply{Text: renderAll(pair, rows, m.now())}
 }

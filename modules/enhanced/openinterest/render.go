@@ -6,53 +6,27 @@ import (
 	"math"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/cryptobot-dev/cryptobot/internal/format"
 	"github.com/cryptobot-dev/cryptobot/internal/market"
+	"github.com/cryptobot-dev/cryptobot/modules/reply"
 )
 
 const (
 	usageText = "Usage: <code>/oi SYMBOL</code> for one venue, <code>/oi SYMBOL all</code> for every venue.\n" +
 		"Example: <code>/oi btc</code>"
-	unavailableText = "Market data unavailable, try again shortly."
-
-	maxEchoedInput = 32 // runes of user input repeated in a reply
-	maxSuggestions = 5
 )
-
-// unknownPairText answers input that no venue lists as a perpetual, with the
-// resolver's suggestions when it has any.
-func unknownPairText(input string, err error) string {
-	if utf8.RuneCountInString(input) > maxEchoedInput {
-		input = string([]rune(input)[:maxEchoedInput]) + "…"
-	}
-	var b strings.Builder
-	b.WriteString("Unknown pair <code>" + html.EscapeString(input) + "</code>.")
-	var upe *market.UnknownPairError
-	if errors.As(err, &upe) && len(upe.Suggestions) > 0 {
-		b.WriteString(" Did you mean ")
-		for i, p := range upe.Suggestions[:min(len(upe.Suggestions), maxSuggestions)] {
-			if i > 0 {
-				b.WriteString(", ")
-			}
-			b.WriteString("<code>" + html.EscapeString(p.String()) + "</code>")
-		}
-		b.WriteString("?")
-	}
-	return b.String()
-}
 
 func renderOne(pair market.Pair, s snapshot, now time.Time) string {
 	var b strings.Builder
 	b.WriteString("<b>" + html.EscapeString(pair.String()) + " perp</b> open interest on " +
-		html.EscapeString(venueName(s.oi.Venue)) + "\n")
+		html.EscapeString(reply.Venue(s.oi.Venue)) + "\n")
 	b.WriteString("<b>" + html.EscapeString(amount(s.oi.USD, s.oi.Coin, pair.Base)) + "</b>\n")
 	rows := make([][]string, 0, len(s.changes))
 	for i, h := range horizons() {
 		rows = append(rows, []string{h.label, changeText(s.changes[i])})
 	}
-	b.WriteString("<pre>" + html.EscapeString(table(rows)) + "</pre>\n")
+	b.WriteString("<pre>" + html.EscapeString(reply.Table(rows)) + "</pre>\n")
 	if !s.oi.Time.IsZero() {
 		b.WriteString("Data " + html.EscapeString(format.Duration(age(now, s.oi.Time))) + " old. ")
 	}
@@ -72,11 +46,11 @@ func renderAll(pair market.Pair, venues []venueSnapshot, now time.Time) string {
 	for _, v := range venues {
 		switch {
 		case errors.Is(v.err, market.ErrUnknownSymbol):
-			rows = append(rows, []string{venueName(v.name), "not listed"})
+			rows = append(rows, []string{reply.Venue(v.name), "not listed"})
 			missing = true
 			continue
 		case v.err != nil:
-			rows = append(rows, []string{venueName(v.name), "unavailable"})
+			rows = append(rows, []string{reply.Venue(v.name), "unavailable"})
 			missing = true
 			continue
 		}
@@ -88,7 +62,7 @@ func renderAll(pair market.Pair, venues []venueSnapshot, now time.Time) string {
 		if !v.oi.Time.IsZero() {
 			oldest = max(oldest, age(now, v.oi.Time))
 		}
-		rows = append(rows, []string{venueName(v.name), usdText(v.oi.USD), coinText(v.oi.Coin), changeText(v.changes[2])})
+		rows = append(rows, []string{reply.Venue(v.name), usdText(v.oi.USD), coinText(v.oi.Coin), changeText(v.changes[2])})
 	}
 	if answered > 1 {
 		total := []string{"total", "n/a", "n/a", ""}
@@ -103,7 +77,7 @@ func renderAll(pair market.Pair, venues []venueSnapshot, now time.Time) string {
 
 	var b strings.Builder
 	b.WriteString("<b>" + html.EscapeString(pair.String()) + " perp</b> open interest by venue\n")
-	b.WriteString("<pre>" + html.EscapeString(table(rows)) + "</pre>")
+	b.WriteString("<pre>" + html.EscapeString(reply.Table(rows)) + "</pre>")
 	var notes []string
 	if answered > 1 && missing {
 		notes = append(notes, "Total covers the venues that answered.")
@@ -161,53 +135,3 @@ func changeText(c change) string {
 
 // age is how old data stamped t is; a venue clock ahead of ours reads as fresh.
 func age(now, t time.Time) time.Duration { return max(now.Sub(t), 0) }
-
-func venueName(name string) string {
-	switch name {
-	case "binance":
-		return "Binance"
-	case "bybit":
-		return "Bybit"
-	case "okx":
-		return "OKX"
-	}
-	return name
-}
-
-// table aligns rows for a <pre> block: the first column left, the others
-// right. A shorter row (a venue's status) is written after its first cell
-// and does not widen the columns.
-func table(rows [][]string) string {
-	cols := 0
-	for _, r := range rows {
-		cols = max(cols, len(r))
-	}
-	width := make([]int, cols)
-	for _, r := range rows {
-		for i, c := range r {
-			if i == 0 || len(r) == cols {
-				width[i] = max(width[i], utf8.RuneCountInString(c))
-			}
-		}
-	}
-	var b strings.Builder
-	for n, r := range rows {
-		if n > 0 {
-			b.WriteByte('\n')
-		}
-		line := pad(r[0], width[0], false)
-		for i, c := range r[1:] {
-			line += "  " + pad(c, width[i+1], len(r) == cols)
-		}
-		b.WriteString(strings.TrimRight(line, " "))
-	}
-	return b.String()
-}
-
-func pad(s string, w int, right bool) string {
-	fill := strings.Repeat(" ", max(w-utf8.RuneCountInString(s), 0))
-	if right {
-		return fill + s
-	}
-	return s + fill
-}
