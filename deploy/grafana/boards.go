@@ -1,0 +1,326 @@
+package grafana
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/grafana/grafana-foundation-sdk/go/dashboard"
+)
+
+// boards declares the four dashboards. Metric names are the contract in
+// internal/metrics; the generator's tests check every name against it.
+func boards() []board {
+	return []board{overview(), upstreams(), rollout(), resources()}
+}
+
+// Thresholds shared with deploy/prometheus/alerts.yml.
+const (
+	shedAt      = 0.85 // memory guard sheds enhanced work at this pressure
+	resumeAt    = 0.70 // and resumes at this one
+	errorRatio  = 0.10 // CommandErrorRatio
+	lateRatio   = 0.05 // RepliesLateOrFailed
+	venueRatio  = 0.5  // VenueFailing
+	rate429     = 0.5  // TelegramRateLimitStorm, per second
+	lateSeconds = 5    // a reply later than this after intake counts as late
+)
+
+func overview() board {
+	answered := `outcome=~"sent|late"`
+	return board{
+		file: "overview.json", uid: "cryptobot-overview", title: "cryptobot / Overview",
+		description: "Is the bot answering? Updates in, replies out, RED per command, the update queue and workers.",
+		rows: []row{
+			{title: "Now", panels: []panel{
+				{kind: statPanel, title: "Updates accepted / s", unit: "reqps", w: 4, h: 4,
+					targets: []target{{expr: sumRate("", "cryptobot_updates_received_total", `outcome="accepted"`)}}},
+				{kind: statPanel, title: "Replies sent / s", unit: "reqps", w: 4, h: 4,
+					description: "Sent and late replies. Zero while updates are accepted is the silent failure UpdatesNotAnswered alerts on.",
+					targets:     []target{{expr: orZero(sumRate("", "cryptobot_replies_total", answered))}}},
+				{kind: statPanel, title: "Command error ratio", unit: "percentunit", w: 4, h: 4,
+					thresholds: []step{base("green"), at("red", errorRatio)},
+					targets:    []target{{expr: ratio("", "cryptobot_commands_total", `outcome=~"error|panic"`)}}},
+				{kind: statPanel, title: "Late or failed replies", unit: "percentunit", w: 4, h: 4,
+					thresholds: []step{base("green"), at("red", lateRatio)},
+					targets:    []target{{expr: ratio("", "cryptobot_replies_total", `outcome=~"late|failed"`)}}},
+				{kind: statPanel, title: "Reply latency p95", unit: "s", w: 4, h: 4,
+					thresholds: []step{base("green"), at("orange", 1), at("red", lateSeconds)},
+					targets:    []target{{expr: quantile(0.95, "", "cryptobot_command_duration_seconds")}}},
+				{kind: statPanel, title: "Queue depth", unit: "short", w: 4, h: 4,
+					targets: []target{{expr: "sum(" + sel("cryptobot_queue_depth") + ")"}}},
+			}},
+			{title: "Commands (RED)", panels: []panel{
+				{title: "Commands / s by command", unit: "reqps", w: 12, h: 8,
+					targets: []target{{expr: sumRate("command", "cryptobot_commands_total"), legend: "{{command}}"}}},
+				{title: "Commands / s by outcome", unit: "reqps", w: 12, h: 8,
+					targets: []target{{expr: sumRate("outcome", "cryptobot_commands_total"), legend: "{{outcome}}"}}},
+				{title: "Error ratio by command", unit: "percentunit", w: 12, h: 8, min: ptr(0),
+					description:    "Errors and recovered panics over all outcomes, per command.",
+					thresholds:     []step{base("green"), at("red", errorRatio)},
+					thresholdLines: true,
+					targets:        []target{{expr: ratio("command", "cryptobot_commands_total", `outcome=~"error|panic"`), legend: "{{command}}"}}},
+				{title: "Reply latency (intake to reply sent)", unit: "s", w: 12, h: 8,
+					thresholds:     []step{base("green"), at("red", lateSeconds)},
+					thresholdLines: true,
+					targets: []target{
+						{expr: quantile(0.50, "", "cryptobot_command_duration_seconds"), legend: "p50"},
+						{expr: quantile(0.95, "", "cryptobot_command_duration_seconds"), legend: "p95"},
+						{expr: quantile(0.99, "", "cryptobot_command_duration_seconds"), legend: "p99"},
+					}},
+				{title: "Reply latency p95 by command", unit: "s", w: 12, h: 8,
+					targets: []target{{expr: quantile(0.95, "command", "cryptobot_command_duration_seconds"), legend: "{{command}}"}}},
+				{title: "Handler panics / s", unit: "reqps", w: 12, h: 8,
+					targets: []target{{expr: sumRate("", "cryptobot_handler_panics_total"), legend: "panics"}}},
+			}},
+			{title: "Updates and replies", panels: []panel{
+				{title: "Updates in vs answered", unit: "reqps", w: 12, h: 8,
+					description: "Accepted updates against replies sent (on time or late). The lines should overlap.",
+					targets: []target{
+						{expr: sumRate("", "cryptobot_updates_received_total", `outcome="accepted"`), legend: "accepted"},
+						{expr: orZero(sumRate("", "cryptobot_replies_total", answered)), legend: "answered"},
+					}},
+				{title: "Updates / s by source and outcome", unit: "reqps", w: 12, h: 8,
+					targets: []target{{expr: sumRate("source, outcome", "cryptobot_updates_received_total"), legend: "{{source}} {{outcome}}"}}},
+				{title: "Late and failed replies / s", unit: "reqps", w: 12, h: 8,
+					targets: []target{
+						{expr: sumRate("outcome", "cryptobot_replies_total", `outcome=~"late|failed"`), legend: "{{outcome}}"},
+						{expr: orZero(sumRate("", "cryptobot_replies_total", `outcome=~"late|failed"`)), legend: "late + failed"},
+					}},
+				{title: "HTTP requests / s by route and code", unit: "reqps", w: 12, h: 8,
+					targets: []target{{expr: sumRate("route, code", "cryptobot_http_requests_total"), legend: "{{route}} {{code}}"}}},
+			}},
+			{title: "Pipeline", panels: []panel{
+				{title: "Update queue", unit: "short", w: 6, h: 8, min: ptr(0),
+					targets: []target{
+						{expr: "sum(" + sel("cryptobot_queue_depth") + ")", legend: "depth"},
+						{expr: "sum(" + sel("cryptobot_queue_capacity") + ")", legend: "capacity"},
+					}},
+				{title: "Oldest queued update age", unit: "s", w: 6, h: 8, min: ptr(0),
+					targets: []target{{expr: "max(" + sel("cryptobot_queue_oldest_age_seconds") + ")", legend: "oldest"}}},
+				{title: "Workers busy", unit: "short", w: 6, h: 8, min: ptr(0),
+					targets: []target{{expr: "sum(" + sel("cryptobot_workers_busy") + ")", legend: "busy"}}},
+				{title: "HTTP latency p95 by route", unit: "s", w: 6, h: 8,
+					targets: []target{{expr: quantile(0.95, "route", "cryptobot_http_request_duration_seconds"), legend: "{{route}}"}}},
+			}},
+		},
+	}
+}
+
+func upstreams() board {
+	const tg, ex, cache = "cryptobot_telegram_requests_total", "cryptobot_exchange_requests_total", "cryptobot_market_cache_requests_total"
+	// unknown_symbol is a valid answer from a healthy venue, not a failure.
+	failed := `outcome!~"ok|unknown_symbol"`
+	return board{
+		file: "upstreams.json", uid: "cryptobot-upstreams", title: "cryptobot / Upstreams",
+		description: "Telegram Bot API and exchange APIs: rate, errors, latency, rate limits, failovers and the market cache.",
+		rows: []row{
+			{title: "Telegram Bot API", panels: []panel{
+				{title: "Calls / s by method", unit: "reqps", w: 8, h: 8,
+					targets: []target{{expr: sumRate("method", tg), legend: "{{method}}"}}},
+				{title: "Calls / s by status", unit: "reqps", w: 8, h: 8,
+					targets: []target{{expr: sumRate("status", tg), legend: "{{status}}"}}},
+				{title: "Error ratio by method", unit: "percentunit", w: 8, h: 8, min: ptr(0),
+					description: "Calls not answered with 200 (4xx, 429, 5xx, network errors) over all calls.",
+					targets:     []target{{expr: ratio("method", tg, `status!="200"`), legend: "{{method}}"}}},
+				{title: "Latency p95 by method", unit: "s", w: 8, h: 8,
+					targets: []target{{expr: quantile(0.95, "method", "cryptobot_telegram_request_duration_seconds"), legend: "{{method}}"}}},
+				{title: "429 answers / s", unit: "reqps", w: 8, h: 8, min: ptr(0),
+					thresholds:     []step{base("green"), at("red", rate429)},
+					thresholdLines: true,
+					targets:        []target{{expr: sumRate("", "cryptobot_telegram_rate_limited_total"), legend: "429"}}},
+				{title: "Time spent waiting (s / s)", unit: "s", w: 8, h: 8, min: ptr(0),
+					description: "Seconds per second spent honouring Telegram retry_after and the bot's own outbound limits.",
+					targets: []target{
+						{expr: sumRate("", "cryptobot_telegram_retry_wait_seconds_total"), legend: "retry_after"},
+						{expr: sumRate("", "cryptobot_outbound_limiter_wait_seconds_total"), legend: "outbound limiter"},
+					}},
+			}},
+			{title: "Exchanges", panels: []panel{
+				{title: "Requests / s by venue", unit: "reqps", w: 8, h: 8,
+					targets: []target{{expr: sumRate("venue", ex), legend: "{{venue}}"}}},
+				{title: "Requests / s by venue and outcome", unit: "reqps", w: 8, h: 8,
+					targets: []target{{expr: sumRate("venue, outcome", ex), legend: "{{venue}} {{outcome}}"}}},
+				{title: "Failure ratio by venue", unit: "percentunit", w: 8, h: 8, min: ptr(0),
+					description:    "Rate-limited, unavailable and bad responses over all requests; unknown symbols are not failures.",
+					thresholds:     []step{base("green"), at("red", venueRatio)},
+					thresholdLines: true,
+					targets:        []target{{expr: ratio("venue", ex, failed), legend: "{{venue}}"}}},
+				{title: "Latency p95 by venue", unit: "s", w: 8, h: 8,
+					targets: []target{{expr: quantile(0.95, "venue", "cryptobot_exchange_request_duration_seconds"), legend: "{{venue}}"}}},
+				{title: "Latency p95 by venue and endpoint", unit: "s", w: 8, h: 8,
+					targets: []target{{expr: quantile(0.95, "venue, endpoint", "cryptobot_exchange_request_duration_seconds"), legend: "{{venue}} {{endpoint}}"}}},
+				{title: "Failovers / s", unit: "reqps", w: 8, h: 8, min: ptr(0),
+					targets: []target{
+						{expr: sumRate("from, to", "cryptobot_exchange_failovers_total"), legend: "{{from}} → {{to}}"},
+						{expr: orZero(sumRate("", "cryptobot_exchange_failovers_total")), legend: "total"},
+					}},
+			}},
+			{title: "Market cache", panels: []panel{
+				{title: "Cache hit ratio by kind", unit: "percentunit", w: 8, h: 8, min: ptr(0), max: ptr(1),
+					targets: []target{{expr: ratio("kind", cache, `result="hit"`), legend: "{{kind}}"}}},
+				{title: "Coalesced look-ups / s by kind", unit: "reqps", w: 8, h: 8, min: ptr(0),
+					description: "Look-ups that joined an upstream request already in flight (singleflight).",
+					targets:     []target{{expr: sumRate("kind", cache, `result="coalesced"`) + " or " + sumRate("kind", cache) + " * 0", legend: "{{kind}}"}}},
+				{title: "Look-ups / s by kind and result", unit: "reqps", w: 8, h: 8,
+					targets: []target{{expr: sumRate("kind, result", cache), legend: "{{kind}} {{result}}"}}},
+			}},
+		},
+	}
+}
+
+func rollout() board {
+	return board{
+		file: "rollout.json", uid: "cryptobot-rollout", title: "cryptobot / Rollout",
+		description: "Feature flags and modules: who gets which variant, what is loaded, whether the flag files are valid, /price sections.",
+		rows: []row{
+			{title: "Flag files", panels: []panel{
+				{kind: statPanel, title: "Flag files valid", unit: "bool_yes_no", w: 6, h: 4, min: ptr(0), max: ptr(1),
+					description: "No: the files on disk were rejected and the last good set is still in force.",
+					thresholds:  []step{base("red"), at("green", 1)},
+					targets:     []target{{expr: "min(" + sel("cryptobot_flag_config_valid") + ")"}}},
+				{kind: statPanel, title: "Since last good reload", unit: "s", w: 6, h: 4,
+					targets: []target{{expr: "time() - max(" + sel("cryptobot_flag_last_reload_success_timestamp_seconds") + ")"}}},
+				{kind: statPanel, title: "Rejected reloads (1h)", unit: "short", w: 6, h: 4,
+					thresholds: []step{base("green"), at("red", 1)},
+					targets:    []target{{expr: "sum(increase(" + sel("cryptobot_flag_reload_failures_total") + "[1h]))"}}},
+				{kind: statPanel, title: "Modules loaded", unit: "short", w: 6, h: 4,
+					targets: []target{{expr: "sum(" + sel("cryptobot_module_loaded") + ")"}}},
+				{title: "Flag reloads / s by result", unit: "reqps", w: 12, h: 8,
+					targets: []target{{expr: sumRate("result", "cryptobot_flag_reloads_total"), legend: "{{result}}"}}},
+				{title: "Flag files valid over time", unit: "bool_yes_no", w: 12, h: 8, min: ptr(0), max: ptr(1),
+					targets: []target{{expr: "min(" + sel("cryptobot_flag_config_valid") + ")", legend: "valid"}}},
+			}},
+			{title: "Flag evaluations", panels: []panel{
+				{title: "Evaluations / s by flag and variant", unit: "reqps", w: 12, h: 8,
+					targets: []target{{expr: sumRate("flag, variant", "cryptobot_flag_evaluations_total"), legend: "{{flag}} = {{variant}}"}}},
+				{title: "Evaluations / s by flag and reason", unit: "reqps", w: 12, h: 8,
+					targets: []target{{expr: sumRate("flag, reason", "cryptobot_flag_evaluations_total"), legend: "{{flag}} {{reason}}"}}},
+			}},
+			{title: "Modules", panels: []panel{
+				{kind: statPanel, title: "Module loaded", unit: "bool_yes_no", w: 12, h: 6,
+					thresholds: []step{base("red"), at("green", 1)},
+					targets:    []target{{expr: "max by (module) (" + sel("cryptobot_module_loaded") + ")", legend: "{{module}}"}}},
+				{kind: statPanel, title: "Module skipped", unit: "none", w: 12, h: 6, noValue: "none skipped",
+					description: "Modules not built at start, with the reason (flag off, memory budget, config).",
+					thresholds:  []step{base("orange")},
+					targets: []target{
+						{expr: orZero("count(" + sel("cryptobot_module_skipped") + " == 1)"), legend: "skipped"},
+						{expr: "max by (module, reason) (" + sel("cryptobot_module_skipped") + ")", legend: "{{module}}: {{reason}}"},
+					}},
+			}},
+			{title: "/price sections", panels: []panel{
+				{title: "Sections / s by module and outcome", unit: "reqps", w: 12, h: 8,
+					targets: []target{{expr: sumRate("module, outcome", "cryptobot_price_sections_total"), legend: "{{module}} {{outcome}}"}}},
+				{title: "Sections delivered ratio by module", unit: "percentunit", w: 12, h: 8, min: ptr(0), max: ptr(1),
+					description: "ok over all outcomes (off, shed, failed, late, empty).",
+					targets:     []target{{expr: ratio("module", "cryptobot_price_sections_total", `outcome="ok"`), legend: "{{module}}"}}},
+			}},
+		},
+	}
+}
+
+func resources() board {
+	used := "(" + sel("go_memory_classes_total_bytes") + " - " + sel("go_memory_classes_heap_released_bytes") + ")"
+	// Without GOMEMLIMIT the runtime reports math.MaxInt64; hide it.
+	limit := "(" + sel("go_gc_gomemlimit_bytes") + " < 1e18)"
+	pressureSteps := []step{base("green"), at("orange", resumeAt), at("red", shedAt)}
+	return board{
+		file: "resources.json", uid: "cryptobot-resources", title: "cryptobot / Resources",
+		description: "Memory against GOMEMLIMIT and the budget, the memory guard (pressure, shedding, admissions), GC, goroutines, RSS, CPU.",
+		rows: []row{
+			{title: "Memory", panels: []panel{
+				{kind: statPanel, title: "Memory pressure", unit: "percentunit", w: 6, h: 4, thresholds: pressureSteps,
+					targets: []target{{expr: "max(" + sel("cryptobot_memory_pressure_ratio") + ")"}}},
+				{kind: statPanel, title: "Shedding", unit: "bool_yes_no", w: 6, h: 4,
+					thresholds: []step{base("green"), at("red", 1)},
+					targets:    []target{{expr: "max(" + sel("cryptobot_memory_shedding") + ")"}}},
+				{kind: statPanel, title: "GOMEMLIMIT", unit: "bytes", w: 6, h: 4, noValue: "not set",
+					targets: []target{{expr: "max" + limit}}},
+				{kind: statPanel, title: "RSS", unit: "bytes", w: 6, h: 4,
+					targets: []target{{expr: "sum(" + sel("process_resident_memory_bytes") + ")"}}},
+				{title: "Memory used vs GOMEMLIMIT and budget", unit: "bytes", w: 12, h: 8, min: ptr(0),
+					description: "used = total - heap released (what GOMEMLIMIT counts).",
+					targets: []target{
+						{expr: "sum(" + used + ")", legend: "used"},
+						{expr: "max" + limit, legend: "GOMEMLIMIT"},
+						{expr: "max(" + sel("cryptobot_memory_budget_bytes") + ")", legend: "budget"},
+					}},
+				{title: "Memory pressure (shed 0.85, resume 0.70)", unit: "percentunit", w: 12, h: 8, min: ptr(0),
+					thresholds:     pressureSteps,
+					thresholdLines: true,
+					targets: []target{
+						{expr: "max(" + sel("cryptobot_memory_pressure_ratio") + ")", legend: "guard"},
+						{expr: "max(" + used + " / " + limit + ")", legend: "used / GOMEMLIMIT"},
+					}},
+				{title: "Heap and RSS", unit: "bytes", w: 12, h: 8, min: ptr(0),
+					targets: []target{
+						{expr: "sum(" + sel("go_gc_heap_live_bytes") + ")", legend: "live heap"},
+						{expr: "sum(" + sel("go_gc_heap_goal_bytes") + ")", legend: "heap goal"},
+						{expr: "sum(" + sel("process_resident_memory_bytes") + ")", legend: "RSS"},
+					}},
+				{title: "Shedding over time", unit: "bool_yes_no", w: 12, h: 8, min: ptr(0), max: ptr(1),
+					targets: []target{{expr: "max(" + sel("cryptobot_memory_shedding") + ")", legend: "shedding"}}},
+			}},
+			{title: "Admission", panels: []panel{
+				{title: "Admissions / s by module and result", unit: "reqps", w: 12, h: 8,
+					targets: []target{{expr: sumRate("module, result", "cryptobot_memory_admissions_total"), legend: "{{module}} {{result}}"}}},
+				{title: "Per-request memory in flight", unit: "bytes", w: 12, h: 8, min: ptr(0),
+					targets: []target{{expr: "sum(" + sel("cryptobot_memory_inflight_bytes") + ")", legend: "in flight"}}},
+			}},
+			{title: "Runtime", panels: []panel{
+				{title: "GC cycles / s", unit: "short", w: 8, h: 8, min: ptr(0),
+					targets: []target{{expr: sumRate("", "go_gc_cycles_total_gc_cycles_total"), legend: "cycles"}}},
+				{title: "GC stop-the-world pause p99", unit: "s", w: 8, h: 8,
+					targets: []target{{expr: quantile(0.99, "", "go_sched_pauses_total_gc_seconds"), legend: "p99"}}},
+				{title: "Goroutines", unit: "short", w: 8, h: 8, min: ptr(0),
+					targets: []target{{expr: "sum(" + sel("go_goroutines") + ")", legend: "goroutines"}}},
+				{title: "CPU (cores)", unit: "short", w: 12, h: 8, min: ptr(0),
+					targets: []target{{expr: sumRate("", "process_cpu_seconds_total"), legend: "cores"}}},
+				{title: "Heap allocation rate", unit: "Bps", w: 12, h: 8, min: ptr(0),
+					targets: []target{{expr: sumRate("", "go_gc_heap_allocs_bytes_total"), legend: "allocated"}}},
+			}},
+		},
+	}
+}
+
+// sel is a vector selector filtered on the dashboard's job variable.
+func sel(metric string, matchers ...string) string {
+	return metric + "{" + strings.Join(append([]string{`job=~"$job"`}, matchers...), ",") + "}"
+}
+
+// sumRate sums a counter's rate, by the given labels when by is not empty.
+func sumRate(by, metric string, matchers ...string) string {
+	r := "rate(" + sel(metric, matchers...) + "[$__rate_interval])"
+	if by == "" {
+		return "sum(" + r + ")"
+	}
+	return "sum by (" + by + ") (" + r + ")"
+}
+
+// ratio is the share of a counter's rate matching part, by labels. Groups
+// without a matching series read 0 instead of vanishing, so a healthy
+// command or venue still shows a line.
+func ratio(by, metric, part string) string {
+	whole := sumRate(by, metric)
+	return "(" + sumRate(by, metric, part) + " or " + whole + " * 0) / " + whole
+}
+
+// orZero shows 0 instead of "No data" for a label-less sum that has no
+// series yet (e.g. no reply sent since start).
+func orZero(expr string) string { return expr + " or vector(0)" }
+
+// quantile is histogram_quantile over a histogram's buckets, by labels.
+func quantile(q float64, by, histogram string) string {
+	if by != "" {
+		by += ", "
+	}
+	return fmt.Sprintf("histogram_quantile(%g, sum by (%sle) (rate(%s[$__rate_interval])))", q, by, sel(histogram+"_bucket"))
+}
+
+// step is a threshold step; the base step has no value.
+type step = dashboard.Threshold
+
+func at(color string, value float64) step { return step{Color: color, Value: &value} }
+
+func base(color string) step { return step{Color: color} }
+
+func ptr(v float64) *float64 { return &v }
