@@ -81,10 +81,10 @@ func EMA(dst, src []float64, n int) []float64 {
 		dst = make([]float64, len(src))
 	}
 	dst = dst[:len(src)]
-	seedAt := first + n - 1
-	if n < 1 || seedAt >= len(src) {
+	if n < 1 || n > len(src)-first { // compared this way: first+n could overflow
 		return fillNaN(dst, len(src))
 	}
+	seedAt := first + n - 1
 	var sum float64
 	for i := first; i <= seedAt; i++ {
 		sum += src[i]
@@ -109,7 +109,7 @@ func EMA(dst, src []float64, n int) []float64 {
 // one with gains only 100.
 func RSI(dst, closes []float64, n int) []float64 {
 	dst = fillNaN(dst, len(closes))
-	if n < 1 || len(closes) < RSIWarmup(n) {
+	if n < 1 || n >= len(closes) {
 		return dst
 	}
 	var gain, loss float64
@@ -211,7 +211,7 @@ func Bollinger(dst Bands, closes []float64, n int, k float64) Bands {
 // the true ranges of bars 1..n, later ones use Wilder smoothing.
 func ATR(dst []float64, c []market.Candle, n int) []float64 {
 	dst = fillNaN(dst, len(c))
-	if n < 1 || len(c) < ATRWarmup(n) {
+	if n < 1 || n >= len(c) {
 		return dst
 	}
 	fn := float64(n)
@@ -238,7 +238,7 @@ func trueRange(prevClose float64, c market.Candle) float64 {
 // there are fewer than VolatilityWarmup(window) closes, window < 2, or a
 // close in the window is not positive.
 func Volatility(closes []float64, window int, periodsPerYear float64) float64 {
-	if window < 2 || len(closes) < VolatilityWarmup(window) {
+	if window < 2 || window >= len(closes) {
 		return math.NaN()
 	}
 	tail := closes[len(closes)-window-1:]
@@ -294,10 +294,10 @@ func VolumeRatio(c []market.Candle, n int) float64 {
 // The last k bars cannot be pivots yet.
 func Levels(c []market.Candle, k int, price float64) (support, resistance float64) {
 	support, resistance = math.NaN(), math.NaN()
-	if k < 1 {
+	if k < 1 || k >= len(c) {
 		return support, resistance
 	}
-	for i := k; i+k < len(c); i++ {
+	for i := k; i < len(c)-k; i++ { // not i+k < len(c): a huge k would overflow
 		lo, hi := true, true
 		for j := i - k; j <= i+k && (lo || hi); j++ {
 			lo = lo && c[i].L <= c[j].L
