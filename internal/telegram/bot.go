@@ -384,7 +384,7 @@ func (b *Bot) process(ctx context.Context, req modules.Request) {
 		b.busy.Add(-1)
 	}()
 	deadline := req.Received.Add(b.cfg.ReplyTimeout)
-	reply, panicked := b.call(ctx, req, deadline)
+	reply, panicked := b.call(ctx, req)
 	if panicked {
 		reply = modules.Reply{Text: apology}
 	}
@@ -398,8 +398,8 @@ func (b *Bot) process(ctx context.Context, req modules.Request) {
 	b.mu.Unlock()
 }
 
-func (b *Bot) call(ctx context.Context, req modules.Request, deadline time.Time) (reply modules.Reply, panicked bool) {
-	hctx, cancel := context.WithDeadline(ctx, deadline)
+func (b *Bot) call(ctx context.Context, req modules.Request) (reply modules.Reply, panicked bool) {
+	hctx, cancel := context.WithDeadline(ctx, modules.WorkDeadline(req.Received, b.cfg.ReplyTimeout, time.Now()))
 	defer cancel()
 	defer func() {
 		if p := recover(); p != nil {

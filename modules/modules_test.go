@@ -1,0 +1,50 @@
+package modules
+
+import (
+	"testing"
+	"time"
+)
+
+func TestWorkDeadline(t *testing.T) {
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	for _, tc := range []struct {
+		name   string
+		waited time.Duration
+		want   time.Duration // after now
+	}{
+		{"fresh update keeps the reply deadline", 0, 5 * time.Second},
+		{"short wait keeps the reply deadline", 2 * time.Second, 3 * time.Second},
+		{"long wait gets half the budget", 4 * time.Second, 2500 * time.Millisecond},
+		{"expired update still gets half the budget", 30 * time.Second, 2500 * time.Millisecond},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			now := t0.Add(tc.waited)
+			if got := WorkDeadline(t0, 5*time.Second, now).Sub(now); got != tc.want {
+				t.Errorf("deadline in %s, want %s", got, tc.want)
+			}
+		})
+	}
+}
+
+func TestRegisterRejectsProgrammerErrors(t *testing.T) {
+	noop := func(Deps) (Module, error) { return nil, nil }
+	for _, tc := range []struct {
+		name string
+		info Info
+	}{
+		{"bad id", Info{ID: "Price", New: noop}},
+		{"no new", Info{ID: "core.x"}},
+		{"enhanced without flag", Info{ID: "enhanced.x", Cost: Cost{Resident: 1}, New: noop}},
+		{"enhanced without cost", Info{ID: "enhanced.x", Flag: "x", New: noop}},
+		{"core with flag", Info{ID: "core.x", Flag: "x", New: noop}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if err := tc.info.validate(); err == nil {
+				t.Error("accepted")
+			}
+		})
+	}
+	if !ValidCommandName("price") || ValidCommandName("Price") || ValidCommandName("") {
+		t.Error("command name rules")
+	}
+}
