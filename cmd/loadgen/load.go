@@ -1,0 +1,241 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"os"
+	"slices"
+	"time"
+)
+
+const (
+	firstChat   = 100_000_000 // load chats are firstChat+0 … firstChat+chats-1
+	warmChat    = 1           // warm-up chats are warmChat+0, +1, …
+	injectEvery = 5 * time.Millisecond
+	collectEach = 100 * time.Millisecond
+	rssEvery    = 250 * time.Millisecond
+	settle      = time.Second // extra wait for duplicates once all is answered
+)
+
+// loadSpec is one open-loop run.
+type loadSpec struct {
+	rate     float64 // updates per second
+	duration time.Duration
+	chats    int
+	grace    time.Duration // after the last injection, for the last replies
+	mix      mix
+	seed     uint64
+}
+
+// total is the number of updates the run injects.
+func (s loadSpec) total() int {
+	return max(1, int(math.Round(s.rate*s.duration.Seconds())))
+}
+
+// Result is one run's measurement; JSON field names are the report's.
+type Result struct {
+	Mode              string         `json:"mode"`
+	TargetRate        float64        `json:"target_rate_per_s"`
+	AchievedRate      float64        `json:"achieved_rate_per_s"`
+	DurationS         float64        `json:"duration_s"`
+	Chats             int            `json:"chats"`
+	Enhanced          bool           `json:"enhanced"`
+	Warm              bool           `json:"warm"`
+	Limits            limits         `json:"telegram_limits"`
+	ExchangeLatencyMS float64        `json:"exchange_latency_ms"`
+	Sent              int            `json:"sent"`
+	Answered          int            `json:"answered"`
+	Lost              int            `json:"lost"`
+	Duplicated        int            `json:"duplicated"`
+	Mismatched        int            `json:"mismatched"`
+	MismatchExamples  map[string]int `json:"mismatch_examples,omitempty"` // first line → count, a few
+	LatencyMS         Percentiles    `json:"latency_ms"`
+	ThroughputPerS    float64        `json:"throughput_answers_per_s"`
+	PeakRSSBytes      int64          `json:"peak_rss_bytes"`        // VmHWM at the end of the run
+	MaxSampledRSS     int64          `json:"max_sampled_rss_bytes"` // max VmRSS sampled every 250 ms
+	RSSSamples        int            `json:"rss_samples"`
+	CPUSeconds        float64        `json:"cpu_seconds"`         // utime+stime during the run
+	RunQueueWaitS     float64        `json:"run_queue_wait_s"`    // time the bot\'s threads waited for a CPU
+	LoadgenCPUSeconds float64        `json:"loadgen_cpu_seconds"` // this process: fakes, injection, matching
+	LateReplies       int            `json:"late_replies"`        // cryptobot_replies_total{outcome="late"}
+	FailedReplies     int            `json:"failed_replies"`      // cryptobot_replies_total{outcome="failed"}
+	QueueFull         int            `json:"queue_full"`          // updates refused with the queue full
+	LoadAvgStart      string         `json:"loadavg_start"`
+	LoadAvgEnd        string         `json:"loadavg_end"`
+}
+
+// Percentiles of reply latency in milliseconds.
+type Percentiles struct {
+	P50 float64 `json:"p50"`
+	P95 float64 `json:"p95"`
+	P99 float64 `json:"p99"`
+	Max float64 `json:"max"`
+}
+
+// Passed reports whether every update got exactly one reply.
+func (r Result) Passed() bool { return r.Lost == 0 && r.Duplicated == 0 }
+
+// percentiles uses the nearest-rank method on a copy of ds.
+func percentiles(ds []time.Duration) Percentiles {
+	if len(ds) == 0 {
+		return Percentiles{}
+	}
+	s := slices.Clone(ds)
+	slices.Sort(s)
+	rank := func(p float64) float64 {
+		i := int(math.Ceil(p/100*float64(len(s)))) - 1
+		return ms(s[min(max(i, 0), len(s)-1)])
+	}
+	return Percentiles{P50: rank(50), P95: rank(95), P99: rank(99), Max: ms(s[len(s)-1])}
+}
+
+func ms(d time.Duration) float64 { return math.Round(float64(d)/1e4) / 100 } // 2 decimals
+
+// warm sends one /price per warm symbol, each from its own chat so no
+// per-chat limit delays it, and waits (bounded) for every reply.
+func warm(ctx context.Context, r *rig, timeout time.Duration) error {
+	before := len(r.tg.Sent())
+	for i, sym := range warmSymbols {
+		chat := int64(warmChat + i)
+		r.tg.SendText(chat, chat, "private", "/price "+sym)
+	}
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	if _, err := r.tg.WaitSent(ctx, before+len(warmSymbols)); err != nil {
+		return fmt.Errorf("warm-up: %w", err)
+	}
+	return nil
+}
+
+// runLoad injects spec.total() updates open-loop: a 5 ms ticker releases
+// every update that is due by the schedule, whether or not earlier ones
+// were answered, so a slow bot cannot slow the offered load. Replies are
+// collected from the fake every 100 ms and matched by the fake's receive
+// time. After the last injection it waits until everything is answered or
+// spec.grace passes.
+func runLoad(ctx context.Context, r *rig, spec loadSpec) (Result, error) {
+	res := Result{TargetRate: spec.rate, Chats: spec.chats, LoadAvgStart: loadAvg()}
+	rng := rand.New(rand.NewPCG(spec.seed, spec.seed^0x9e3779b97f4a7c15))
+	m := newMatcher()
+	offset := len(r.tg.Sent())
+	collect := func() {
+		sent := r.tg.Sent()
+		for _, msg := range sent[offset:] {
+			m.reply(msg.ChatID, msg.Text, msg.Time)
+		}
+		offset = len(sent)
+	}
+
+	before, err := r.metrics(ctx)
+	if err != nil {
+		return res, err
+	}
+	cpu0, err := readCPU(r.bot.pid)
+	if err != nil {
+		return res, err
+	}
+	wait0, err := readRunQueueWait(r.bot.pid)
+	if err != nil {
+		return res, err
+	}
+	self0, err := readCPU(os.Getpid())
+	if err != nil {
+		return res, err
+	}
+	sctx, stopSampling := context.WithCancel(ctx)
+	defer stopSampling()
+	rss := sampleRSS(sctx, r.bot.pid, rssEvery)
+
+	total := spec.total()
+	inject := time.NewTicker(injectEvery)
+	defer inject.Stop()
+	poll := time.NewTicker(collectEach)
+	defer poll.Stop()
+	start := time.Now()
+	for m.sent < total {
+		select {
+		case <-ctx.Done():
+			return res, ctx.Err()
+		case <-r.bot.done:
+			return res, fmt.Errorf("bot exited during the run (%v); its log:\n%s", r.bot.waitErr, r.bot.tail.String())
+		case <-poll.C:
+			collect()
+		case now := <-inject.C:
+			due := min(total, int(now.Sub(start).Seconds()*spec.rate)+1)
+			for m.sent < due {
+				chat := int64(firstChat + rng.IntN(spec.chats))
+				c := spec.mix.pick(rng)
+				m.request(chat, c.kind, time.Now())
+				r.tg.SendText(chat, chat, "private", c.text)
+			}
+		}
+	}
+	injected := time.Since(start)
+	graceEnd := time.Now().Add(spec.grace)
+	for collect(); m.waiting > 0 && time.Now().Before(graceEnd); collect() {
+		select {
+		case <-ctx.Done():
+			return res, ctx.Err()
+		case <-poll.C:
+		}
+	}
+	// A duplicate would come after its original: give it a moment to show.
+	if m.waiting == 0 {
+		select {
+		case <-ctx.Done():
+			return res, ctx.Err()
+		case <-time.After(settle):
+		}
+		collect()
+	}
+
+	cpu1, err := readCPU(r.bot.pid)
+	if err != nil {
+		return res, err
+	}
+	wait1, err := readRunQueueWait(r.bot.pid)
+	if err != nil {
+		return res, err
+	}
+	self1, err := readCPU(os.Getpid())
+	if err != nil {
+		return res, err
+	}
+	st, err := readStatus(r.bot.pid)
+	if err != nil {
+		return res, err
+	}
+	stopSampling()
+	rs := <-rss
+	after, err := r.metrics(ctx)
+	if err != nil {
+		return res, err
+	}
+	delta := func(name string, labels ...string) int {
+		return int(after.value(name, labels...) - before.value(name, labels...))
+	}
+	// The last update is due one interval before the end of the schedule.
+	span := injected + time.Duration(float64(time.Second)/spec.rate)
+	res.DurationS = span.Seconds()
+	res.AchievedRate = float64(m.sent) / span.Seconds()
+	res.Sent, res.Answered, res.Lost = m.sent, m.answered, m.waiting
+	res.Duplicated, res.Mismatched = m.duplicated, m.mismatched
+	if len(m.examples) > 0 {
+		res.MismatchExamples = m.examples
+	}
+	res.LatencyMS = percentiles(m.latencies)
+	if m.answered > 0 {
+		res.ThroughputPerS = float64(m.answered) / m.last.Sub(m.first).Seconds()
+	}
+	res.PeakRSSBytes, res.MaxSampledRSS, res.RSSSamples = st.PeakRSS, max(rs.Max, st.RSS), rs.Samples
+	res.CPUSeconds = (cpu1 - cpu0).Seconds()
+	res.RunQueueWaitS = (wait1 - wait0).Seconds()
+	res.LoadgenCPUSeconds = (self1 - self0).Seconds()
+	res.LateReplies = delta("cryptobot_replies_total", "outcome", "late")
+	res.FailedReplies = delta("cryptobot_replies_total", "outcome", "failed")
+	res.QueueFull = delta("cryptobot_updates_received_total", "outcome", "queue_full")
+	res.LoadAvgEnd = loadAvg()
+	return res, nil
+}

@@ -1,0 +1,106 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"maps"
+	"os"
+	"slices"
+	"text/tabwriter"
+)
+
+func mib(b int64) string { return fmt.Sprintf("%.1f MiB", float64(b)/(1<<20)) }
+
+func onOff(b bool) string {
+	if b {
+		return "on"
+	}
+	return "off"
+}
+
+// writeResult prints one run for people.
+func writeResult(w io.Writer, r Result) {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	warm := "cold"
+	if r.Warm {
+		warm = "warm"
+	}
+	fmt.Fprintf(tw, "run\t%s · %g/s for %.1fs over %d chats · enhanced %s · %s cache\n",
+		r.Mode, r.TargetRate, r.DurationS, r.Chats, onOff(r.Enhanced), warm)
+	fmt.Fprintf(tw, "limits\t%g/s global · %g/s per chat · %g/min per group · exchange latency %g ms\n",
+		r.Limits.Global, r.Limits.PerChat, r.Limits.PerGroup, r.ExchangeLatencyMS)
+	fmt.Fprintf(tw, "sent\t%d (%.1f/s achieved)\n", r.Sent, r.AchievedRate)
+	fmt.Fprintf(tw, "answered\t%d · lost %d · duplicated %d · mismatched %d\n", r.Answered, r.Lost, r.Duplicated, r.Mismatched)
+	for _, line := range slices.Sorted(maps.Keys(r.MismatchExamples)) {
+		fmt.Fprintf(tw, "  mismatch\t%d × %q\n", r.MismatchExamples[line], line)
+	}
+	fmt.Fprintf(tw, "latency\tp50 %.2f ms · p95 %.2f ms · p99 %.2f ms · max %.2f ms\n",
+		r.LatencyMS.P50, r.LatencyMS.P95, r.LatencyMS.P99, r.LatencyMS.Max)
+	fmt.Fprintf(tw, "throughput\t%.1f answers/s\n", r.ThroughputPerS)
+	fmt.Fprintf(tw, "bot RSS\tpeak %s (VmHWM) · max sampled %s (%d samples)\n", mib(r.PeakRSSBytes), mib(r.MaxSampledRSS), r.RSSSamples)
+	core := 0.0
+	if r.DurationS > 0 {
+		core = 100 * r.CPUSeconds / r.DurationS
+	}
+	fmt.Fprintf(tw, "bot CPU\t%.2f s (%.0f %% of one core over the injection time); waited %.2f s for a CPU\n", r.CPUSeconds, core, r.RunQueueWaitS)
+	fmt.Fprintf(tw, "loadgen CPU\t%.2f s (fakes, injection, matching: they share the machine with the bot)\n", r.LoadgenCPUSeconds)
+	fmt.Fprintf(tw, "replies\tlate %d · failed %d · queue full %d (bot metrics)\n", r.LateReplies, r.FailedReplies, r.QueueFull)
+	fmt.Fprintf(tw, "load avg\t%s → %s\n", r.LoadAvgStart, r.LoadAvgEnd)
+	verdict := "PASS"
+	if !r.Passed() {
+		verdict = fmt.Sprintf("FAIL: %d lost, %d duplicated", r.Lost, r.Duplicated)
+	}
+	fmt.Fprintf(tw, "verdict\t%s\n", verdict)
+	tw.Flush()
+}
+
+// writeFindMax prints the steps of -find-max and the answer.
+func writeFindMax(w io.Writer, f FindMax) {
+	if f.MaxRate > 0 {
+		fmt.Fprintf(w, "find-max: highest rate with p99 < %g ms and nothing lost: %g/s\n", f.P99LimitMS, f.MaxRate)
+	} else {
+		fmt.Fprintf(w, "find-max: no rate passed (p99 < %g ms, nothing lost)\n", f.P99LimitMS)
+	}
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "rate/s\tachieved/s\tsent\tlost\tdup\tp50 ms\tp99 ms\tmax ms\tlate\tCPU s\tCPU wait s\tloadgen CPU s\tpeak RSS\tload avg\tpass\t")
+	for _, s := range f.Steps {
+		fmt.Fprintf(tw, "%g\t%.1f\t%d\t%d\t%d\t%.2f\t%.2f\t%.2f\t%d\t%.2f\t%.2f\t%.2f\t%s\t%s\t%s\t\n",
+			s.TargetRate, s.AchievedRate, s.Sent, s.Lost, s.Duplicated, s.LatencyMS.P50, s.LatencyMS.P99,
+			s.LatencyMS.Max, s.LateReplies, s.CPUSeconds, s.RunQueueWaitS, s.LoadgenCPUSeconds, mib(s.PeakRSSBytes), s.LoadAvgStart, yesNo(f.passes(s)))
+	}
+	tw.Flush()
+}
+
+func yesNo(b bool) string {
+	if b {
+		return "yes"
+	}
+	return "no"
+}
+
+// writeSoak prints the soak verdict with the medians it compared.
+func writeSoak(w io.Writer, s Soak) {
+	fmt.Fprintf(w, "soak: %d samples every %g s; medians of the first and last third\n", len(s.Samples), s.EveryS)
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "metric\tfirst\tlast\tgrowth\tallowed\tok\t")
+	for _, c := range s.Checks {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t\n", c.Metric, c.format(c.First), c.format(c.Last),
+			c.format(c.Last-c.First), c.format(c.Allowed), yesNo(c.OK))
+	}
+	tw.Flush()
+	if s.Passed {
+		fmt.Fprintln(w, "soak verdict: PASS")
+	} else {
+		fmt.Fprintln(w, "soak verdict: FAIL")
+	}
+}
+
+// writeJSON writes v indented to path.
+func writeJSON(path string, v any) error {
+	b, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(path, append(b, '\n'), 0o644)
+}
