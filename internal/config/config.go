@@ -108,7 +108,7 @@ func Defaults() map[string]any {
 		"telegram.rate.per_chat":        1.0,
 		"telegram.rate.per_group":       20.0,
 		"http.listen":                   "127.0.0.1:8080",
-		"metrics.listen":                "127.0.0.1:8080",
+		"metrics.listen":                "", // empty: serve /metrics on http.listen
 		"exchanges.order":               []string{"binance", "bybit", "okx"},
 		"exchanges.timeout":             "3s",
 		"exchanges.binance.spot_url":    "https://api.binance.com",
@@ -170,7 +170,10 @@ func Load(path string, required bool, environ []string) (Config, error) {
 	}
 	var c Config
 	if err := k.UnmarshalWithConf("", &c, koanf.UnmarshalConf{Tag: "koanf"}); err != nil {
-		return Config{}, &Error{Key: keyOf(err), Problem: err.Error()}
+		return Config{}, &Error{Key: keyOf(err), Problem: lastLine(err.Error())}
+	}
+	if c.Metrics.Listen == "" {
+		c.Metrics.Listen = c.HTTP.Listen // one listener unless told otherwise
 	}
 	return c, nil
 }
@@ -191,6 +194,17 @@ func keyOf(err error) string {
 		return m[1]
 	}
 	return "config"
+}
+
+// lastLine keeps a decode error to one line: mapstructure lists its errors
+// under a header, and the last line holds the reason.
+func lastLine(s string) string {
+	lines := strings.Split(strings.TrimSpace(s), "\n")
+	l := strings.TrimSpace(lines[len(lines)-1])
+	if i := strings.Index(l, "' "); strings.HasPrefix(l, "'") && i > 0 {
+		l = l[i+2:]
+	}
+	return l
 }
 
 var secretRE = regexp.MustCompile(`^[A-Za-z0-9_-]{1,256}$`)
@@ -239,9 +253,6 @@ func (c *Config) Validate() error {
 	}
 	if c.HTTP.Listen == "" {
 		return bad("http.listen", "required")
-	}
-	if c.Metrics.Listen == "" {
-		return bad("metrics.listen", "required")
 	}
 	if len(c.Exchanges.Order) == 0 {
 		return bad("exchanges.order", "name at least one of binance, bybit, okx")

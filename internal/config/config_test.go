@@ -66,6 +66,20 @@ admin:
 	}
 }
 
+func TestMetricsListenFollowsHTTPListen(t *testing.T) {
+	c, err := Load("", false, []string{"CRYPTOBOT_HTTP__LISTEN=0.0.0.0:9000"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Metrics.Listen != "0.0.0.0:9000" {
+		t.Errorf("metrics.listen = %q, want it to follow http.listen", c.Metrics.Listen)
+	}
+	c, _ = Load("", false, []string{"CRYPTOBOT_HTTP__LISTEN=0.0.0.0:9000", "CRYPTOBOT_METRICS__LISTEN=127.0.0.1:9100"})
+	if c.Metrics.Listen != "127.0.0.1:9100" {
+		t.Errorf("explicit metrics.listen = %q", c.Metrics.Listen)
+	}
+}
+
 func TestAdminIDsFromEnv(t *testing.T) {
 	c, err := Load("", false, []string{"CRYPTOBOT_ADMIN__CHAT_IDS=1,-2", "CRYPTOBOT_TELEGRAM__MODE=console"})
 	if err != nil {
