@@ -12,8 +12,8 @@ func TestWorkDeadline(t *testing.T) {
 		waited time.Duration
 		want   time.Duration // after now
 	}{
-		{"fresh update keeps the reply deadline", 0, 5 * time.Second},
-		{"short wait keeps the reply deadline", 2 * time.Second, 3 * time.Second},
+		{"fresh update: the reply deadline less the send reserve", 0, 4500 * time.Millisecond},
+		{"short wait: the reply deadline less the send reserve", 1 * time.Second, 3500 * time.Millisecond},
 		{"long wait gets half the budget", 4 * time.Second, 2500 * time.Millisecond},
 		{"expired update still gets half the budget", 30 * time.Second, 2500 * time.Millisecond},
 	} {

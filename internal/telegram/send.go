@@ -107,6 +107,7 @@ func (b *Bot) sendOne(ctx context.Context, req modules.Request, deadline time.Ti
 		return err
 	}
 	plain := false
+	backoff := 100 * time.Millisecond
 	for {
 		err := send(ctx, plain)
 		if err == nil {
@@ -114,8 +115,18 @@ func (b *Bot) sendOne(ctx context.Context, req modules.Request, deadline time.Ti
 		}
 		apiErr, ok := errors.AsType[*Error](err)
 		switch {
-		case !ok:
+		case ctx.Err() != nil:
 			return err
+		case !ok || apiErr.Code >= 500:
+			// A network error or a 5xx means Telegram most likely did not
+			// deliver: retry with a short backoff while the deadline allows.
+			if time.Now().Add(backoff).After(deadline) {
+				return err
+			}
+			if !sleep(ctx, backoff) {
+				return fmt.Errorf("waiting to retry: %w", ctx.Err())
+			}
+			backoff = min(2*backoff, time.Second)
 		case apiErr.Code == 429:
 			wait := apiErr.RetryAfter
 			if wait <= 0 {

@@ -2,6 +2,7 @@ package telegram
 
 import (
 	"context"
+	"errors"
 	"strconv"
 	"strings"
 	"testing"
@@ -45,6 +46,8 @@ func TestSendRetries(t *testing.T) {
 		{name: "429 then one past the deadline fails", errs: []error{tooMany(3 * time.Second), tooMany(3 * time.Second)}, wantOut: "failed", wantRetryS: 3, attempts: 2},
 		{name: "HTML rejected, sent as plain text", errs: []error{parseErr},
 			wantTexts: []string{"BTC 1 < 2"}, wantModes: []string{""}, wantOut: "sent", attempts: 2},
+		{name: "5xx retried after a short backoff", errs: []error{&Error{Method: "sendMessage", Code: 502, Description: "Bad Gateway"}, errors.New("connection reset")},
+			wantTexts: []string{"<b>BTC</b> 1 &lt; 2"}, wantModes: []string{"HTML"}, wantAt: 300 * time.Millisecond, wantOut: "sent", attempts: 3},
 		{name: "other 400 is final", errs: []error{&Error{Method: "sendMessage", Code: 400, Description: "Bad Request: chat not found"}}, wantOut: "failed", attempts: 1},
 		{name: "403 blocked is final", errs: []error{&Error{Method: "sendMessage", Code: 403, Description: "Forbidden: bot was blocked by the user"}}, wantOut: "failed", attempts: 1},
 	}
@@ -122,8 +125,9 @@ func TestSendHandlerDeadline(t *testing.T) {
 		if err := b.Enqueue(msgUpdate(1, 42, "private", "/start")); err != nil {
 			t.Fatal(err)
 		}
-		if d := <-got; d != 5*time.Second {
-			t.Errorf("handler deadline %v after intake, want 5s", d)
+		// The reply deadline less the tenth kept for sending (modules.WorkDeadline).
+		if d := <-got; d != 4500*time.Millisecond {
+			t.Errorf("handler deadline %v after intake, want 4.5s", d)
 		}
 		synctest.Wait()
 		if len(api.sentItems()) != 0 || replies(m, "sent")+replies(m, "failed")+replies(m, "late") != 0 {
