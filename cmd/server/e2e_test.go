@@ -18,8 +18,8 @@ func TestCoreCommandsBothModes(t *testing.T) {
 				if url != "http://"+b.addr+"/webhook" || secret != b.secret {
 					t.Fatalf("webhook registered as %q with secret %q", url, secret)
 				}
-			} else if !b.tg.Polling() {
-				t.Error("fake saw no long poll")
+			} else {
+				eventually(t, 5*time.Second, "a long poll waiting at the fake", b.tg.Polling)
 			}
 			if got := b.ask(10, "/start"); !strings.Contains(got, "/price") {
 				t.Errorf("/start: %q", got)
