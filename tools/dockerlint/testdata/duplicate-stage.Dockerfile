@@ -1,0 +1,2 @@
+FROM scratch AS a
+FROM scratch AS a

@@ -1,0 +1,2 @@
+FROM scratch
+COPPY bot /bot
