@@ -96,3 +96,23 @@ func TestLateSectionsAreLeftOut(t *testing.T) {
 		t.Errorf("late sections not counted:\n%s", m)
 	}
 }
+
+// With every enhanced module on, a venue that hangs must not sink /price: the
+// core answer and the sections fail over inside the 5 s deadline.
+func TestPriceWithSectionsWhenOneVenueHangs(t *testing.T) {
+	b := startBot(t, "polling", "CRYPTOBOT_ENV=staging")
+	b.venues.Binance.Delay(time.Minute)
+	start := time.Now()
+	got := b.ask(113, "/price eth")
+	took := time.Since(start)
+	if !strings.Contains(got, "ETH-USDT</b> · Bybit") {
+		t.Errorf("core answer not from the next venue:\n%s", got)
+	}
+	if took > 5*time.Second {
+		t.Errorf("answered after %s, past the 5 s deadline", took)
+	}
+	if late := b.metric(`cryptobot_replies_total{outcome="late"}`); !strings.HasSuffix(late, " 0") {
+		t.Errorf("late replies: %s", late)
+	}
+	t.Logf("answered in %s with Binance hanging:\n%s", took.Round(time.Millisecond), got)
+}
