@@ -21,6 +21,7 @@ func (m *Market) failover(ctx context.Context, k key) (any, error) {
 	if len(order) == 0 {
 		return nil, fmt.Errorf("%s %s: no venues configured: %w", k.op, k.pair, ErrUnavailable)
 	}
+	order = m.health.order(order, m.now())
 	fe := &failoverError{op: k.op, pair: k.pair}
 	for i, idx := range order {
 		ex := m.exchanges[idx]
@@ -28,15 +29,19 @@ func (m *Market) failover(ctx context.Context, k key) (any, error) {
 		v, err := call(actx, ex, k)
 		cancel()
 		if err == nil {
+			m.health.ok(idx)
 			return v, nil
 		}
 		if errors.Is(err, ErrUnknownSymbol) {
 			return nil, err
 		}
 		fe.add(ex.Name(), err)
-		if ctx.Err() != nil {
+		if ctx.Err() != nil { // the caller's budget ran out, not necessarily the venue's fault
 			fe.errs = append(fe.errs, ctx.Err())
 			break
+		}
+		if m.health.failed(idx, err, m.now()) {
+			m.log.Warn("venue failing; trying it last for a while", "venue", ex.Name(), "op", k.op.String(), "err", err)
 		}
 		if i+1 < len(order) {
 			next := m.exchanges[order[i+1]].Name()

@@ -189,3 +189,61 @@ func TestAttemptContextFloor(t *testing.T) {
 		}
 	})
 }
+
+// A venue that just failed is tried last for a while, so a hanging venue
+// costs one caller its attempt slice, not every caller; after the cool-down
+// it is first again.
+func TestFailoverCoolDown(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		a, b, c := newStub("binance"), newStub("bybit"), newStub("okx")
+		a.hang = true
+		m := newTestMarket(t, Options{}, a, b, c)
+		ask := func(p string) (string, time.Duration) {
+			ctx, cancel := context.WithTimeout(t.Context(), 3*time.Second)
+			defer cancel()
+			start := time.Now()
+			got, err := m.Ticker(ctx, pair(p))
+			if err != nil {
+				t.Fatalf("Ticker(%s): %v", p, err)
+			}
+			return got.Venue, time.Since(start)
+		}
+		if venue, took := ask("BTC-USDT"); venue != "bybit" || took != time.Second {
+			t.Fatalf("first ask: %s after %s, want bybit after the 1s slice", venue, took)
+		}
+		if venue, took := ask("ETH-USDT"); venue != "bybit" || took != 0 {
+			t.Errorf("during the cool-down: %s after %s, want bybit at once", venue, took)
+		}
+		if n := a.count("ticker"); n != 1 {
+			t.Errorf("the hanging venue was asked %d times during its cool-down, want 1", n)
+		}
+		time.Sleep(coolDown)
+		a.mu.Lock()
+		a.hang = false
+		a.mu.Unlock()
+		if venue, _ := ask("SOL-USDT"); venue != "binance" {
+			t.Errorf("after the cool-down: %s, want binance first again", venue)
+		}
+	})
+}
+
+func TestCoolDownHonoursRetryAfter(t *testing.T) {
+	h := newHealth(2)
+	now := time.Unix(1000, 0)
+	h.failed(0, &RateLimitError{Venue: "binance", RetryAfter: 30 * time.Second}, now)
+	if got := h.order([]int{0, 1}, now.Add(29*time.Second)); got[0] != 1 {
+		t.Errorf("29 s into a 30 s Retry-After: order %v, want the limited venue last", got)
+	}
+	if got := h.order([]int{0, 1}, now.Add(30*time.Second)); got[0] != 0 {
+		t.Errorf("after Retry-After: order %v, want configured order", got)
+	}
+	h.failed(1, &RateLimitError{Venue: "bybit", RetryAfter: time.Hour}, now)
+	if got := h.order([]int{0, 1}, now.Add(maxCoolDown)); got[0] != 0 || got[1] != 1 {
+		t.Errorf("Retry-After is capped at %s: order %v", maxCoolDown, got)
+	}
+	h.failed(0, ErrUnavailable, now)
+	h.ok(0)
+	if got := h.order([]int{0, 1}, now); got[0] != 0 {
+		t.Errorf("a success ends the cool-down: order %v", got)
+	}
+}

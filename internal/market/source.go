@@ -38,6 +38,7 @@ type Market struct {
 	venues    []Exchange
 	all       view
 	catalog   *catalog
+	health    *health
 	cache     *cache
 	metrics   *metrics.Metrics
 	log       *slog.Logger
@@ -73,6 +74,7 @@ func New(opts Options) *Market {
 	m := &Market{
 		exchanges: slices.Clone(opts.Exchanges),
 		catalog:   newCatalog(len(opts.Exchanges)),
+		health:    newHealth(len(opts.Exchanges)),
 		metrics:   opts.Metrics,
 		log:       opts.Log,
 		now:       opts.Now,
