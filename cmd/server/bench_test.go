@@ -4,9 +4,13 @@ import (
 	"context"
 	"io"
 	"log/slog"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/cryptobot-dev/cryptobot/internal/config"
 	"github.com/cryptobot-dev/cryptobot/internal/market/markettest"
@@ -15,7 +19,7 @@ import (
 
 // benchApp builds the real wiring against fake venues, warms the cache with
 // one /price, and returns the router's handler.
-func benchApp(b *testing.B, env string) (func(modules.Request) modules.Reply, func()) {
+func benchApp(b *testing.B, env string) (*app, func(modules.Request) modules.Reply, func()) {
 	book := markettest.DefaultBook()
 	book.Now = time.Now
 	venues := markettest.StartBook(book)
@@ -45,7 +49,7 @@ func benchApp(b *testing.B, env string) (func(modules.Request) modules.Reply, fu
 	if got := handle(modules.Request{ChatID: 1, Command: "price", Args: []string{"btc"}}); !strings.Contains(got.Text, "BTC-USDT") {
 		b.Fatalf("warm-up reply %q", got.Text)
 	}
-	return handle, func() { _ = a.gate.Close(ctx); cancel(); venues.Close() }
+	return a, handle, func() { _ = a.gate.Close(ctx); cancel(); venues.Close() }
 }
 
 // BenchmarkPriceWarmCache is the CPU one /price costs the bot once the ticker
@@ -54,7 +58,7 @@ func benchApp(b *testing.B, env string) (func(modules.Request) modules.Reply, fu
 func BenchmarkPriceWarmCache(b *testing.B) {
 	for _, env := range []string{"production", "staging"} { // sections off / all three on
 		b.Run(env, func(b *testing.B) {
-			handle, done := benchApp(b, env)
+			_, handle, done := benchApp(b, env)
 			defer done()
 			req := modules.Request{ChatID: 42, ChatType: "private", Command: "price", Args: []string{"btc"}}
 			b.ReportAllocs()
@@ -64,5 +68,23 @@ func BenchmarkPriceWarmCache(b *testing.B) {
 				}
 			}
 		})
+	}
+}
+
+// BenchmarkScrape is one /metrics scrape of the fully wired bot (every known
+// series created, all three enhanced modules loaded).
+func BenchmarkScrape(b *testing.B) {
+	a, handle, done := benchApp(b, "staging")
+	defer done()
+	handle(modules.Request{ChatID: 1, Command: "oi", Args: []string{"btc"}})
+	h := promhttp.HandlerFor(a.metrics.Registry, promhttp.HandlerOpts{})
+	req := httptest.NewRequest(http.MethodGet, "/metrics", nil)
+	b.ReportAllocs()
+	for b.Loop() {
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		if rec.Code != http.StatusOK {
+			b.Fatal(rec.Code)
+		}
 	}
 }
