@@ -1,6 +1,7 @@
 package metrics
 
 import (
+	"runtime"
 	"strings"
 	"testing"
 
@@ -55,5 +56,43 @@ func TestBuildInfoAndRuntimeCollectors(t *testing.T) {
 	want := `cryptobot_build_info{commit="abc",goversion="` + strings.TrimSpace(goVersion()) + `",version="v1.2.3"} 1`
 	if err := testutil.GatherAndCompare(m.Registry, strings.NewReader("# HELP cryptobot_build_info Build information; always 1.\n# TYPE cryptobot_build_info gauge\n"+want+"\n"), "cryptobot_build_info"); err != nil {
 		t.Error(err)
+	}
+}
+
+// The registry with every series the bot creates stays well inside the
+// 3 MB the metrics may add to the process.
+func TestFootprint(t *testing.T) {
+	known := Known{
+		Sources:   []string{"webhook"},
+		Commands:  []string{"start", "help", "price", "status", "flags", "oi", "funding", "analysis"},
+		Modules:   []string{"core.admin", "core.help", "core.price", "core.start", "enhanced.analysis", "enhanced.funding", "enhanced.openinterest"},
+		Enhanced:  []string{"enhanced.analysis", "enhanced.funding", "enhanced.openinterest"},
+		Venues:    []string{"binance", "bybit", "okx"},
+		Endpoints: []string{"ticker", "instruments", "open_interest", "oi_history", "funding", "candles"},
+		Flags:     []string{"open-interest", "funding-rates", "market-analysis"},
+		Routes:    []string{"/healthz", "/readyz", "/metrics", "/webhook", "other"},
+		Methods:   []string{"getMe", "setWebhook", "deleteWebhook", "getUpdates", "sendMessage", "sendPhoto", "setMyCommands"},
+	}
+	live := func() uint64 {
+		runtime.GC()
+		var ms runtime.MemStats
+		runtime.ReadMemStats(&ms)
+		return ms.HeapAlloc
+	}
+	before := live()
+	m := New("v1", "abc")
+	m.Init(known)
+	if _, err := m.Registry.Gather(); err != nil {
+		t.Fatal(err)
+	}
+	after := live()
+	runtime.KeepAlive(m)
+	var used uint64
+	if after > before {
+		used = after - before
+	}
+	t.Logf("registry with every known series: %d KiB live heap", used>>10)
+	if used > 3<<20 {
+		t.Errorf("metrics hold %d bytes, over the 3 MB budget", used)
 	}
 }
