@@ -6,6 +6,8 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+
+	"github.com/cryptobot-dev/cryptobot/internal/telegram/telegramtest"
 	"time"
 )
 
@@ -239,4 +241,26 @@ func TestConsoleMode(t *testing.T) {
 		t.Errorf("console printed HTML tags:\n%s", got)
 	}
 	fmt.Fprint(&stderr) // keep the buffer used for failure output
+}
+
+// A token Telegram refuses will never work: the bot says so and exits 2
+// instead of retrying forever.
+func TestRefusedTokenExits2(t *testing.T) {
+	tg := telegramtest.New(telegramtest.Options{})
+	defer tg.Close()
+	var stderr syncBuffer
+	code := run(t.Context(), nil, []string{
+		"TELEGRAM_BOT_TOKEN=123:not-the-token",
+		"CRYPTOBOT_TELEGRAM__API_URL=" + tg.URL(),
+		"CRYPTOBOT_HTTP__LISTEN=" + freeAddr(t),
+		"CRYPTOBOT_FLAGS__DIR=../../flags",
+		"CRYPTOBOT_MEMORY__LIMIT=512MiB",
+		"CRYPTOBOT_EXCHANGES__BINANCE__SPOT_URL=http://127.0.0.1:1",
+	}, strings.NewReader(""), &bytes.Buffer{}, &stderr)
+	if code != 2 || !strings.Contains(stderr.String(), "refused the token") {
+		t.Fatalf("exit %d, log:\n%s", code, stderr.String())
+	}
+	if strings.Contains(stderr.String(), "not-the-token") {
+		t.Error("the token is in the log")
+	}
 }

@@ -4,6 +4,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -71,6 +72,9 @@ func run(ctx context.Context, args, environ []string, stdin io.Reader, stdout, s
 	log := newLogger(stderr, cfg)
 	if err := serve(ctx, cfg, log, stdin, stdout); err != nil {
 		log.Error("stopped", "err", err)
+		if _, ok := errors.AsType[*config.Error](err); ok {
+			return exitConfig
+		}
 		return exitFailed
 	}
 	return exitOK

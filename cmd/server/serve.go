@@ -223,16 +223,21 @@ func (a *app) runTelegram(ctx context.Context) error {
 	intake, stopIntake := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopIntake()
 	pollDone := make(chan struct{})
+	fatal := make(chan error, 1)
 	go func() {
 		defer close(pollDone)
-		a.startIntake(intake, api)
+		if err := a.startIntake(intake, api); err != nil {
+			fatal <- err
+		}
 	}()
 
+	var stopErr error
 	select {
 	case <-ctx.Done():
 	case err := <-httpDone:
 		stopIntake()
 		return fmt.Errorf("http server: %w", err)
+	case stopErr = <-fatal:
 	}
 	a.log.Info("shutting down: draining accepted updates")
 	stopIntake()
@@ -243,6 +248,9 @@ func (a *app) runTelegram(ctx context.Context) error {
 	for _, s := range servers {
 		s.shutdown(drain)
 	}
+	if stopErr != nil {
+		return stopErr
+	}
 	if drainErr != nil {
 		return fmt.Errorf("drain: %w", drainErr)
 	}
@@ -252,13 +260,19 @@ func (a *app) runTelegram(ctx context.Context) error {
 
 // startIntake fetches the bot identity, registers commands and the webhook
 // (or long-polls), retrying with backoff: a transient Telegram outage at start
-// keeps /readyz red instead of killing the process.
-func (a *app) startIntake(ctx context.Context, api telegram.API) {
+// keeps /readyz red instead of killing the process. A token Telegram refuses
+// will never work, so that one is returned as a configuration error.
+func (a *app) startIntake(ctx context.Context, api telegram.API) error {
+	var refused error
 	retry := func(what string, f func(context.Context) error) bool {
 		for wait := time.Second; ; wait = min(wait*2, 30*time.Second) {
 			err := f(ctx)
 			if err == nil {
 				return true
+			}
+			if apiErr, ok := errors.AsType[*telegram.Error](err); ok && (apiErr.Code == 401 || apiErr.Code == 404) {
+				refused = &config.Error{Key: "telegram.token", Problem: fmt.Sprintf("Telegram refused the token (%d %s)", apiErr.Code, apiErr.Description)}
+				return false
 			}
 			a.log.Error(what+" failed; retrying", "err", err, "in", wait.String())
 			select {
@@ -269,7 +283,7 @@ func (a *app) startIntake(ctx context.Context, api telegram.API) {
 		}
 	}
 	if !retry("telegram start", a.tg.Start) {
-		return
+		return refused
 	}
 	var cmds []telegram.BotCommand
 	for _, c := range a.router.Commands() {
@@ -281,13 +295,16 @@ func (a *app) startIntake(ctx context.Context, api telegram.API) {
 		a.log.Warn("setMyCommands failed", "err", err)
 	}
 	if a.cfg.Telegram.Mode == config.ModeWebhook {
-		retry("setWebhook", func(ctx context.Context) error { return a.tg.RegisterWebhook(ctx, a.cfg.Telegram.Webhook.URL) })
+		if !retry("setWebhook", func(ctx context.Context) error { return a.tg.RegisterWebhook(ctx, a.cfg.Telegram.Webhook.URL) }) {
+			return refused
+		}
 		<-ctx.Done()
-		return
+		return nil
 	}
 	if err := a.tg.Poll(ctx); err != nil && !errors.Is(err, context.Canceled) {
 		a.log.Error("poller stopped", "err", err)
 	}
+	return nil
 }
 
 func (a *app) isEnhancedCommand(name string) bool {
