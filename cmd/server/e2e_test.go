@@ -6,9 +6,9 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/cryptobot-dev/cryptobot/internal/telegram/telegramtest"
-	"time"
 )
 
 func TestCoreCommandsBothModes(t *testing.T) {
