@@ -40,7 +40,7 @@ func (m *Market) failover(ctx context.Context, k key) (any, error) {
 			fe.errs = append(fe.errs, ctx.Err())
 			break
 		}
-		if m.health.failed(idx, err, m.now()) {
+		if !errors.Is(err, ErrUnsupported) && m.health.failed(idx, err, m.now()) { // a request it cannot serve says nothing of its health
 			m.log.Warn("venue failing; trying it last for a while", "venue", ex.Name(), "op", k.op.String(), "err", err)
 		}
 		if i+1 < len(order) {

@@ -3,6 +3,7 @@ package market
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"testing/synctest"
@@ -245,5 +246,19 @@ func TestCoolDownHonoursRetryAfter(t *testing.T) {
 	h.ok(0)
 	if got := h.order([]int{0, 1}, now); got[0] != 0 {
 		t.Errorf("a success ends the cool-down: order %v", got)
+	}
+}
+
+// A venue that cannot serve a request (say, an OI period it does not offer)
+// is passed over for that call but stays first for the next.
+func TestUnsupportedDoesNotCoolDown(t *testing.T) {
+	a, b := newStub("binance"), newStub("bybit")
+	a.setErr("ticker", fmt.Errorf("binance ticker: %w", ErrUnsupported))
+	m := newTestMarket(t, Options{}, a, b)
+	if got, err := m.Ticker(t.Context(), pair("BTC-USDT")); err != nil || got.Venue != "bybit" {
+		t.Fatalf("Ticker = %+v, %v; want bybit's answer", got, err)
+	}
+	if order := m.health.order([]int{0, 1}, time.Now()); order[0] != 0 {
+		t.Errorf("order after an unsupported request: %v, want binance still first", order)
 	}
 }

@@ -136,7 +136,8 @@ var (
 	ErrInvalidSymbol = errors.New("invalid symbol") // input that cannot be a pair at all
 	ErrRateLimited   = errors.New("rate limited")
 	ErrUnavailable   = errors.New("market data unavailable")
-	ErrBadResponse   = errors.New("malformed response") // also fails over
+	ErrBadResponse   = errors.New("malformed response")  // also fails over
+	ErrUnsupported   = errors.New("unsupported request") // a period, interval or kind the venue does not offer
 )
 
 // RateLimitError carries the venue's Retry-After; errors.Is(err, ErrRateLimited) holds.

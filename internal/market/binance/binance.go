@@ -111,7 +111,7 @@ func (c *Client) Instruments(ctx context.Context, kind market.Kind) ([]market.In
 	case market.Perp:
 		base, path = c.futures, "/fapi/v1/exchangeInfo"
 	default:
-		return nil, fmt.Errorf("binance instruments %q: %w", kind, httpjson.ErrUnsupported)
+		return nil, fmt.Errorf("binance instruments %q: %w", kind, market.ErrUnsupported)
 	}
 	var out []market.Instrument
 	err := c.get(ctx, httpjson.EndpointInstruments, base, path, q, httpjson.MaxInstrumentsBody, func(b []byte) (err error) {
@@ -176,7 +176,7 @@ func (c *Client) OIHistory(ctx context.Context, pair market.Pair, period time.Du
 	err := c.withPair(pair, func() error {
 		p, ok := oiPeriods[period]
 		if !ok {
-			return fmt.Errorf("%w: period %s", httpjson.ErrUnsupported, period)
+			return fmt.Errorf("%w: period %s", market.ErrUnsupported, period)
 		}
 		q := url.Values{"symbol": {symbol(pair)}, "period": {p}, "limit": {fmt.Sprint(httpjson.Clamp(limit, maxOIHistory))}}
 		return c.get(ctx, httpjson.EndpointOIHistory, c.futures, "/futures/data/openInterestHist", q, httpjson.MaxBody,
@@ -254,7 +254,7 @@ func (c *Client) Candles(ctx context.Context, pair market.Pair, iv market.Interv
 	err := c.withPair(pair, func() error {
 		b, ok := klineIntervals[iv]
 		if !ok {
-			return fmt.Errorf("%w: interval %q", httpjson.ErrUnsupported, iv)
+			return fmt.Errorf("%w: interval %q", market.ErrUnsupported, iv)
 		}
 		n := httpjson.Clamp(limit, maxKlines-1)
 		// One extra row: the last one is the bar still open.

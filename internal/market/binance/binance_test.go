@@ -13,7 +13,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/cryptobot-dev/cryptobot/internal/market"
-	"github.com/cryptobot-dev/cryptobot/internal/market/httpjson"
 	"github.com/cryptobot-dev/cryptobot/internal/market/markettest"
 	"github.com/cryptobot-dev/cryptobot/internal/metrics"
 )
@@ -108,7 +107,7 @@ func TestInstruments(t *testing.T) {
 	if n := requests(m, "instruments", "ok"); n != 2 {
 		t.Errorf("ok instruments requests = %v, want 2", n)
 	}
-	if _, err := c.Instruments(context.Background(), "option"); !errors.Is(err, httpjson.ErrUnsupported) {
+	if _, err := c.Instruments(context.Background(), "option"); !errors.Is(err, market.ErrUnsupported) {
 		t.Errorf("Instruments(option) error = %v, want ErrUnsupported", err)
 	}
 }
@@ -160,7 +159,7 @@ func TestOIHistory(t *testing.T) {
 		})
 	}
 	before := fake.Hits("oi_history")
-	if _, err := c.OIHistory(context.Background(), btc, 7*time.Minute, 10); !errors.Is(err, httpjson.ErrUnsupported) {
+	if _, err := c.OIHistory(context.Background(), btc, 7*time.Minute, 10); !errors.Is(err, market.ErrUnsupported) {
 		t.Errorf("7m period error = %v, want ErrUnsupported", err)
 	}
 	if fake.Hits("oi_history") != before {
@@ -246,7 +245,7 @@ func TestCandles(t *testing.T) {
 			}
 		})
 	}
-	if _, err := c.Candles(context.Background(), btc, "3m", 10); !errors.Is(err, httpjson.ErrUnsupported) {
+	if _, err := c.Candles(context.Background(), btc, "3m", 10); !errors.Is(err, market.ErrUnsupported) {
 		t.Errorf("3m candles error = %v, want ErrUnsupported", err)
 	}
 }

@@ -127,7 +127,7 @@ func category(k market.Kind) (string, error) {
 	case market.Perp:
 		return "linear", nil
 	}
-	return "", httpjson.ErrUnsupported
+	return "", market.ErrUnsupported
 }
 
 // ticker fetches the spot or linear ticker of pair.
@@ -208,7 +208,7 @@ func (c *Client) oiHistory(ctx context.Context, pair market.Pair, period time.Du
 	}
 	iv, ok := oiIntervals[period]
 	if !ok {
-		return nil, fmt.Errorf("%w: period %s", httpjson.ErrUnsupported, period)
+		return nil, fmt.Errorf("%w: period %s", market.ErrUnsupported, period)
 	}
 	q := url.Values{"category": {"linear"}, "symbol": {symbol(pair)}, "intervalTime": {iv},
 		"limit": {fmt.Sprint(httpjson.Clamp(limit, maxOIHistory))}}
@@ -253,7 +253,7 @@ func (c *Client) candles(ctx context.Context, pair market.Pair, iv market.Interv
 	}
 	b, ok := klineIntervals[iv]
 	if !ok {
-		return nil, fmt.Errorf("%w: interval %q", httpjson.ErrUnsupported, iv)
+		return nil, fmt.Errorf("%w: interval %q", market.ErrUnsupported, iv)
 	}
 	n := httpjson.Clamp(limit, maxKlines-1)
 	// One extra row: the newest is the bar still open.

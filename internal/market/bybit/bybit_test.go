@@ -195,7 +195,7 @@ func TestOIHistory(t *testing.T) {
 	if rows, err := c.OIHistory(context.Background(), btc, 5*time.Minute, 1000); err != nil || len(rows) != 200 {
 		t.Errorf("limit 1000: %d rows, %v; want 200 (Bybit's maximum)", len(rows), err)
 	}
-	if _, err := c.OIHistory(context.Background(), btc, 2*time.Hour, 10); !errors.Is(err, httpjson.ErrUnsupported) {
+	if _, err := c.OIHistory(context.Background(), btc, 2*time.Hour, 10); !errors.Is(err, market.ErrUnsupported) {
 		t.Errorf("2h period error = %v, want ErrUnsupported", err)
 	}
 }

@@ -46,10 +46,6 @@ const (
 	OutcomeBadResponse   = "bad_response"
 )
 
-// ErrUnsupported reports a request a venue cannot serve, such as an
-// open-interest period it does not offer. No request is sent.
-var ErrUnsupported = errors.New("unsupported request")
-
 // Config configures a Client.
 type Config struct {
 	Venue   string

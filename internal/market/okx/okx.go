@@ -83,7 +83,7 @@ func (c *Client) get(ctx context.Context, endpoint, path string, q url.Values, m
 func (c *Client) Instruments(ctx context.Context, kind market.Kind) ([]market.Instrument, error) {
 	typ := map[market.Kind]string{market.Spot: "SPOT", market.Perp: "SWAP"}[kind]
 	if typ == "" {
-		return nil, fmt.Errorf("okx instruments %q: %w", kind, httpjson.ErrUnsupported)
+		return nil, fmt.Errorf("okx instruments %q: %w", kind, market.ErrUnsupported)
 	}
 	var out []market.Instrument
 	err := c.get(ctx, httpjson.EndpointInstruments, "/api/v5/public/instruments", url.Values{"instType": {typ}},
@@ -190,7 +190,7 @@ func (c *Client) OIHistory(ctx context.Context, pair market.Pair, period time.Du
 	err := c.withPair(pair, func() error {
 		p, ok := oiPeriods[period]
 		if !ok {
-			return fmt.Errorf("%w: period %s", httpjson.ErrUnsupported, period)
+			return fmt.Errorf("%w: period %s", market.ErrUnsupported, period)
 		}
 		q := url.Values{"instId": {swapID(pair)}, "period": {p}, "limit": {fmt.Sprint(httpjson.Clamp(limit, maxOIHistory))}}
 		var rows []oiRow
@@ -246,7 +246,7 @@ func (c *Client) Candles(ctx context.Context, pair market.Pair, iv market.Interv
 	err := c.withPair(pair, func() error {
 		b, ok := bars[iv]
 		if !ok {
-			return fmt.Errorf("%w: interval %q", httpjson.ErrUnsupported, iv)
+			return fmt.Errorf("%w: interval %q", market.ErrUnsupported, iv)
 		}
 		n := httpjson.Clamp(limit, maxCandles-1)
 		// One extra row: the newest may still be open.

@@ -15,7 +15,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/cryptobot-dev/cryptobot/internal/market"
-	"github.com/cryptobot-dev/cryptobot/internal/market/httpjson"
 	"github.com/cryptobot-dev/cryptobot/internal/market/markettest"
 	"github.com/cryptobot-dev/cryptobot/internal/metrics"
 )
@@ -208,7 +207,7 @@ func TestOIHistory(t *testing.T) {
 			}
 		})
 	}
-	if _, err := c.OIHistory(context.Background(), btc, time.Minute, 10); !errors.Is(err, httpjson.ErrUnsupported) {
+	if _, err := c.OIHistory(context.Background(), btc, time.Minute, 10); !errors.Is(err, market.ErrUnsupported) {
 		t.Errorf("1m period error = %v, want ErrUnsupported", err)
 	}
 	if n := fake.Hits("oi_history"); n != 3 {
