@@ -2,19 +2,15 @@ package price
 
 import (
 	"context"
-	"flag"
 	"fmt"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/cryptobot-dev/cryptobot/internal/market"
 	"github.com/cryptobot-dev/cryptobot/modules"
+	"github.com/cryptobot-dev/cryptobot/modules/modulestest"
 )
-
-var update = flag.Bool("update", false, "rewrite testdata/*.golden")
 
 var now = time.Date(2026, 11, 28, 12, 0, 0, 0, time.UTC)
 
@@ -50,23 +46,6 @@ type sections []string
 
 func (s sections) Sections(context.Context, modules.Request, market.Pair) []string { return s }
 
-func golden(t *testing.T, name, got string) {
-	t.Helper()
-	path := filepath.Join("testdata", name+".golden")
-	if *update {
-		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run with -update)", err)
-	}
-	if got != string(want) {
-		t.Errorf("reply differs from %s:\n got: %q\nwant: %q", path, got, want)
-	}
-}
-
 func TestReplies(t *testing.T) {
 	src := fakeSource{tickers: map[string]market.Ticker{
 		"BTC-USDT":  {Pair: market.Pair{Base: "BTC", Quote: "USDT"}, Venue: "binance", Last: 97123.4, High: 98000, Low: 95012.5, ChangePct: 1.254, BaseVolume: 12345.678, QuoteVolume: 1.2e9, Time: now.Add(-2 * time.Second)},
@@ -96,7 +75,7 @@ func TestReplies(t *testing.T) {
 			if err != nil {
 				t.Fatalf("expected outcomes are replies, got error %v", err)
 			}
-			golden(t, tc.name, reply.Text)
+			modulestest.Golden(t, tc.name, reply.Text)
 		})
 	}
 }

@@ -3,26 +3,20 @@ package analysis
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"math"
 	"math/rand/v2"
-	"os"
-	"path/filepath"
-	"regexp"
 	"runtime"
 	"strings"
 	"sync"
 	"testing"
 	"time"
-	"unicode/utf8"
 
 	"github.com/cryptobot-dev/cryptobot/internal/market"
 	"github.com/cryptobot-dev/cryptobot/modules"
 	"github.com/cryptobot-dev/cryptobot/modules/enhanced/analysis/indicator"
+	"github.com/cryptobot-dev/cryptobot/modules/modulestest"
 )
-
-var update = flag.Bool("update", false, "rewrite testdata/*.golden")
 
 // testNow is the fake clock: the last generated candle closed 12 minutes ago.
 var testNow = time.Date(2026, 3, 14, 9, 12, 0, 0, time.UTC)
@@ -114,61 +108,6 @@ func btcMarket(n int) *fakeMarket {
 	}
 }
 
-func golden(t *testing.T, name, got string) {
-	t.Helper()
-	path := filepath.Join("testdata", name+".golden")
-	if *update {
-		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test -update to create it)", err)
-	}
-	if got != string(want) {
-		t.Errorf("reply differs from %s:\n--- got\n%s\n--- want\n%s", path, got, want)
-	}
-}
-
-var tagRE = regexp.MustCompile(`<(/?)([a-z]+)>`)
-
-// checkHTML fails unless s is Telegram HTML using only <b>, <code> and
-// <pre>, balanced, with every other <, > and & escaped, under 4096 characters.
-func checkHTML(t *testing.T, s string) {
-	t.Helper()
-	if n := utf8.RuneCountInString(s); n == 0 || n >= 4096 {
-		t.Errorf("reply is %d characters, want 1..4095", n)
-	}
-	var open []string
-	for _, m := range tagRE.FindAllStringSubmatch(s, -1) {
-		switch m[2] {
-		case "b", "code", "pre":
-		default:
-			t.Errorf("tag <%s> not allowed", m[2])
-		}
-		if m[1] == "" {
-			open = append(open, m[2])
-		} else if len(open) == 0 || open[len(open)-1] != m[2] {
-			t.Errorf("unbalanced </%s> in %q", m[2], s)
-		} else {
-			open = open[:len(open)-1]
-		}
-	}
-	if len(open) > 0 {
-		t.Errorf("unclosed tags %v", open)
-	}
-	text := tagRE.ReplaceAllString(s, "")
-	if strings.ContainsAny(text, "<>") {
-		t.Errorf("unescaped < or > in %q", text)
-	}
-	text = strings.NewReplacer("&lt;", "", "&gt;", "", "&amp;", "", "&quot;", "", "&#34;", "", "&#39;", "").Replace(text)
-	if strings.Contains(text, "&") {
-		t.Errorf("unescaped & in %q", s)
-	}
-}
-
 func TestHandle(t *testing.T) {
 	withOpenBar := btcMarket(300)
 	openBar := series(301, market.H1, 94000, 0.0004, 1)[300]
@@ -218,8 +157,8 @@ func TestHandle(t *testing.T) {
 			if err != nil {
 				t.Fatalf("Handle error %v, want a reply", err)
 			}
-			checkHTML(t, reply.Text)
-			golden(t, tc.golden, reply.Text)
+			modulestest.CheckHTML(t, reply.Text)
+			modulestest.Golden(t, tc.golden, reply.Text)
 			if tc.calls != nil && strings.Join(tc.src.calls, "; ") != strings.Join(tc.calls, "; ") {
 				t.Errorf("source calls %q, want %q", tc.src.calls, tc.calls)
 			}
@@ -284,8 +223,8 @@ func TestSection(t *testing.T) {
 				t.Errorf("Section = %q, want %q", got, tc.want)
 			}
 			if got != "" {
-				checkHTML(t, got)
-				golden(t, "section_"+strings.ReplaceAll(tc.name, " ", "_"), got)
+				modulestest.CheckHTML(t, got)
+				modulestest.Golden(t, "section_"+strings.ReplaceAll(tc.name, " ", "_"), got)
 			}
 		})
 	}

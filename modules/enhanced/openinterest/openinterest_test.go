@@ -3,95 +3,20 @@ package openinterest_test
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
-	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
 	"testing/synctest"
 	"time"
-	"unicode/utf8"
 
 	"github.com/cryptobot-dev/cryptobot/flags"
 	"github.com/cryptobot-dev/cryptobot/internal/market"
 	"github.com/cryptobot-dev/cryptobot/modules"
 	"github.com/cryptobot-dev/cryptobot/modules/enhanced/openinterest"
+	"github.com/cryptobot-dev/cryptobot/modules/modulestest"
 )
-
-var update = flag.Bool("update", false, "rewrite testdata/*.golden")
-
-func golden(t *testing.T, name, got string) {
-	t.Helper()
-	path := filepath.Join("testdata", name+".golden")
-	if *update {
-		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run with -update to create it)", err)
-	}
-	if got != string(want) {
-		t.Errorf("reply differs from %s:\n--- got ---\n%s\n--- want ---\n%s", path, got, want)
-	}
-}
-
-// checkHTML fails unless s uses only the tags Telegram accepts here, balanced,
-// with every other '<', '>' and '&' escaped, and fits one message.
-func checkHTML(t *testing.T, s string) {
-	t.Helper()
-	if n := utf8.RuneCountInString(s); n >= 4096 {
-		t.Errorf("reply is %d characters, want < 4096", n)
-	}
-	var open []string
-	for rest := s; rest != ""; {
-		i := strings.IndexAny(rest, "<>&")
-		if i < 0 {
-			break
-		}
-		rest = rest[i:]
-		switch rest[0] {
-		case '>':
-			t.Errorf("unescaped '>' in %q", s)
-			return
-		case '&':
-			j := strings.IndexByte(rest, ';')
-			if j < 0 || !map[string]bool{"&lt;": true, "&gt;": true, "&amp;": true, "&#34;": true, "&#39;": true}[rest[:j+1]] {
-				t.Errorf("bad entity at %q", rest)
-				return
-			}
-			rest = rest[j+1:]
-			continue
-		}
-		j := strings.IndexByte(rest, '>')
-		if j < 0 {
-			t.Errorf("unterminated tag at %q", rest)
-			return
-		}
-		tag := rest[1:j]
-		rest = rest[j+1:]
-		switch tag {
-		case "b", "code", "pre":
-			open = append(open, tag)
-		case "/b", "/code", "/pre":
-			if len(open) == 0 || open[len(open)-1] != tag[1:] {
-				t.Errorf("unbalanced </%s> in %q", tag[1:], s)
-				return
-			}
-			open = open[:len(open)-1]
-		default:
-			t.Errorf("tag <%s> not allowed in %q", tag, s)
-			return
-		}
-	}
-	if len(open) > 0 {
-		t.Errorf("unclosed tags %v in %q", open, s)
-	}
-}
 
 func oi(t *testing.T, src *fakeSource, args ...string) string {
 	t.Helper()
@@ -100,7 +25,7 @@ func oi(t *testing.T, src *fakeSource, args ...string) string {
 	if err != nil {
 		t.Fatalf("Handle(%q) error = %v, want a reply", args, err)
 	}
-	checkHTML(t, reply.Text)
+	modulestest.CheckHTML(t, reply.Text)
 	return reply.Text
 }
 
@@ -169,7 +94,7 @@ func TestReplies(t *testing.T) {
 			if tc.modify != nil {
 				tc.modify(src)
 			}
-			golden(t, tc.name, oi(t, src, tc.args...))
+			modulestest.Golden(t, tc.name, oi(t, src, tc.args...))
 		})
 	}
 }
@@ -251,7 +176,7 @@ func TestSection(t *testing.T) {
 			if got != tc.want {
 				t.Errorf("Section = %q, want %q", got, tc.want)
 			}
-			checkHTML(t, got)
+			modulestest.CheckHTML(t, got)
 		})
 	}
 }

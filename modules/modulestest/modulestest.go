@@ -1,0 +1,90 @@
+// Package modulestest holds the checks every module's tests share: golden
+// reply files and Telegram HTML validity. Import it from _test.go files only.
+package modulestest
+
+import (
+	"flag"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"unicode/utf8"
+)
+
+var update = flag.Bool("update", false, "rewrite testdata/*.golden with the replies the tests produce")
+
+// Golden compares got with testdata/<name>.golden; with -update it rewrites the file.
+func Golden(t testing.TB, name, got string) {
+	t.Helper()
+	path := filepath.Join("testdata", name+".golden")
+	if *update {
+		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run go test -update to create it)", err)
+	}
+	if got != string(want) {
+		t.Errorf("reply differs from %s:\n--- got ---\n%s\n--- want ---\n%s", path, got, want)
+	}
+}
+
+// entities are the escapes html.EscapeString writes and Telegram accepts.
+var entities = map[string]bool{"&lt;": true, "&gt;": true, "&amp;": true, "&quot;": true, "&#34;": true, "&#39;": true}
+
+// CheckHTML fails unless s fits one Telegram message and is HTML that uses
+// only <b>, <i>, <code> and <pre>, balanced, with every other '<', '>' and
+// '&' escaped. An empty string (a section with nothing to add) passes.
+func CheckHTML(t testing.TB, s string) {
+	t.Helper()
+	if n := utf8.RuneCountInString(s); n >= 4096 {
+		t.Errorf("reply is %d characters, want < 4096", n)
+	}
+	var open []string
+	for rest := s; rest != ""; {
+		i := strings.IndexAny(rest, "<>&")
+		if i < 0 {
+			break
+		}
+		rest = rest[i:]
+		switch rest[0] {
+		case '>':
+			t.Errorf("unescaped '>' in %q", s)
+			return
+		case '&':
+			j := strings.IndexByte(rest, ';')
+			if j < 0 || !entities[rest[:j+1]] {
+				t.Errorf("bad entity at %q", rest)
+				return
+			}
+			rest = rest[j+1:]
+			continue
+		}
+		j := strings.IndexByte(rest, '>')
+		if j < 0 {
+			t.Errorf("unterminated tag at %q", rest)
+			return
+		}
+		tag := rest[1:j]
+		rest = rest[j+1:]
+		switch tag {
+		case "b", "i", "code", "pre":
+			open = append(open, tag)
+		case "/b", "/i", "/code", "/pre":
+			if len(open) == 0 || open[len(open)-1] != tag[1:] {
+				t.Errorf("unbalanced </%s> in %q", tag[1:], s)
+				return
+			}
+			open = open[:len(open)-1]
+		default:
+			t.Errorf("tag <%s> not allowed in %q", tag, s)
+			return
+		}
+	}
+	if len(open) > 0 {
+		t.Errorf("unclosed tags %v in %q", open, s)
+	}
+}
