@@ -142,7 +142,9 @@ func TestReloadMutations(t *testing.T) {
 			setup: func(t *testing.T, root string) string { write(t, filepath.Join(root, "a.yaml"), base); return root },
 			mutate: func(t *testing.T, root string, p *Provider) {
 				write(t, filepath.Join(root, "a.yaml"), base+"    targeting: { starts_with: [x] }\n")
-				s := waitStatus(t, p, func(s Status) bool { return !s.Valid })
+				// An in-place write can be seen half done (an empty file, also
+				// rejected) before the whole bad file: wait for the latter.
+				s := waitStatus(t, p, func(s Status) bool { return !s.Valid && strings.Contains(s.LastError, "unknown operator") })
 				if !strings.Contains(s.LastError, "a.yaml:6: unknown operator") || !reflect.DeepEqual(s.Flags, []string{"f"}) {
 					t.Errorf("status = %+v", s)
 				}
