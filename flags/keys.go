@@ -7,6 +7,7 @@ const (
 	OpenInterest   = "open-interest"
 	FundingRates   = "funding-rates"
 	MarketAnalysis = "market-analysis"
+	Charts         = "charts"
 )
 
 // Catalog describes every flag key in one line; a test fails when an enhanced
@@ -15,4 +16,5 @@ var Catalog = map[string]string{
 	OpenInterest:   "open-interest module: /oi and the OI line in /price",
 	FundingRates:   "funding module: /funding and the funding line in /price",
 	MarketAnalysis: "analysis module: /analysis with indicators and the analysis line in /price",
+	Charts:         "chart module: /chart renders a candlestick PNG with EMA20 and volume",
 }

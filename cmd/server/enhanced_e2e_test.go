@@ -116,3 +116,17 @@ func TestPriceWithSectionsWhenOneVenueHangs(t *testing.T) {
 	}
 	t.Logf("answered in %s with Binance hanging:\n%s", took.Round(time.Millisecond), got)
 }
+
+// /chart goes out as a PNG through sendPhoto (multipart) with its caption.
+func TestChartIsSentAsPhoto(t *testing.T) {
+	b := startBot(t, "polling", "CRYPTOBOT_ENV=staging")
+	b.tg.SendText(120, 120, "private", "/chart btc 4h")
+	b.waitReply(120, 0)
+	m := b.sentTo(120)[0]
+	if m.Method != "sendPhoto" || m.PhotoSize < 1000 || !strings.Contains(m.Text, "BTC-USDT") {
+		t.Errorf("chart reply: method %s, %d bytes, caption %q", m.Method, m.PhotoSize, m.Text)
+	}
+	if got := b.ask(121, "/chart zzz"); !strings.Contains(got, "Unknown pair") {
+		t.Errorf("unknown pair: %q", got)
+	}
+}

@@ -4,6 +4,7 @@ package enhanced
 
 import (
 	_ "github.com/cryptobot-dev/cryptobot/modules/enhanced/analysis"     // /analysis
+	_ "github.com/cryptobot-dev/cryptobot/modules/enhanced/chart"        // /chart
 	_ "github.com/cryptobot-dev/cryptobot/modules/enhanced/funding"      // /funding
 	_ "github.com/cryptobot-dev/cryptobot/modules/enhanced/openinterest" // /oi
 )

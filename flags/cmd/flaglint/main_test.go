@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/cryptobot-dev/cryptobot/flags"
 )
 
 const valid = `flags:
@@ -18,7 +20,7 @@ const valid = `flags:
 func TestRun(t *testing.T) {
 	good := func(t *testing.T) string {
 		dir := t.TempDir()
-		for _, key := range []string{"open-interest", "funding-rates", "market-analysis"} {
+		for key := range flags.Catalog {
 			writeFile(t, filepath.Join(dir, key+".yaml"), strings.ReplaceAll(valid, "%s", key))
 		}
 		return dir
@@ -39,9 +41,9 @@ func TestRun(t *testing.T) {
 		}, 1, "funding-rates.yaml:6: unquoted number 42", ""},
 		{"key outside the catalog exits 1", func(t *testing.T) []string {
 			dir := good(t)
-			writeFile(t, filepath.Join(dir, "extra.yaml"), strings.ReplaceAll(valid, "%s", "charts"))
+			writeFile(t, filepath.Join(dir, "extra.yaml"), strings.ReplaceAll(valid, "%s", "not-a-flag"))
 			return []string{dir}
-		}, 1, `extra.yaml:2: flag "charts" is not in flags.Catalog`, ""},
+		}, 1, `extra.yaml:2: flag "not-a-flag" is not in flags.Catalog`, ""},
 		{"warning alone exits 0", func(t *testing.T) []string {
 			dir := good(t)
 			writeFile(t, filepath.Join(dir, "open-interest.yaml"), strings.ReplaceAll(valid, "%s", "open-interest")+"    targeting: { fractional: [[\"off\", 95], [\"on\", 5]] }\n")

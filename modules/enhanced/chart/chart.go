@@ -1,0 +1,179 @@
+// Package chart is the chart module: /chart SYMBOL [interval] reads the last
+// closed spot candles and answers with a PNG candlestick chart (EMA20 overlay,
+// price grid, volume strip) drawn with the standard library only, captioned
+// with the numbers the image cannot carry without fonts.
+package chart
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"image"
+	"image/png"
+	"math"
+	"time"
+
+	"github.com/cryptobot-dev/cryptobot/flags"
+	"github.com/cryptobot-dev/cryptobot/internal/market"
+	"github.com/cryptobot-dev/cryptobot/modules"
+	"github.com/cryptobot-dev/cryptobot/modules/reply"
+)
+
+// Limit is how many closed candles a chart shows; MinCandles is the shortest
+// history worth drawing (one EMA20 seed).
+const (
+	Limit      = 120
+	MinCandles = 20
+)
+
+// The module's memory cost, checked by TestMemoryCost. Resident is the module
+// plus the PNG output buffers it keeps warm. PerRequest is one request: the
+// 800×450 RGBA canvas (1.44 MB), the encoder's deflate state (about 1.2 MB,
+// which compress/flate allocates whatever the level) and the PNG bytes
+// handed to the transport.
+//
+// The deflate state is deliberately not pooled: png.EncoderBuffer keeps the
+// last image and writer alive, so pooling it would pin a whole canvas.
+const (
+	residentBytes   = 24 << 10
+	perRequestBytes = 2688 << 10
+
+	pooledBuffers  = 2         // warm PNG buffers kept between requests
+	maxPooledBytes = 512 << 10 // a buffer grown past this by an unusual chart is dropped
+)
+
+func init() {
+	modules.Register(modules.Info{
+		ID:   "enhanced.chart",
+		Flag: flags.Charts,
+		Cost: modules.Cost{Resident: residentBytes, PerRequest: perRequestBytes},
+		New:  func(d modules.Deps) (modules.Module, error) { return New(d.Market, d.Now), nil },
+	})
+}
+
+// Source is the market data the module reads.
+type Source interface {
+	Resolve(ctx context.Context, input string, kind market.Kind) (market.Pair, error)
+	Candles(ctx context.Context, pair market.Pair, iv market.Interval, limit int) ([]market.Candle, error)
+}
+
+// Module answers /chart.
+type Module struct {
+	src  Source
+	now  func() time.Time
+	bufs chan *bytes.Buffer // a small free list: bounded and deterministic, unlike sync.Pool
+	enc  png.Encoder
+}
+
+// New builds the module over src; now (time.Now when nil) drops a still-open
+// candle a source may have let through.
+func New(src Source, now func() time.Time) *Module {
+	if now == nil {
+		now = time.Now
+	}
+	return &Module{
+		src:  src,
+		now:  now,
+		bufs: make(chan *bytes.Buffer, pooledBuffers),
+		enc:  png.Encoder{CompressionLevel: png.BestSpeed},
+	}
+}
+
+var _ modules.Module = (*Module)(nil)
+
+// Commands returns /chart.
+func (m *Module) Commands() []modules.Command {
+	return []modules.Command{{
+		Name:        "chart",
+		Usage:       "/chart SYMBOL [15m|1h|4h|1d]",
+		Description: "Candlestick chart with EMA20 and volume",
+		Handler:     modules.HandlerFunc(m.handle),
+	}}
+}
+
+func (m *Module) handle(ctx context.Context, req modules.Request) (modules.Reply, error) {
+	if len(req.Args) == 0 || len(req.Args) > 2 {
+		return modules.Reply{Text: usageText}, nil
+	}
+	iv := market.H1
+	if len(req.Args) == 2 {
+		var err error
+		if iv, err = market.ParseInterval(req.Args[1]); err != nil {
+			return modules.Reply{Text: badIntervalText(req.Args[1])}, nil
+		}
+	}
+	pair, err := m.src.Resolve(ctx, req.Args[0], market.Spot)
+	if err != nil {
+		return modules.Reply{Text: reply.MarketError(req.Args[0], err)}, nil
+	}
+	candles, err := m.src.Candles(ctx, pair, iv, Limit)
+	if err != nil {
+		return modules.Reply{Text: reply.MarketError(req.Args[0], err)}, nil
+	}
+	candles = closed(candles, iv, m.now())
+	if len(candles) > Limit {
+		candles = candles[len(candles)-Limit:]
+	}
+	if !valid(candles) {
+		return modules.Reply{Text: reply.Unavailable}, nil
+	}
+	if len(candles) < MinCandles {
+		return modules.Reply{Text: notEnoughText(pair, iv, len(candles))}, nil
+	}
+	sc := newScale(candles)
+	photo, err := m.encode(render(candles, sc))
+	if err != nil {
+		return modules.Reply{}, fmt.Errorf("chart %s %s: %w", pair, iv, err)
+	}
+	return modules.Reply{Photo: photo, Text: caption(pair, iv, candles, sc)}, nil
+}
+
+// encode writes the PNG into a pooled buffer and returns an exact-size copy,
+// so the buffer's spare capacity stays in the pool rather than in the reply.
+func (m *Module) encode(img *image.RGBA) ([]byte, error) {
+	var buf *bytes.Buffer
+	select {
+	case buf = <-m.bufs:
+		buf.Reset()
+	default:
+		buf = new(bytes.Buffer)
+	}
+	defer func() {
+		if buf.Cap() <= maxPooledBytes {
+			select {
+			case m.bufs <- buf:
+			default: // enough warm buffers already
+			}
+		}
+	}()
+	if err := m.enc.Encode(buf, img); err != nil {
+		return nil, fmt.Errorf("encode png: %w", err)
+	}
+	return bytes.Clone(buf.Bytes()), nil
+}
+
+// closed drops trailing candles that are still open at now; venue clients
+// already do, this keeps a half-formed bar off the chart from one that does not.
+func closed(c []market.Candle, iv market.Interval, now time.Time) []market.Candle {
+	for len(c) > 0 && c[len(c)-1].Open.Add(iv.Duration()).After(now) {
+		c = c[:len(c)-1]
+	}
+	return c
+}
+
+// valid reports whether every price is positive and finite, every volume
+// non-negative and finite, and every bar's low at most its high: the scale
+// and the drawing assume so.
+func valid(c []market.Candle) bool {
+	for _, b := range c {
+		for _, v := range [...]float64{b.O, b.H, b.L, b.C} {
+			if !(v > 0) || math.IsInf(v, 0) {
+				return false
+			}
+		}
+		if !(b.Volume >= 0) || math.IsInf(b.Volume, 0) || b.L > b.H {
+			return false
+		}
+	}
+	return true
+}
