@@ -129,7 +129,7 @@ func (a *app) build(ctx context.Context) error {
 			Catalog:  a.router,
 			Sections: a.router,
 			Inspect:  a,
-			Decode:   func(any) error { return nil }, // no module has its own config yet
+			Decode:   func(v any) error { return cfg.DecodeModule(info.ID, v) },
 			Now:      time.Now,
 		}
 	})

@@ -90,6 +90,10 @@ type Config struct {
 	Admin struct {
 		ChatIDs []int64 `koanf:"chat_ids"`
 	} `koanf:"admin"`
+
+	// Modules holds each module's own settings under its id, such as
+	// modules.enhanced.analysis; a module reads them with DecodeModule.
+	Modules map[string]any `koanf:"modules"`
 }
 
 // Defaults are the values used when neither the file nor the environment sets a key.
@@ -318,6 +322,33 @@ func checkURL(s string) error {
 	}
 	if u.Scheme != "http" && u.Scheme != "https" || u.Host == "" {
 		return fmt.Errorf("malformed URL %q: want http(s)://host", s)
+	}
+	return nil
+}
+
+// DecodeModule decodes the settings under modules.<id> into v (a pointer to a
+// struct with koanf tags). A module without settings leaves v untouched.
+func (c *Config) DecodeModule(id string, v any) error {
+	var sub any = c.Modules
+	for _, part := range strings.Split(id, ".") {
+		m, ok := sub.(map[string]any)
+		if !ok {
+			return nil
+		}
+		if sub, ok = m[part]; !ok {
+			return nil
+		}
+	}
+	m, ok := sub.(map[string]any)
+	if !ok {
+		return &Error{Key: "modules." + id, Problem: "must be a map of settings"}
+	}
+	k := koanf.New(".")
+	if err := k.Load(confmap.Provider(m, ""), nil); err != nil {
+		return &Error{Key: "modules." + id, Problem: err.Error()}
+	}
+	if err := k.UnmarshalWithConf("", v, koanf.UnmarshalConf{Tag: "koanf"}); err != nil {
+		return &Error{Key: "modules." + id, Problem: lastLine(err.Error())}
 	}
 	return nil
 }

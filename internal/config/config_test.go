@@ -148,3 +148,43 @@ func TestParseBytes(t *testing.T) {
 		t.Error("negative size accepted")
 	}
 }
+
+func TestDecodeModule(t *testing.T) {
+	p := write(t, `
+modules:
+  enhanced:
+    analysis:
+      candles: 200
+      interval: 4h
+    broken: 7
+`)
+	c, err := Load(p, true, []string{"CRYPTOBOT_MODULES__ENHANCED__ANALYSIS__CANDLES=250"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got struct {
+		Candles  int           `koanf:"candles"`
+		Interval time.Duration `koanf:"interval"`
+	}
+	if err := c.DecodeModule("enhanced.analysis", &got); err != nil {
+		t.Fatal(err)
+	}
+	if got.Candles != 250 || got.Interval != 4*time.Hour {
+		t.Errorf("decoded %+v, want the environment's 250 candles and the file's 4h", got)
+	}
+	untouched := struct{ N int }{N: 3}
+	if err := c.DecodeModule("core.price", &untouched); err != nil || untouched.N != 3 {
+		t.Errorf("a module without settings: %+v, %v", untouched, err)
+	}
+	var ce *Error
+	if err := c.DecodeModule("enhanced.broken", &got); !errors.As(err, &ce) || ce.Key != "modules.enhanced.broken" {
+		t.Errorf("settings that are not a map: %v", err)
+	}
+	bad := struct {
+		Candles int `koanf:"candles"`
+	}{}
+	c2, _ := Load(p, true, []string{"CRYPTOBOT_MODULES__ENHANCED__ANALYSIS__CANDLES=many"})
+	if err := c2.DecodeModule("enhanced.analysis", &bad); !errors.As(err, &ce) || ce.Key != "modules.enhanced.analysis" {
+		t.Errorf("a bad value: %v", err)
+	}
+}
