@@ -79,3 +79,21 @@ func BenchmarkGate(b *testing.B) {
 		g.Evaluate(ctx, "staging-or-beta", ec)
 	}
 }
+
+// BenchmarkGateStatic is the router's path for a flag without targeting.
+func BenchmarkGateStatic(b *testing.B) {
+	p := benchProvider(b)
+	ctx := context.Background()
+	g, err := NewGate(ctx, p, p.m)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { _ = g.Close(ctx) })
+	ec := EvalContext{ChatID: -1001234567890, UserID: 42, ChatType: "supergroup", Lang: "en", Env: "production"}
+	b.ReportAllocs()
+	for b.Loop() {
+		if g.Evaluate(ctx, "f", ec).On {
+			b.Fatal("f is off")
+		}
+	}
+}

@@ -35,6 +35,8 @@ type Result struct {
 type Gate struct {
 	api    *of.EvaluationAPI
 	client *of.Client
+	p      *Provider
+	evals  *prometheus.CounterVec
 }
 
 // NewGate binds p to a new isolated OpenFeature API with the metrics hook.
@@ -51,11 +53,14 @@ func NewGate(ctx context.Context, p *Provider, m *metrics.Metrics) (*Gate, error
 		_ = api.Shutdown(ctx)
 		return nil, fmt.Errorf("flags: set provider: %w", err)
 	}
-	return &Gate{api: api, client: api.NewClient()}, nil
+	return &Gate{api: api, client: api.NewClient(), p: p, evals: m.FlagEvaluations}, nil
 }
 
 // Evaluate reports whether the boolean flag key is on for this chat.
 func (g *Gate) Evaluate(ctx context.Context, key string, ec EvalContext) Result {
+	if r, ok := g.static(key); ok {
+		return r
+	}
 	attrs := make(map[string]any, 4)
 	if ec.UserID != 0 {
 		// A string, like the chat id, so allow-lists of quoted ids match.
@@ -75,6 +80,24 @@ func (g *Gate) Evaluate(ctx context.Context, key string, ec EvalContext) Result 
 		return Result{Variant: d.Variant, Reason: string(d.Reason), Err: fmt.Errorf("flags: evaluate %s: %w", key, err)}
 	}
 	return Result{On: d.Value, Variant: d.Variant, Reason: string(d.Reason)}
+}
+
+// static answers a boolean flag without targeting (or DISABLED) straight from
+// the provider: its value is the same for every chat, so the SDK's per-call
+// context merging (20 allocations, about 5 µs) buys nothing. It counts the
+// evaluation as the hook would.
+func (g *Gate) static(key string) (Result, bool) {
+	set := g.p.set.Load()
+	if set == nil {
+		return Result{}, false
+	}
+	f := set.flags[key]
+	if f == nil || f.kind != kindBool || f.rule != nil && !f.disabled {
+		return Result{}, false
+	}
+	v, d, ok := g.p.evaluate(key, kindBool, nil)
+	g.evals.WithLabelValues(key, d.Variant, string(d.Reason)).Inc()
+	return Result{On: ok && v.(bool), Variant: d.Variant, Reason: string(d.Reason)}, true
 }
 
 // Close shuts the API down; the provider's Run is stopped by its own context.

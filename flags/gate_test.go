@@ -4,6 +4,7 @@ import (
 	"context"
 	"testing"
 
+	of "github.com/open-feature/go-sdk/openfeature"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/cryptobot-dev/cryptobot/internal/metrics"
@@ -57,12 +58,28 @@ func TestGate(t *testing.T) {
 			{"staging-only", "on", "TARGETING_MATCH", 2},
 			{"staging-only", "off", "DEFAULT", 1},
 			{"killed", "", "DISABLED", 1},
+			{"static-on", "on", "STATIC", 1},
 			{"nope", "", "ERROR", 1},
 		}
 		for _, c := range checks {
 			if got := testutil.ToFloat64(m.FlagEvaluations.WithLabelValues(c.flag, c.variant, c.reason)); got != c.want {
 				t.Errorf("evaluations{%s,%s,%s} = %v, want %v", c.flag, c.variant, c.reason, got, c.want)
 			}
+		}
+	})
+	t.Run("the static fast path answers as the SDK does", func(t *testing.T) {
+		for _, flag := range []string{"static-on", "killed"} {
+			r, ok := g.static(flag)
+			if !ok {
+				t.Fatalf("%s: not on the fast path", flag)
+			}
+			d, _ := g.client.BooleanValueDetails(ctx, flag, false, of.NewEvaluationContext("7", nil))
+			if r.On != d.Value || r.Variant != d.Variant || r.Reason != string(d.Reason) {
+				t.Errorf("%s: fast path %+v, SDK %+v", flag, r, d)
+			}
+		}
+		if _, ok := g.static("staging-only"); ok {
+			t.Error("a targeted flag took the fast path")
 		}
 	})
 }
