@@ -13,7 +13,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math"
 	"sync"
 	"time"
 
@@ -99,8 +98,8 @@ func (m *Module) handle(ctx context.Context, req modules.Request) (modules.Reply
 	if err != nil {
 		return modules.Reply{Text: reply.MarketError(req.Args[0], err)}, nil
 	}
-	candles = closed(candles, iv, m.now())
-	if !valid(candles) {
+	candles = market.ClosedCandles(candles, iv, m.now()) // a guard: clients already drop the open bar
+	if !market.ValidCandles(candles) {
 		return modules.Reply{Text: reply.Unavailable}, nil
 	}
 	if len(candles) < MinCandles {
@@ -127,8 +126,8 @@ func (m *Module) Section(ctx context.Context, _ modules.Request, pair market.Pai
 	case err != nil:
 		return "", fmt.Errorf("analysis section %s %s: %w", pair, iv, err)
 	}
-	candles = closed(candles, iv, m.now())
-	if !valid(candles) {
+	candles = market.ClosedCandles(candles, iv, m.now()) // a guard: clients already drop the open bar
+	if !market.ValidCandles(candles) {
 		return "", fmt.Errorf("analysis section %s %s: %w", pair, iv, market.ErrBadResponse)
 	}
 	if len(candles) < MinCandles {
@@ -142,29 +141,4 @@ func (m *Module) analyze(c []market.Candle, iv market.Interval) result {
 	w := m.pool.Get().(*workspace)
 	defer m.pool.Put(w)
 	return w.analyze(c, iv)
-}
-
-// closed drops trailing candles that are still open at now; venue clients
-// already do, this guards the indicators against one that does not.
-func closed(c []market.Candle, iv market.Interval, now time.Time) []market.Candle {
-	for len(c) > 0 && c[len(c)-1].Open.Add(iv.Duration()).After(now) {
-		c = c[:len(c)-1]
-	}
-	return c
-}
-
-// valid reports whether every price is positive and finite and every volume
-// non-negative: log returns, percentages and levels all assume so.
-func valid(c []market.Candle) bool {
-	for _, b := range c {
-		for _, v := range [...]float64{b.O, b.H, b.L, b.C} {
-			if !(v > 0) || math.IsInf(v, 0) {
-				return false
-			}
-		}
-		if !(b.Volume >= 0) || math.IsInf(b.Volume, 0) || b.L > b.H {
-			return false
-		}
-	}
-	return true
 }

@@ -10,7 +10,6 @@ import (
 	"fmt"
 	"image"
 	"image/png"
-	"math"
 	"time"
 
 	"github.com/cryptobot-dev/cryptobot/flags"
@@ -110,11 +109,11 @@ func (m *Module) handle(ctx context.Context, req modules.Request) (modules.Reply
 	if err != nil {
 		return modules.Reply{Text: reply.MarketError(req.Args[0], err)}, nil
 	}
-	candles = closed(candles, iv, m.now())
+	candles = market.ClosedCandles(candles, iv, m.now()) // a guard: clients already drop the open bar
 	if len(candles) > Limit {
 		candles = candles[len(candles)-Limit:]
 	}
-	if !valid(candles) {
+	if !market.ValidCandles(candles) {
 		return modules.Reply{Text: reply.Unavailable}, nil
 	}
 	if len(candles) < MinCandles {
@@ -150,30 +149,4 @@ func (m *Module) encode(img *image.RGBA) ([]byte, error) {
 		return nil, fmt.Errorf("encode png: %w", err)
 	}
 	return bytes.Clone(buf.Bytes()), nil
-}
-
-// closed drops trailing candles that are still open at now; venue clients
-// already do, this keeps a half-formed bar off the chart from one that does not.
-func closed(c []market.Candle, iv market.Interval, now time.Time) []market.Candle {
-	for len(c) > 0 && c[len(c)-1].Open.Add(iv.Duration()).After(now) {
-		c = c[:len(c)-1]
-	}
-	return c
-}
-
-// valid reports whether every price is positive and finite, every volume
-// non-negative and finite, and every bar's low at most its high: the scale
-// and the drawing assume so.
-func valid(c []market.Candle) bool {
-	for _, b := range c {
-		for _, v := range [...]float64{b.O, b.H, b.L, b.C} {
-			if !(v > 0) || math.IsInf(v, 0) {
-				return false
-			}
-		}
-		if !(b.Volume >= 0) || math.IsInf(b.Volume, 0) || b.L > b.H {
-			return false
-		}
-	}
-	return true
 }
