@@ -6,6 +6,7 @@ import (
 	"flag"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 	"unicode/utf8"
@@ -86,5 +87,23 @@ func CheckHTML(t testing.TB, s string) {
 	}
 	if len(open) > 0 {
 		t.Errorf("unclosed tags %v in %q", open, s)
+	}
+}
+
+// HeapInUse is the live heap after a full collection, for memory-cost tests.
+func HeapInUse() uint64 {
+	runtime.GC()
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	return ms.HeapAlloc
+}
+
+// Within2x fails unless a module's measured cost and its declared Cost are
+// within a factor of two of each other, either way.
+func Within2x(t testing.TB, what string, measured, declared uint64) {
+	t.Helper()
+	t.Logf("%s: measured %d B, declared %d B", what, measured, declared)
+	if measured > 2*declared || declared > 2*measured {
+		t.Errorf("%s: measured %d B is not within 2x of the declared %d B", what, measured, declared)
 	}
 }

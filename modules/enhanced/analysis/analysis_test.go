@@ -403,14 +403,6 @@ func TestMissingText(t *testing.T) {
 	}
 }
 
-// heapInUse returns the live heap after a full collection.
-func heapInUse() uint64 {
-	runtime.GC()
-	var ms runtime.MemStats
-	runtime.ReadMemStats(&ms)
-	return ms.HeapAlloc
-}
-
 func TestMemoryCost(t *testing.T) {
 	src := btcMarket(Limit)
 	candles := src.candles[market.H1]
@@ -424,13 +416,13 @@ func TestMemoryCost(t *testing.T) {
 	for range 3 {
 		mods := make([]*Module, n)
 		wss := make([]*workspace, n)
-		before := heapInUse()
+		before := modulestest.HeapInUse()
 		for i := range mods {
 			mods[i] = New(src, nil)
 			wss[i] = new(workspace)
 			wss[i].analyze(candles, market.H1)
 		}
-		if after := heapInUse(); after > before {
+		if after := modulestest.HeapInUse(); after > before {
 			resident = max(resident, (after-before)/n)
 		}
 		runtime.KeepAlive(mods)
@@ -455,18 +447,8 @@ func TestMemoryCost(t *testing.T) {
 	}
 	perRequest := total / n
 
-	t.Logf("resident %d B (declared %d), per request %d B (declared %d)", resident, residentBytes, perRequest, perRequestBytes)
-	for _, c := range []struct {
-		name               string
-		measured, declared uint64
-	}{
-		{"resident", resident, residentBytes},
-		{"per request", perRequest, perRequestBytes},
-	} {
-		if c.measured > 2*c.declared || 2*c.measured < c.declared {
-			t.Errorf("%s: measured %d B, declared %d B: not within 2×", c.name, c.measured, c.declared)
-		}
-	}
+	modulestest.Within2x(t, "resident", resident, residentBytes)
+	modulestest.Within2x(t, "per request", perRequest, perRequestBytes)
 }
 
 func BenchmarkAnalysis300(b *testing.B) {

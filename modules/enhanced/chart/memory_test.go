@@ -7,6 +7,7 @@ import (
 
 	"github.com/cryptobot-dev/cryptobot/internal/market"
 	"github.com/cryptobot-dev/cryptobot/modules"
+	"github.com/cryptobot-dev/cryptobot/modules/modulestest"
 )
 
 // TestMemoryCost keeps the declared Cost honest: measured and declared must
@@ -31,7 +32,7 @@ func TestMemoryCost(t *testing.T) {
 		// warm every buffer for the second.
 		const n = 10_000
 		held := make([]modules.Module, n)
-		before := heapInUse()
+		before := modulestest.HeapInUse()
 		for i := range held {
 			m, err := info.New(deps)
 			if err != nil {
@@ -39,8 +40,8 @@ func TestMemoryCost(t *testing.T) {
 			}
 			held[i] = m
 		}
-		module := (heapInUse() - before) / n
-		before = heapInUse()
+		module := (modulestest.HeapInUse() - before) / n
+		before = modulestest.HeapInUse()
 		h := held[0].Commands()[0].Handler
 		var wg sync.WaitGroup
 		for range 2 * pooledBuffers {
@@ -51,10 +52,10 @@ func TestMemoryCost(t *testing.T) {
 			})
 		}
 		wg.Wait()
-		pools := max(heapInUse(), before) - before
+		pools := max(modulestest.HeapInUse(), before) - before
 		runtime.KeepAlive(held)
 		t.Logf("resident: module %d B, warm pools %d B", module, pools)
-		within2x(t, "resident", module+pools, info.Cost.Resident)
+		modulestest.Within2x(t, "resident", module+pools, info.Cost.Resident)
 	})
 
 	t.Run("per request", func(t *testing.T) {
@@ -77,21 +78,6 @@ func TestMemoryCost(t *testing.T) {
 			}
 		}
 		runtime.ReadMemStats(&after)
-		within2x(t, "per request", (after.TotalAlloc-before.TotalAlloc)/runs, info.Cost.PerRequest)
+		modulestest.Within2x(t, "per request", (after.TotalAlloc-before.TotalAlloc)/runs, info.Cost.PerRequest)
 	})
-}
-
-func heapInUse() uint64 {
-	runtime.GC()
-	var ms runtime.MemStats
-	runtime.ReadMemStats(&ms)
-	return ms.HeapAlloc
-}
-
-func within2x(t *testing.T, what string, measured, declared uint64) {
-	t.Helper()
-	t.Logf("%s: measured %d B, declared %d B", what, measured, declared)
-	if measured > 2*declared || declared > 2*measured {
-		t.Errorf("%s: measured %d B is not within 2x of the declared %d B", what, measured, declared)
-	}
 }

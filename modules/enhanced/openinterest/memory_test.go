@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/cryptobot-dev/cryptobot/modules"
+	"github.com/cryptobot-dev/cryptobot/modules/modulestest"
 )
 
 // stackPerGoroutine is what one fetch goroutine is charged for its stack: the
@@ -36,7 +37,7 @@ func TestMemoryCost(t *testing.T) {
 			cmds []modules.Command
 		}
 		held := make([]loaded, n)
-		before := heapInUse()
+		before := modulestest.HeapInUse()
 		for i := range held {
 			m, err := info.New(deps)
 			if err != nil {
@@ -44,9 +45,9 @@ func TestMemoryCost(t *testing.T) {
 			}
 			held[i] = loaded{m, m.Commands()}
 		}
-		measured := (heapInUse() - before) / n
+		measured := (modulestest.HeapInUse() - before) / n
 		runtime.KeepAlive(held)
-		within2x(t, "resident", measured, info.Cost.Resident)
+		modulestest.Within2x(t, "resident", measured, info.Cost.Resident)
 	})
 
 	t.Run("per request", func(t *testing.T) {
@@ -75,21 +76,6 @@ func TestMemoryCost(t *testing.T) {
 		heap := (after.TotalAlloc - before.TotalAlloc) / runs
 		goroutines := uint64(calls) / runs
 		t.Logf("per request: %d B heap, %d fetch goroutines", heap, goroutines)
-		within2x(t, "per request", heap+goroutines*stackPerGoroutine, info.Cost.PerRequest)
+		modulestest.Within2x(t, "per request", heap+goroutines*stackPerGoroutine, info.Cost.PerRequest)
 	})
-}
-
-func heapInUse() uint64 {
-	runtime.GC()
-	var ms runtime.MemStats
-	runtime.ReadMemStats(&ms)
-	return ms.HeapAlloc
-}
-
-func within2x(t *testing.T, what string, measured, declared uint64) {
-	t.Helper()
-	t.Logf("%s: measured %d B, declared %d B", what, measured, declared)
-	if measured > 2*declared || declared > 2*measured {
-		t.Errorf("%s: measured %d B is not within 2x of the declared %d B", what, measured, declared)
-	}
 }
