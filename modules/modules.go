@@ -185,18 +185,14 @@ func Registered() []Info {
 	return out
 }
 
-// WorkDeadline is when a handler must finish: the reply deadline (received +
-// timeout) less a tenth kept for sending, but never less than half the
-// timeout from now. An update that waited in the queue past its deadline
-// still gets time to produce a real answer, which goes out late (and is
-// counted so) instead of failing with an expired context.
+// WorkDeadline is dispatch.WorkDeadline's old home, kept only while
+// internal/telegram on this branch still sets its own deadline.
+//
+// Deprecated: the router owns the deadline (dispatch.WorkDeadline); delete
+// this when the transport branch, which drops its copy, is merged.
 func WorkDeadline(received time.Time, timeout time.Duration, now time.Time) time.Time {
-	return later(received.Add(timeout-timeout/10), now.Add(timeout/2))
-}
-
-func later(a, b time.Time) time.Time {
-	if a.After(b) {
+	if a, b := received.Add(timeout-timeout/10), now.Add(timeout/2); a.After(b) {
 		return a
 	}
-	return b
+	return now.Add(timeout / 2)
 }

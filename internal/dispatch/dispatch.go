@@ -208,7 +208,7 @@ func (r *Router) Handle(ctx context.Context, req modules.Request) modules.Reply 
 	if req.Received.IsZero() {
 		req.Received = time.Now()
 	}
-	ctx, cancel := context.WithDeadline(ctx, modules.WorkDeadline(req.Received, r.opts.ReplyTimeout, time.Now()))
+	ctx, cancel := context.WithDeadline(ctx, WorkDeadline(req.Received, r.opts.ReplyTimeout, time.Now()))
 	defer cancel()
 
 	if req.Command == "" {
