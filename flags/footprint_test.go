@@ -4,6 +4,7 @@ import (
 	"runtime"
 	"testing"
 
+	"github.com/cryptobot-dev/cryptobot/flags/flagkey"
 	"github.com/cryptobot-dev/cryptobot/internal/metrics"
 )
 
@@ -32,7 +33,7 @@ func TestFootprint(t *testing.T) {
 			t.Fatal(err)
 		}
 		for id := int64(1); id <= 1000; id++ {
-			g.Evaluate(t.Context(), MarketAnalysis, EvalContext{ChatID: id, ChatType: "private", Env: "production"})
+			g.Evaluate(t.Context(), flagkey.MarketAnalysis, EvalContext{ChatID: id, ChatType: "private", Env: "production"})
 		}
 		providers[i], gates[i] = p, g
 	}

@@ -28,7 +28,7 @@ func Lint(dir string, catalog map[string]string) ([]Problem, error) {
 		f := set.flags[key]
 		if _, ok := catalog[key]; !ok {
 			probs = append(probs, Problem{File: f.file, Line: f.line,
-				Reason: fmt.Sprintf("flag %q is not in flags.Catalog (flags/keys.go)", key)})
+				Reason: fmt.Sprintf("flag %q is not in flags.Catalog (flags/flagkey)", key)})
 		}
 		for _, fr := range f.fracs {
 			if slices.Contains(fr.names, "on") && fr.names[0] != "on" {

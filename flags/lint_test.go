@@ -5,6 +5,8 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/cryptobot-dev/cryptobot/flags/flagkey"
 )
 
 func TestLint(t *testing.T) {
@@ -18,7 +20,7 @@ func TestLint(t *testing.T) {
 		{"clean", map[string]string{"f.yaml": base, "g.yaml": g}, nil},
 		{"catalog key without a file", map[string]string{"f.yaml": base}, []string{`: flag "g" is in flags.Catalog but in no flag file`}},
 		{"file key not in catalog", map[string]string{"f.yaml": base, "g.yaml": g, "h.yaml": strings.Replace(base, "  f:", "  h:", 1)},
-			[]string{`/h.yaml:2: flag "h" is not in flags.Catalog (flags/keys.go)`}},
+			[]string{`/h.yaml:2: flag "h" is not in flags.Catalog (flags/flagkey)`}},
 		{"on not first is a warning", map[string]string{"f.yaml": base + "    targeting:\n      fractional: [[\"off\", 75], [\"on\", 25]]\n", "g.yaml": g},
 			[]string{`/f.yaml:7: warning: flag "f": list "on" first in fractional so raising its weight keeps chats already in`}},
 		{"validation problems come alone", map[string]string{"f.yaml": "flags: [\n"}, []string{"/f.yaml:1: invalid YAML: did not find expected node content"}},
@@ -55,7 +57,7 @@ func TestShippedFlags(t *testing.T) {
 		t.Fatalf("Lint(flags/) = %v, %v", probs, err)
 	}
 	p, _ := newTestProvider(t, ".")
-	for _, key := range []string{OpenInterest, FundingRates, MarketAnalysis} {
+	for _, key := range []string{flagkey.OpenInterest, flagkey.FundingRates, flagkey.MarketAnalysis} {
 		t.Run(key, func(t *testing.T) {
 			cases := []struct {
 				name  string

@@ -87,7 +87,7 @@ type Cost struct {
 // Info describes a module to the registry.
 type Info struct {
 	ID   string // "core.price", "enhanced.funding"
-	Flag string // flag key (flags/keys.go); required for enhanced.*, empty for core.*
+	Flag string // flag key (flags/flagkey); required for enhanced.*, empty for core.*
 	Cost Cost   // required for enhanced.*
 	New  func(Deps) (Module, error)
 }

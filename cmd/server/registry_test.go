@@ -7,7 +7,7 @@ import (
 	"github.com/cryptobot-dev/cryptobot/modules"
 )
 
-// Every compiled-in enhanced module names a flag declared in flags/keys.go and
+// Every compiled-in enhanced module names a flag declared in flags/flagkey and
 // an honest cost; every declared flag is used by a module.
 func TestEnhancedModulesNameDeclaredFlags(t *testing.T) {
 	used := map[string]bool{}

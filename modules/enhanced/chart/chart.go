@@ -12,7 +12,7 @@ import (
 	"image/png"
 	"time"
 
-	"github.com/cryptobot-dev/cryptobot/flags"
+	flags "github.com/cryptobot-dev/cryptobot/flags/flagkey"
 	"github.com/cryptobot-dev/cryptobot/internal/market"
 	"github.com/cryptobot-dev/cryptobot/modules"
 	"github.com/cryptobot-dev/cryptobot/modules/reply"
