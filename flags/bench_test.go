@@ -6,6 +6,8 @@ import (
 	"testing"
 
 	of "github.com/open-feature/go-sdk/openfeature"
+
+	"github.com/cryptobot-dev/cryptobot/modules"
 )
 
 func benchProvider(b *testing.B) *Provider {
@@ -68,15 +70,15 @@ func BenchmarkEvaluateFractional(b *testing.B) {
 func BenchmarkGate(b *testing.B) {
 	p := benchProvider(b)
 	ctx := context.Background()
-	g, err := NewGate(ctx, p, p.m)
+	g, err := NewGate(ctx, p, p.m, "production")
 	if err != nil {
 		b.Fatal(err)
 	}
 	b.Cleanup(func() { _ = g.Close(ctx) })
-	ec := EvalContext{ChatID: -1001234567890, UserID: 42, ChatType: "supergroup", Lang: "en", Env: "production"}
+	req := modules.Request{ChatID: -1001234567890, UserID: 42, ChatType: "supergroup", Lang: "en"}
 	b.ReportAllocs()
 	for b.Loop() {
-		g.Evaluate(ctx, "staging-or-beta", ec)
+		g.Enabled(ctx, "staging-or-beta", req)
 	}
 }
 
@@ -84,15 +86,15 @@ func BenchmarkGate(b *testing.B) {
 func BenchmarkGateStatic(b *testing.B) {
 	p := benchProvider(b)
 	ctx := context.Background()
-	g, err := NewGate(ctx, p, p.m)
+	g, err := NewGate(ctx, p, p.m, "production")
 	if err != nil {
 		b.Fatal(err)
 	}
 	b.Cleanup(func() { _ = g.Close(ctx) })
-	ec := EvalContext{ChatID: -1001234567890, UserID: 42, ChatType: "supergroup", Lang: "en", Env: "production"}
+	req := modules.Request{ChatID: -1001234567890, UserID: 42, ChatType: "supergroup", Lang: "en"}
 	b.ReportAllocs()
 	for b.Loop() {
-		if g.Evaluate(ctx, "f", ec).On {
+		if g.Enabled(ctx, "f", req) {
 			b.Fatal("f is off")
 		}
 	}

@@ -6,6 +6,7 @@ import (
 
 	"github.com/cryptobot-dev/cryptobot/flags/flagkey"
 	"github.com/cryptobot-dev/cryptobot/internal/metrics"
+	"github.com/cryptobot-dev/cryptobot/modules"
 )
 
 // The provider with the shipped flags and its OpenFeature gate hold far less
@@ -28,12 +29,12 @@ func TestFootprint(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		g, err := NewGate(t.Context(), p, m)
+		g, err := NewGate(t.Context(), p, m, "production")
 		if err != nil {
 			t.Fatal(err)
 		}
 		for id := int64(1); id <= 1000; id++ {
-			g.Evaluate(t.Context(), flagkey.MarketAnalysis, EvalContext{ChatID: id, ChatType: "private", Env: "production"})
+			g.Enabled(t.Context(), flagkey.MarketAnalysis, modules.Request{ChatID: id, ChatType: "private"})
 		}
 		providers[i], gates[i] = p, g
 	}

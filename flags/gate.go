@@ -11,18 +11,11 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/cryptobot-dev/cryptobot/internal/metrics"
+	"github.com/cryptobot-dev/cryptobot/modules"
 )
 
-// EvalContext is who asks: the chat is the targeting key.
-type EvalContext struct {
-	ChatID   int64
-	UserID   int64  // 0: unknown (channel posts); omitted from the context
-	ChatType string // "private", "group", ...
-	Lang     string // IETF language tag
-	Env      string // "staging" or "production", from config
-}
-
-// Result is a gate decision. Any error reads as off.
+// Result is a flag decision with its explanation, for /flags. Any error
+// reads as off.
 type Result struct {
 	On      bool
 	Variant string
@@ -30,20 +23,24 @@ type Result struct {
 	Err     error
 }
 
-// Gate evaluates boolean module flags through an isolated OpenFeature API
-// (no globals), recording every evaluation in m.FlagEvaluations.
+// Gate decides boolean module flags for one chat through an isolated
+// OpenFeature API (no globals), recording every evaluation in
+// m.FlagEvaluations. The targeting key is the chat id; the attributes are
+// userId, chatType, languageCode and the deploy environment.
 type Gate struct {
 	api    *of.EvaluationAPI
 	client *of.Client
 	p      *Provider
 	evals  *prometheus.CounterVec
+	env    string
 }
 
-// NewGate binds p to a new isolated OpenFeature API with the metrics hook.
+// NewGate binds p to a new isolated OpenFeature API with the metrics hook;
+// env ("staging", "production") is every evaluation's environment attribute.
 // A provider without a valid flag set is not an error: every flag reads as
 // off (and Status says why) until a valid set loads. A provider can serve one
 // Gate at a time; Close the old one first.
-func NewGate(ctx context.Context, p *Provider, m *metrics.Metrics) (*Gate, error) {
+func NewGate(ctx context.Context, p *Provider, m *metrics.Metrics, env string) (*Gate, error) {
 	if p == nil || m == nil {
 		return nil, errors.New("flags: gate needs a provider and metrics")
 	}
@@ -53,51 +50,43 @@ func NewGate(ctx context.Context, p *Provider, m *metrics.Metrics) (*Gate, error
 		_ = api.Shutdown(ctx)
 		return nil, fmt.Errorf("flags: set provider: %w", err)
 	}
-	return &Gate{api: api, client: api.NewClient(), p: p, evals: m.FlagEvaluations}, nil
+	return &Gate{api: api, client: api.NewClient(), p: p, evals: m.FlagEvaluations, env: env}, nil
 }
 
-// Evaluate reports whether the boolean flag key is on for this chat.
-func (g *Gate) Evaluate(ctx context.Context, key string, ec EvalContext) Result {
-	if r, ok := g.static(key); ok {
-		return r
+// Enabled reports whether the boolean flag key is on for req's chat; any
+// error reads as off.
+func (g *Gate) Enabled(ctx context.Context, key string, req modules.Request) bool {
+	return g.Explain(ctx, key, req).On
+}
+
+// Explain evaluates like Enabled and says which variant and why.
+func (g *Gate) Explain(ctx context.Context, key string, req modules.Request) Result {
+	// A flag without targeting (or DISABLED) has one value for every chat, so
+	// the SDK's per-call context merging (20 allocations, about 5 µs) buys
+	// nothing; the hook's count is recorded here instead.
+	if d, ok := g.p.StaticBoolean(key); ok {
+		g.evals.WithLabelValues(key, d.Variant, string(d.Reason)).Inc()
+		return Result{On: d.Value, Variant: d.Variant, Reason: string(d.Reason)}
 	}
 	attrs := make(map[string]any, 4)
-	if ec.UserID != 0 {
+	if req.UserID != 0 {
 		// A string, like the chat id, so allow-lists of quoted ids match.
-		attrs["userId"] = strconv.FormatInt(ec.UserID, 10)
+		attrs["userId"] = strconv.FormatInt(req.UserID, 10)
 	}
-	if ec.ChatType != "" {
-		attrs["chatType"] = ec.ChatType
+	if req.ChatType != "" {
+		attrs["chatType"] = req.ChatType
 	}
-	if ec.Lang != "" {
-		attrs["languageCode"] = ec.Lang
+	if req.Lang != "" {
+		attrs["languageCode"] = req.Lang
 	}
-	if ec.Env != "" {
-		attrs["environment"] = ec.Env
+	if g.env != "" {
+		attrs["environment"] = g.env
 	}
-	d, err := g.client.BooleanValueDetails(ctx, key, false, of.NewEvaluationContext(strconv.FormatInt(ec.ChatID, 10), attrs))
+	d, err := g.client.BooleanValueDetails(ctx, key, false, of.NewEvaluationContext(strconv.FormatInt(req.ChatID, 10), attrs))
 	if err != nil {
 		return Result{Variant: d.Variant, Reason: string(d.Reason), Err: fmt.Errorf("flags: evaluate %s: %w", key, err)}
 	}
 	return Result{On: d.Value, Variant: d.Variant, Reason: string(d.Reason)}
-}
-
-// static answers a boolean flag without targeting (or DISABLED) straight from
-// the provider: its value is the same for every chat, so the SDK's per-call
-// context merging (20 allocations, about 5 µs) buys nothing. It counts the
-// evaluation as the hook would.
-func (g *Gate) static(key string) (Result, bool) {
-	set := g.p.set.Load()
-	if set == nil {
-		return Result{}, false
-	}
-	f := set.flags[key]
-	if f == nil || f.kind != kindBool || f.rule != nil && !f.disabled {
-		return Result{}, false
-	}
-	v, d, ok := g.p.evaluate(key, kindBool, nil)
-	g.evals.WithLabelValues(key, d.Variant, string(d.Reason)).Inc()
-	return Result{On: ok && v.(bool), Variant: d.Variant, Reason: string(d.Reason)}, true
 }
 
 // Close shuts the API down; the provider's Run is stopped by its own context.

@@ -8,6 +8,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/cryptobot-dev/cryptobot/internal/metrics"
+	"github.com/cryptobot-dev/cryptobot/modules"
 )
 
 func TestGate(t *testing.T) {
@@ -15,7 +16,7 @@ func TestGate(t *testing.T) {
 	writeFiles(t, dir, map[string]string{"flags.yaml": evalFlags})
 	p, m := newTestProvider(t, dir)
 	ctx := context.Background()
-	g, err := NewGate(ctx, p, m)
+	g, err := NewGate(ctx, p, m, "production")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -27,26 +28,28 @@ func TestGate(t *testing.T) {
 	tests := []struct {
 		name        string
 		flag        string
-		ec          EvalContext
+		env         string
+		req         modules.Request
 		wantOn      bool
 		wantVariant string
 		wantReason  string
 		wantErr     bool
 	}{
-		{"staging is on", "staging-only", EvalContext{ChatID: 7, Env: "staging"}, true, "on", "TARGETING_MATCH", false},
-		{"allow-listed chat is on", "staging-only", EvalContext{ChatID: -1001234567890, UserID: 5, ChatType: "supergroup", Env: "production"}, true, "on", "TARGETING_MATCH", false},
-		{"other chats are off", "staging-only", EvalContext{ChatID: 7, Env: "production"}, false, "off", "DEFAULT", false},
-		{"static", "static-on", EvalContext{ChatID: 7}, true, "on", "STATIC", false},
-		{"kill switch", "killed", EvalContext{ChatID: 42}, false, "", "DISABLED", false},
-		{"chat type and language reach targeting", "no-default-targeted", EvalContext{ChatID: 1, ChatType: "private", Lang: "de"}, true, "on", "TARGETING_MATCH", false},
-		{"missing flag reads as off", "nope", EvalContext{ChatID: 7}, false, "", "ERROR", true},
-		{"type mismatch reads as off", "color", EvalContext{ChatID: 7}, false, "", "ERROR", true},
+		{"staging is on", "staging-only", "staging", modules.Request{ChatID: 7}, true, "on", "TARGETING_MATCH", false},
+		{"allow-listed chat is on", "staging-only", "production", modules.Request{ChatID: -1001234567890, UserID: 5, ChatType: "supergroup"}, true, "on", "TARGETING_MATCH", false},
+		{"other chats are off", "staging-only", "production", modules.Request{ChatID: 7}, false, "off", "DEFAULT", false},
+		{"static", "static-on", "production", modules.Request{ChatID: 7}, true, "on", "STATIC", false},
+		{"kill switch", "killed", "production", modules.Request{ChatID: 42}, false, "", "DISABLED", false},
+		{"chat type and language reach targeting", "no-default-targeted", "production", modules.Request{ChatID: 1, ChatType: "private", Lang: "de"}, true, "on", "TARGETING_MATCH", false},
+		{"missing flag reads as off", "nope", "production", modules.Request{ChatID: 7}, false, "", "ERROR", true},
+		{"type mismatch reads as off", "color", "production", modules.Request{ChatID: 7}, false, "", "ERROR", true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			r := g.Evaluate(ctx, tt.flag, tt.ec)
+			g.env = tt.env
+			r := g.Explain(ctx, tt.flag, tt.req)
 			if r.On != tt.wantOn || r.Variant != tt.wantVariant || r.Reason != tt.wantReason || (r.Err != nil) != tt.wantErr {
-				t.Errorf("Evaluate = %+v, want on=%v variant=%q reason=%s err=%v", r, tt.wantOn, tt.wantVariant, tt.wantReason, tt.wantErr)
+				t.Errorf("Explain = %+v, want on=%v variant=%q reason=%s err=%v", r, tt.wantOn, tt.wantVariant, tt.wantReason, tt.wantErr)
 			}
 		})
 	}
@@ -69,17 +72,19 @@ func TestGate(t *testing.T) {
 	})
 	t.Run("the static fast path answers as the SDK does", func(t *testing.T) {
 		for _, flag := range []string{"static-on", "killed"} {
-			r, ok := g.static(flag)
+			r, ok := p.StaticBoolean(flag)
 			if !ok {
 				t.Fatalf("%s: not on the fast path", flag)
 			}
 			d, _ := g.client.BooleanValueDetails(ctx, flag, false, of.NewEvaluationContext("7", nil))
-			if r.On != d.Value || r.Variant != d.Variant || r.Reason != string(d.Reason) {
+			if r.Value != d.Value || r.Variant != d.Variant || r.Reason != d.Reason {
 				t.Errorf("%s: fast path %+v, SDK %+v", flag, r, d)
 			}
 		}
-		if _, ok := g.static("staging-only"); ok {
-			t.Error("a targeted flag took the fast path")
+		for _, flag := range []string{"staging-only", "nope", "color"} {
+			if _, ok := p.StaticBoolean(flag); ok {
+				t.Errorf("%s took the fast path", flag)
+			}
 		}
 	})
 }
@@ -91,17 +96,17 @@ func TestGateWithoutValidFlags(t *testing.T) {
 	writeFiles(t, dir, map[string]string{"a.yaml": "flags: {}\n"})
 	p, m := newTestProvider(t, dir)
 	ctx := context.Background()
-	g, err := NewGate(ctx, p, m)
+	g, err := NewGate(ctx, p, m, "production")
 	if err != nil {
 		t.Fatalf("NewGate: %v", err)
 	}
 	defer g.Close(ctx)
-	if r := g.Evaluate(ctx, "f", EvalContext{ChatID: 1}); r.On || r.Err == nil {
+	if r := g.Explain(ctx, "f", modules.Request{ChatID: 1}); r.On || r.Err == nil {
 		t.Errorf("without flags: %+v, want off with an error", r)
 	}
 	writeFiles(t, dir, map[string]string{"a.yaml": v2})
 	p.reload(ctx)
-	if r := g.Evaluate(ctx, "f", EvalContext{ChatID: 1}); !r.On || r.Err != nil {
+	if r := g.Explain(ctx, "f", modules.Request{ChatID: 1}); !r.On || r.Err != nil {
 		t.Errorf("after a valid load: %+v, want on", r)
 	}
 }
@@ -112,19 +117,19 @@ func TestGateLifecycle(t *testing.T) {
 	p, m := newTestProvider(t, dir)
 	ctx := context.Background()
 	t.Run("nil arguments", func(t *testing.T) {
-		if _, err := NewGate(ctx, nil, m); err == nil {
+		if _, err := NewGate(ctx, nil, m, "production"); err == nil {
 			t.Error("nil provider: want an error")
 		}
-		if _, err := NewGate(ctx, p, nil); err == nil {
+		if _, err := NewGate(ctx, p, nil, "production"); err == nil {
 			t.Error("nil metrics: want an error")
 		}
 	})
-	g1, err := NewGate(ctx, p, m)
+	g1, err := NewGate(ctx, p, m, "production")
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Run("one gate per provider", func(t *testing.T) {
-		if _, err := NewGate(ctx, p, metrics.New("test", "test")); err == nil {
+		if _, err := NewGate(ctx, p, metrics.New("test", "test"), "production"); err == nil {
 			t.Error("a second gate on a bound provider: want an error")
 		}
 	})
@@ -132,11 +137,11 @@ func TestGateLifecycle(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Run("rebind after close", func(t *testing.T) {
-		g2, err := NewGate(ctx, p, m)
+		g2, err := NewGate(ctx, p, m, "production")
 		if err != nil {
 			t.Fatalf("NewGate after Close: %v", err)
 		}
-		if r := g2.Evaluate(ctx, "f", EvalContext{ChatID: 1}); r.Reason != "STATIC" {
+		if r := g2.Explain(ctx, "f", modules.Request{ChatID: 1}); r.Reason != "STATIC" {
 			t.Errorf("Evaluate = %+v", r)
 		}
 		if err := g2.Close(ctx); err != nil {

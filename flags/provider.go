@@ -161,6 +161,21 @@ func (p *Provider) BooleanEvaluation(_ context.Context, key string, def bool, fc
 	return of.BoolResolutionDetail{Value: v.(bool), ProviderResolutionDetail: d}
 }
 
+// StaticBoolean answers a boolean flag whose value is the same for every
+// chat (no targeting, or DISABLED) without an evaluation context; ok is false
+// when the flag needs one (targeted, missing, another type, no valid set).
+func (p *Provider) StaticBoolean(key string) (d of.BoolResolutionDetail, ok bool) {
+	set := p.set.Load()
+	if set == nil {
+		return d, false
+	}
+	f := set.flags[key]
+	if f == nil || f.kind != kindBool || f.rule != nil && !f.disabled {
+		return d, false
+	}
+	return p.BooleanEvaluation(context.Background(), key, false, nil), true
+}
+
 // StringEvaluation resolves a string flag.
 func (p *Provider) StringEvaluation(_ context.Context, key string, def string, fc of.FlattenedContext) of.StringResolutionDetail {
 	v, d, ok := p.evaluate(key, kindString, fc)

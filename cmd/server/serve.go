@@ -103,7 +103,7 @@ func (a *app) build(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("flags: %w", err)
 	}
-	a.gate, err = flags.NewGate(ctx, a.flags, a.metrics)
+	a.gate, err = flags.NewGate(ctx, a.flags, a.metrics, cfg.Env)
 	if err != nil {
 		return fmt.Errorf("flags: %w", err)
 	}
@@ -113,7 +113,7 @@ func (a *app) build(ctx context.Context) error {
 		admins = append(admins, consoleChatID)
 	}
 	a.router = dispatch.New(dispatch.Options{
-		Gate:         gateAdapter{a.gate, cfg.Env},
+		Gate:         a.gate,
 		Guard:        a.guard,
 		Admins:       admins,
 		ReplyTimeout: cfg.ReplyTimeout,
@@ -320,21 +320,6 @@ func (a *app) isEnhancedCommand(name string) bool {
 		}
 	}
 	return false
-}
-
-// gateAdapter evaluates flags for a request, adding the deploy environment.
-type gateAdapter struct {
-	gate *flags.Gate
-	env  string
-}
-
-func (g gateAdapter) Evaluate(ctx context.Context, key string, req modules.Request) modules.FlagValue {
-	r := g.gate.Evaluate(ctx, key, flags.EvalContext{ChatID: req.ChatID, UserID: req.UserID, ChatType: req.ChatType, Lang: req.Lang, Env: g.env})
-	v := modules.FlagValue{Key: key, On: r.On, Variant: r.Variant, Reason: r.Reason}
-	if r.Err != nil {
-		v.Err = r.Err.Error()
-	}
-	return v
 }
 
 // listenAddr reports whether two listen addresses are the same socket.

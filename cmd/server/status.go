@@ -54,11 +54,15 @@ func (a *app) Status(context.Context) []modules.Fact {
 
 // Flags implements modules.Inspector for /flags.
 func (a *app) Flags(ctx context.Context, req modules.Request) []modules.FlagValue {
-	g := gateAdapter{a.gate, a.cfg.Env}
 	keys := slices.Sorted(maps.Keys(flags.Catalog))
 	out := make([]modules.FlagValue, 0, len(keys))
 	for _, k := range keys {
-		out = append(out, g.Evaluate(ctx, k, req))
+		r := a.gate.Explain(ctx, k, req)
+		v := modules.FlagValue{Key: k, On: r.On, Variant: r.Variant, Reason: r.Reason}
+		if r.Err != nil {
+			v.Err = r.Err.Error()
+		}
+		out = append(out, v)
 	}
 	return out
 }

@@ -19,9 +19,9 @@ import (
 	"github.com/cryptobot-dev/cryptobot/modules"
 )
 
-// Gate evaluates a flag for one chat. Any error must read as off.
+// Gate decides a module's flag for one chat. Any error must read as off.
 type Gate interface {
-	Evaluate(ctx context.Context, key string, req modules.Request) modules.FlagValue
+	Enabled(ctx context.Context, key string, req modules.Request) bool
 }
 
 // Guard is the memory guard as the router sees it.
@@ -195,7 +195,7 @@ func (r *Router) Available(ctx context.Context, req modules.Request) []modules.C
 		if e.cmd.Admin && !r.admins[req.ChatID] {
 			continue
 		}
-		if e.info.Enhanced() && !r.opts.Gate.Evaluate(ctx, e.info.Flag, req).On {
+		if e.info.Enhanced() && !r.opts.Gate.Enabled(ctx, e.info.Flag, req) {
 			continue
 		}
 		out = append(out, e.cmd)
@@ -224,7 +224,7 @@ func (r *Router) Handle(ctx context.Context, req modules.Request) modules.Reply 
 		return modules.Reply{Text: unknownText}
 	}
 	if e.info.Enhanced() {
-		if !r.opts.Gate.Evaluate(ctx, e.info.Flag, req).On {
+		if !r.opts.Gate.Enabled(ctx, e.info.Flag, req) {
 			r.count(req.Command, OutcomeDisabled)
 			return modules.Reply{Text: disabledText}
 		}
@@ -295,7 +295,7 @@ func (r *Router) Sections(ctx context.Context, req modules.Request, pair market.
 	results := make(chan result, len(r.sections))
 	pending := 0
 	for i, s := range r.sections {
-		if !r.opts.Gate.Evaluate(ctx, s.info.Flag, req).On {
+		if !r.opts.Gate.Enabled(ctx, s.info.Flag, req) {
 			r.section(s.info.ID, SectionOff)
 			continue
 		}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -20,13 +21,8 @@ import (
 // flagsOn is a Gate fake: a flag is on for the listed chats.
 type flagsOn map[string][]int64
 
-func (f flagsOn) Evaluate(_ context.Context, key string, req modules.Request) modules.FlagValue {
-	for _, id := range f[key] {
-		if id == req.ChatID {
-			return modules.FlagValue{Key: key, On: true, Variant: "on", Reason: "TARGETING_MATCH"}
-		}
-	}
-	return modules.FlagValue{Key: key, Variant: "off", Reason: "DEFAULT"}
+func (f flagsOn) Enabled(_ context.Context, key string, req modules.Request) bool {
+	return slices.Contains(f[key], req.ChatID)
 }
 
 // guard is a Guard fake.
