@@ -16,8 +16,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
-
 	"github.com/cryptobot-dev/cryptobot/internal/market"
 )
 
@@ -95,42 +93,12 @@ type Info struct {
 // Enhanced reports whether the module is gated by a flag and the memory guard.
 func (i Info) Enhanced() bool { return strings.HasPrefix(i.ID, "enhanced.") }
 
-// Catalog lists the commands a chat may use right now; /start and /help use it.
-type Catalog interface {
-	Available(ctx context.Context, req Request) []Command
-}
-
-// Sections gathers the /price sections that are on for this chat.
-type Sections interface {
-	Sections(ctx context.Context, req Request, pair market.Pair) []string
-}
-
-// Inspector reports the bot's own state to admin commands.
-type Inspector interface {
-	Status(ctx context.Context) []Fact
-	Flags(ctx context.Context, req Request) []FlagValue
-}
-
-// Fact is one labelled line of /status.
-type Fact struct{ Name, Value string }
-
-// FlagValue is one flag as evaluated for a chat, with the reason.
-type FlagValue struct {
-	Key, Variant, Reason string
-	On                   bool
-	Err                  string
-}
-
 // Deps is what a module's New receives. New must be cheap and side-effect free.
 type Deps struct {
-	Log      *slog.Logger
-	Metrics  prometheus.Registerer
-	Market   market.Source
-	Catalog  Catalog
-	Sections Sections
-	Inspect  Inspector
-	Decode   func(v any) error // decodes the module's own config subtree (modules.<id>)
-	Now      func() time.Time
+	Log    *slog.Logger
+	Market market.Source
+	Decode func(v any) error // decodes the module's own config subtree (modules.<id>)
+	Now    func() time.Time
 }
 
 var (

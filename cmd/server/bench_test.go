@@ -36,7 +36,7 @@ func benchApp(b *testing.B, env string) (*app, func(modules.Request) modules.Rep
 	}
 	a := &app{cfg: cfg, log: slog.New(slog.NewTextHandler(io.Discard, nil)), metrics: newTestMetrics(), started: time.Now()}
 	ctx, cancel := context.WithCancel(context.Background())
-	if err := a.build(ctx); err != nil {
+	if err := a.build(ctx, modules.Registered()); err != nil {
 		b.Fatal(err)
 	}
 	if err := a.market.Warm(ctx); err != nil {

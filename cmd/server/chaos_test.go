@@ -25,12 +25,10 @@ import (
 // chaosPanicText is what /boom panics with; the chat must never see it.
 const chaosPanicText = "chaos: boom"
 
-// A core module compiled into this test binary only: /boom panics.
-func init() {
-	modules.Register(modules.Info{
-		ID:  "core.chaospanic",
-		New: func(modules.Deps) (modules.Module, error) { return panicModule{}, nil },
-	})
+// A core module the tests hand to run (never the global registry): /boom panics.
+var chaosPanicModule = modules.Info{
+	ID:  "core.chaospanic",
+	New: func(modules.Deps) (modules.Module, error) { return panicModule{}, nil },
 }
 
 type panicModule struct{}

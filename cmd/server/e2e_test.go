@@ -208,7 +208,7 @@ func TestConfigErrorsExit2(t *testing.T) {
 		{[]string{"TELEGRAM_BOT_TOKEN=1:x", "CRYPTOBOT_REPLY_TIMEOUT=5 parsecs"}, "reply_timeout"},
 	} {
 		var stderr syncBuffer
-		code := run(t.Context(), nil, tc.env, strings.NewReader(""), &bytes.Buffer{}, &stderr)
+		code := run(t.Context(), testModules(), nil, tc.env, strings.NewReader(""), &bytes.Buffer{}, &stderr)
 		lines := strings.Split(strings.TrimSpace(stderr.String()), "\n")
 		if code != 2 || len(lines) != 1 || !strings.Contains(lines[0], tc.want) {
 			t.Errorf("%v: exit %d, stderr %q; want 2 and one line naming %s", tc.env, code, stderr.String(), tc.want)
@@ -220,7 +220,7 @@ func TestConsoleMode(t *testing.T) {
 	tb := startBot(t, "polling") // only for its fake venues
 	in := strings.NewReader("/price btc\n/help\n/status\n\n/price zzzzz\n")
 	var out, stderr syncBuffer
-	code := run(t.Context(), []string{"-console"}, []string{
+	code := run(t.Context(), testModules(), []string{"-console"}, []string{
 		"CRYPTOBOT_EXCHANGES__BINANCE__SPOT_URL=" + tb.venues.Binance.URL(),
 		"CRYPTOBOT_EXCHANGES__BINANCE__FUTURES_URL=" + tb.venues.Binance.URL(),
 		"CRYPTOBOT_EXCHANGES__BYBIT__URL=" + tb.venues.Bybit.URL(),
@@ -249,14 +249,15 @@ func TestRefusedTokenExits2(t *testing.T) {
 	tg := telegramtest.New(telegramtest.Options{})
 	defer tg.Close()
 	var stderr syncBuffer
-	code := run(t.Context(), nil, []string{
+	addr, ln := listen(t)
+	code := run(t.Context(), testModules(), nil, []string{
 		"TELEGRAM_BOT_TOKEN=123:not-the-token",
 		"CRYPTOBOT_TELEGRAM__API_URL=" + tg.URL(),
-		"CRYPTOBOT_HTTP__LISTEN=" + freeAddr(t),
+		"CRYPTOBOT_HTTP__LISTEN=" + addr,
 		"CRYPTOBOT_FLAGS__DIR=../../flags",
 		"CRYPTOBOT_MEMORY__LIMIT=512MiB",
 		"CRYPTOBOT_EXCHANGES__BINANCE__SPOT_URL=http://127.0.0.1:1",
-	}, strings.NewReader(""), &bytes.Buffer{}, &stderr)
+	}, strings.NewReader(""), &bytes.Buffer{}, &stderr, ln)
 	if code != 2 || !strings.Contains(stderr.String(), "refused the token") {
 		t.Fatalf("exit %d, log:\n%s", code, stderr.String())
 	}

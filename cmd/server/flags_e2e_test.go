@@ -138,7 +138,7 @@ func TestFractionalRolloutStableAcrossRestarts(t *testing.T) {
 		a := &app{cfg: cfg, log: slog.New(slog.NewTextHandler(io.Discard, nil)), metrics: newTestMetrics(), started: time.Now()}
 		ctx, cancel := context.WithCancel(context.Background())
 		defer cancel()
-		if err := a.build(ctx); err != nil {
+		if err := a.build(ctx, modules.Registered()); err != nil {
 			t.Fatal(err)
 		}
 		defer a.gate.Close(ctx)

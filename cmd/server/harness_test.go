@@ -17,6 +17,7 @@ import (
 	"github.com/cryptobot-dev/cryptobot/internal/market/markettest"
 	"github.com/cryptobot-dev/cryptobot/internal/metrics"
 	"github.com/cryptobot-dev/cryptobot/internal/telegram/telegramtest"
+	"github.com/cryptobot-dev/cryptobot/modules"
 )
 
 // bot is the real run() started against the fake Bot API and fake venues.
@@ -49,15 +50,20 @@ func (s *syncBuffer) String() string {
 	return s.b.String()
 }
 
-func freeAddr(t *testing.T) string {
+// listen binds a free port and returns its address with the option that hands
+// the listener to run, so the port is never released and re-bound.
+func listen(t *testing.T) (string, option) {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer ln.Close()
-	return ln.Addr().String()
+	t.Cleanup(func() { _ = ln.Close() }) // in case run never serves it
+	return ln.Addr().String(), withListener(ln.Addr().String(), ln)
 }
+
+// testModules are the compiled-in modules plus the test-only /boom.
+func testModules() []modules.Info { return append(modules.Registered(), chaosPanicModule) }
 
 // copyFlags copies the shipped flag files so a test can edit them.
 func copyFlags(t *testing.T) string {
@@ -89,7 +95,8 @@ func startBot(t *testing.T, mode string, env ...string) *bot {
 	book.Now = time.Now
 	venues := markettest.StartBook(book)
 	t.Cleanup(venues.Close)
-	b := &bot{t: t, tg: tg, venues: venues, addr: freeAddr(t), flagsDir: copyFlags(t), secret: "test_secret-123", done: make(chan int, 1), stderr: &syncBuffer{}}
+	addr, ln := listen(t)
+	b := &bot{t: t, tg: tg, venues: venues, addr: addr, flagsDir: copyFlags(t), secret: "test_secret-123", done: make(chan int, 1), stderr: &syncBuffer{}}
 	environ := []string{
 		"TELEGRAM_BOT_TOKEN=" + tg.Token(),
 		"CRYPTOBOT_TELEGRAM__API_URL=" + tg.URL(),
@@ -112,7 +119,9 @@ func startBot(t *testing.T, mode string, env ...string) *bot {
 	environ = append(environ, env...)
 	ctx, cancel := context.WithCancel(context.Background())
 	b.cancel = cancel
-	go func() { b.done <- run(ctx, nil, environ, strings.NewReader(""), io.Discard, b.stderr) }()
+	go func() {
+		b.done <- run(ctx, testModules(), nil, environ, strings.NewReader(""), io.Discard, b.stderr, ln)
+	}()
 	t.Cleanup(func() {
 		cancel()
 		select {

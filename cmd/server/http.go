@@ -51,7 +51,7 @@ func (a *app) listen() ([]*httpServer, error) {
 	}
 	addrs := []string{a.cfg.HTTP.Listen, a.cfg.Metrics.Listen}
 	for i, s := range servers {
-		ln, err := net.Listen("tcp", addrs[i])
+		ln, err := a.bind(addrs[i])
 		if err != nil {
 			for _, prev := range servers[:i] {
 				_ = prev.ln.Close()
@@ -62,6 +62,14 @@ func (a *app) listen() ([]*httpServer, error) {
 		a.log.Info("http listening", "addr", ln.Addr().String())
 	}
 	return servers, nil
+}
+
+// bind listens on addr, or takes the listener a test handed over for it.
+func (a *app) bind(addr string) (net.Listener, error) {
+	if ln, ok := a.opts.listeners[addr]; ok {
+		return ln, nil
+	}
+	return net.Listen("tcp", addr)
 }
 
 func (a *app) newEcho() *echo.Echo {

@@ -15,9 +15,9 @@ import (
 	"syscall"
 
 	"github.com/cryptobot-dev/cryptobot/internal/config"
+	"github.com/cryptobot-dev/cryptobot/modules"
 
-	_ "github.com/cryptobot-dev/cryptobot/modules/core"     // always loaded
-	_ "github.com/cryptobot-dev/cryptobot/modules/enhanced" // behind flags and the memory budget
+	_ "github.com/cryptobot-dev/cryptobot/modules/enhanced" // behind flags and the memory budget; core is built in serve
 )
 
 // Stamped at build time with -ldflags "-X main.version=… -X main.commit=…".
@@ -36,12 +36,14 @@ const (
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	os.Exit(run(ctx, os.Args[1:], os.Environ(), os.Stdin, os.Stdout, os.Stderr))
+	os.Exit(run(ctx, modules.Registered(), os.Args[1:], os.Environ(), os.Stdin, os.Stdout, os.Stderr))
 }
 
-// run is the whole program, so tests can start it with their own arguments,
-// environment and streams, and stop it by cancelling ctx.
-func run(ctx context.Context, args, environ []string, stdin io.Reader, stdout, stderr io.Writer) int {
+// run is the whole program over the given feature modules (main passes the
+// registry; the core modules are added by serve), so tests can start it with
+// their own modules, arguments, environment and streams, and stop it by
+// cancelling ctx. opts are for tests only.
+func run(ctx context.Context, mods []modules.Info, args, environ []string, stdin io.Reader, stdout, stderr io.Writer, opts ...option) int {
 	if len(args) > 0 {
 		switch args[0] {
 		case "healthcheck":
@@ -70,7 +72,7 @@ func run(ctx context.Context, args, environ []string, stdin io.Reader, stdout, s
 		return exitConfig
 	}
 	log := newLogger(stderr, cfg)
-	if err := serve(ctx, cfg, log, stdin, stdout); err != nil {
+	if err := serve(ctx, cfg, log, mods, stdin, stdout, opts...); err != nil {
 		log.Error("stopped", "err", err)
 		if _, ok := errors.AsType[*config.Error](err); ok {
 			return exitConfig

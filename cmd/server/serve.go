@@ -23,6 +23,7 @@ import (
 	"github.com/cryptobot-dev/cryptobot/internal/metrics"
 	"github.com/cryptobot-dev/cryptobot/internal/telegram"
 	"github.com/cryptobot-dev/cryptobot/modules"
+	"github.com/cryptobot-dev/cryptobot/modules/core"
 )
 
 // consoleChatID is the chat console mode speaks as; it counts as an admin chat.
@@ -40,13 +41,35 @@ type app struct {
 	router  *dispatch.Router
 	tg      *telegram.Bot // nil in console mode
 	started time.Time
+	opts    options
+}
+
+// options are what tests hand run besides configuration.
+type options struct {
+	listeners map[string]net.Listener // by listen address: used instead of binding it
+}
+
+type option func(*options)
+
+// withListener serves addr on ln, already bound by the test, so no port is
+// released and re-bound in between.
+func withListener(addr string, ln net.Listener) option {
+	return func(o *options) {
+		if o.listeners == nil {
+			o.listeners = map[string]net.Listener{}
+		}
+		o.listeners[addr] = ln
+	}
 }
 
 // serve builds the bot and runs it until ctx ends, then shuts down in order:
 // intake stops, accepted updates are answered, servers close.
-func serve(ctx context.Context, cfg config.Config, log *slog.Logger, stdin io.Reader, stdout io.Writer) error {
+func serve(ctx context.Context, cfg config.Config, log *slog.Logger, mods []modules.Info, stdin io.Reader, stdout io.Writer, opts ...option) error {
 	a := &app{cfg: cfg, log: log, metrics: metrics.New(version, commit), started: time.Now()}
-	if err := a.build(ctx); err != nil {
+	for _, o := range opts {
+		o(&a.opts)
+	}
+	if err := a.build(ctx, mods); err != nil {
 		return err
 	}
 	defer func() {
@@ -66,9 +89,9 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, stdin io.Re
 	go func() { _ = a.guard.Run(bg) }()
 	go func() { _ = a.flags.Run(bg) }()
 	go func() { _ = a.market.Run(bg) }() // loads what Warm did not, then refreshes
-	for _, r := range a.router.Runners() {
-		go func() { _ = r.Run(bg) }()
-	}
+	runners := make(chan struct{})
+	go func() { defer close(runners); a.router.Run(bg) }()
+	defer func() { stopBG(); <-runners }() // modules' background work has returned
 
 	if cfg.Telegram.Mode == config.ModeConsole {
 		return runConsole(ctx, a.router, stdin, stdout)
@@ -76,7 +99,7 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, stdin io.Re
 	return a.runTelegram(ctx)
 }
 
-func (a *app) build(ctx context.Context) error {
+func (a *app) build(ctx context.Context, mods []modules.Info) error {
 	cfg := a.cfg
 	limit, _ := cfg.MemoryLimit() // validated
 	guard, err := memguard.New(memguard.Options{Limit: limit, Metrics: a.metrics, Log: a.log})
@@ -120,17 +143,13 @@ func (a *app) build(ctx context.Context) error {
 		Metrics:      a.metrics,
 		Log:          a.log.With("component", "dispatch"),
 	})
-	infos := modules.Registered()
+	infos := append(core.Modules(a.router, a.router, a), mods...)
 	err = a.router.Load(infos, func(info modules.Info) modules.Deps {
 		return modules.Deps{
-			Log:      a.log.With("module", info.ID),
-			Metrics:  a.metrics.Registry,
-			Market:   a.market,
-			Catalog:  a.router,
-			Sections: a.router,
-			Inspect:  a,
-			Decode:   func(v any) error { return cfg.DecodeModule(info.ID, v) },
-			Now:      time.Now,
+			Log:    a.log.With("module", info.ID),
+			Market: a.market,
+			Decode: func(v any) error { return cfg.DecodeModule(info.ID, v) },
+			Now:    time.Now,
 		}
 	})
 	if err != nil {

@@ -12,13 +12,14 @@ import (
 	"github.com/cryptobot-dev/cryptobot/flags"
 	"github.com/cryptobot-dev/cryptobot/internal/format"
 	"github.com/cryptobot-dev/cryptobot/modules"
+	"github.com/cryptobot-dev/cryptobot/modules/core/admin"
 )
 
-// Status implements modules.Inspector for /status.
-func (a *app) Status(context.Context) []modules.Fact {
+// Status implements admin.Inspector for /status.
+func (a *app) Status(context.Context) []admin.Fact {
 	a.guard.Sample()
 	mem := a.guard.Status()
-	facts := []modules.Fact{
+	facts := []admin.Fact{
 		{Name: "version", Value: version + " (" + commit + ", " + runtime.Version() + ")"},
 		{Name: "uptime", Value: format.Duration(time.Since(a.started))},
 		{Name: "mode", Value: a.cfg.Telegram.Mode + ", env " + a.cfg.Env},
@@ -28,37 +29,37 @@ func (a *app) Status(context.Context) []modules.Fact {
 	}
 	loaded, skipped := a.router.Modules()
 	for _, l := range loaded {
-		facts = append(facts, modules.Fact{Name: "module " + l.Info.ID, Value: "loaded"})
+		facts = append(facts, admin.Fact{Name: "module " + l.Info.ID, Value: "loaded"})
 	}
 	for _, s := range skipped {
-		facts = append(facts, modules.Fact{Name: "module " + s.Info.ID, Value: "skipped: " + s.Reason})
+		facts = append(facts, admin.Fact{Name: "module " + s.Info.ID, Value: "skipped: " + s.Reason})
 	}
 	st := a.flags.Status()
 	flagState := "valid"
 	if !st.Valid {
 		flagState = "INVALID (last good set kept): " + st.LastError
 	}
-	facts = append(facts, modules.Fact{Name: "flag files", Value: flagState + "; " + strings.Join(st.Files, ", ")})
+	facts = append(facts, admin.Fact{Name: "flag files", Value: flagState + "; " + strings.Join(st.Files, ", ")})
 	if !st.LastReload.IsZero() {
-		facts = append(facts, modules.Fact{Name: "flags loaded", Value: format.Duration(time.Since(st.LastReload)) + " ago"})
+		facts = append(facts, admin.Fact{Name: "flags loaded", Value: format.Duration(time.Since(st.LastReload)) + " ago"})
 	}
 	if a.tg != nil {
 		t := a.tg.Status()
 		facts = append(facts,
-			modules.Fact{Name: "queue", Value: fmt.Sprintf("%d/%d, oldest %s", t.QueueDepth, t.QueueCapacity, t.OldestQueued.Round(time.Millisecond))},
-			modules.Fact{Name: "replies", Value: fmt.Sprintf("%d sent, %d late, %d failed", t.Sent, t.Late, t.Failed)},
+			admin.Fact{Name: "queue", Value: fmt.Sprintf("%d/%d, oldest %s", t.QueueDepth, t.QueueCapacity, t.OldestQueued.Round(time.Millisecond))},
+			admin.Fact{Name: "replies", Value: fmt.Sprintf("%d sent, %d late, %d failed", t.Sent, t.Late, t.Failed)},
 		)
 	}
 	return facts
 }
 
-// Flags implements modules.Inspector for /flags.
-func (a *app) Flags(ctx context.Context, req modules.Request) []modules.FlagValue {
+// Flags implements admin.Inspector for /flags.
+func (a *app) Flags(ctx context.Context, req modules.Request) []admin.FlagValue {
 	keys := slices.Sorted(maps.Keys(flags.Catalog))
-	out := make([]modules.FlagValue, 0, len(keys))
+	out := make([]admin.FlagValue, 0, len(keys))
 	for _, k := range keys {
 		r := a.gate.Explain(ctx, k, req)
-		v := modules.FlagValue{Key: k, On: r.On, Variant: r.Variant, Reason: r.Reason}
+		v := admin.FlagValue{Key: k, On: r.On, Variant: r.Variant, Reason: r.Reason}
 		if r.Err != nil {
 			v.Err = r.Err.Error()
 		}

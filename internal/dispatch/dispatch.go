@@ -166,17 +166,6 @@ func (r *Router) Modules() ([]Loaded, []Skipped) { return r.loaded, r.skipped }
 // IsAdmin reports whether the chat is a configured admin chat.
 func (r *Router) IsAdmin(chatID int64) bool { return r.admins[chatID] }
 
-// Runners returns the loaded modules with background work.
-func (r *Router) Runners() []modules.Runner {
-	var out []modules.Runner
-	for _, l := range r.loaded {
-		if run, ok := l.Module.(modules.Runner); ok {
-			out = append(out, run)
-		}
-	}
-	return out
-}
-
 // Commands lists every loaded command, admin ones included, for setMyCommands
 // filtering by the caller.
 func (r *Router) Commands() []modules.Command {

@@ -10,18 +10,35 @@ import (
 	"github.com/cryptobot-dev/cryptobot/modules"
 )
 
-func init() {
-	modules.Register(modules.Info{
+// Inspector reports the bot's own state (cmd/server's app).
+type Inspector interface {
+	Status(ctx context.Context) []Fact
+	Flags(ctx context.Context, req modules.Request) []FlagValue
+}
+
+// Fact is one labelled line of /status.
+type Fact struct{ Name, Value string }
+
+// FlagValue is one flag as evaluated for a chat, with the reason.
+type FlagValue struct {
+	Key, Variant, Reason string
+	On                   bool
+	Err                  string
+}
+
+// Info describes the module; cmd/server builds it over its own inspector.
+func Info(inspect Inspector) modules.Info {
+	return modules.Info{
 		ID:  "core.admin",
-		New: func(d modules.Deps) (modules.Module, error) { return New(d.Inspect), nil },
-	})
+		New: func(modules.Deps) (modules.Module, error) { return New(inspect), nil },
+	}
 }
 
 // Module holds the admin commands.
-type Module struct{ inspect modules.Inspector }
+type Module struct{ inspect Inspector }
 
 // New returns the module over the bot's inspector.
-func New(inspect modules.Inspector) *Module { return &Module{inspect: inspect} }
+func New(inspect Inspector) *Module { return &Module{inspect: inspect} }
 
 // Commands implements modules.Module.
 func (m *Module) Commands() []modules.Command {

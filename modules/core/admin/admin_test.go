@@ -10,12 +10,12 @@ import (
 
 type inspector struct{}
 
-func (inspector) Status(context.Context) []modules.Fact {
-	return []modules.Fact{{Name: "version", Value: "v1"}, {Name: "flag files", Value: "invalid: a.yaml:3: <bad>"}}
+func (inspector) Status(context.Context) []Fact {
+	return []Fact{{Name: "version", Value: "v1"}, {Name: "flag files", Value: "invalid: a.yaml:3: <bad>"}}
 }
 
-func (inspector) Flags(_ context.Context, req modules.Request) []modules.FlagValue {
-	return []modules.FlagValue{
+func (inspector) Flags(_ context.Context, req modules.Request) []FlagValue {
+	return []FlagValue{
 		{Key: "open-interest", On: true, Variant: "on", Reason: "TARGETING_MATCH"},
 		{Key: "funding-rates", Variant: "off", Reason: "DEFAULT"},
 	}

@@ -1,4 +1,5 @@
-// Package help answers /help with usage for the commands this chat can use.
+// Package help answers /start and /help: a greeting or usage, each listing the
+// commands this chat may use right now.
 package help
 
 import (
@@ -9,33 +10,74 @@ import (
 	"github.com/cryptobot-dev/cryptobot/modules"
 )
 
-func init() {
-	modules.Register(modules.Info{
-		ID:  "core.help",
-		New: func(d modules.Deps) (modules.Module, error) { return New(d.Catalog), nil },
-	})
+// Catalog lists the commands a chat may use now (the router).
+type Catalog interface {
+	Available(ctx context.Context, req modules.Request) []modules.Command
 }
 
-// Module is the /help command.
-type Module struct{ catalog modules.Catalog }
+// Infos describes core.start and core.help, one command each (module ids and
+// command order stay as they were when they were two packages); cmd/server
+// builds them over the router's catalog.
+func Infos(catalog Catalog) []modules.Info {
+	cmds := New(catalog).Commands()
+	one := func(id string, c modules.Command) modules.Info {
+		return modules.Info{ID: id, New: func(modules.Deps) (modules.Module, error) { return only{c}, nil }}
+	}
+	return []modules.Info{one("core.start", cmds[0]), one("core.help", cmds[1])}
+}
 
-// New returns the module; catalog lists the commands a chat may use.
-func New(catalog modules.Catalog) *Module { return &Module{catalog: catalog} }
+type only []modules.Command
+
+func (o only) Commands() []modules.Command { return o }
+
+// Module holds /start and /help.
+type Module struct{ catalog Catalog }
+
+// New returns the module over catalog.
+func New(catalog Catalog) *Module { return &Module{catalog: catalog} }
 
 // Commands implements modules.Module.
 func (m *Module) Commands() []modules.Command {
-	return []modules.Command{{
-		Name: "help", Usage: "/help", Description: "How to use each command",
-		Handler: modules.HandlerFunc(m.handle),
-	}}
+	return []modules.Command{
+		{Name: "start", Usage: "/start", Description: "Say hello and list the commands", Handler: m.page(start)},
+		{Name: "help", Usage: "/help", Description: "How to use each command", Handler: m.page(usage)},
+	}
 }
 
-func (m *Module) handle(ctx context.Context, req modules.Request) (modules.Reply, error) {
-	var b strings.Builder
-	b.WriteString("<b>Commands</b>\n")
-	for _, c := range m.catalog.Available(ctx, req) {
-		b.WriteString("<code>" + html.EscapeString(c.Usage) + "</code>\n    " + html.EscapeString(c.Description) + "\n")
+// A layout is one page: its text around the list of commands.
+type layout struct {
+	head, tail string
+	line       func(modules.Command) string // "" leaves the command out
+}
+
+var (
+	start = layout{
+		head: "👋 <b>Hi! I am a crypto market bot.</b>\nI quote live prices from Binance, Bybit and OKX.\n\n",
+		tail: "\nTry <code>/price BTC</code>.",
+		line: func(c modules.Command) string {
+			if c.Name == "start" {
+				return ""
+			}
+			return "/" + c.Name + " — " + html.EscapeString(c.Description) + "\n"
+		},
 	}
-	b.WriteString("\nPairs can be written <code>btc</code>, <code>BTCUSDT</code>, <code>btc/usdt</code> or <code>BTC-USDT</code>; the quote defaults to USDT.")
-	return modules.Reply{Text: b.String()}, nil
+	usage = layout{
+		head: "<b>Commands</b>\n",
+		tail: "\nPairs can be written <code>btc</code>, <code>BTCUSDT</code>, <code>btc/usdt</code> or <code>BTC-USDT</code>; the quote defaults to USDT.",
+		line: func(c modules.Command) string {
+			return "<code>" + html.EscapeString(c.Usage) + "</code>\n    " + html.EscapeString(c.Description) + "\n"
+		},
+	}
+)
+
+func (m *Module) page(l layout) modules.HandlerFunc {
+	return func(ctx context.Context, req modules.Request) (modules.Reply, error) {
+		var b strings.Builder
+		b.WriteString(l.head)
+		for _, c := range m.catalog.Available(ctx, req) {
+			b.WriteString(l.line(c))
+		}
+		b.WriteString(l.tail)
+		return modules.Reply{Text: b.String()}, nil
+	}
 }

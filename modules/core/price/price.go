@@ -14,13 +14,20 @@ import (
 	"github.com/cryptobot-dev/cryptobot/modules/reply"
 )
 
-func init() {
-	modules.Register(modules.Info{
+// Info describes the module; cmd/server builds it over the router's sections.
+func Info(sections Sections) modules.Info {
+	return modules.Info{
 		ID: "core.price",
 		New: func(d modules.Deps) (modules.Module, error) {
-			return New(d.Market, d.Sections, d.Now), nil
+			return New(d.Market, sections, d.Now), nil
 		},
-	})
+	}
+}
+
+// Sections gathers the /price lines enhanced modules contribute for this chat
+// (the router); a section that is off, refused, failed or late is left out.
+type Sections interface {
+	Sections(ctx context.Context, req modules.Request, pair market.Pair) []string
 }
 
 // Source is the market data /price needs.
@@ -32,12 +39,12 @@ type Source interface {
 // Module is the /price command.
 type Module struct {
 	src      Source
-	sections modules.Sections
+	sections Sections
 	now      func() time.Time
 }
 
 // New returns the module. sections may be nil (no enhanced modules).
-func New(src Source, sections modules.Sections, now func() time.Time) *Module {
+func New(src Source, sections Sections, now func() time.Time) *Module {
 	if now == nil {
 		now = time.Now
 	}

@@ -55,7 +55,7 @@ func TestReplies(t *testing.T) {
 	for _, tc := range []struct {
 		name string
 		src  Source
-		sec  modules.Sections
+		sec  Sections
 		args []string
 	}{
 		{"btc", src, nil, []string{"btc"}},
