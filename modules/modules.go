@@ -24,7 +24,7 @@ type Request struct {
 	UpdateID int64
 	ChatID   int64
 	UserID   int64
-	ChatType string // "private", "group", "supergroup", "channel"; "console" in console mode
+	ChatType string // "private", "group", "supergroup", "channel"; console mode speaks as "private"
 	Lang     string // the sender's IETF language tag, may be empty
 	Command  string // lower case, without the slash and the @botname
 	Args     []string

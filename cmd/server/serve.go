@@ -341,7 +341,7 @@ func (a *app) isEnhancedCommand(name string) bool {
 	return false
 }
 
-// listenAddr reports whether two listen addresses are the same socket.
+// sameAddr reports whether two listen addresses are the same socket.
 func sameAddr(a, b string) bool {
 	ha, pa, err1 := net.SplitHostPort(a)
 	hb, pb, err2 := net.SplitHostPort(b)

@@ -28,7 +28,6 @@ type Gate interface {
 type Guard interface {
 	Reserve(module string, resident uint64) error
 	Admit(module string, bytes uint64) (release func(), err error)
-	Shedding() bool
 }
 
 // Outcome labels of cryptobot_commands_total.
@@ -82,8 +81,22 @@ type Loaded struct {
 // Skipped is a module that was not built, with the reason.
 type Skipped struct {
 	Info   modules.Info
-	Reason string
+	Cause  SkipCause
+	Reason string // for people: the cause and the error
 }
+
+// SkipCause is why a module was not built; its value is the reason label of
+// cryptobot_module_skipped.
+type SkipCause string
+
+// Skip causes.
+const (
+	SkipMemoryBudget SkipCause = "memory_budget" // its resident cost does not fit
+	SkipError        SkipCause = "error"         // its New failed
+)
+
+// SkipCauses lists every SkipCause, for metrics.Init.
+func SkipCauses() []string { return []string{string(SkipMemoryBudget), string(SkipError)} }
 
 // Router dispatches requests. Build it with New, then Load the modules.
 type Router struct {
@@ -119,13 +132,13 @@ func (r *Router) Load(infos []modules.Info, deps func(modules.Info) modules.Deps
 	for _, info := range infos {
 		if info.Enhanced() {
 			if err := r.opts.Guard.Reserve(info.ID, info.Cost.Resident); err != nil {
-				r.skip(info, "memory budget: "+err.Error())
+				r.skip(info, SkipMemoryBudget, "memory budget: "+err.Error())
 				continue
 			}
 		}
 		m, err := info.New(deps(info))
 		if err != nil {
-			r.skip(info, "new: "+err.Error())
+			r.skip(info, SkipError, "new: "+err.Error())
 			continue
 		}
 		for _, c := range m.Commands() {
@@ -149,22 +162,15 @@ func (r *Router) Load(infos []modules.Info, deps func(modules.Info) modules.Deps
 	return nil
 }
 
-func (r *Router) skip(info modules.Info, reason string) {
-	r.skipped = append(r.skipped, Skipped{info, reason})
+func (r *Router) skip(info modules.Info, cause SkipCause, reason string) {
+	r.skipped = append(r.skipped, Skipped{info, cause, reason})
 	r.opts.Metrics.ModuleLoaded.WithLabelValues(info.ID).Set(0)
-	label := "error"
-	if len(reason) >= 6 && reason[:6] == "memory" {
-		label = "memory_budget"
-	}
-	r.opts.Metrics.ModuleSkipped.WithLabelValues(info.ID, label).Set(1)
+	r.opts.Metrics.ModuleSkipped.WithLabelValues(info.ID, string(cause)).Set(1)
 	r.opts.Log.Warn("module skipped", "module", info.ID, "reason", reason)
 }
 
 // Modules returns what Load built and skipped.
 func (r *Router) Modules() ([]Loaded, []Skipped) { return r.loaded, r.skipped }
-
-// IsAdmin reports whether the chat is a configured admin chat.
-func (r *Router) IsAdmin(chatID int64) bool { return r.admins[chatID] }
 
 // Commands lists every loaded command, admin ones included, for setMyCommands
 // filtering by the caller.

@@ -54,8 +54,6 @@ func (g *guard) Admit(string, uint64) (func(), error) {
 	return func() { g.mu.Lock(); g.released++; g.mu.Unlock() }, nil
 }
 
-func (g *guard) Shedding() bool { return g.shedding }
-
 // feature is a test-only module: one command and an optional section.
 type feature struct {
 	cmd     string
@@ -179,7 +177,7 @@ func TestLoadSkipsOverBudget(t *testing.T) {
 	if len(loaded) != 1 || loaded[0].Info.ID != "enhanced.small" {
 		t.Fatalf("loaded %+v", loaded)
 	}
-	if len(skipped) != 1 || skipped[0].Info.ID != "enhanced.big" || !strings.Contains(skipped[0].Reason, "memory budget") {
+	if len(skipped) != 1 || skipped[0].Info.ID != "enhanced.big" || skipped[0].Cause != SkipMemoryBudget || !strings.Contains(skipped[0].Reason, "memory budget") {
 		t.Fatalf("skipped %+v", skipped)
 	}
 	if testutil.ToFloat64(m.ModuleLoaded.WithLabelValues("enhanced.big")) != 0 ||
