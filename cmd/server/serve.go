@@ -222,7 +222,7 @@ func (a *app) runTelegram(ctx context.Context) error {
 		Rate: telegram.Rate{
 			Global:   cfg.Telegram.Rate.Global,
 			PerChat:  cfg.Telegram.Rate.PerChat,
-			PerGroup: cfg.Telegram.Rate.PerGroup / 60,
+			PerGroup: cfg.Telegram.Rate.PerGroupPerSecond(),
 		},
 	}, api, a.router, a.metrics, a.log.With("component", "telegram"))
 	if err != nil {

@@ -36,64 +36,90 @@ type Config struct {
 	ReplyTimeout time.Duration `koanf:"reply_timeout"`
 	LogLevel     string        `koanf:"log_level"`
 
-	Telegram struct {
-		Token   string `koanf:"token"`
-		APIURL  string `koanf:"api_url"`
-		Mode    string `koanf:"mode"`
-		Webhook struct {
-			URL     string `koanf:"url"`
-			Path    string `koanf:"path"`
-			Secret  string `koanf:"secret"`
-			MaxBody int64  `koanf:"max_body"`
-		} `koanf:"webhook"`
-		Rate struct {
-			Global   float64 `koanf:"global"`    // messages per second, all chats
-			PerChat  float64 `koanf:"per_chat"`  // messages per second in one private chat
-			PerGroup float64 `koanf:"per_group"` // messages per minute in one group
-		} `koanf:"rate"`
-	} `koanf:"telegram"`
-
-	HTTP struct {
-		Listen string `koanf:"listen"`
-	} `koanf:"http"`
-	Metrics struct {
-		Listen string `koanf:"listen"`
-	} `koanf:"metrics"`
-
-	Exchanges struct {
-		Order   []string      `koanf:"order"`
-		Timeout time.Duration `koanf:"timeout"`
-		Binance struct {
-			SpotURL    string `koanf:"spot_url"`
-			FuturesURL string `koanf:"futures_url"`
-		} `koanf:"binance"`
-		Bybit struct {
-			URL string `koanf:"url"`
-		} `koanf:"bybit"`
-		OKX struct {
-			URL string `koanf:"url"`
-		} `koanf:"okx"`
-	} `koanf:"exchanges"`
-
-	Cache struct {
-		TTL time.Duration `koanf:"ttl"`
-	} `koanf:"cache"`
-
-	Flags struct {
-		Dir string `koanf:"dir"`
-	} `koanf:"flags"`
-
-	Memory struct {
-		Limit string `koanf:"limit"` // bytes or 256MiB; empty = from the cgroup limit
-	} `koanf:"memory"`
-
-	Admin struct {
-		ChatIDs []int64 `koanf:"chat_ids"`
-	} `koanf:"admin"`
+	Telegram  Telegram  `koanf:"telegram"`
+	HTTP      Listener  `koanf:"http"`
+	Metrics   Listener  `koanf:"metrics"`
+	Exchanges Exchanges `koanf:"exchanges"`
+	Cache     Cache     `koanf:"cache"`
+	Flags     Flags     `koanf:"flags"`
+	Memory    Memory    `koanf:"memory"`
+	Admin     Admin     `koanf:"admin"`
 
 	// Modules holds each module's own settings under its id, such as
 	// modules.enhanced.analysis; a module reads them with DecodeModule.
 	Modules map[string]any `koanf:"modules"`
+}
+
+// Telegram is telegram.*: the Bot API, the transport mode and the send limits.
+type Telegram struct {
+	Token   string  `koanf:"token"`
+	APIURL  string  `koanf:"api_url"`
+	Mode    string  `koanf:"mode"`
+	Webhook Webhook `koanf:"webhook"`
+	Rate    Rate    `koanf:"rate"`
+}
+
+// Webhook is telegram.webhook.*.
+type Webhook struct {
+	URL     string `koanf:"url"`
+	Path    string `koanf:"path"`
+	Secret  string `koanf:"secret"`
+	MaxBody int64  `koanf:"max_body"`
+}
+
+// Rate is telegram.rate.*, in the units Telegram documents its limits in.
+type Rate struct {
+	Global   float64 `koanf:"global"`    // messages per second, all chats
+	PerChat  float64 `koanf:"per_chat"`  // messages per second in one private chat
+	PerGroup float64 `koanf:"per_group"` // messages per minute in one group
+}
+
+// PerGroupPerSecond is PerGroup in messages per second.
+func (r Rate) PerGroupPerSecond() float64 { return r.PerGroup / 60 }
+
+// Listener is http.* and metrics.*: one listen address.
+type Listener struct {
+	Listen string `koanf:"listen"`
+}
+
+// Exchanges is exchanges.*: failover order, timeout and each venue's base URLs.
+type Exchanges struct {
+	Order   []string      `koanf:"order"`
+	Timeout time.Duration `koanf:"timeout"`
+	Binance Binance       `koanf:"binance"`
+	Bybit   Venue         `koanf:"bybit"`
+	OKX     Venue         `koanf:"okx"`
+}
+
+// Binance has separate spot and USDⓈ-M futures hosts.
+type Binance struct {
+	SpotURL    string `koanf:"spot_url"`
+	FuturesURL string `koanf:"futures_url"`
+}
+
+// Venue is an exchange with one base URL.
+type Venue struct {
+	URL string `koanf:"url"`
+}
+
+// Cache is cache.*.
+type Cache struct {
+	TTL time.Duration `koanf:"ttl"`
+}
+
+// Flags is flags.*.
+type Flags struct {
+	Dir string `koanf:"dir"`
+}
+
+// Memory is memory.*.
+type Memory struct {
+	Limit string `koanf:"limit"` // bytes or 256MiB; empty = from the cgroup limit
+}
+
+// Admin is admin.*.
+type Admin struct {
+	ChatIDs []int64 `koanf:"chat_ids"`
 }
 
 // Defaults are the values used when neither the file nor the environment sets a key.

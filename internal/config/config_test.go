@@ -188,3 +188,13 @@ modules:
 		t.Errorf("a bad value: %v", err)
 	}
 }
+
+func TestRatePerGroupPerSecond(t *testing.T) {
+	c, err := Load("", false, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := c.Telegram.Rate.PerGroupPerSecond(); got != 20.0/60 {
+		t.Errorf("per group = %v messages/s, want 20 a minute", got)
+	}
+}
