@@ -199,12 +199,23 @@ func (r *Router) Available(ctx context.Context, req modules.Request) []modules.C
 }
 
 // Handle answers one request; it never returns an empty reply for a command.
-func (r *Router) Handle(ctx context.Context, req modules.Request) modules.Reply {
+// It owns the work deadline and recovers any panic below it: a chat never
+// meets silence, and the transport only queues and sends.
+func (r *Router) Handle(ctx context.Context, req modules.Request) (reply modules.Reply) {
 	if req.Received.IsZero() {
 		req.Received = time.Now()
 	}
 	ctx, cancel := context.WithDeadline(ctx, WorkDeadline(req.Received, r.opts.ReplyTimeout, time.Now()))
 	defer cancel()
+	defer func() {
+		if p := recover(); p != nil {
+			r.opts.Metrics.Panics.Inc()
+			r.opts.Log.Error("handler panic", "command", req.Command, "module", r.commands[req.Command].info.ID,
+				"panic", fmt.Sprint(p), "stack", string(debug.Stack()))
+			r.count(r.label(req.Command), OutcomePanic)
+			reply = modules.Reply{Text: failedText}
+		}
+	}()
 
 	if req.Command == "" {
 		return modules.Reply{Text: hintText}
@@ -235,14 +246,15 @@ func (r *Router) Handle(ctx context.Context, req modules.Request) modules.Reply 
 	return reply
 }
 
-func (r *Router) call(ctx context.Context, e entry, req modules.Request) (reply modules.Reply, outcome string) {
-	defer func() {
-		if p := recover(); p != nil {
-			r.opts.Metrics.Panics.Inc()
-			r.opts.Log.Error("handler panic", "command", req.Command, "module", e.info.ID, "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
-			reply, outcome = modules.Reply{Text: failedText}, OutcomePanic
-		}
-	}()
+// label is the command label for metrics: a served command, or "unknown".
+func (r *Router) label(command string) string {
+	if _, ok := r.commands[command]; ok {
+		return command
+	}
+	return "unknown"
+}
+
+func (r *Router) call(ctx context.Context, e entry, req modules.Request) (modules.Reply, string) {
 	reply, err := e.cmd.Handler.Handle(ctx, req)
 	if err != nil {
 		r.opts.Log.Error("command failed", "command", req.Command, "module", e.info.ID, "chat_id", req.ChatID, "err", err)

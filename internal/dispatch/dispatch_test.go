@@ -257,3 +257,23 @@ func TestSections(t *testing.T) {
 		t.Errorf("sections for a chat with every flag off: %q", got)
 	}
 }
+
+type panicGate struct{}
+
+func (panicGate) Enabled(context.Context, string, modules.Request) bool { panic("gate broke") }
+
+// A panic anywhere below Handle, not only in a handler, is answered and counted.
+func TestHandleRecoversAPanicOutsideTheHandler(t *testing.T) {
+	m := metrics.New("test", "none")
+	r := New(Options{Gate: panicGate{}, Guard: &guard{budget: 10}, Metrics: m, Log: slog.New(slog.DiscardHandler)})
+	if err := r.Load([]modules.Info{info("enhanced.beta", "beta", 1, &feature{cmd: "beta", reply: text("beta!")})},
+		func(modules.Info) modules.Deps { return modules.Deps{} }); err != nil {
+		t.Fatal(err)
+	}
+	if got := r.Handle(t.Context(), modules.Request{ChatID: 1, Command: "beta"}); got.Text != failedText {
+		t.Errorf("reply %q, want the apology", got.Text)
+	}
+	if testutil.ToFloat64(m.Panics) != 1 || testutil.ToFloat64(m.Commands.WithLabelValues("beta", OutcomePanic)) != 1 {
+		t.Error("the panic was not counted")
+	}
+}
