@@ -140,6 +140,7 @@ func (a *app) build(ctx context.Context, mods []modules.Info) error {
 		Guard:        a.guard,
 		Admins:       admins,
 		ReplyTimeout: cfg.ReplyTimeout,
+		SectionsWait: cfg.Price.SectionsWait,
 		Metrics:      a.metrics,
 		Log:          a.log.With("component", "dispatch"),
 	})

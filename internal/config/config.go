@@ -41,6 +41,7 @@ type Config struct {
 	Metrics   Listener  `koanf:"metrics"`
 	Exchanges Exchanges `koanf:"exchanges"`
 	Cache     Cache     `koanf:"cache"`
+	Price     Price     `koanf:"price"`
 	Flags     Flags     `koanf:"flags"`
 	Memory    Memory    `koanf:"memory"`
 	Admin     Admin     `koanf:"admin"`
@@ -107,6 +108,13 @@ type Cache struct {
 	TTL time.Duration `koanf:"ttl"`
 }
 
+// Price is price.*: how /price composes its sections.
+type Price struct {
+	// SectionsWait is how long /price waits for its sections once the core
+	// quote is ready; a section not ready by then is left out (and counted).
+	SectionsWait time.Duration `koanf:"sections_wait"`
+}
+
 // Flags is flags.*.
 type Flags struct {
 	Dir string `koanf:"dir"`
@@ -146,6 +154,7 @@ func Defaults() map[string]any {
 		"exchanges.bybit.url":           "https://api.bybit.com",
 		"exchanges.okx.url":             "https://www.okx.com",
 		"cache.ttl":                     "2s",
+		"price.sections_wait":           "250ms",
 		"flags.dir":                     "flags",
 		"memory.limit":                  "",
 		"admin.chat_ids":                []int64{},
@@ -321,6 +330,9 @@ func (c *Config) Validate() error {
 	}
 	if c.Cache.TTL < 0 {
 		return bad("cache.ttl", "must not be negative")
+	}
+	if c.Price.SectionsWait <= 0 || c.Price.SectionsWait > c.ReplyTimeout {
+		return bad("price.sections_wait", "must be positive and at most reply_timeout")
 	}
 	if c.Flags.Dir == "" {
 		return bad("flags.dir", "required")

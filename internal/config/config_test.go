@@ -115,6 +115,8 @@ func TestValidateNamesKey(t *testing.T) {
 		{"zero workers", "workers", []string{"TELEGRAM_BOT_TOKEN=1:a", "CRYPTOBOT_WORKERS=0"}},
 		{"memory", "memory.limit", []string{"TELEGRAM_BOT_TOKEN=1:a", "CRYPTOBOT_MEMORY__LIMIT=lots"}},
 		{"env", "env", []string{"TELEGRAM_BOT_TOKEN=1:a", "CRYPTOBOT_ENV=prod"}},
+		{"sections wait past the reply", "price.sections_wait", []string{"TELEGRAM_BOT_TOKEN=1:a", "CRYPTOBOT_PRICE__SECTIONS_WAIT=6s"}},
+		{"no sections wait", "price.sections_wait", []string{"TELEGRAM_BOT_TOKEN=1:a", "CRYPTOBOT_PRICE__SECTIONS_WAIT=0s"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			c, err := Load("", false, tc.env)
@@ -193,6 +195,9 @@ func TestRatePerGroupPerSecond(t *testing.T) {
 	c, err := Load("", false, nil)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if c.Price.SectionsWait != 250*time.Millisecond {
+		t.Errorf("price.sections_wait defaults to %s, want 250ms", c.Price.SectionsWait)
 	}
 	if got := c.Telegram.Rate.PerGroupPerSecond(); got != 20.0/60 {
 		t.Errorf("per group = %v messages/s, want 20 a minute", got)

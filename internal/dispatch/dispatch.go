@@ -56,8 +56,11 @@ type Options struct {
 	Guard        Guard
 	Admins       []int64
 	ReplyTimeout time.Duration // from Request.Received; default 5 s
-	// SectionShare is the part of the remaining reply budget /price sections may use (default 0.6).
-	SectionShare float64
+	// SectionsWait is how long /price waits for its sections once the core
+	// quote is ready (default 250 ms); a section not ready by then is left
+	// out and counted late, and its fetch goes on in the background, bounded
+	// by ReplyTimeout, so the next request finds its data cached.
+	SectionsWait time.Duration
 	Metrics      *metrics.Metrics
 	Log          *slog.Logger
 }
@@ -115,8 +118,8 @@ func New(opts Options) *Router {
 	if opts.ReplyTimeout <= 0 {
 		opts.ReplyTimeout = 5 * time.Second
 	}
-	if opts.SectionShare <= 0 || opts.SectionShare > 1 {
-		opts.SectionShare = 0.6
+	if opts.SectionsWait <= 0 {
+		opts.SectionsWait = 250 * time.Millisecond
 	}
 	r := &Router{opts: opts, admins: map[int64]bool{}, commands: map[string]entry{}}
 	for _, id := range opts.Admins {
@@ -282,24 +285,21 @@ const (
 )
 
 // Sections gathers the /price lines of every enhanced module that is on for
-// this chat, concurrently, within a share of the remaining reply budget.
-// Sections that are off, shed, failing or late are left out (modules.Sections).
+// this chat, concurrently, waiting at most SectionsWait (and never past ctx).
+// Sections that are off, shed, failing or late are left out; a late one keeps
+// fetching under a detached context of its own so its data is cached for the
+// next request. Each section is counted once per request.
 func (r *Router) Sections(ctx context.Context, req modules.Request, pair market.Pair) []string {
 	if len(r.sections) == 0 {
 		return nil
 	}
-	if dl, ok := ctx.Deadline(); ok {
-		budget := time.Duration(float64(time.Until(dl)) * r.opts.SectionShare)
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, budget)
-		defer cancel()
-	}
 	type result struct {
-		i    int
-		line string
+		i             int
+		line, outcome string
 	}
 	// Buffered for every section, so a late one never blocks after we return.
 	results := make(chan result, len(r.sections))
+	waiting := make([]bool, len(r.sections))
 	pending := 0
 	for i, s := range r.sections {
 		if !r.opts.Gate.Enabled(ctx, s.info.Flag, req) {
@@ -311,28 +311,35 @@ func (r *Router) Sections(ctx context.Context, req modules.Request, pair market.
 			r.section(s.info.ID, SectionShed)
 			continue
 		}
+		waiting[i] = true
 		pending++
 		go func() {
 			defer release()
-			line, outcome := r.runSection(ctx, s, req, pair)
-			if ctx.Err() != nil {
-				outcome = SectionLate
-			}
-			r.section(s.info.ID, outcome)
-			if outcome == SectionOK {
-				results <- result{i, line}
-			} else {
-				results <- result{i, ""}
-			}
+			sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), r.opts.ReplyTimeout)
+			defer cancel()
+			line, outcome := r.runSection(sctx, s, req, pair)
+			results <- result{i, line, outcome}
 		}()
 	}
+	wait := time.NewTimer(r.opts.SectionsWait)
+	defer wait.Stop()
 	lines := make([]string, len(r.sections))
-	for got := 0; got < pending; got++ {
+collect:
+	for ; pending > 0; pending-- {
 		select {
 		case res := <-results:
+			waiting[res.i] = false
+			r.section(r.sections[res.i].info.ID, res.outcome)
 			lines[res.i] = res.line
+		case <-wait.C:
+			break collect
 		case <-ctx.Done():
-			got = pending // late sections finish on their own and are counted there
+			break collect
+		}
+	}
+	for i, w := range waiting {
+		if w {
+			r.section(r.sections[i].info.ID, SectionLate)
 		}
 	}
 	return slices.DeleteFunc(lines, func(s string) bool { return s == "" })

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus/testutil"
@@ -220,42 +221,98 @@ func TestAvailable(t *testing.T) {
 }
 
 func TestSections(t *testing.T) {
-	line := func(s string) func(context.Context) (string, error) {
-		return func(context.Context) (string, error) { return s, nil }
-	}
-	late := func(ctx context.Context) (string, error) { <-ctx.Done(); return "", ctx.Err() }
-	broken := func(context.Context) (string, error) { return "", errors.New("venue down") }
-	sec := func(id, flag string, f func(context.Context) (string, error)) modules.Info {
-		return info(id, flag, 1, sectionFeature{&feature{cmd: strings.TrimPrefix(id, "enhanced."), reply: text("x"), section: f}})
-	}
-	r, m := newRouter(t, &guard{budget: 100}, flagsOn{"oi": {42}, "fund": {42}, "late": {42}, "bad": {42}},
-		sec("enhanced.oi", "oi", line("OI $1B")),
-		sec("enhanced.fund", "fund", line("Funding +0.01%")),
-		sec("enhanced.late", "late", late),
-		sec("enhanced.bad", "bad", broken),
-		sec("enhanced.off", "off", line("never")))
-	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
-	defer cancel()
-	got := r.Sections(ctx, modules.Request{ChatID: 42}, market.Pair{Base: "BTC", Quote: "USDT"})
-	if strings.Join(got, "|") != "OI $1B|Funding +0.01%" {
-		t.Errorf("sections = %q", got)
-	}
-	for module, outcome := range map[string]string{"enhanced.oi": SectionOK, "enhanced.bad": SectionFailed, "enhanced.off": SectionOff} {
-		if v := testutil.ToFloat64(m.SectionsTotal.WithLabelValues(module, outcome)); v != 1 {
-			t.Errorf("%s %s = %v", module, outcome, v)
+	synctest.Test(t, func(t *testing.T) {
+		line := func(s string) func(context.Context) (string, error) {
+			return func(context.Context) (string, error) { return s, nil }
 		}
-	}
-	// The late section is counted once it gives up.
-	deadline := time.Now().Add(2 * time.Second)
-	for testutil.ToFloat64(m.SectionsTotal.WithLabelValues("enhanced.late", SectionLate)) != 1 {
-		if time.Now().After(deadline) {
-			t.Fatal("late section never counted")
+		slow := func(ctx context.Context) (string, error) { // ready after the wait
+			select {
+			case <-time.After(time.Second):
+				return "slow", nil
+			case <-ctx.Done():
+				return "", ctx.Err()
+			}
 		}
-		time.Sleep(5 * time.Millisecond)
-	}
-	if got := r.Sections(ctx, modules.Request{ChatID: 1}, market.Pair{Base: "BTC", Quote: "USDT"}); len(got) != 0 {
-		t.Errorf("sections for a chat with every flag off: %q", got)
-	}
+		hung := func(ctx context.Context) (string, error) { <-ctx.Done(); return "", ctx.Err() }
+		broken := func(context.Context) (string, error) { return "", errors.New("venue down") }
+		empty := line("")
+		sec := func(id string, f func(context.Context) (string, error)) modules.Info {
+			return info(id, strings.TrimPrefix(id, "enhanced."), 1, sectionFeature{&feature{cmd: strings.TrimPrefix(id, "enhanced."), reply: text("x"), section: f}})
+		}
+		on := flagsOn{}
+		for _, f := range []string{"oi", "fund", "slow", "hung", "bad", "empty"} {
+			on[f] = []int64{42}
+		}
+		g := &guard{budget: 100}
+		r, m := newRouter(t, g, on,
+			sec("enhanced.oi", line("OI $1B")),
+			sec("enhanced.fund", line("Funding +0.01%")),
+			sec("enhanced.slow", slow),
+			sec("enhanced.hung", hung),
+			sec("enhanced.bad", broken),
+			sec("enhanced.empty", empty),
+			sec("enhanced.off", line("never")))
+		pair := market.Pair{Base: "BTC", Quote: "USDT"}
+
+		start := time.Now()
+		got := r.Sections(t.Context(), modules.Request{ChatID: 42}, pair)
+		if waited := time.Since(start); waited != 250*time.Millisecond {
+			t.Errorf("waited %s for sections, want the 250ms default", waited)
+		}
+		if strings.Join(got, "|") != "OI $1B|Funding +0.01%" {
+			t.Errorf("sections = %q", got)
+		}
+		want := map[string]string{"enhanced.oi": SectionOK, "enhanced.fund": SectionOK, "enhanced.slow": SectionLate,
+			"enhanced.hung": SectionLate, "enhanced.bad": SectionFailed, "enhanced.empty": SectionEmpty, "enhanced.off": SectionOff}
+		for module, outcome := range want {
+			if v := testutil.ToFloat64(m.SectionsTotal.WithLabelValues(module, outcome)); v != 1 {
+				t.Errorf("%s %s = %v, want 1", module, outcome, v)
+			}
+		}
+		// The late ones keep fetching, detached from the request, within
+		// their own bound; each is counted once, and their memory is
+		// released when they end.
+		synctest.Wait()
+		g.mu.Lock()
+		if g.released == g.inflight {
+			t.Error("late sections were stopped with the request")
+		}
+		g.mu.Unlock()
+		time.Sleep(5 * time.Second) // fake time: past the sections' own bound
+		synctest.Wait()
+		g.mu.Lock()
+		if g.released != g.inflight {
+			t.Errorf("admissions %d, releases %d", g.inflight, g.released)
+		}
+		g.mu.Unlock()
+		if v := testutil.ToFloat64(m.SectionsTotal.WithLabelValues("enhanced.slow", SectionOK)); v != 0 {
+			t.Errorf("a late section was counted twice (ok = %v)", v)
+		}
+
+		if got := r.Sections(t.Context(), modules.Request{ChatID: 1}, pair); len(got) != 0 {
+			t.Errorf("sections for a chat with every flag off: %q", got)
+		}
+	})
+}
+
+// A request whose own deadline comes first stops the wait there.
+func TestSectionsNeverOutwaitTheRequest(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		hung := func(ctx context.Context) (string, error) { <-ctx.Done(); return "", ctx.Err() }
+		r, m := newRouter(t, &guard{budget: 10}, flagsOn{"hung": {42}},
+			info("enhanced.hung", "hung", 1, sectionFeature{&feature{cmd: "hung", reply: text("x"), section: hung}}))
+		ctx, cancel := context.WithTimeout(t.Context(), 100*time.Millisecond)
+		defer cancel()
+		start := time.Now()
+		r.Sections(ctx, modules.Request{ChatID: 42}, market.Pair{Base: "BTC", Quote: "USDT"})
+		if waited := time.Since(start); waited != 100*time.Millisecond {
+			t.Errorf("waited %s, want the request's 100ms", waited)
+		}
+		if v := testutil.ToFloat64(m.SectionsTotal.WithLabelValues("enhanced.hung", SectionLate)); v != 1 {
+			t.Errorf("late = %v", v)
+		}
+		time.Sleep(5 * time.Second) // let the detached fetch reach its own bound
+	})
 }
 
 type panicGate struct{}
