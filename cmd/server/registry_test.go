@@ -1,9 +1,14 @@
 package main
 
 import (
+	"log/slog"
 	"testing"
+	"time"
 
 	"github.com/cryptobot-dev/cryptobot/flags"
+	"github.com/cryptobot-dev/cryptobot/internal/config"
+	"github.com/cryptobot-dev/cryptobot/internal/dispatch"
+	"github.com/cryptobot-dev/cryptobot/internal/memguard"
 	"github.com/cryptobot-dev/cryptobot/modules"
 )
 
@@ -35,5 +40,49 @@ func TestEnhancedModulesNameDeclaredFlags(t *testing.T) {
 		if !used[key] {
 			t.Errorf("flag %q is declared but no module uses it", key)
 		}
+	}
+}
+
+// Every label value a recorder exports is created at zero at start, for
+// every command and module this configuration serves.
+func TestMetricsInitCoversEveryRecordedValue(t *testing.T) {
+	cfg, err := config.Load("", false, []string{"CRYPTOBOT_TELEGRAM__MODE=console", "CRYPTOBOT_FLAGS__DIR=../../flags", "CRYPTOBOT_MEMORY__LIMIT=512MiB"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := &app{cfg: cfg, log: slog.New(slog.DiscardHandler), metrics: newTestMetrics(), started: time.Now()}
+	if err := a.build(t.Context(), modules.Registered()); err != nil {
+		t.Fatal(err)
+	}
+	defer a.gate.Close(t.Context())
+	m := a.metrics
+	loaded, _ := a.router.Modules()
+	for _, c := range a.router.Commands() {
+		for _, o := range dispatch.CommandOutcomes() {
+			requireSeries(t, m.Commands, c.Name, o)
+		}
+	}
+	for _, l := range loaded {
+		for _, c := range dispatch.SkipCauses() {
+			requireSeries(t, m.ModuleSkipped, l.Info.ID, c)
+		}
+		if !l.Info.Enhanced() {
+			continue
+		}
+		for _, o := range dispatch.SectionOutcomes() {
+			requireSeries(t, m.SectionsTotal, l.Info.ID, o)
+		}
+		for _, r := range memguard.AdmissionResults() {
+			requireSeries(t, m.MemoryAdmissions, l.Info.ID, r)
+		}
+	}
+}
+
+// requireSeries fails unless vec already has the series with these labels
+// (it removes it to find out).
+func requireSeries(t *testing.T, vec interface{ DeleteLabelValues(...string) bool }, labels ...string) {
+	t.Helper()
+	if !vec.DeleteLabelValues(labels...) {
+		t.Errorf("no series %v at start", labels)
 	}
 }

@@ -168,6 +168,11 @@ func (a *app) knownLabels(infos []modules.Info) metrics.Known {
 		Flags:     slices.Sorted(maps.Keys(flags.Catalog)),
 		Methods:   []string{"getMe", "setWebhook", "deleteWebhook", "getUpdates", "sendMessage", "sendPhoto", "setMyCommands"},
 		Routes:    []string{"/healthz", "/readyz", "/metrics", "other"},
+
+		CommandOutcomes:  dispatch.CommandOutcomes(),
+		SectionOutcomes:  dispatch.SectionOutcomes(),
+		SkipCauses:       dispatch.SkipCauses(),
+		AdmissionResults: memguard.AdmissionResults(),
 	}
 	switch a.cfg.Telegram.Mode {
 	case config.ModeWebhook:

@@ -41,6 +41,11 @@ const (
 	OutcomeDenied   = "denied"
 )
 
+// CommandOutcomes lists every outcome label the router records, for metrics.Init.
+func CommandOutcomes() []string {
+	return []string{OutcomeOK, OutcomeError, OutcomePanic, OutcomeDisabled, OutcomeShed, OutcomeUnknown, OutcomeDenied}
+}
+
 // Replies for outcomes that are not the module's to answer.
 const (
 	hintText     = "I answer commands. Try /price BTC or /help."
@@ -283,6 +288,11 @@ const (
 	SectionLate   = "late"
 	SectionEmpty  = "empty"
 )
+
+// SectionOutcomes lists every section outcome the router records, for metrics.Init.
+func SectionOutcomes() []string {
+	return []string{SectionOK, SectionOff, SectionShed, SectionFailed, SectionLate, SectionEmpty}
+}
 
 // Sections gathers the /price lines of every enhanced module that is on for
 // this chat, concurrently, waiting at most SectionsWait (and never past ctx).

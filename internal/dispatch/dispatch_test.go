@@ -12,6 +12,7 @@ import (
 	"testing/synctest"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/cryptobot-dev/cryptobot/internal/market"
@@ -292,6 +293,12 @@ func TestSections(t *testing.T) {
 		if got := r.Sections(t.Context(), modules.Request{ChatID: 1}, pair); len(got) != 0 {
 			t.Errorf("sections for a chat with every flag off: %q", got)
 		}
+		g.shedding = true
+		r.Sections(t.Context(), modules.Request{ChatID: 42}, pair)
+		outcomes := slices.Sorted(slices.Values(SectionOutcomes()))
+		if got := recorded(t, m.SectionsTotal, "outcome"); !slices.Equal(got, outcomes) {
+			t.Errorf("recorded outcomes %v, SectionOutcomes %v", got, outcomes)
+		}
 	})
 }
 
@@ -332,5 +339,55 @@ func TestHandleRecoversAPanicOutsideTheHandler(t *testing.T) {
 	}
 	if testutil.ToFloat64(m.Panics) != 1 || testutil.ToFloat64(m.Commands.WithLabelValues("beta", OutcomePanic)) != 1 {
 		t.Error("the panic was not counted")
+	}
+}
+
+// recorded lists the values of label in c's series that have counted something.
+func recorded(t *testing.T, c prometheus.Collector, label string) []string {
+	t.Helper()
+	reg := prometheus.NewPedanticRegistry()
+	reg.MustRegister(c)
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, mf := range mfs {
+		for _, s := range mf.GetMetric() {
+			if s.GetCounter().GetValue() == 0 {
+				continue
+			}
+			for _, l := range s.GetLabel() {
+				if l.GetName() == label && !slices.Contains(out, l.GetValue()) {
+					out = append(out, l.GetValue())
+				}
+			}
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// CommandOutcomes, which metrics.Init creates at zero, is exactly what the
+// router records.
+func TestCommandOutcomesAreWhatTheRouterRecords(t *testing.T) {
+	boom := &feature{cmd: "boom", reply: func(context.Context, modules.Request) (modules.Reply, error) { panic("kaboom") }}
+	fail := &feature{cmd: "fail", reply: func(context.Context, modules.Request) (modules.Reply, error) { return modules.Reply{}, errors.New("x") }}
+	g := &guard{budget: 100}
+	r, m := newRouter(t, g, flagsOn{"beta": {42}},
+		info("core.ping", "", 0, &feature{cmd: "ping", reply: text("pong")}),
+		info("core.boom", "", 0, boom), info("core.fail", "", 0, fail), info("core.admin", "", 0, adminModule{}),
+		info("enhanced.beta", "beta", 10, &feature{cmd: "beta", reply: text("beta!")}))
+	for _, req := range []modules.Request{
+		{ChatID: 1, Command: "ping"}, {ChatID: 1, Command: "boom"}, {ChatID: 1, Command: "fail"},
+		{ChatID: 1, Command: "beta"}, {ChatID: 1, Command: "nope"}, {ChatID: 1, Command: "secret"},
+	} {
+		r.Handle(t.Context(), req)
+	}
+	g.shedding = true
+	r.Handle(t.Context(), modules.Request{ChatID: 42, Command: "beta"})
+	want := slices.Sorted(slices.Values(CommandOutcomes()))
+	if got := recorded(t, m.Commands, "outcome"); !slices.Equal(got, want) {
+		t.Errorf("recorded outcomes %v, CommandOutcomes %v", got, want)
 	}
 }

@@ -15,6 +15,9 @@ const (
 	resultShed     = "shed"
 )
 
+// AdmissionResults lists every result label Admit records, for metrics.Init.
+func AdmissionResults() []string { return []string{resultAdmitted, resultRejected, resultShed} }
+
 // admissionCounters caches a module's counters: WithLabelValues allocates
 // its variadic slice on every call.
 type admissionCounters struct {

@@ -140,7 +140,16 @@ func TestAdmit(t *testing.T) {
 			t.Errorf("%s: memory_inflight_bytes = %v, want %d", s.name, got, s.wantFlow)
 		}
 	}
-	for result, want := range map[string]float64{"admitted": 3, "rejected": 3, "shed": 1} {
+	recorded := map[string]float64{"admitted": 3, "rejected": 3, "shed": 1}
+	if got := AdmissionResults(); len(got) != len(recorded) {
+		t.Errorf("AdmissionResults = %v, want every result recorded here: %v", got, recorded)
+	}
+	for _, r := range AdmissionResults() {
+		if _, ok := recorded[r]; !ok {
+			t.Errorf("AdmissionResults lists %q, which Admit does not record", r)
+		}
+	}
+	for result, want := range recorded {
 		if got := testutil.ToFloat64(g.m.MemoryAdmissions.WithLabelValues(mod, result)); got != want {
 			t.Errorf("memory_admissions_total{result=%q} = %v, want %v", result, got, want)
 		}

@@ -13,18 +13,23 @@ type Known struct {
 	Flags     []string // flag keys
 	Routes    []string // HTTP route patterns
 	Methods   []string // Telegram methods the bot calls
+
+	// Label values, each exported by the package that records it (this
+	// package cannot import them: they import it).
+	CommandOutcomes  []string // dispatch.CommandOutcomes
+	SectionOutcomes  []string // dispatch.SectionOutcomes
+	SkipCauses       []string // dispatch.SkipCauses
+	AdmissionResults []string // memguard.AdmissionResults
 }
 
-// Label values recorded by the pipeline, kept here so Init and the recorders agree.
+// Label values still listed here until their recorders export them (the
+// transport and market branches do; move each into Known at merge).
 var (
 	UpdateOutcomes   = []string{"accepted", "duplicate", "unauthorized", "too_large", "malformed", "queue_full", "ignored", "unavailable"}
-	CommandOutcomes  = []string{"ok", "error", "panic", "disabled", "shed", "unknown", "denied"}
 	ReplyOutcomes    = []string{"sent", "late", "failed"}
 	ExchangeOutcomes = []string{"ok", "unknown_symbol", "rate_limited", "unavailable", "bad_response"}
 	CacheKinds       = []string{"ticker", "open_interest", "oi_history", "funding", "candles"}
 	CacheResults     = []string{"hit", "miss", "coalesced"}
-	SectionOutcomes  = []string{"ok", "off", "shed", "failed", "late", "empty"}
-	AdmissionResults = []string{"admitted", "rejected", "shed"}
 	ReloadResults    = []string{"ok", "rejected", "unchanged"}
 	HTTPCodes        = []string{"200", "400", "401", "404", "405", "413", "503"}
 	TelegramStatuses = []string{"200", "400", "401", "403", "409", "429", "4xx", "5xx", "error"}
@@ -38,7 +43,7 @@ func (m *Metrics) Init(k Known) {
 		}
 	}
 	for _, c := range append(k.Commands, "unknown") {
-		for _, o := range CommandOutcomes {
+		for _, o := range k.CommandOutcomes {
 			m.Commands.WithLabelValues(c, o)
 		}
 		m.CommandDuration.WithLabelValues(c)
@@ -46,11 +51,16 @@ func (m *Metrics) Init(k Known) {
 	for _, o := range ReplyOutcomes {
 		m.Replies.WithLabelValues(o)
 	}
+	for _, id := range k.Modules {
+		for _, c := range k.SkipCauses {
+			m.ModuleSkipped.WithLabelValues(id, c) // 0: the dashboard reads "none skipped", not "No data"
+		}
+	}
 	for _, id := range k.Enhanced {
-		for _, o := range SectionOutcomes {
+		for _, o := range k.SectionOutcomes {
 			m.SectionsTotal.WithLabelValues(id, o)
 		}
-		for _, r := range AdmissionResults {
+		for _, r := range k.AdmissionResults {
 			m.MemoryAdmissions.WithLabelValues(id, r)
 		}
 	}

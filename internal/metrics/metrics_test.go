@@ -26,9 +26,17 @@ func TestLintClean(t *testing.T) {
 
 func TestInitCreatesZeroSeries(t *testing.T) {
 	m := New("v1", "abc")
-	m.Init(Known{Commands: []string{"price"}, Venues: []string{"binance", "bybit", "okx"}, Endpoints: []string{"ticker"}})
-	if n := testutil.CollectAndCount(m.Commands); n != 2*len(CommandOutcomes) {
-		t.Errorf("commands series = %d, want %d (price and unknown)", n, 2*len(CommandOutcomes))
+	outcomes := []string{"ok", "error"}
+	m.Init(Known{Commands: []string{"price"}, Venues: []string{"binance", "bybit", "okx"}, Endpoints: []string{"ticker"},
+		CommandOutcomes: outcomes, Modules: []string{"core.price", "enhanced.funding"}, SkipCauses: []string{"memory_budget", "error"}})
+	if n := testutil.CollectAndCount(m.Commands); n != 2*len(outcomes) {
+		t.Errorf("commands series = %d, want %d (price and unknown)", n, 2*len(outcomes))
+	}
+	if n := testutil.CollectAndCount(m.ModuleSkipped); n != 4 {
+		t.Errorf("module_skipped series = %d, want 4 (every module and cause, at 0)", n)
+	}
+	if v := testutil.ToFloat64(m.ModuleSkipped.WithLabelValues("enhanced.funding", "memory_budget")); v != 0 {
+		t.Errorf("skipped starts at %v", v)
 	}
 	if n := testutil.CollectAndCount(m.Failovers); n != 3 {
 		t.Errorf("failover pairs = %d, want 3 (forward order only)", n)
@@ -72,6 +80,11 @@ func TestFootprint(t *testing.T) {
 		Flags:     []string{"open-interest", "funding-rates", "market-analysis"},
 		Routes:    []string{"/healthz", "/readyz", "/metrics", "/webhook", "other"},
 		Methods:   []string{"getMe", "setWebhook", "deleteWebhook", "getUpdates", "sendMessage", "sendPhoto", "setMyCommands"},
+
+		CommandOutcomes:  []string{"ok", "error", "panic", "disabled", "shed", "unknown", "denied"},
+		SectionOutcomes:  []string{"ok", "off", "shed", "failed", "late", "empty"},
+		SkipCauses:       []string{"memory_budget", "error"},
+		AdmissionResults: []string{"admitted", "rejected", "shed"},
 	}
 	live := func() uint64 {
 		runtime.GC()
