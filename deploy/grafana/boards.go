@@ -204,7 +204,7 @@ func rollout() board {
 					thresholds:  []step{base("orange")},
 					targets: []target{
 						{expr: orZero("count(" + sel("cryptobot_module_skipped") + " == 1)"), legend: "skipped"},
-						{expr: "max by (module, reason) (" + sel("cryptobot_module_skipped") + ")", legend: "{{module}}: {{reason}}"},
+						{expr: "max by (module, reason) (" + sel("cryptobot_module_skipped") + " == 1)", legend: "{{module}}: {{reason}}"},
 					}},
 			}},
 			{title: "/price sections", panels: []panel{
