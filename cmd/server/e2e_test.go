@@ -169,7 +169,8 @@ func TestShutdownAnswersEveryAcceptedUpdate(t *testing.T) {
 
 func TestReadyzAndHealthz(t *testing.T) {
 	b := startBot(t, "polling")
-	for path, want := range map[string]string{"/healthz": `"alive"`, "/readyz": `"ready"`} {
+	// /health is an alias of /healthz for checks written for the bot this replaces.
+	for path, want := range map[string]string{"/healthz": `"alive"`, "/health": `"alive"`, "/readyz": `"ready"`} {
 		resp, err := http.Get("http://" + b.addr + path)
 		if err != nil {
 			t.Fatal(err)
@@ -180,6 +181,9 @@ func TestReadyzAndHealthz(t *testing.T) {
 		if resp.StatusCode != 200 || !strings.Contains(buf.String(), want) {
 			t.Errorf("%s: %d %s", path, resp.StatusCode, buf.String())
 		}
+	}
+	if got := b.metric(`cryptobot_http_requests_total{code="200",route="/health"}`); got != `cryptobot_http_requests_total{code="200",route="/health"} 1` {
+		t.Errorf("/health counted as %q, want its own route", got)
 	}
 }
 

@@ -36,6 +36,7 @@ func (s *httpServer) shutdown(ctx context.Context) { _ = s.e.Shutdown(ctx) }
 func (a *app) listen() ([]*httpServer, error) {
 	main := a.newEcho()
 	main.GET("/healthz", a.healthz)
+	main.GET("/health", a.healthz) // alias: the runbook of the bot this replaces checks /health
 	main.GET("/readyz", a.readyz)
 	if a.tg != nil && a.cfg.Telegram.Mode == "webhook" {
 		main.POST(a.cfg.Telegram.Webhook.Path, echo.WrapHandler(a.tg.WebhookHandler()))

@@ -167,7 +167,7 @@ func (a *app) knownLabels(infos []modules.Info) metrics.Known {
 		Endpoints: []string{"ticker", "instruments", "open_interest", "oi_history", "funding", "candles"},
 		Flags:     slices.Sorted(maps.Keys(flags.Catalog)),
 		Methods:   []string{"getMe", "setWebhook", "deleteWebhook", "getUpdates", "sendMessage", "sendPhoto", "setMyCommands"},
-		Routes:    []string{"/healthz", "/readyz", "/metrics", "other"},
+		Routes:    []string{"/healthz", "/health", "/readyz", "/metrics", "other"},
 
 		CommandOutcomes:  dispatch.CommandOutcomes(),
 		SectionOutcomes:  dispatch.SectionOutcomes(),
