@@ -68,34 +68,30 @@ func BenchmarkEvaluateFractional(b *testing.B) {
 
 // BenchmarkGate is one module decision through OpenFeature with the metrics hook.
 func BenchmarkGate(b *testing.B) {
-	p := benchProvider(b)
-	ctx := context.Background()
-	g, err := NewGate(ctx, p, p.m, "production")
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { _ = g.Close(ctx) })
-	req := modules.Request{ChatID: -1001234567890, UserID: 42, ChatType: "supergroup", Lang: "en"}
+	g, req := benchGate(b)
 	b.ReportAllocs()
 	for b.Loop() {
-		g.Enabled(ctx, "staging-or-beta", req)
+		g.Enabled(b.Context(), "staging-or-beta", req)
 	}
 }
 
 // BenchmarkGateStatic is the router's path for a flag without targeting.
 func BenchmarkGateStatic(b *testing.B) {
-	p := benchProvider(b)
-	ctx := context.Background()
-	g, err := NewGate(ctx, p, p.m, "production")
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { _ = g.Close(ctx) })
-	req := modules.Request{ChatID: -1001234567890, UserID: 42, ChatType: "supergroup", Lang: "en"}
+	g, req := benchGate(b)
 	b.ReportAllocs()
 	for b.Loop() {
-		if g.Enabled(ctx, "f", req) {
+		if g.Enabled(b.Context(), "f", req) {
 			b.Fatal("f is off")
 		}
 	}
+}
+
+func benchGate(b *testing.B) (*Gate, modules.Request) {
+	p := benchProvider(b)
+	g, err := NewGate(b.Context(), p, p.m, "production")
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { _ = g.Close(context.Background()) })
+	return g, modules.Request{ChatID: -1001234567890, UserID: 42, ChatType: "supergroup", Lang: "en"}
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"io"
 	"log"
 	"net/http"
@@ -25,18 +26,14 @@ const waitFor = 15 * time.Second
 // replyDeadline is the bot's promise: a reply within 5 s of intake.
 const replyDeadline = 5 * time.Second
 
-// waitWarm waits until every venue's spot and perp instrument lists are
-// loaded, so failover order is the configured one and injected faults hit
-// market calls rather than the start-up list loads.
+// waitWarm waits until every venue's spot and perp instrument lists have
+// been fetched, so failover order is the configured one and injected faults
+// hit market calls rather than the start-up list loads.
 func (b *bot) waitWarm() {
 	b.t.Helper()
-	const lists = 6 // three venues × spot and perp
-	deadline := time.Now().Add(waitFor)
-	for strings.Count(b.stderr.String(), `"msg":"instrument list loaded"`) < lists {
-		if time.Now().After(deadline) {
-			b.t.Fatalf("instrument lists not loaded within %s", waitFor)
-		}
-		time.Sleep(10 * time.Millisecond)
+	for _, venue := range []string{"binance", "bybit", "okx"} {
+		series := `cryptobot_exchange_requests_total{endpoint="instruments",outcome="ok",venue="` + venue + `"}`
+		eventually(b.t, venue+" spot and perp lists loaded", func() bool { return b.value(series) >= 2 })
 	}
 }
 
@@ -61,51 +58,24 @@ func (b *bot) value(series string) float64 {
 // waitValue polls series until it reads want.
 func (b *bot) waitValue(series string, want float64) {
 	b.t.Helper()
-	deadline := time.Now().Add(waitFor)
-	for {
-		got := b.value(series)
-		if got == want {
-			return
-		}
-		if time.Now().After(deadline) {
-			b.t.Fatalf("%s is %v after %s, want %v", series, got, waitFor, want)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
-
-// askTimed sends text and returns the first reply and how long it took.
-func (b *bot) askTimed(chat int64, text string) (string, time.Duration) {
-	b.t.Helper()
-	start := time.Now()
-	got := b.ask(chat, text)
-	return got, time.Since(start)
+	eventually(b.t, fmt.Sprintf("%s = %v", series, want), func() bool { return b.value(series) == want })
 }
 
 // waitAnswered waits until every chat in want has at least its count of
-// replies, then leaves time for any duplicate to arrive and returns the
-// replies per chat.
+// replies and the pipeline has settled (so a duplicate would have shown),
+// then returns the replies per chat.
 func (b *bot) waitAnswered(want map[int64]int) map[int64][]string {
 	b.t.Helper()
-	deadline := time.Now().Add(waitFor)
-	for {
+	eventually(b.t, "every chat answered", func() bool {
 		got := b.repliesByChat()
-		missing := 0
 		for chat, n := range want {
 			if len(got[chat]) < n {
-				missing++
+				return false
 			}
 		}
-		if missing == 0 {
-			break
-		}
-		if time.Now().After(deadline) {
-			b.t.Fatalf("%d of %d chats still lack replies after %s", missing, len(want), waitFor)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	// A duplicate would be sent by the same pipeline moments later.
-	time.Sleep(300 * time.Millisecond)
+		return true
+	})
+	b.waitSettled()
 	return b.repliesByChat()
 }
 

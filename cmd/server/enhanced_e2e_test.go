@@ -39,8 +39,13 @@ func TestEnhancedCommandsFollowTheirFlags(t *testing.T) {
 	}
 }
 
+// sectionsTime lets /price wait for cold sections (the default 250 ms is for
+// warm ones; TestLateSectionsAreLeftOut covers it), for tests of what the
+// sections say rather than how long they may take.
+const sectionsTime = "CRYPTOBOT_PRICE__SECTIONS_WAIT=4s"
+
 func TestPriceWithAllSections(t *testing.T) {
-	b := startBot(t, "polling", "CRYPTOBOT_ENV=staging")
+	b := startBot(t, "polling", "CRYPTOBOT_ENV=staging", sectionsTime)
 	got := b.ask(110, "/price btc")
 	for _, want := range []string{"97,123.40", "OI $", "Funding +0.0100%/8h", "📊 1h: RSI"} {
 		if !strings.Contains(got, want) {
@@ -50,7 +55,7 @@ func TestPriceWithAllSections(t *testing.T) {
 }
 
 func TestPriceSectionsFailOverWithCore(t *testing.T) {
-	b := startBot(t, "polling", "CRYPTOBOT_ENV=staging")
+	b := startBot(t, "polling", "CRYPTOBOT_ENV=staging", sectionsTime)
 	b.venues.Binance.Fail(http.StatusServiceUnavailable, 10_000)
 	got := b.ask(111, "/price btc")
 	for _, want := range []string{"· Bybit", "OI $", "Funding", "📊"} {
@@ -66,7 +71,7 @@ func TestLateSectionsAreLeftOut(t *testing.T) {
 	for _, key := range []string{"open-interest", "funding-rates", "market-analysis"} {
 		replaceFile(t, filepath.Join(b.flagsDir, key+".yaml"), flagFile(key, "ENABLED", `"112"`, `"off"`))
 	}
-	eventually(t, 3*time.Second, "flags on for the chat", func() bool {
+	eventually(t, "flags on for the chat", func() bool {
 		return strings.Contains(b.ask(chat, "/price btc"), "OI $")
 	})
 	// Another chat (no sections) caches the SOL ticker; then every venue hangs
@@ -78,23 +83,19 @@ func TestLateSectionsAreLeftOut(t *testing.T) {
 	for _, v := range []interface{ Delay(time.Duration) }{b.venues.Binance, b.venues.Bybit, b.venues.OKX} {
 		v.Delay(4 * time.Second)
 	}
-	start := time.Now()
 	got := b.ask(chat, "/price sol")
 	if !strings.Contains(got, "SOL-USDT") {
 		t.Fatalf("core answer missing: %q", got)
-	}
-	if took := time.Since(start); took > 5*time.Second {
-		t.Errorf("answer took %s, past the 5 s deadline", took)
 	}
 	for _, section := range []string{"OI $", "Funding", "📊"} {
 		if strings.Contains(got, section) {
 			t.Errorf("late section %q not left out:\n%s", section, got)
 		}
 	}
-	m := b.metric("cryptobot_price_sections_total")
-	if !strings.Contains(m, `outcome="late"`) && !strings.Contains(m, `outcome="failed"`) {
-		t.Errorf("late sections not counted:\n%s", m)
+	if late := b.total(`cryptobot_price_sections_total{module="enhanced.openinterest",outcome="late"}`); late == 0 {
+		t.Errorf("late sections not counted:\n%s", b.metric("cryptobot_price_sections_total"))
 	}
+	b.noLateReplies()
 }
 
 // With every enhanced module on, a venue that hangs must not sink /price: the
@@ -102,19 +103,11 @@ func TestLateSectionsAreLeftOut(t *testing.T) {
 func TestPriceWithSectionsWhenOneVenueHangs(t *testing.T) {
 	b := startBot(t, "polling", "CRYPTOBOT_ENV=staging")
 	b.venues.Binance.Delay(time.Minute)
-	start := time.Now()
 	got := b.ask(113, "/price eth")
-	took := time.Since(start)
 	if !strings.Contains(got, "ETH-USDT</b> · Bybit") {
 		t.Errorf("core answer not from the next venue:\n%s", got)
 	}
-	if took > 5*time.Second {
-		t.Errorf("answered after %s, past the 5 s deadline", took)
-	}
-	if late := b.metric(`cryptobot_replies_total{outcome="late"}`); !strings.HasSuffix(late, " 0") {
-		t.Errorf("late replies: %s", late)
-	}
-	t.Logf("answered in %s with Binance hanging:\n%s", took.Round(time.Millisecond), got)
+	b.noLateReplies()
 }
 
 // /chart goes out as a PNG through sendPhoto (multipart) with its caption.

@@ -47,18 +47,6 @@ func replaceFile(t *testing.T, path, body string) {
 	}
 }
 
-// eventually polls cond every 25 ms for up to d.
-func eventually(t *testing.T, d time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(d)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: not within %s", what, d)
-		}
-		time.Sleep(25 * time.Millisecond)
-	}
-}
-
 func TestFlagEditTakesEffectLive(t *testing.T) {
 	b := startBot(t, "polling")
 	const chat = 777
@@ -72,7 +60,7 @@ func TestFlagEditTakesEffectLive(t *testing.T) {
 	file := filepath.Join(b.flagsDir, "open-interest.yaml")
 	replaceFile(t, file, oiFlag("ENABLED", `"777"`, `"off"`))
 	edited := time.Now()
-	eventually(t, 3*time.Second, "/oi on after the edit", func() bool {
+	eventually(t, "/oi on after the edit", func() bool {
 		return strings.Contains(b.ask(chat, "/oi btc"), "open interest")
 	})
 	t.Logf("/oi answered %s after the edit", time.Since(edited).Round(time.Millisecond))
@@ -85,7 +73,7 @@ func TestFlagEditTakesEffectLive(t *testing.T) {
 
 	t.Run("broken file changes nothing", func(t *testing.T) {
 		replaceFile(t, file, "flags: {open-interest: {state: ENABLED, variants: {")
-		eventually(t, 3*time.Second, "rejection visible in metrics", func() bool {
+		eventually(t, "rejection visible in metrics", func() bool {
 			return strings.HasSuffix(b.metric("cryptobot_flag_config_valid"), " 0")
 		})
 		if got := b.ask(chat, "/oi btc"); !strings.Contains(got, "open interest") {
@@ -99,7 +87,7 @@ func TestFlagEditTakesEffectLive(t *testing.T) {
 
 	t.Run("DISABLED kills it everywhere", func(t *testing.T) {
 		replaceFile(t, file, oiFlag("DISABLED", `"777"`, `"on"`))
-		eventually(t, 3*time.Second, "/oi off after DISABLED", func() bool {
+		eventually(t, "/oi off after DISABLED", func() bool {
 			return strings.Contains(b.ask(chat, "/oi btc"), "not available")
 		})
 		if got := b.ask(chat, "/price btc"); strings.Contains(got, "OI $") {

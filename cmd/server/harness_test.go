@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -139,27 +140,70 @@ func startBot(t *testing.T, mode string, env ...string) *bot {
 
 func (b *bot) waitReady() {
 	b.t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		resp, err := http.Get("http://" + b.addr + "/readyz")
-		if err == nil {
-			body, _ := io.ReadAll(resp.Body)
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return
-			}
-			if time.Now().After(deadline) {
-				b.t.Fatalf("not ready after 10 s: %d %s", resp.StatusCode, body)
-			}
-		} else if time.Now().After(deadline) {
-			b.t.Fatalf("not ready after 10 s: %v", err)
-		}
+	eventually(b.t, "/readyz 200", func() bool {
 		select {
 		case code := <-b.done:
 			b.t.Fatalf("bot exited with %d before ready:\n%s", code, b.stderr.String())
-		case <-time.After(20 * time.Millisecond):
+		default:
 		}
+		res, err := httpGet("http://" + b.addr + "/readyz")
+		return err == nil && res.code == http.StatusOK
+	})
+}
+
+// eventually waits for cond, checking every few milliseconds. waitFor is
+// only how long it gives up after, never a speed target: the events tests
+// wait on are the bot's own counters and the fakes' records.
+func eventually(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(waitFor)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: not within %s", what, waitFor)
+		}
+		time.Sleep(5 * time.Millisecond)
 	}
+}
+
+// waitSettled waits until the pipeline is idle: every accepted update has
+// its reply counted (sent, late or failed) and no worker or queue holds
+// one. A duplicate or a late second reply would need another accepted update,
+// so checking reply counts after this is not a bet on timing.
+func (b *bot) waitSettled() {
+	b.t.Helper()
+	eventually(b.t, "every accepted update answered or counted failed", func() bool {
+		accepted := b.total(`cryptobot_updates_received_total{outcome="accepted"`)
+		return b.total("cryptobot_replies_total{") == accepted &&
+			b.total("cryptobot_queue_depth ") == 0 && b.total("cryptobot_workers_busy ") == 0
+	})
+}
+
+// noLateReplies fails if the bot counted a reply late once it has settled:
+// the bot times its own replies against the deadline from intake, so tests
+// need no clock of their own.
+func (b *bot) noLateReplies() {
+	b.t.Helper()
+	b.waitSettled()
+	if late := b.value(`cryptobot_replies_total{outcome="late"}`); late != 0 {
+		b.t.Errorf("%v replies late", late)
+	}
+}
+
+// total sums the values of the exposed series whose line starts with prefix.
+func (b *bot) total(prefix string) float64 {
+	b.t.Helper()
+	sum := 0.0
+	for _, l := range strings.Split(b.metric(prefix), "\n") {
+		if l == "" {
+			continue
+		}
+		v, err := strconv.ParseFloat(l[strings.LastIndexByte(l, ' ')+1:], 64)
+		if err != nil {
+			b.t.Fatalf("series %q: %v", l, err)
+		}
+		sum += v
+	}
+	return sum
 }
 
 // ask sends text from chat and returns the first reply to that chat.
@@ -182,15 +226,12 @@ func (b *bot) sentTo(chat int64) []telegramtest.SentMessage {
 
 func (b *bot) waitReply(chat int64, before int) string {
 	b.t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for time.Now().Before(deadline) {
-		if got := b.sentTo(chat); len(got) > before {
-			return got[before].Text
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-	b.t.Fatalf("no reply to chat %d within 10 s", chat)
-	return ""
+	var got []telegramtest.SentMessage
+	eventually(b.t, fmt.Sprintf("a reply to chat %d", chat), func() bool {
+		got = b.sentTo(chat)
+		return len(got) > before
+	})
+	return got[before].Text
 }
 
 // post sends a raw webhook request.
