@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"runtime/debug"
 	"slices"
+	"sync/atomic"
 	"time"
 
 	"github.com/cryptobot-dev/cryptobot/internal/market"
@@ -307,10 +308,11 @@ func (r *Router) Sections(ctx context.Context, req modules.Request, pair market.
 		i             int
 		line, outcome string
 	}
-	// Buffered for every section, so a late one never blocks after we return.
-	results := make(chan result, len(r.sections))
-	waiting := make([]bool, len(r.sections))
-	pending := 0
+	type admitted struct {
+		i       int
+		release func()
+	}
+	var run []admitted
 	for i, s := range r.sections {
 		if !r.opts.Gate.Enabled(ctx, s.info.Flag, req) {
 			r.section(s.info.ID, SectionOff)
@@ -321,16 +323,25 @@ func (r *Router) Sections(ctx context.Context, req modules.Request, pair market.
 			r.section(s.info.ID, SectionShed)
 			continue
 		}
-		waiting[i] = true
-		pending++
+		run = append(run, admitted{i, release})
+	}
+	if len(run) == 0 {
+		return nil
+	}
+	bg, done := detached(ctx, r.opts.ReplyTimeout, len(run))
+	// Buffered for every section, so a late one never blocks after we return.
+	results := make(chan result, len(run))
+	waiting := make([]bool, len(r.sections))
+	for _, a := range run {
+		waiting[a.i] = true
 		go func() {
-			defer release()
-			sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), r.opts.ReplyTimeout)
-			defer cancel()
-			line, outcome := r.runSection(sctx, s, req, pair)
-			results <- result{i, line, outcome}
+			defer done()
+			defer a.release()
+			line, outcome := r.runSection(bg, r.sections[a.i], req, pair)
+			results <- result{a.i, line, outcome}
 		}()
 	}
+	pending := len(run)
 	wait := time.NewTimer(r.opts.SectionsWait)
 	defer wait.Stop()
 	lines := make([]string, len(r.sections))
@@ -353,6 +364,20 @@ collect:
 		}
 	}
 	return slices.DeleteFunc(lines, func(s string) bool { return s == "" })
+}
+
+// detached returns a context that outlives ctx (keeping its values), ended
+// by its bound or once each of its n users has called done: one context for
+// a request's sections rather than one each.
+func detached(ctx context.Context, bound time.Duration, n int) (_ context.Context, done func()) {
+	bg, cancel := context.WithTimeout(context.WithoutCancel(ctx), bound)
+	var left atomic.Int32
+	left.Store(int32(n))
+	return bg, func() {
+		if left.Add(-1) == 0 {
+			cancel()
+		}
+	}
 }
 
 func (r *Router) runSection(ctx context.Context, s sectioner, req modules.Request, pair market.Pair) (line, outcome string) {
