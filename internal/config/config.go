@@ -250,71 +250,14 @@ var secretRE = regexp.MustCompile(`^[A-Za-z0-9_-]{1,256}$`)
 
 // Validate returns the first problem as an *Error.
 func (c *Config) Validate() error {
-	bad := func(key, format string, a ...any) error { return &Error{Key: key, Problem: fmt.Sprintf(format, a...)} }
-	switch c.Telegram.Mode {
-	case ModePolling, ModeWebhook, ModeConsole:
-	default:
-		return bad("telegram.mode", "unknown mode %q (want polling, webhook or console)", c.Telegram.Mode)
-	}
-	if c.Telegram.Mode != ModeConsole {
-		if c.Telegram.Token == "" {
-			return bad("telegram.token", "required in %s mode (or set TELEGRAM_BOT_TOKEN)", c.Telegram.Mode)
-		}
-		if strings.ContainsAny(c.Telegram.Token, " /?#") {
-			return bad("telegram.token", "malformed token")
-		}
-	}
-	if err := checkURL(c.Telegram.APIURL); err != nil {
-		return bad("telegram.api_url", "%v", err)
-	}
-	if c.Telegram.Mode == ModeWebhook {
-		if c.Telegram.Webhook.URL == "" {
-			return bad("telegram.webhook.url", "required in webhook mode")
-		}
-		if err := checkURL(c.Telegram.Webhook.URL); err != nil {
-			return bad("telegram.webhook.url", "%v", err)
-		}
-		if c.Telegram.Webhook.Secret == "" {
-			return bad("telegram.webhook.secret", "required in webhook mode")
-		}
-	}
-	if c.Telegram.Webhook.Secret != "" && !secretRE.MatchString(c.Telegram.Webhook.Secret) {
-		return bad("telegram.webhook.secret", "must be 1-256 characters of A-Z a-z 0-9 _ - (Telegram refuses others)")
-	}
-	if !strings.HasPrefix(c.Telegram.Webhook.Path, "/") {
-		return bad("telegram.webhook.path", "must start with /")
-	}
-	if c.Telegram.Webhook.MaxBody < 1024 {
-		return bad("telegram.webhook.max_body", "must be at least 1024 bytes")
-	}
-	if c.Telegram.Rate.Global <= 0 || c.Telegram.Rate.PerChat <= 0 || c.Telegram.Rate.PerGroup <= 0 {
-		return bad("telegram.rate", "global, per_chat and per_group must be positive")
+	if err := c.Telegram.validate(); err != nil {
+		return err
 	}
 	if c.HTTP.Listen == "" {
 		return bad("http.listen", "required")
 	}
-	if len(c.Exchanges.Order) == 0 {
-		return bad("exchanges.order", "name at least one of binance, bybit, okx")
-	}
-	seen := map[string]bool{}
-	for _, v := range c.Exchanges.Order {
-		if !slices.Contains([]string{"binance", "bybit", "okx"}, v) {
-			return bad("exchanges.order", "unknown exchange %q (want binance, bybit, okx)", v)
-		}
-		if seen[v] {
-			return bad("exchanges.order", "%q listed twice", v)
-		}
-		seen[v] = true
-	}
-	for key, u := range map[string]string{
-		"exchanges.binance.spot_url":    c.Exchanges.Binance.SpotURL,
-		"exchanges.binance.futures_url": c.Exchanges.Binance.FuturesURL,
-		"exchanges.bybit.url":           c.Exchanges.Bybit.URL,
-		"exchanges.okx.url":             c.Exchanges.OKX.URL,
-	} {
-		if err := checkURL(u); err != nil {
-			return bad(key, "%v", err)
-		}
+	if err := c.Exchanges.validate(); err != nil {
+		return err
 	}
 	if c.Workers < 1 || c.Workers > 1024 {
 		return bad("workers", "must be between 1 and 1024, got %d", c.Workers)
@@ -324,9 +267,6 @@ func (c *Config) Validate() error {
 	}
 	if c.ReplyTimeout < 100*time.Millisecond || c.ReplyTimeout > time.Minute {
 		return bad("reply_timeout", "must be between 100ms and 1m, got %s", c.ReplyTimeout)
-	}
-	if c.Exchanges.Timeout <= 0 {
-		return bad("exchanges.timeout", "must be positive")
 	}
 	if c.Cache.TTL < 0 {
 		return bad("cache.ttl", "must not be negative")
@@ -349,6 +289,83 @@ func (c *Config) Validate() error {
 	case "debug", "info", "warn", "error":
 	default:
 		return bad("log_level", "unknown level %q", c.LogLevel)
+	}
+	return nil
+}
+
+func bad(key, format string, a ...any) error {
+	return &Error{Key: key, Problem: fmt.Sprintf(format, a...)}
+}
+
+func (t Telegram) validate() error {
+	switch t.Mode {
+	case ModePolling, ModeWebhook, ModeConsole:
+	default:
+		return bad("telegram.mode", "unknown mode %q (want polling, webhook or console)", t.Mode)
+	}
+	if t.Mode != ModeConsole {
+		if t.Token == "" {
+			return bad("telegram.token", "required in %s mode (or set TELEGRAM_BOT_TOKEN)", t.Mode)
+		}
+		if strings.ContainsAny(t.Token, " /?#") {
+			return bad("telegram.token", "malformed token")
+		}
+	}
+	if err := checkURL(t.APIURL); err != nil {
+		return bad("telegram.api_url", "%v", err)
+	}
+	if t.Mode == ModeWebhook {
+		if t.Webhook.URL == "" {
+			return bad("telegram.webhook.url", "required in webhook mode")
+		}
+		if err := checkURL(t.Webhook.URL); err != nil {
+			return bad("telegram.webhook.url", "%v", err)
+		}
+		if t.Webhook.Secret == "" {
+			return bad("telegram.webhook.secret", "required in webhook mode")
+		}
+	}
+	if t.Webhook.Secret != "" && !secretRE.MatchString(t.Webhook.Secret) {
+		return bad("telegram.webhook.secret", "must be 1-256 characters of A-Z a-z 0-9 _ - (Telegram refuses others)")
+	}
+	if !strings.HasPrefix(t.Webhook.Path, "/") {
+		return bad("telegram.webhook.path", "must start with /")
+	}
+	if t.Webhook.MaxBody < 1024 {
+		return bad("telegram.webhook.max_body", "must be at least 1024 bytes")
+	}
+	if t.Rate.Global <= 0 || t.Rate.PerChat <= 0 || t.Rate.PerGroup <= 0 {
+		return bad("telegram.rate", "global, per_chat and per_group must be positive")
+	}
+	return nil
+}
+
+func (e Exchanges) validate() error {
+	if len(e.Order) == 0 {
+		return bad("exchanges.order", "name at least one of binance, bybit, okx")
+	}
+	seen := map[string]bool{}
+	for _, v := range e.Order {
+		if !slices.Contains([]string{"binance", "bybit", "okx"}, v) {
+			return bad("exchanges.order", "unknown exchange %q (want binance, bybit, okx)", v)
+		}
+		if seen[v] {
+			return bad("exchanges.order", "%q listed twice", v)
+		}
+		seen[v] = true
+	}
+	for key, u := range map[string]string{
+		"exchanges.binance.spot_url":    e.Binance.SpotURL,
+		"exchanges.binance.futures_url": e.Binance.FuturesURL,
+		"exchanges.bybit.url":           e.Bybit.URL,
+		"exchanges.okx.url":             e.OKX.URL,
+	} {
+		if err := checkURL(u); err != nil {
+			return bad(key, "%v", err)
+		}
+	}
+	if e.Timeout <= 0 {
+		return bad("exchanges.timeout", "must be positive")
 	}
 	return nil
 }
