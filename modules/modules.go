@@ -1,9 +1,12 @@
 // Package modules is the contract between the bot's pipeline and its features.
 //
 // A module is a feature: the commands it answers and the /price sections it
-// contributes. Modules register themselves from init (Caddy and node_exporter
-// style): being compiled in registers a module; config, flags and the memory
-// budget decide whether it is built and whether a given chat may use it.
+// contributes. Enhanced modules register themselves from init (Caddy and
+// node_exporter style): being compiled in registers a module; config, flags
+// and the memory budget decide whether it is built and whether a given chat
+// may use it. The core modules read the pipeline's own state (the command
+// catalog, the sections, the bot's status), so cmd/server builds them with
+// package core and hands each what it reads; none reaches back through Deps.
 package modules
 
 import (
@@ -154,10 +157,8 @@ func Registered() []Info {
 }
 
 // WorkDeadline is dispatch.WorkDeadline's old home, kept only while
-// internal/telegram on this branch still sets its own deadline.
-//
-// Deprecated: the router owns the deadline (dispatch.WorkDeadline); delete
-// this when the transport branch, which drops its copy, is merged.
+// internal/telegram still sets a deadline of its own: the router owns the
+// deadline now. Delete it once the transport stops calling it.
 func WorkDeadline(received time.Time, timeout time.Duration, now time.Time) time.Time {
 	if a, b := received.Add(timeout-timeout/10), now.Add(timeout/2); a.After(b) {
 		return a
