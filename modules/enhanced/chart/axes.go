@@ -184,9 +184,11 @@ const minTickGap = 90
 
 // timeTicks picks the finest spacing whose labels are at least minTickGap
 // apart for candles slot pixels wide, and labels the first candle of each
-// bucket in UTC: 15:00 within a day, 2 Mar at a new day, Mar at a new month,
-// 2027 at a new year. Where two labels still crowd (a bucket cut short at a
-// month's end), the higher rank wins.
+// bucket in UTC: 15:00 within a day, 2 Mar at a new day. Axes spaced by
+// half-months or more name a new month (Mar) and a new year (2027) instead,
+// as a date there would read as a day the axis does not mark. Where two
+// labels still crowd (a bucket cut short at a month's end), the higher rank
+// wins.
 func timeTicks(c []market.Candle, iv market.Interval, slot int) []timeTick {
 	step := tickSteps[len(tickSteps)-1]
 	for _, st := range tickSteps {
@@ -195,12 +197,13 @@ func timeTicks(c []market.Candle, iv market.Interval, slot int) []timeTick {
 			break
 		}
 	}
+	coarse := step.span >= 14*24*time.Hour
 	var ticks []timeTick
 	prev := c[0].Open.Add(-iv.Duration()).UTC() // the first candle is a tick if it opens a bucket
 	for i := range c {
 		t := c[i].Open.UTC()
 		if step.bucket(t) != step.bucket(prev) {
-			tk := newTick(i, prev, t)
+			tk := newTick(i, prev, t, coarse)
 			switch last := len(ticks) - 1; {
 			case last < 0 || (tk.i-ticks[last].i)*slot >= minTickGap:
 				ticks = append(ticks, tk)
@@ -213,12 +216,16 @@ func timeTicks(c []market.Candle, iv market.Interval, slot int) []timeTick {
 	return ticks
 }
 
-func newTick(i int, prev, t time.Time) timeTick {
+func newTick(i int, prev, t time.Time, coarse bool) timeTick {
 	switch {
-	case t.Year() != prev.Year():
+	case coarse && t.Year() != prev.Year():
 		return timeTick{i, rankYear, t.Format("2006")}
-	case t.Month() != prev.Month():
+	case coarse && t.Month() != prev.Month():
 		return timeTick{i, rankMonth, t.Format("Jan")}
+	case t.Year() != prev.Year():
+		return timeTick{i, rankYear, t.Format("2 Jan")}
+	case t.Month() != prev.Month():
+		return timeTick{i, rankMonth, t.Format("2 Jan")}
 	case t.Day() != prev.Day():
 		return timeTick{i, rankDay, t.Format("2 Jan")}
 	}
