@@ -58,12 +58,13 @@ var stepFactors = [...]float64{5, 2.5, 2, 1}
 // maxLevels, in the plotted range; the coarser on a tie. When no spacing
 // does (one gives too few, the next finer too many), it takes the coarser
 // one and widens the range to the nearest levels outside it until there
-// are minLevels.
+// are minLevels. Three decades below the range's own, every spacing gives
+// more than maxLevels, so the search ends there.
 func (s *scale) pickStep() float64 {
 	const want = (minLevels + maxLevels) / 2
 	p := math.Pow(10, math.Ceil(math.Log10(s.pMax-s.pMin)))
 	coarser, best, bestN := p, 0.0, 0
-	for ; ; p /= 10 {
+	for range 4 {
 		for _, f := range stepFactors {
 			step := f * p
 			switch n := s.count(step); {
@@ -76,17 +77,21 @@ func (s *scale) pickStep() float64 {
 			case best != 0:
 				return best
 			default:
-				s.widen(coarser)
-				return coarser
+				return s.widen(coarser)
 			}
 		}
+		p /= 10
 	}
+	return s.widen(coarser) // not reached for a finite, positive range
 }
 
 // widen extends the plotted range, one level at a time on the nearer side,
-// until it holds minLevels multiples of step.
-func (s *scale) widen(step float64) {
-	for s.count(step) < minLevels {
+// until it holds minLevels multiples of step, and returns step.
+func (s *scale) widen(step float64) float64 {
+	for range minLevels {
+		if s.count(step) >= minLevels {
+			break
+		}
 		below := (math.Ceil(s.pMin/step-1e-9) - 1) * step
 		above := (math.Floor(s.pMax/step+1e-9) + 1) * step
 		if s.pMin-below <= above-s.pMax {
@@ -95,6 +100,7 @@ func (s *scale) widen(step float64) {
 			s.pMax = above
 		}
 	}
+	return step
 }
 
 func abs(v int) int {
