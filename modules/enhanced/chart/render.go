@@ -4,6 +4,7 @@ import (
 	"html"
 	"image"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -109,7 +110,7 @@ func render(pair market.Pair, iv market.Interval, c []market.Candle, s scale) *i
 	cv.fill(image.Rect(margin, timeAxis, width-margin, timeAxis+1), inkAxis)
 	cv.fill(image.Rect(margin, separator, l.plotRight, separator+1), inkAxis)
 	drawPriceAxis(cv, f.label, &s, l, lastY, lastLabel, tagInk)
-	drawTimeAxis(cv, f.label, c, ticks, l)
+	drawTimeAxis(cv, f.label, ticks, l)
 	drawTitle(cv, f, pair, iv, c, fast, slow, l)
 	return cv.Paletted
 }
@@ -190,53 +191,75 @@ func drawPriceAxis(cv canvas, f *face, s *scale, l layout, lastY int, lastLabel 
 	cv.text(f, x, (tag.Min.Y+tag.Max.Y)/2+half, lastLabel, inkTagText)
 }
 
-// drawTimeAxis writes the tick labels centred under their candles, leaving
-// out any that would run past the plot, and marks the axis as UTC.
-func drawTimeAxis(cv canvas, f *face, c []market.Candle, ticks []timeTick, l layout) {
+// drawTimeAxis writes the tick labels centred under their candles. A label
+// at either end of the plot is pushed inside it rather than cut, unless that
+// would crowd its neighbour, and the axis is marked as UTC.
+func drawTimeAxis(cv canvas, f *face, ticks []timeTick, l layout) {
 	y := timeAxis + 10 + f.ascent
+	end := 0 // where the last label drawn ends
 	for _, t := range ticks {
-		x := l.centre(t.i) - f.width(t.label)/2
-		if x < margin || x+f.width(t.label) > l.plotRight {
+		c, w := l.centre(t.i), f.width(t.label)
+		x := min(max(c-w/2, margin), l.plotRight-w)
+		if x < end+axisPad {
 			continue
 		}
-		cv.fill(image.Rect(l.centre(t.i), timeAxis+1, l.centre(t.i)+1, timeAxis+5), inkAxis)
-		cv.text(f, x, y, t.label, inkLabel)
+		cv.fill(image.Rect(c, timeAxis+1, c+1, timeAxis+5), inkAxis)
+		end = cv.text(f, x, y, t.label, inkLabel)
 	}
 	cv.text(f, l.plotRight+axisPad, y, utc, inkLabel)
 }
 
-// drawTitle writes the EMA legend with the latest values at the right,
-// then the pair, market and interval at the left, and the change over the
-// window if it fits between them.
+// drawTitle writes the pair, market and interval at the left and the EMA
+// legend at the right, then the change over the window between them. Where
+// a long pair leaves too little room, the change goes first, then the
+// legend's values (the caption has both).
 func drawTitle(cv canvas, f typefaces, pair market.Pair, iv market.Interval, c []market.Candle, fast, slow []float64, l layout) {
 	const swatch, gap = 18, 8
-	right := l.plotRight
-	y := float64(titleBaseline - f.label.ascent/2)
+	x := cv.text(f.title, margin, titleBaseline, pair.String(), inkTitle)
+	x = cv.text(f.label, x+gap, titleBaseline, "Spot · "+string(iv), inkLabel) + 3*gap
+
+	type entry struct {
+		text string
+		k    ink
+	}
+	var legend, names []entry
 	for _, e := range [...]struct {
 		name string
 		v    []float64
 		k    ink
-	}{{"EMA50", slow, inkEMA50}, {"EMA20", fast, inkEMA20}} {
+	}{{"EMA20", fast, inkEMA20}, {"EMA50", slow, inkEMA50}} {
 		if v := e.v[len(e.v)-1]; !math.IsNaN(v) {
-			text := e.name + " " + format.Price(v)
-			right -= f.label.width(text)
-			cv.text(f.label, right, titleBaseline, text, e.k)
-			right -= gap + swatch
-			cv.line(float64(right), y, float64(right+swatch), y, 3, e.k)
-			right -= 3 * gap
+			legend = append(legend, entry{e.name + " " + format.Price(v), e.k})
+			names = append(names, entry{e.name, e.k})
 		}
 	}
+	width := func(es []entry) (w int) {
+		for _, e := range es {
+			w += swatch + gap + f.label.width(e.text) + 3*gap
+		}
+		return w
+	}
 
-	x := cv.text(f.title, margin, titleBaseline, pair.String(), inkTitle)
-	x = cv.text(f.label, x+gap, titleBaseline, "Spot · "+string(iv), inkLabel) + 2*gap
 	first, last := c[0], c[len(c)-1]
 	change := (last.C - first.O) / first.O * 100
-	k := inkUp
+	changeText, changeInk := format.Arrow(change)+" "+format.Percent(change, 2), inkUp
 	if change < 0 {
-		k = inkDown
+		changeInk = inkDown
 	}
-	if text := format.Arrow(change) + " " + format.Percent(change, 2); x+f.label.width(text) <= right {
-		cv.text(f.label, x, titleBaseline, text, k)
+	switch room := l.plotRight + 3*gap - x; {
+	case f.label.width(changeText)+3*gap+width(legend) <= room:
+		cv.text(f.label, x, titleBaseline, changeText, changeInk)
+	case width(legend) > room:
+		legend = names
+	}
+
+	right := l.plotRight + 3*gap
+	y := float64(titleBaseline - f.label.ascent/2)
+	for _, e := range slices.Backward(legend) {
+		right -= f.label.width(e.text) + 3*gap
+		cv.text(f.label, right, titleBaseline, e.text, e.k)
+		right -= gap + swatch
+		cv.line(float64(right), y, float64(right+swatch), y, 3, e.k)
 	}
 }
 

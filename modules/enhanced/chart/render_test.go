@@ -20,8 +20,12 @@ import (
 // drawn renders c as BTC-USDT on iv and returns the canvas with the layout
 // and scale render used, so tests can look where things should be.
 func drawn(c []market.Candle, iv market.Interval) (canvas, layout, scale) {
+	return drawnAs(btc, c, iv)
+}
+
+func drawnAs(pair market.Pair, c []market.Candle, iv market.Interval) (canvas, layout, scale) {
 	s := newScale(c)
-	img := render(btc, iv, c, s)
+	img := render(pair, iv, c, s)
 	return canvas{img}, newLayout(len(c), &s, format.Price(c[len(c)-1].C), fonts().label), s
 }
 
@@ -130,9 +134,9 @@ func TestAxes(t *testing.T) {
 			if len(ticks) < 3 {
 				t.Errorf("%d time ticks, want at least 3", len(ticks))
 			}
-			for _, tk := range ticks[1:] { // the first may be left out at the plot's edge
+			for _, tk := range ticks {
 				x := l.centre(tk.i)
-				if n := count(cv, image.Rect(x-10, timeAxis+1, x+10, height), inkLabel); n < 10 {
+				if n := count(cv, image.Rect(x-20, timeAxis+1, x+20, height), inkLabel); n < 10 {
 					t.Errorf("tick %q at x %d: %d label pixels on the time axis", tk.label, x, n)
 				}
 			}
@@ -145,6 +149,36 @@ func TestAxes(t *testing.T) {
 			}
 			if slow := count(cv, title, inkEMA50); (len(tc.c) >= emaSlow) != (slow > 0) {
 				t.Errorf("%d EMA50 legend pixels with %d candles", slow, len(tc.c))
+			}
+		})
+	}
+}
+
+// TestTitleFits checks that the title and the legend never overlap: a long
+// pair with a tiny price gives up the change and the legend's values first.
+func TestTitleFits(t *testing.T) {
+	for _, tc := range []struct {
+		pair market.Pair
+		base float64
+	}{
+		{btc, 97000},
+		{market.Pair{Base: "10000000AIDOGE", Quote: "USDT"}, 0.0000001234},
+	} {
+		t.Run(tc.pair.String(), func(t *testing.T) {
+			cv, _, _ := drawnAs(tc.pair, series(Limit, market.M15, tc.base), market.M15)
+			titleEnd, legendStart := 0, width
+			for y := range priceTop - 10 {
+				for x := range width {
+					switch cv.at(x, y) {
+					case inkTitle, inkLabel:
+						titleEnd = max(titleEnd, x)
+					case inkEMA20, inkEMA50:
+						legendStart = min(legendStart, x)
+					}
+				}
+			}
+			if legendStart == width || titleEnd >= legendStart {
+				t.Errorf("title ends at x %d, legend starts at x %d: want both, apart", titleEnd, legendStart)
 			}
 		})
 	}
@@ -222,7 +256,7 @@ func TestGoldenPNG(t *testing.T) {
 				}
 			}
 			if off > maxOff {
-				out := filepath.Join(t.TempDir(), tc.name+".png")
+				out := filepath.Join(os.TempDir(), "chart-golden-"+tc.name+".png") // outlives the test, to look at
 				if err := os.WriteFile(out, buf.Bytes(), 0o644); err != nil {
 					t.Log(err)
 				}
