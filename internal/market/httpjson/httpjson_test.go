@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -264,5 +265,19 @@ func TestSorting(t *testing.T) {
 	ps := SortOI([]market.OIPoint{{Time: t0.Add(time.Hour)}, {Time: t0}})
 	if !ps[0].Time.Equal(t0) {
 		t.Errorf("SortOI = %+v", ps)
+	}
+}
+
+// TestLabelSets checks that the exported label sets cover what Get records.
+func TestLabelSets(t *testing.T) {
+	outcomes := Outcomes()
+	for _, err := range []error{nil, market.ErrUnknownSymbol, market.ErrRateLimited, market.ErrUnavailable, market.ErrBadResponse, context.Canceled} {
+		if o := Outcome(err); !slices.Contains(outcomes, o) {
+			t.Errorf("Outcome(%v) = %q, not in Outcomes() %v", err, o, outcomes)
+		}
+	}
+	eps := Endpoints()
+	if len(slices.Compact(slices.Sorted(slices.Values(eps)))) != 7 || slices.Contains(eps, "") {
+		t.Errorf("Endpoints() = %v, want the seven distinct endpoint labels", eps)
 	}
 }
