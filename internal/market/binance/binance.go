@@ -26,7 +26,7 @@ const (
 )
 
 const (
-	venue = "binance"
+	venue = market.Binance
 	// fundingInfoTTL: fundingInfo shares 500 requests per 5 min per IP with
 	// fundingRate, and intervals change rarely.
 	fundingInfoTTL = time.Hour

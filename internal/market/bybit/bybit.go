@@ -20,7 +20,7 @@ import (
 const DefaultBaseURL = "https://api.bybit.com"
 
 const (
-	venue        = "bybit"
+	venue        = market.Bybit
 	maxKlines    = 1000
 	maxOIHistory = 200
 	// maxPages bounds instruments-info paging against a cursor that never ends.

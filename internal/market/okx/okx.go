@@ -21,7 +21,7 @@ import (
 const DefaultBaseURL = "https://www.okx.com"
 
 const (
-	venue        = "okx"
+	venue        = market.OKX
 	maxCandles   = 300
 	maxOIHistory = 100
 )
