@@ -5,8 +5,6 @@ import (
 	"errors"
 	"math"
 	"net/http"
-	"os"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -14,6 +12,7 @@ import (
 
 	"github.com/cryptobot-dev/cryptobot/internal/market"
 	"github.com/cryptobot-dev/cryptobot/internal/market/markettest"
+	"github.com/cryptobot-dev/cryptobot/internal/market/markettest/venuetest"
 	"github.com/cryptobot-dev/cryptobot/internal/metrics"
 )
 
@@ -250,110 +249,25 @@ func TestCandles(t *testing.T) {
 	}
 }
 
-// call runs every Exchange method that takes a pair, by name.
-var calls = map[string]func(*Client, context.Context, market.Pair) error{
-	"ticker": func(c *Client, ctx context.Context, p market.Pair) error { _, err := c.Ticker(ctx, p); return err },
-	"open_interest": func(c *Client, ctx context.Context, p market.Pair) error {
-		_, err := c.OpenInterest(ctx, p)
-		return err
-	},
-	"oi_history": func(c *Client, ctx context.Context, p market.Pair) error {
-		_, err := c.OIHistory(ctx, p, time.Hour, 25)
-		return err
-	},
-	"funding": func(c *Client, ctx context.Context, p market.Pair) error { _, err := c.Funding(ctx, p); return err },
-	"candles": func(c *Client, ctx context.Context, p market.Pair) error {
-		_, err := c.Candles(ctx, p, market.H1, 10)
-		return err
-	},
+func harness(t *testing.T) venuetest.Harness {
+	c, fake, m := setup(t)
+	return venuetest.Harness{Client: c, Fake: fake.Server, Metrics: m}
 }
 
 func TestUnknownSymbol(t *testing.T) {
-	for endpoint, call := range calls {
-		t.Run(endpoint, func(t *testing.T) {
-			c, _, m := setup(t)
-			err := call(c, context.Background(), market.Pair{Base: "NOPE", Quote: "USDT"})
-			if !errors.Is(err, market.ErrUnknownSymbol) {
-				t.Fatalf("error = %v, want ErrUnknownSymbol", err)
-			}
-			if n := requests(m, endpoint, "unknown_symbol"); n != 1 {
-				t.Errorf("unknown_symbol outcomes for %s = %v, want 1", endpoint, n)
-			}
-		})
-	}
+	venuetest.RunUnknownSymbol(t, harness, func(string) market.Pair { return market.Pair{Base: "NOPE", Quote: "USDT"} })
 }
 
 func TestInvalidPairSendsNothing(t *testing.T) {
-	for _, p := range []market.Pair{{}, {Base: "btc", Quote: "USDT"}, {Base: "BTC/", Quote: "USDT"}, {Base: "BTC"}} {
-		t.Run(p.String(), func(t *testing.T) {
-			c, fake, _ := setup(t)
-			for endpoint, call := range calls {
-				if err := call(c, context.Background(), p); !errors.Is(err, market.ErrUnknownSymbol) {
-					t.Errorf("%s error = %v, want ErrUnknownSymbol", endpoint, err)
-				}
-				if n := fake.Hits(endpoint); n != 0 {
-					t.Errorf("%s sent %d requests", endpoint, n)
-				}
-			}
-		})
-	}
+	venuetest.RunInvalidPairs(t, harness, market.Pair{}, market.Pair{Base: "btc", Quote: "USDT"}, market.Pair{Base: "BTC/", Quote: "USDT"}, market.Pair{Base: "BTC"})
 }
 
 func TestErrors(t *testing.T) {
-	for _, tc := range []struct {
-		name    string
-		inject  func(*markettest.Binance)
-		want    error
-		outcome string
-		retry   time.Duration
-	}{
-		{"429 with Retry-After", func(f *markettest.Binance) { f.RateLimit(7*time.Second, 1) }, market.ErrRateLimited, "rate_limited", 7 * time.Second},
-		{"418 ban", func(f *markettest.Binance) { f.Fail(http.StatusTeapot, 1) }, market.ErrRateLimited, "rate_limited", 0},
-		{"500", func(f *markettest.Binance) { f.Fail(http.StatusInternalServerError, 1) }, market.ErrUnavailable, "unavailable", 0},
-		{"503", func(f *markettest.Binance) { f.Fail(http.StatusServiceUnavailable, 1) }, market.ErrUnavailable, "unavailable", 0},
-		{"other 4xx", func(f *markettest.Binance) { f.Fail(http.StatusBadRequest, 1) }, market.ErrBadResponse, "bad_response", 0},
-		{"404 page", func(f *markettest.Binance) { f.Fail(http.StatusNotFound, 1) }, market.ErrBadResponse, "bad_response", 0},
-		{"malformed", func(f *markettest.Binance) { f.Malformed(1) }, market.ErrBadResponse, "bad_response", 0},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			c, fake, m := setup(t)
-			tc.inject(fake)
-			_, err := c.Ticker(context.Background(), btc)
-			if !errors.Is(err, tc.want) {
-				t.Fatalf("error = %v, want %v", err, tc.want)
-			}
-			if tc.want == market.ErrRateLimited {
-				var rl *market.RateLimitError
-				if !errors.As(err, &rl) || rl.RetryAfter != tc.retry || rl.Venue != venue {
-					t.Errorf("RateLimitError = %+v, want RetryAfter %s", rl, tc.retry)
-				}
-			}
-			if n := requests(m, "ticker", tc.outcome); n != 1 {
-				t.Errorf("%s outcomes = %v, want 1", tc.outcome, n)
-			}
-			if _, err := c.Ticker(context.Background(), btc); err != nil {
-				t.Errorf("after the fault: %v", err)
-			}
-		})
-	}
+	venuetest.RunErrors(t, harness, append(venuetest.ErrorCases(),
+		venuetest.ErrorCase{Name: "418 ban", Inject: func(f *markettest.Server) { f.Fail(http.StatusTeapot, 1) }, Want: market.ErrRateLimited, Outcome: "rate_limited"}))
 }
 
-func TestTimeout(t *testing.T) {
-	c, fake, m := setup(t)
-	fake.Delay(time.Hour)
-	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
-	defer cancel()
-	_, err := c.Ticker(ctx, btc)
-	if !errors.Is(err, market.ErrUnavailable) || !errors.Is(err, context.DeadlineExceeded) {
-		t.Fatalf("error = %v, want ErrUnavailable and DeadlineExceeded", err)
-	}
-	if n := requests(m, "ticker", "unavailable"); n != 1 {
-		t.Errorf("unavailable outcomes = %v, want 1", n)
-	}
-	if c := testutil.CollectAndCount(m.ExchangeDuration); c != 1 {
-		t.Errorf("duration series = %d, want 1", c)
-	}
-}
+func TestTimeout(t *testing.T) { venuetest.RunTimeout(t, harness, "ticker", "ticker") }
 
 func TestNetworkError(t *testing.T) {
 	fake := markettest.NewBinance()
@@ -364,18 +278,9 @@ func TestNetworkError(t *testing.T) {
 	}
 }
 
-func readFixture(t testing.TB, name string) []byte {
-	t.Helper()
-	b, err := os.ReadFile(filepath.Join("testdata", name))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
-}
-
 func TestDecodeFixtures(t *testing.T) {
 	t.Run("ticker", func(t *testing.T) {
-		got, err := decodeTicker(readFixture(t, "ticker_BTCUSDT.json"), btc)
+		got, err := decodeTicker(venuetest.Fixture(t, "ticker_BTCUSDT.json"), btc)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -385,7 +290,7 @@ func TestDecodeFixtures(t *testing.T) {
 		}
 	})
 	t.Run("oi history with string and number timestamps", func(t *testing.T) {
-		got, err := decodeOIHistory(readFixture(t, "openInterestHist_BTCUSDT.json"))
+		got, err := decodeOIHistory(venuetest.Fixture(t, "openInterestHist_BTCUSDT.json"))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -394,7 +299,7 @@ func TestDecodeFixtures(t *testing.T) {
 		}
 	})
 	t.Run("klines drop the open bar", func(t *testing.T) {
-		body := readFixture(t, "klines_BTCUSDT.json")
+		body := venuetest.Fixture(t, "klines_BTCUSDT.json")
 		got, err := decodeKlines(body, time.Hour, time.UnixMilli(1499043600000+30*60*1000))
 		if err != nil {
 			t.Fatal(err)
@@ -407,7 +312,7 @@ func TestDecodeFixtures(t *testing.T) {
 		}
 	})
 	t.Run("premium index", func(t *testing.T) {
-		got, err := decodePremiumIndex(readFixture(t, "premiumIndex_BTCUSDT.json"), btc)
+		got, err := decodePremiumIndex(venuetest.Fixture(t, "premiumIndex_BTCUSDT.json"), btc)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -416,7 +321,7 @@ func TestDecodeFixtures(t *testing.T) {
 		}
 	})
 	t.Run("funding info", func(t *testing.T) {
-		got, err := decodeFundingInfo(readFixture(t, "fundingInfo.json"))
+		got, err := decodeFundingInfo(venuetest.Fixture(t, "fundingInfo.json"))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -425,7 +330,7 @@ func TestDecodeFixtures(t *testing.T) {
 		}
 	})
 	t.Run("fapi instruments", func(t *testing.T) {
-		got, err := decodeInstruments(readFixture(t, "exchangeInfo_fapi.json"), market.Perp)
+		got, err := decodeInstruments(venuetest.Fixture(t, "exchangeInfo_fapi.json"), market.Perp)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -434,7 +339,7 @@ func TestDecodeFixtures(t *testing.T) {
 		}
 	})
 	t.Run("error body", func(t *testing.T) {
-		err := statusError(400, nil, readFixture(t, "error_invalid_symbol.json"))
+		err := statusError(400, nil, venuetest.Fixture(t, "error_invalid_symbol.json"))
 		if !errors.Is(err, market.ErrUnknownSymbol) {
 			t.Errorf("statusError = %v", err)
 		}
@@ -478,7 +383,7 @@ func TestDecodeBadInput(t *testing.T) {
 }
 
 func FuzzDecodeTicker(f *testing.F) {
-	f.Add(readFixture(f, "ticker_BTCUSDT.json"))
+	f.Add(venuetest.Fixture(f, "ticker_BTCUSDT.json"))
 	f.Add([]byte(`{"lastPrice":1e400}`))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		if _, err := decodeTicker(b, btc); err != nil && !errors.Is(err, market.ErrBadResponse) {
@@ -488,7 +393,7 @@ func FuzzDecodeTicker(f *testing.F) {
 }
 
 func FuzzDecodeKlines(f *testing.F) {
-	f.Add(readFixture(f, "klines_BTCUSDT.json"))
+	f.Add(venuetest.Fixture(f, "klines_BTCUSDT.json"))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		if _, err := decodeKlines(b, time.Hour, time.UnixMilli(1e12)); err != nil && !errors.Is(err, market.ErrBadResponse) {
 			t.Errorf("error %v is not ErrBadResponse", err)
@@ -497,7 +402,7 @@ func FuzzDecodeKlines(f *testing.F) {
 }
 
 func FuzzDecodeOIHistory(f *testing.F) {
-	f.Add(readFixture(f, "openInterestHist_BTCUSDT.json"))
+	f.Add(venuetest.Fixture(f, "openInterestHist_BTCUSDT.json"))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		if _, err := decodeOIHistory(b); err != nil && !errors.Is(err, market.ErrBadResponse) {
 			t.Errorf("error %v is not ErrBadResponse", err)
@@ -506,7 +411,7 @@ func FuzzDecodeOIHistory(f *testing.F) {
 }
 
 func FuzzDecodeFunding(f *testing.F) {
-	f.Add(readFixture(f, "premiumIndex_BTCUSDT.json"), readFixture(f, "fundingInfo.json"))
+	f.Add(venuetest.Fixture(f, "premiumIndex_BTCUSDT.json"), venuetest.Fixture(f, "fundingInfo.json"))
 	f.Fuzz(func(t *testing.T, premium, info []byte) {
 		if _, err := decodePremiumIndex(premium, btc); err != nil && !errors.Is(err, market.ErrBadResponse) {
 			t.Errorf("premiumIndex error %v is not ErrBadResponse", err)

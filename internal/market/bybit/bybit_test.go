@@ -6,8 +6,6 @@ import (
 	"math"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"path/filepath"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -17,6 +15,7 @@ import (
 	"github.com/cryptobot-dev/cryptobot/internal/market"
 	"github.com/cryptobot-dev/cryptobot/internal/market/httpjson"
 	"github.com/cryptobot-dev/cryptobot/internal/market/markettest"
+	"github.com/cryptobot-dev/cryptobot/internal/market/markettest/venuetest"
 	"github.com/cryptobot-dev/cryptobot/internal/metrics"
 )
 
@@ -116,7 +115,7 @@ func TestInstruments(t *testing.T) {
 }
 
 func TestInstrumentsCursorRepeats(t *testing.T) {
-	body := readFixture(t, "instruments_linear.json") // always the same nextPageCursor
+	body := venuetest.Fixture(t, "instruments_linear.json") // always the same nextPageCursor
 	var hits atomic.Int32
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		hits.Add(1)
@@ -233,125 +232,37 @@ func TestCandles(t *testing.T) {
 	}
 }
 
-var calls = map[string]func(*Client, context.Context, market.Pair) error{
-	"ticker": func(c *Client, ctx context.Context, p market.Pair) error { _, err := c.Ticker(ctx, p); return err },
-	"open_interest": func(c *Client, ctx context.Context, p market.Pair) error {
-		_, err := c.OpenInterest(ctx, p)
-		return err
-	},
-	"oi_history": func(c *Client, ctx context.Context, p market.Pair) error {
-		_, err := c.OIHistory(ctx, p, time.Hour, 25)
-		return err
-	},
-	"funding": func(c *Client, ctx context.Context, p market.Pair) error { _, err := c.Funding(ctx, p); return err },
-	"candles": func(c *Client, ctx context.Context, p market.Pair) error {
-		_, err := c.Candles(ctx, p, market.H1, 10)
-		return err
-	},
-}
-
-func TestUnknownSymbol(t *testing.T) {
-	for name, call := range calls {
-		t.Run(name, func(t *testing.T) {
-			c, _, m := setup(t)
-			if err := call(c, context.Background(), market.Pair{Base: "NOPE", Quote: "USDT"}); !errors.Is(err, market.ErrUnknownSymbol) {
-				t.Fatalf("error = %v, want ErrUnknownSymbol", err)
-			}
-			var total float64
-			for _, ep := range []string{"ticker", "oi_history", "candles"} {
-				total += requests(m, ep, "unknown_symbol")
-			}
-			if total != 1 {
-				t.Errorf("unknown_symbol outcomes = %v, want 1", total)
-			}
-		})
-	}
-}
-
-func TestInvalidPairSendsNothing(t *testing.T) {
-	c, fake, _ := setup(t)
-	for name, call := range calls {
-		if err := call(c, context.Background(), market.Pair{Base: "btc", Quote: "usdt"}); !errors.Is(err, market.ErrUnknownSymbol) {
-			t.Errorf("%s error = %v, want ErrUnknownSymbol", name, err)
-		}
-	}
-	for _, ep := range []string{"ticker", "oi_history", "candles"} {
-		if n := fake.Hits(ep); n != 0 {
-			t.Errorf("%s: %d requests sent", ep, n)
-		}
-	}
-}
-
-func TestErrors(t *testing.T) {
-	for _, tc := range []struct {
-		name    string
-		inject  func(*markettest.Bybit)
-		want    error
-		outcome string
-		retry   time.Duration
-	}{
-		{"403 access too frequent", func(f *markettest.Bybit) { f.RateLimit(3*time.Second, 1) }, market.ErrRateLimited, "rate_limited", 3 * time.Second},
-		{"403 without Retry-After", func(f *markettest.Bybit) { f.RateLimit(0, 1) }, market.ErrRateLimited, "rate_limited", 0},
-		{"429", func(f *markettest.Bybit) { f.Fail(http.StatusTooManyRequests, 1) }, market.ErrRateLimited, "rate_limited", 0},
-		{"500 envelope", func(f *markettest.Bybit) { f.Fail(http.StatusInternalServerError, 1) }, market.ErrUnavailable, "unavailable", 0},
-		{"502", func(f *markettest.Bybit) { f.Fail(http.StatusBadGateway, 1) }, market.ErrUnavailable, "unavailable", 0},
-		{"400 text", func(f *markettest.Bybit) { f.Fail(http.StatusBadRequest, 1) }, market.ErrBadResponse, "bad_response", 0},
-		{"malformed", func(f *markettest.Bybit) { f.Malformed(1) }, market.ErrBadResponse, "bad_response", 0},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			c, fake, m := setup(t)
-			tc.inject(fake)
-			_, err := c.Ticker(context.Background(), btc)
-			if !errors.Is(err, tc.want) {
-				t.Fatalf("error = %v, want %v", err, tc.want)
-			}
-			if tc.want == market.ErrRateLimited {
-				var rl *market.RateLimitError
-				if !errors.As(err, &rl) || rl.RetryAfter != tc.retry || rl.Venue != venue {
-					t.Errorf("RateLimitError = %+v, want RetryAfter %s", rl, tc.retry)
-				}
-			}
-			if n := requests(m, "ticker", tc.outcome); n != 1 {
-				t.Errorf("%s outcomes = %v, want 1", tc.outcome, n)
-			}
-			if _, err := c.Ticker(context.Background(), btc); err != nil {
-				t.Errorf("after the fault: %v", err)
-			}
-		})
-	}
-}
-
-func TestTimeout(t *testing.T) {
-	c, fake, m := setup(t)
-	fake.Delay(time.Hour)
-	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
-	defer cancel()
-	if _, err := c.Funding(ctx, btc); !errors.Is(err, market.ErrUnavailable) || !errors.Is(err, context.DeadlineExceeded) {
-		t.Fatalf("error = %v, want ErrUnavailable and DeadlineExceeded", err)
-	}
-	if n := requests(m, "ticker", "unavailable"); n != 1 {
-		t.Errorf("unavailable outcomes = %v, want 1", n)
-	}
-}
-
-func readFixture(t testing.TB, name string) []byte {
-	t.Helper()
-	b, err := os.ReadFile(filepath.Join("testdata", name))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
-}
-
 // result decodes a fixture's envelope.
 func result(t testing.TB, name string) ([]byte, httpjson.Millis) {
 	t.Helper()
-	res, ts, err := decodeEnvelope(readFixture(t, name))
+	res, ts, err := decodeEnvelope(venuetest.Fixture(t, name))
 	if err != nil {
 		t.Fatal(err)
 	}
 	return res, ts
 }
+
+func harness(t *testing.T) venuetest.Harness {
+	c, fake, m := setup(t)
+	return venuetest.Harness{Client: c, Fake: fake.Server, Metrics: m}
+}
+
+func TestUnknownSymbol(t *testing.T) {
+	venuetest.RunUnknownSymbol(t, harness, func(string) market.Pair { return market.Pair{Base: "NOPE", Quote: "USDT"} })
+}
+
+func TestInvalidPairSendsNothing(t *testing.T) {
+	venuetest.RunInvalidPairs(t, harness, market.Pair{Base: "btc", Quote: "usdt"})
+}
+
+func TestErrors(t *testing.T) {
+	// Bybit's rate limit is HTTP 403 "access too frequent".
+	venuetest.RunErrors(t, harness, append(venuetest.ErrorCases(),
+		venuetest.ErrorCase{Name: "403 text", Inject: func(f *markettest.Server) { f.Fail(http.StatusForbidden, 1) }, Want: market.ErrRateLimited, Outcome: "rate_limited"}))
+}
+
+// Funding reads the linear ticker.
+func TestTimeout(t *testing.T) { venuetest.RunTimeout(t, harness, "funding", "ticker") }
 
 func TestDecodeFixtures(t *testing.T) {
 	t.Run("spot ticker: fraction to percent", func(t *testing.T) {
@@ -423,7 +334,7 @@ func TestDecodeFixtures(t *testing.T) {
 		{"error_too_many_visits.json", market.ErrRateLimited},
 	} {
 		t.Run(tc.file, func(t *testing.T) {
-			if _, _, err := decodeEnvelope(readFixture(t, tc.file)); !errors.Is(err, tc.want) {
+			if _, _, err := decodeEnvelope(venuetest.Fixture(t, tc.file)); !errors.Is(err, tc.want) {
 				t.Errorf("error = %v, want %v", err, tc.want)
 			}
 		})
@@ -469,9 +380,9 @@ func TestDecodeBadInput(t *testing.T) {
 }
 
 func FuzzDecodeTicker(f *testing.F) {
-	f.Add(readFixture(f, "tickers_spot_BTCUSDT.json"))
-	f.Add(readFixture(f, "tickers_linear_BTCUSDT.json"))
-	f.Add(readFixture(f, "error_not_supported.json"))
+	f.Add(venuetest.Fixture(f, "tickers_spot_BTCUSDT.json"))
+	f.Add(venuetest.Fixture(f, "tickers_linear_BTCUSDT.json"))
+	f.Add(venuetest.Fixture(f, "error_not_supported.json"))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		res, ts, err := decodeEnvelope(b)
 		if err != nil {
@@ -494,7 +405,7 @@ func FuzzDecodeTicker(f *testing.F) {
 }
 
 func FuzzDecodeKlines(f *testing.F) {
-	f.Add(readFixture(f, "kline_BTCUSDT.json"))
+	f.Add(venuetest.Fixture(f, "kline_BTCUSDT.json"))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		if res, _, err := decodeEnvelope(b); err == nil {
 			if _, err := decodeKlines(res, time.Hour, time.UnixMilli(1e12)); err != nil && !errors.Is(err, market.ErrBadResponse) {
@@ -505,7 +416,7 @@ func FuzzDecodeKlines(f *testing.F) {
 }
 
 func FuzzDecodeOIHistory(f *testing.F) {
-	f.Add(readFixture(f, "open-interest_BTCUSDT.json"))
+	f.Add(venuetest.Fixture(f, "open-interest_BTCUSDT.json"))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		if res, _, err := decodeEnvelope(b); err == nil {
 			if _, err := decodeOIHistory(res); err != nil && !errors.Is(err, market.ErrBadResponse) {
@@ -516,7 +427,7 @@ func FuzzDecodeOIHistory(f *testing.F) {
 }
 
 func FuzzDecodeInstruments(f *testing.F) {
-	f.Add(readFixture(f, "instruments_linear.json"))
+	f.Add(venuetest.Fixture(f, "instruments_linear.json"))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		if res, _, err := decodeEnvelope(b); err == nil {
 			if _, _, err := decodeInstruments(res, market.Perp); err != nil && !errors.Is(err, market.ErrBadResponse) {

@@ -6,8 +6,6 @@ import (
 	"math"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"path/filepath"
 	"sync"
 	"testing"
 	"time"
@@ -16,6 +14,7 @@ import (
 
 	"github.com/cryptobot-dev/cryptobot/internal/market"
 	"github.com/cryptobot-dev/cryptobot/internal/market/markettest"
+	"github.com/cryptobot-dev/cryptobot/internal/market/markettest/venuetest"
 	"github.com/cryptobot-dev/cryptobot/internal/metrics"
 )
 
@@ -146,7 +145,7 @@ func fixtureServer(t *testing.T, files map[string]string) (*httptest.Server, fun
 		mu.Lock()
 		hits[r.URL.Path]++
 		mu.Unlock()
-		_, _ = w.Write(readFixture(t, name))
+		_, _ = w.Write(venuetest.Fixture(t, name))
 	}))
 	t.Cleanup(srv.Close)
 	return srv, func(path string) int {
@@ -273,122 +272,37 @@ func TestCandles(t *testing.T) {
 	}
 }
 
-var calls = map[string]func(*Client, context.Context, market.Pair) error{
-	"ticker": func(c *Client, ctx context.Context, p market.Pair) error { _, err := c.Ticker(ctx, p); return err },
-	"open_interest": func(c *Client, ctx context.Context, p market.Pair) error {
-		_, err := c.OpenInterest(ctx, p)
-		return err
-	},
-	"oi_history": func(c *Client, ctx context.Context, p market.Pair) error {
-		_, err := c.OIHistory(ctx, p, time.Hour, 25)
-		return err
-	},
-	"funding": func(c *Client, ctx context.Context, p market.Pair) error { _, err := c.Funding(ctx, p); return err },
-	"candles": func(c *Client, ctx context.Context, p market.Pair) error {
-		_, err := c.Candles(ctx, p, market.H1, 10)
-		return err
-	},
-}
-
-func TestUnknownSymbol(t *testing.T) {
-	for endpoint, call := range calls {
-		t.Run(endpoint, func(t *testing.T) {
-			c, _, m := setup(t)
-			// DOGE is spot only: every swap endpoint answers 51001 with HTTP 200.
-			pair := market.Pair{Base: "DOGE", Quote: "USDT"}
-			if endpoint == "ticker" || endpoint == "candles" {
-				pair = market.Pair{Base: "NOPE", Quote: "USDT"}
-			}
-			if err := call(c, context.Background(), pair); !errors.Is(err, market.ErrUnknownSymbol) {
-				t.Fatalf("error = %v, want ErrUnknownSymbol", err)
-			}
-			if n := requests(m, endpoint, "unknown_symbol"); n != 1 {
-				t.Errorf("unknown_symbol outcomes = %v, want 1", n)
-			}
-		})
-	}
-}
-
-func TestInvalidPairSendsNothing(t *testing.T) {
-	c, fake, _ := setup(t)
-	for name, call := range calls {
-		if err := call(c, context.Background(), market.Pair{Base: "BTC-USDT", Quote: "SWAP"}); !errors.Is(err, market.ErrUnknownSymbol) {
-			t.Errorf("%s error = %v, want ErrUnknownSymbol", name, err)
-		}
-		if n := fake.Hits(name); n != 0 {
-			t.Errorf("%s: %d requests sent", name, n)
-		}
-	}
-}
-
-func TestErrors(t *testing.T) {
-	for _, tc := range []struct {
-		name    string
-		inject  func(*markettest.OKX)
-		want    error
-		outcome string
-		retry   time.Duration
-	}{
-		{"429 50011 with Retry-After", func(f *markettest.OKX) { f.RateLimit(2*time.Second, 1) }, market.ErrRateLimited, "rate_limited", 2 * time.Second},
-		{"429 50011", func(f *markettest.OKX) { f.RateLimit(0, 1) }, market.ErrRateLimited, "rate_limited", 0},
-		{"503 50001", func(f *markettest.OKX) { f.Fail(http.StatusServiceUnavailable, 1) }, market.ErrUnavailable, "unavailable", 0},
-		{"500", func(f *markettest.OKX) { f.Fail(http.StatusInternalServerError, 1) }, market.ErrUnavailable, "unavailable", 0},
-		{"400 51000", func(f *markettest.OKX) { f.Fail(http.StatusBadRequest, 1) }, market.ErrBadResponse, "bad_response", 0},
-		{"malformed", func(f *markettest.OKX) { f.Malformed(1) }, market.ErrBadResponse, "bad_response", 0},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			c, fake, m := setup(t)
-			tc.inject(fake)
-			_, err := c.Ticker(context.Background(), btc)
-			if !errors.Is(err, tc.want) {
-				t.Fatalf("error = %v, want %v", err, tc.want)
-			}
-			if tc.want == market.ErrRateLimited {
-				var rl *market.RateLimitError
-				if !errors.As(err, &rl) || rl.RetryAfter != tc.retry || rl.Venue != venue {
-					t.Errorf("RateLimitError = %+v, want RetryAfter %s", rl, tc.retry)
-				}
-			}
-			if n := requests(m, "ticker", tc.outcome); n != 1 {
-				t.Errorf("%s outcomes = %v, want 1", tc.outcome, n)
-			}
-			if _, err := c.Ticker(context.Background(), btc); err != nil {
-				t.Errorf("after the fault: %v", err)
-			}
-		})
-	}
-}
-
-func TestTimeout(t *testing.T) {
-	c, fake, m := setup(t)
-	fake.Delay(time.Hour)
-	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
-	defer cancel()
-	if _, err := c.Candles(ctx, btc, market.H1, 10); !errors.Is(err, market.ErrUnavailable) || !errors.Is(err, context.DeadlineExceeded) {
-		t.Fatalf("error = %v, want ErrUnavailable and DeadlineExceeded", err)
-	}
-	if n := requests(m, "candles", "unavailable"); n != 1 {
-		t.Errorf("unavailable outcomes = %v, want 1", n)
-	}
-}
-
-func readFixture(t testing.TB, name string) []byte {
-	t.Helper()
-	b, err := os.ReadFile(filepath.Join("testdata", name))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
-}
-
 func data(t testing.TB, name string) []byte {
 	t.Helper()
-	d, err := decodeEnvelope(readFixture(t, name))
+	d, err := decodeEnvelope(venuetest.Fixture(t, name))
 	if err != nil {
 		t.Fatal(err)
 	}
 	return d
 }
+
+func harness(t *testing.T) venuetest.Harness {
+	c, fake, m := setup(t)
+	return venuetest.Harness{Client: c, Fake: fake.Server, Metrics: m}
+}
+
+func TestUnknownSymbol(t *testing.T) {
+	venuetest.RunUnknownSymbol(t, harness, func(call string) market.Pair {
+		if call == "ticker" || call == "candles" {
+			return market.Pair{Base: "NOPE", Quote: "USDT"}
+		}
+		// DOGE is spot only: every swap endpoint answers 51001 with HTTP 200.
+		return market.Pair{Base: "DOGE", Quote: "USDT"}
+	})
+}
+
+func TestInvalidPairSendsNothing(t *testing.T) {
+	venuetest.RunInvalidPairs(t, harness, market.Pair{Base: "BTC-USDT", Quote: "SWAP"})
+}
+
+func TestErrors(t *testing.T) { venuetest.RunErrors(t, harness, venuetest.ErrorCases()) }
+
+func TestTimeout(t *testing.T) { venuetest.RunTimeout(t, harness, "candles", "candles") }
 
 func TestDecodeFixtures(t *testing.T) {
 	t.Run("ticker computes change", func(t *testing.T) {
@@ -455,7 +369,7 @@ func TestDecodeFixtures(t *testing.T) {
 		{"error_50011.json", market.ErrRateLimited},
 	} {
 		t.Run(tc.file, func(t *testing.T) {
-			if _, err := decodeEnvelope(readFixture(t, tc.file)); !errors.Is(err, tc.want) {
+			if _, err := decodeEnvelope(venuetest.Fixture(t, tc.file)); !errors.Is(err, tc.want) {
 				t.Errorf("error = %v, want %v", err, tc.want)
 			}
 		})
@@ -524,8 +438,8 @@ func fuzzBad(t *testing.T, err error) {
 }
 
 func FuzzDecodeTicker(f *testing.F) {
-	f.Add(readFixture(f, "ticker_BTC-USDT.json"))
-	f.Add(readFixture(f, "error_51001.json"))
+	f.Add(venuetest.Fixture(f, "ticker_BTC-USDT.json"))
+	f.Add(venuetest.Fixture(f, "error_51001.json"))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		d, err := decodeEnvelope(b)
 		fuzzBad(t, err)
@@ -537,7 +451,7 @@ func FuzzDecodeTicker(f *testing.F) {
 }
 
 func FuzzDecodeCandles(f *testing.F) {
-	f.Add(readFixture(f, "candles_BTC-USDT.json"))
+	f.Add(venuetest.Fixture(f, "candles_BTC-USDT.json"))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		if d, err := decodeEnvelope(b); err == nil {
 			_, err = decodeCandles(d)
@@ -547,8 +461,8 @@ func FuzzDecodeCandles(f *testing.F) {
 }
 
 func FuzzDecodeOpenInterest(f *testing.F) {
-	f.Add(readFixture(f, "open-interest_BTC-USDT-SWAP.json"))
-	f.Add(readFixture(f, "open-interest-history_BTC-USDT-SWAP.json"))
+	f.Add(venuetest.Fixture(f, "open-interest_BTC-USDT-SWAP.json"))
+	f.Add(venuetest.Fixture(f, "open-interest-history_BTC-USDT-SWAP.json"))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		if d, err := decodeEnvelope(b); err == nil {
 			_, err = decodeOpenInterest(d)
@@ -560,7 +474,7 @@ func FuzzDecodeOpenInterest(f *testing.F) {
 }
 
 func FuzzDecodeFunding(f *testing.F) {
-	f.Add(readFixture(f, "funding-rate_BTC-USDT-SWAP.json"))
+	f.Add(venuetest.Fixture(f, "funding-rate_BTC-USDT-SWAP.json"))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		if d, err := decodeEnvelope(b); err == nil {
 			_, err = decodeFunding(d, btc)
@@ -570,7 +484,7 @@ func FuzzDecodeFunding(f *testing.F) {
 }
 
 func FuzzDecodeInstruments(f *testing.F) {
-	f.Add(readFixture(f, "instruments_SWAP.json"))
+	f.Add(venuetest.Fixture(f, "instruments_SWAP.json"))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		if d, err := decodeEnvelope(b); err == nil {
 			_, err = decodeInstruments(d, market.Perp)
