@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -37,67 +36,67 @@ func TestReplies(t *testing.T) {
 	}{
 		{name: "normal", args: []string{"btc"}},
 		{name: "upper_case_symbol", args: []string{"BTC-USDT"}},
-		{name: "one_failing", args: []string{"btc"}, modify: func(s *fakeSource) { s.venues[1].err = unavailable }},
+		{name: "one_failing", args: []string{"btc"}, modify: func(s *fakeSource) { s.All[1].FundErr = unavailable }},
 		{
 			name: "one_not_listed", args: []string{"btc"},
-			modify: func(s *fakeSource) { s.venues[2].err = fmt.Errorf("binance funding: %w", market.ErrUnknownSymbol) },
+			modify: func(s *fakeSource) { s.All[2].FundErr = fmt.Errorf("binance funding: %w", market.ErrUnknownSymbol) },
 		},
 		{
 			name: "mixed_signs", args: []string{"btc"},
-			modify: func(s *fakeSource) { s.venues[1].f.Rate = -0.0000215 },
+			modify: func(s *fakeSource) { s.All[1].Fund.Rate = -0.0000215 },
 		},
 		{
 			name: "negative", args: []string{"btc"},
 			modify: func(s *fakeSource) {
-				for _, v := range s.venues {
-					v.f.Rate = -v.f.Rate
+				for _, v := range s.All {
+					v.Fund.Rate = -v.Fund.Rate
 				}
 			},
 		},
 		{
 			name: "zero", args: []string{"btc"},
 			modify: func(s *fakeSource) {
-				for _, v := range s.venues {
-					v.f.Rate = 0
+				for _, v := range s.All {
+					v.Fund.Rate = 0
 				}
 			},
 		},
 		{
 			name: "hourly_interval", args: []string{"btc"},
 			modify: func(s *fakeSource) {
-				s.venues[0].f.Interval = time.Hour
-				s.venues[0].f.Next = time.Date(2025, 6, 2, 5, 0, 0, 0, time.UTC)
+				s.All[0].Fund.Interval = time.Hour
+				s.All[0].Fund.Next = time.Date(2025, 6, 2, 5, 0, 0, 0, time.UTC)
 			},
 		},
 		{
 			name: "missing_interval_and_next", args: []string{"btc"},
-			modify: func(s *fakeSource) { s.venues[0].f.Interval, s.venues[0].f.Next = 0, time.Time{} },
+			modify: func(s *fakeSource) { s.All[0].Fund.Interval, s.All[0].Fund.Next = 0, time.Time{} },
 		},
 		{
 			name: "settlement_due", args: []string{"btc"},
-			modify: func(s *fakeSource) { s.venues[0].f.Next = now.Add(-30 * time.Second) },
+			modify: func(s *fakeSource) { s.All[0].Fund.Next = now.Add(-30 * time.Second) },
 		},
 		{
 			name: "all_not_listed", args: []string{"btc"},
 			modify: func(s *fakeSource) {
-				for _, v := range s.venues {
-					v.err = market.ErrUnknownSymbol
+				for _, v := range s.All {
+					v.FundErr = market.ErrUnknownSymbol
 				}
 			},
 		},
 		{
 			name: "all_unavailable", args: []string{"btc"},
 			modify: func(s *fakeSource) {
-				for _, v := range s.venues {
-					v.err = unavailable
+				for _, v := range s.All {
+					v.FundErr = unavailable
 				}
 			},
 		},
-		{name: "no_venues", args: []string{"btc"}, modify: func(s *fakeSource) { s.venues = nil }},
+		{name: "no_venues", args: []string{"btc"}, modify: func(s *fakeSource) { s.All = nil }},
 		{name: "unknown_pair", args: []string{"btcc"}},
-		{name: "unknown_pair_no_suggestions", args: []string{"zzz"}, modify: func(s *fakeSource) { s.suggest = nil }},
+		{name: "unknown_pair_no_suggestions", args: []string{"zzz"}, modify: func(s *fakeSource) { s.Suggest = nil }},
 		{name: "unknown_pair_hostile_input", args: []string{"<b>&" + strings.Repeat("x", 100)}},
-		{name: "unavailable", args: []string{"btc"}, modify: func(s *fakeSource) { s.resolveErr = unavailable }},
+		{name: "unavailable", args: []string{"btc"}, modify: func(s *fakeSource) { s.ResolveErr = unavailable }},
 		{name: "no_args"},
 		{name: "too_many_args", args: []string{"btc", "eth"}},
 	} {
@@ -124,13 +123,13 @@ func TestSection(t *testing.T) {
 		wantErr error
 	}{
 		{name: "normal", want: "Funding +0.0100%/8h (APR +10.95%) next in 3h 12m"},
-		{name: "negative", modify: func(s *fakeSource) { s.primary.f.Rate = -0.0000532 }, want: "Funding -0.0053%/8h (APR -5.83%) next in 3h 12m"},
-		{name: "hourly", modify: func(s *fakeSource) { s.primary.f.Interval = time.Hour }, want: "Funding +0.0100%/1h (APR +87.60%) next in 3h 12m"},
-		{name: "no interval", modify: func(s *fakeSource) { s.primary.f.Interval = 0 }, want: "Funding +0.0100% next in 3h 12m"},
-		{name: "no next", modify: func(s *fakeSource) { s.primary.f.Next = time.Time{} }, want: "Funding +0.0100%/8h (APR +10.95%)"},
-		{name: "due", modify: func(s *fakeSource) { s.primary.f.Next = now }, want: "Funding +0.0100%/8h (APR +10.95%) next due now"},
-		{name: "spot-only pair", modify: func(s *fakeSource) { s.primary.err = market.ErrUnknownSymbol }, want: ""},
-		{name: "unavailable", modify: func(s *fakeSource) { s.primary.err = market.ErrUnavailable }, wantErr: market.ErrUnavailable},
+		{name: "negative", modify: func(s *fakeSource) { s.Primary.Fund.Rate = -0.0000532 }, want: "Funding -0.0053%/8h (APR -5.83%) next in 3h 12m"},
+		{name: "hourly", modify: func(s *fakeSource) { s.Primary.Fund.Interval = time.Hour }, want: "Funding +0.0100%/1h (APR +87.60%) next in 3h 12m"},
+		{name: "no interval", modify: func(s *fakeSource) { s.Primary.Fund.Interval = 0 }, want: "Funding +0.0100% next in 3h 12m"},
+		{name: "no next", modify: func(s *fakeSource) { s.Primary.Fund.Next = time.Time{} }, want: "Funding +0.0100%/8h (APR +10.95%)"},
+		{name: "due", modify: func(s *fakeSource) { s.Primary.Fund.Next = now }, want: "Funding +0.0100%/8h (APR +10.95%) next due now"},
+		{name: "spot-only pair", modify: func(s *fakeSource) { s.Primary.FundErr = market.ErrUnknownSymbol }, want: ""},
+		{name: "unavailable", modify: func(s *fakeSource) { s.Primary.FundErr = market.ErrUnavailable }, wantErr: market.ErrUnavailable},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			src := newSource()
@@ -155,7 +154,7 @@ func TestDeadline(t *testing.T) {
 	t.Run("reply", func(t *testing.T) {
 		synctest.Test(t, func(t *testing.T) {
 			src := newSource()
-			src.venues[2].hang = true
+			src.All[2].Hang = true
 			ctx, cancel := context.WithTimeout(t.Context(), 3*time.Second)
 			defer cancel()
 			start := time.Now()
@@ -176,7 +175,7 @@ func TestDeadline(t *testing.T) {
 	t.Run("section", func(t *testing.T) {
 		synctest.Test(t, func(t *testing.T) {
 			src := newSource()
-			src.primary.hang = true
+			src.Primary.Hang = true
 			ctx, cancel := context.WithTimeout(t.Context(), time.Second)
 			defer cancel()
 			got, err := funding.New(src, clock).Section(ctx, modules.Request{}, btc)
@@ -231,124 +230,42 @@ func clock() time.Time { return now }
 
 var btc = market.Pair{Base: "BTC", Quote: "USDT"}
 
-// fakeVenue is one exchange with canned funding. It implements market.Exchange.
-type fakeVenue struct {
-	name string
-	f    market.Funding
-	err  error
-	hang bool // never answers until ctx ends, like a venue that stalls
-
-	calls atomic.Int64
-}
-
-func (v *fakeVenue) Name() string { return v.name }
-
-func (v *fakeVenue) Instruments(context.Context, market.Kind) ([]market.Instrument, error) {
-	return nil, market.ErrUnavailable
-}
-
-func (v *fakeVenue) Ticker(context.Context, market.Pair) (market.Ticker, error) {
-	return market.Ticker{}, market.ErrUnavailable
-}
-
-func (v *fakeVenue) OpenInterest(context.Context, market.Pair) (market.OpenInterest, error) {
-	return market.OpenInterest{}, market.ErrUnavailable
-}
-
-func (v *fakeVenue) OIHistory(context.Context, market.Pair, time.Duration, int) ([]market.OIPoint, error) {
-	return nil, market.ErrUnavailable
-}
-
-func (v *fakeVenue) Funding(ctx context.Context, _ market.Pair) (market.Funding, error) {
-	v.calls.Add(1)
-	if v.hang {
-		<-ctx.Done()
-		return market.Funding{}, ctx.Err()
-	}
-	return v.f, v.err
-}
-
-func (v *fakeVenue) Candles(context.Context, market.Pair, market.Interval, int) ([]market.Candle, error) {
-	return nil, market.ErrUnavailable
-}
-
-// fakeSource implements market.Source: Resolve from a table, the failover
-// Funding from primary, and Venues.
-type fakeSource struct {
-	pairs      map[string]market.Pair // lower-case input
-	suggest    []market.Pair
-	resolveErr error
-	primary    *fakeVenue
-	venues     []*fakeVenue
-}
-
-func (s *fakeSource) Resolve(_ context.Context, input string, kind market.Kind) (market.Pair, error) {
-	if s.resolveErr != nil {
-		return market.Pair{}, s.resolveErr
-	}
-	if p, ok := s.pairs[strings.ToLower(input)]; ok && kind == market.Perp {
-		return p, nil
-	}
-	return market.Pair{}, &market.UnknownPairError{Input: input, Suggestions: s.suggest}
-}
-
-func (s *fakeSource) Ticker(context.Context, market.Pair) (market.Ticker, error) {
-	return market.Ticker{}, market.ErrUnavailable
-}
-
-func (s *fakeSource) OpenInterest(context.Context, market.Pair) (market.OpenInterest, error) {
-	return market.OpenInterest{}, market.ErrUnavailable
-}
-
-func (s *fakeSource) OIHistory(context.Context, market.Pair, time.Duration, int) ([]market.OIPoint, error) {
-	return nil, market.ErrUnavailable
-}
-
-func (s *fakeSource) Funding(ctx context.Context, p market.Pair) (market.Funding, error) {
-	return s.primary.Funding(ctx, p)
-}
-
-func (s *fakeSource) Candles(context.Context, market.Pair, market.Interval, int) ([]market.Candle, error) {
-	return nil, market.ErrUnavailable
-}
-
-func (s *fakeSource) Venues() []market.Exchange {
-	out := make([]market.Exchange, len(s.venues))
-	for i, v := range s.venues {
-		out[i] = v
-	}
-	return out
-}
+// fakeSource is the shared canned market; fakeVenue one of its venues.
+type (
+	fakeSource = modulestest.Source
+	fakeVenue  = modulestest.Venue
+)
 
 var settlement = time.Date(2025, 6, 2, 8, 0, 0, 0, time.UTC)
 
 func bybit() *fakeVenue {
-	return &fakeVenue{name: "bybit", f: market.Funding{
-		Pair: btc, Venue: "bybit", Rate: 0.0001, Interval: 8 * time.Hour, Next: settlement,
+	return &fakeVenue{ID: market.Bybit, Fund: market.Funding{
+		Pair: btc, Venue: market.Bybit, Rate: 0.0001, Interval: 8 * time.Hour, Next: settlement,
 		Mark: 85_012.5, Index: 85_020.1, Time: now.Add(-2 * time.Second),
 	}}
 }
 
 func okx() *fakeVenue {
-	return &fakeVenue{name: "okx", f: market.Funding{
-		Pair: btc, Venue: "okx", Rate: 0.0000532, Interval: 8 * time.Hour, Next: settlement,
+	return &fakeVenue{ID: market.OKX, Fund: market.Funding{
+		Pair: btc, Venue: market.OKX, Rate: 0.0000532, Interval: 8 * time.Hour, Next: settlement,
 		Time: now.Add(-4 * time.Second),
 	}}
 }
 
 func binance() *fakeVenue {
 	// A Binance symbol on an adjusted 4 h interval (fundingInfo).
-	return &fakeVenue{name: "binance", f: market.Funding{
-		Pair: btc, Venue: "binance", Rate: 0.000075, Interval: 4 * time.Hour, Next: settlement,
+	return &fakeVenue{ID: market.Binance, Fund: market.Funding{
+		Pair: btc, Venue: market.Binance, Rate: 0.000075, Interval: 4 * time.Hour, Next: settlement,
 		Mark: 85_010, Index: 85_018.7, Time: now.Add(-time.Second),
 	}}
 }
 
 func newSource() *fakeSource {
 	return &fakeSource{
-		pairs:   map[string]market.Pair{"btc": btc, "btcusdt": btc, "btc-usdt": btc},
-		suggest: []market.Pair{btc, {Base: "BTCDOM", Quote: "USDT"}},
-		primary: bybit(),
-		venues:  []*fakeVenue{bybit(), okx(), binance()},
+		Pairs:   map[string]market.Pair{"btc": btc, "btcusdt": btc, "btc-usdt": btc},
+		Suggest: []market.Pair{btc, {Base: "BTCDOM", Quote: "USDT"}},
+		Kind:    market.Perp,
+		Primary: bybit(),
+		All:     []*fakeVenue{bybit(), okx(), binance()},
 	}
 }

@@ -70,8 +70,8 @@ func TestMemoryCost(t *testing.T) {
 		}
 		runtime.ReadMemStats(&after)
 		var calls int64
-		for _, v := range src.venues {
-			calls += v.calls.Load()
+		for _, v := range src.All {
+			calls += v.Calls()
 		}
 		heap := (after.TotalAlloc - before.TotalAlloc) / runs
 		goroutines := uint64(calls) / runs
