@@ -18,13 +18,7 @@ import (
 
 func handler(t *testing.T, m modules.Module) modules.Handler {
 	t.Helper()
-	for _, c := range m.Commands() {
-		if c.Name == "funding" {
-			return c.Handler
-		}
-	}
-	t.Fatal("module has no /funding command")
-	return nil
+	return modulestest.Handler(t, m, "funding")
 }
 
 func TestReplies(t *testing.T) {
@@ -187,15 +181,7 @@ func TestDeadline(t *testing.T) {
 }
 
 func TestRegistration(t *testing.T) {
-	var info modules.Info
-	for _, i := range modules.Registered() {
-		if i.ID == "enhanced.funding" {
-			info = i
-		}
-	}
-	if info.New == nil {
-		t.Fatal("enhanced.funding is not registered")
-	}
+	info := modulestest.Registered(t, "enhanced.funding")
 	if info.Flag != flags.FundingRates || flags.Catalog[info.Flag] == "" {
 		t.Errorf("flag = %q, want %q with a catalog entry", info.Flag, flags.FundingRates)
 	}

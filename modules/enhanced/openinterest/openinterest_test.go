@@ -29,13 +29,7 @@ func oi(t *testing.T, src *fakeSource, args ...string) string {
 
 func handler(t *testing.T, m modules.Module) modules.Handler {
 	t.Helper()
-	for _, c := range m.Commands() {
-		if c.Name == "oi" {
-			return c.Handler
-		}
-	}
-	t.Fatal("module has no /oi command")
-	return nil
+	return modulestest.Handler(t, m, "oi")
 }
 
 func TestReplies(t *testing.T) {
@@ -218,15 +212,7 @@ func TestDeadline(t *testing.T) {
 }
 
 func TestRegistration(t *testing.T) {
-	var info modules.Info
-	for _, i := range modules.Registered() {
-		if i.ID == "enhanced.openinterest" {
-			info = i
-		}
-	}
-	if info.New == nil {
-		t.Fatal("enhanced.openinterest is not registered")
-	}
+	info := modulestest.Registered(t, "enhanced.openinterest")
 	if info.Flag != flags.OpenInterest || flags.Catalog[info.Flag] == "" {
 		t.Errorf("flag = %q, want %q with a catalog entry", info.Flag, flags.OpenInterest)
 	}
