@@ -31,7 +31,7 @@ func setup(t *testing.T) (*Client, *markettest.Binance, *metrics.Metrics) {
 	return c, fake, m
 }
 
-func near(a, b float64) bool { return math.Abs(a-b) <= 1e-9*math.Max(1, math.Abs(b)) }
+func near(a, b float64) bool { return venuetest.Near(a, b, 1e-9) }
 
 func requests(m *metrics.Metrics, endpoint, outcome string) float64 {
 	return testutil.ToFloat64(m.ExchangeRequests.WithLabelValues(venue, endpoint, outcome))
@@ -127,36 +127,16 @@ func TestOpenInterest(t *testing.T) {
 
 func TestOIHistory(t *testing.T) {
 	c, fake, _ := setup(t)
-	for _, tc := range []struct {
-		name   string
-		period time.Duration
-		limit  int
-		want   int
-	}{
-		{"1h", time.Hour, 25, 25},
-		{"5m", 5 * time.Minute, 289, 289},
-		{"1d clamped", 24 * time.Hour, 10000, 500},
-		{"zero limit", 4 * time.Hour, 0, 1},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			got, err := c.OIHistory(context.Background(), btc, tc.period, tc.limit)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if len(got) != tc.want {
-				t.Fatalf("rows = %d, want %d", len(got), tc.want)
-			}
-			for i := 1; i < len(got); i++ {
-				if got[i].Time.Sub(got[i-1].Time) != tc.period {
-					t.Fatalf("rows %d,%d not ascending by %s: %v, %v", i-1, i, tc.period, got[i-1].Time, got[i].Time)
-				}
-			}
-			last := got[len(got)-1]
-			if !near(last.Coin, 85432.1) || last.USD <= 0 || !last.Time.Equal(markettest.DefaultNow().Truncate(tc.period)) {
-				t.Errorf("last row = %+v", last)
-			}
-		})
-	}
+	venuetest.RunOIHistory(t, c, []venuetest.HistoryCase{
+		{Name: "1h", Period: time.Hour, Limit: 25, Want: 25},
+		{Name: "5m", Period: 5 * time.Minute, Limit: 289, Want: 289},
+		{Name: "1d clamped", Period: 24 * time.Hour, Limit: 10000, Want: 500},
+		{Name: "zero limit", Period: 4 * time.Hour, Limit: 0, Want: 1},
+	}, func(t *testing.T, last market.OIPoint, period time.Duration) {
+		if !near(last.Coin, 85432.1) || last.USD <= 0 || !last.Time.Equal(markettest.DefaultNow().Truncate(period)) {
+			t.Errorf("last row = %+v", last)
+		}
+	})
 	before := fake.Hits("oi_history")
 	if _, err := c.OIHistory(context.Background(), btc, 7*time.Minute, 10); !errors.Is(err, market.ErrUnsupported) {
 		t.Errorf("7m period error = %v, want ErrUnsupported", err)
@@ -168,26 +148,14 @@ func TestOIHistory(t *testing.T) {
 
 func TestFunding(t *testing.T) {
 	c, fake, _ := setup(t)
-	now := markettest.DefaultNow()
-	for _, tc := range []struct {
-		pair     market.Pair
-		rate     float64
-		interval time.Duration
-	}{
-		{btc, 0.0001, 8 * time.Hour}, // absent from fundingInfo
-		{sol, -0.00002, 4 * time.Hour},
-	} {
-		t.Run(tc.pair.String(), func(t *testing.T) {
-			got, err := c.Funding(context.Background(), tc.pair)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if !near(got.Rate, tc.rate) || got.Interval != tc.interval || !got.Next.Equal(now.Truncate(tc.interval).Add(tc.interval)) ||
-				got.Mark <= 0 || got.Index <= 0 || got.Venue != venue {
-				t.Errorf("Funding = %+v", got)
-			}
-		})
-	}
+	venuetest.RunFunding(t, c, []venuetest.FundingCase{
+		{Pair: btc, Rate: 0.0001, Interval: 8 * time.Hour}, // absent from fundingInfo
+		{Pair: sol, Rate: -0.00002, Interval: 4 * time.Hour},
+	}, func(t *testing.T, f market.Funding) {
+		if f.Mark <= 0 || f.Index <= 0 {
+			t.Errorf("Funding = %+v, want mark and index", f)
+		}
+	})
 	if n := fake.Hits("funding_info"); n != 1 {
 		t.Errorf("fundingInfo fetched %d times, want 1 (cached)", n)
 	}
@@ -211,39 +179,7 @@ func TestFundingInfoExpires(t *testing.T) {
 
 func TestCandles(t *testing.T) {
 	c, _, _ := setup(t)
-	now := markettest.DefaultNow()
-	for _, tc := range []struct {
-		iv    market.Interval
-		limit int
-		want  int
-	}{
-		{market.H1, 300, 300},
-		{market.M15, 5, 5},
-		{market.D1, 5000, 999},
-	} {
-		t.Run(string(tc.iv), func(t *testing.T) {
-			got, err := c.Candles(context.Background(), btc, tc.iv, tc.limit)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if len(got) != tc.want {
-				t.Fatalf("candles = %d, want %d", len(got), tc.want)
-			}
-			d := tc.iv.Duration()
-			for i := 1; i < len(got); i++ {
-				if got[i].Open.Sub(got[i-1].Open) != d {
-					t.Fatalf("candles %d,%d not ascending by %s", i-1, i, d)
-				}
-			}
-			last := got[len(got)-1]
-			if !last.Open.Equal(now.Truncate(d).Add(-d)) {
-				t.Errorf("last candle opens %v, want the last closed bar %v", last.Open, now.Truncate(d).Add(-d))
-			}
-			if last.H < last.L || last.C <= 0 || last.Volume <= 0 {
-				t.Errorf("last candle = %+v", last)
-			}
-		})
-	}
+	venuetest.RunCandles(t, c, []venuetest.CandleCase{{Interval: market.H1, Limit: 300, Want: 300}, {Interval: market.M15, Limit: 5, Want: 5}, {Interval: market.D1, Limit: 5000, Want: 999}})
 	if _, err := c.Candles(context.Background(), btc, "3m", 10); !errors.Is(err, market.ErrUnsupported) {
 		t.Errorf("3m candles error = %v, want ErrUnsupported", err)
 	}

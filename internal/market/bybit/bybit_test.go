@@ -3,7 +3,6 @@ package bybit
 import (
 	"context"
 	"errors"
-	"math"
 	"net/http"
 	"net/http/httptest"
 	"sync/atomic"
@@ -33,7 +32,7 @@ func setup(t *testing.T) (*Client, *markettest.Bybit, *metrics.Metrics) {
 	return New(Config{BaseURL: fake.URL() + "/", Metrics: m, Now: markettest.DefaultNow}), fake, m
 }
 
-func near(a, b, tol float64) bool { return math.Abs(a-b) <= tol*math.Max(1, math.Abs(b)) }
+var near = venuetest.Near
 
 func requests(m *metrics.Metrics, endpoint, outcome string) float64 {
 	return testutil.ToFloat64(m.ExchangeRequests.WithLabelValues(venue, endpoint, outcome))
@@ -147,52 +146,26 @@ func TestOpenInterest(t *testing.T) {
 
 func TestFunding(t *testing.T) {
 	c, _, _ := setup(t)
-	now := markettest.DefaultNow()
-	for _, tc := range []struct {
-		pair     market.Pair
-		rate     float64
-		interval time.Duration
-	}{
-		{btc, 0.0001, 8 * time.Hour},
-		{sol, -0.00002, 4 * time.Hour},
-	} {
-		t.Run(tc.pair.String(), func(t *testing.T) {
-			got, err := c.Funding(context.Background(), tc.pair)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if got.Rate != tc.rate || got.Interval != tc.interval || !got.Next.Equal(now.Truncate(tc.interval).Add(tc.interval)) ||
-				got.Mark <= 0 || got.Index <= 0 {
-				t.Errorf("Funding = %+v", got)
+	venuetest.RunFunding(t, c, []venuetest.FundingCase{{Pair: btc, Rate: 0.0001, Interval: 8 * time.Hour}, {Pair: sol, Rate: -0.00002, Interval: 4 * time.Hour}},
+		func(t *testing.T, f market.Funding) {
+			if f.Mark <= 0 || f.Index <= 0 {
+				t.Errorf("Funding = %+v, want mark and index", f)
 			}
 		})
-	}
 }
 
 func TestOIHistory(t *testing.T) {
 	c, fake, _ := setup(t)
-	got, err := c.OIHistory(context.Background(), btc, time.Hour, 25)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(got) != 25 {
-		t.Fatalf("rows = %d, want 25", len(got))
-	}
-	for i := 1; i < len(got); i++ {
-		if got[i].Time.Sub(got[i-1].Time) != time.Hour {
-			t.Fatalf("rows %d,%d not ascending hourly: %v, %v", i-1, i, got[i-1].Time, got[i].Time)
+	cases := []venuetest.HistoryCase{{Name: "1h", Period: time.Hour, Limit: 25, Want: 25}, {Name: "5m clamped to Bybit's maximum", Period: 5 * time.Minute, Limit: 1000, Want: 200}}
+	venuetest.RunOIHistory(t, c, cases, func(t *testing.T, last market.OIPoint, period time.Duration) {
+		if !near(last.Coin, 85432.1, 1e-12) || !near(last.USD, last.Coin*97123.4, 1e-12) ||
+			!last.Time.Equal(markettest.DefaultNow().Truncate(period)) {
+			t.Errorf("last row = %+v", last)
 		}
-	}
-	last := got[len(got)-1]
-	if !near(last.Coin, 85432.1, 1e-12) || !near(last.USD, last.Coin*97123.4, 1e-12) ||
-		!last.Time.Equal(markettest.DefaultNow().Truncate(time.Hour)) {
-		t.Errorf("last row = %+v", last)
-	}
-	if fake.Hits("oi_history") != 1 || fake.Hits("ticker") != 1 {
-		t.Errorf("hits oi_history=%d ticker=%d, want 1 and 1", fake.Hits("oi_history"), fake.Hits("ticker"))
-	}
-	if rows, err := c.OIHistory(context.Background(), btc, 5*time.Minute, 1000); err != nil || len(rows) != 200 {
-		t.Errorf("limit 1000: %d rows, %v; want 200 (Bybit's maximum)", len(rows), err)
+	})
+	// Each history is one history and one ticker request (for USD).
+	if fake.Hits("oi_history") != len(cases) || fake.Hits("ticker") != len(cases) {
+		t.Errorf("hits oi_history=%d ticker=%d, want %d each", fake.Hits("oi_history"), fake.Hits("ticker"), len(cases))
 	}
 	if _, err := c.OIHistory(context.Background(), btc, 2*time.Hour, 10); !errors.Is(err, market.ErrUnsupported) {
 		t.Errorf("2h period error = %v, want ErrUnsupported", err)
@@ -201,35 +174,7 @@ func TestOIHistory(t *testing.T) {
 
 func TestCandles(t *testing.T) {
 	c, _, _ := setup(t)
-	now := markettest.DefaultNow()
-	for _, tc := range []struct {
-		iv    market.Interval
-		limit int
-		want  int
-	}{
-		{market.H1, 300, 300},
-		{market.H4, 1, 1},
-		{market.D1, 5000, 999},
-	} {
-		t.Run(string(tc.iv), func(t *testing.T) {
-			got, err := c.Candles(context.Background(), btc, tc.iv, tc.limit)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if len(got) != tc.want {
-				t.Fatalf("candles = %d, want %d", len(got), tc.want)
-			}
-			d := tc.iv.Duration()
-			for i := 1; i < len(got); i++ {
-				if got[i].Open.Sub(got[i-1].Open) != d {
-					t.Fatalf("candles %d,%d not ascending by %s", i-1, i, d)
-				}
-			}
-			if last := got[len(got)-1]; !last.Open.Equal(now.Truncate(d).Add(-d)) {
-				t.Errorf("last candle opens %v, want the last closed bar %v", last.Open, now.Truncate(d).Add(-d))
-			}
-		})
-	}
+	venuetest.RunCandles(t, c, []venuetest.CandleCase{{Interval: market.H1, Limit: 300, Want: 300}, {Interval: market.H4, Limit: 1, Want: 1}, {Interval: market.D1, Limit: 5000, Want: 999}})
 }
 
 // result decodes a fixture's envelope.

@@ -3,7 +3,6 @@ package okx
 import (
 	"context"
 	"errors"
-	"math"
 	"net/http"
 	"net/http/httptest"
 	"sync"
@@ -33,7 +32,7 @@ func setup(t *testing.T) (*Client, *markettest.OKX, *metrics.Metrics) {
 	return New(Config{BaseURL: fake.URL(), Metrics: m, Now: markettest.DefaultNow}), fake, m
 }
 
-func near(a, b, tol float64) bool { return math.Abs(a-b) <= tol*math.Max(1, math.Abs(b)) }
+var near = venuetest.Near
 
 func requests(m *metrics.Metrics, endpoint, outcome string) float64 {
 	return testutil.ToFloat64(m.ExchangeRequests.WithLabelValues(venue, endpoint, outcome))
@@ -177,35 +176,15 @@ func TestOpenInterestFromContracts(t *testing.T) {
 
 func TestOIHistory(t *testing.T) {
 	c, fake, _ := setup(t)
-	for _, tc := range []struct {
-		name   string
-		period time.Duration
-		limit  int
-		want   int
-	}{
-		{"1h", time.Hour, 25, 25},
-		{"5m clamped", 5 * time.Minute, 289, 100},
-		{"1d", 24 * time.Hour, 7, 7},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			got, err := c.OIHistory(context.Background(), btc, tc.period, tc.limit)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if len(got) != tc.want {
-				t.Fatalf("rows = %d, want %d", len(got), tc.want)
-			}
-			for i := 1; i < len(got); i++ {
-				if got[i].Time.Sub(got[i-1].Time) != tc.period {
-					t.Fatalf("rows %d,%d not ascending by %s", i-1, i, tc.period)
-				}
-			}
-			last := got[len(got)-1]
-			if !near(last.Coin, 85432.1, 1e-12) || !near(last.USD, 85432.1*97123.4, 1e-9) {
-				t.Errorf("last row = %+v", last)
-			}
-		})
-	}
+	venuetest.RunOIHistory(t, c, []venuetest.HistoryCase{
+		{Name: "1h", Period: time.Hour, Limit: 25, Want: 25},
+		{Name: "5m clamped", Period: 5 * time.Minute, Limit: 289, Want: 100},
+		{Name: "1d", Period: 24 * time.Hour, Limit: 7, Want: 7},
+	}, func(t *testing.T, last market.OIPoint, _ time.Duration) {
+		if !near(last.Coin, 85432.1, 1e-12) || !near(last.USD, 85432.1*97123.4, 1e-9) {
+			t.Errorf("last row = %+v", last)
+		}
+	})
 	if _, err := c.OIHistory(context.Background(), btc, time.Minute, 10); !errors.Is(err, market.ErrUnsupported) {
 		t.Errorf("1m period error = %v, want ErrUnsupported", err)
 	}
@@ -216,60 +195,17 @@ func TestOIHistory(t *testing.T) {
 
 func TestFunding(t *testing.T) {
 	c, _, _ := setup(t)
-	now := markettest.DefaultNow()
-	for _, tc := range []struct {
-		pair     market.Pair
-		rate     float64
-		interval time.Duration
-	}{
-		{btc, 0.0001, 8 * time.Hour},
-		{sol, -0.00002, 4 * time.Hour},
-	} {
-		t.Run(tc.pair.String(), func(t *testing.T) {
-			got, err := c.Funding(context.Background(), tc.pair)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if got.Rate != tc.rate || got.Interval != tc.interval || !got.Next.Equal(now.Truncate(tc.interval).Add(tc.interval)) ||
-				!got.Time.Equal(now) {
-				t.Errorf("Funding = %+v", got)
+	venuetest.RunFunding(t, c, []venuetest.FundingCase{{Pair: btc, Rate: 0.0001, Interval: 8 * time.Hour}, {Pair: sol, Rate: -0.00002, Interval: 4 * time.Hour}},
+		func(t *testing.T, f market.Funding) {
+			if !f.Time.Equal(markettest.DefaultNow()) {
+				t.Errorf("Funding time = %v, want %v", f.Time, markettest.DefaultNow())
 			}
 		})
-	}
 }
 
 func TestCandles(t *testing.T) {
 	c, _, _ := setup(t)
-	now := markettest.DefaultNow()
-	for _, tc := range []struct {
-		iv    market.Interval
-		limit int
-		want  int
-	}{
-		{market.H1, 300, 299},
-		{market.H1, 200, 200},
-		{market.D1, 30, 30},
-		{market.M15, -5, 1},
-	} {
-		t.Run(string(tc.iv), func(t *testing.T) {
-			got, err := c.Candles(context.Background(), btc, tc.iv, tc.limit)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if len(got) != tc.want {
-				t.Fatalf("candles = %d, want %d", len(got), tc.want)
-			}
-			d := tc.iv.Duration()
-			for i := 1; i < len(got); i++ {
-				if got[i].Open.Sub(got[i-1].Open) != d {
-					t.Fatalf("candles %d,%d not ascending by %s", i-1, i, d)
-				}
-			}
-			if last := got[len(got)-1]; !last.Open.Equal(now.Truncate(d).Add(-d)) {
-				t.Errorf("last candle opens %v, want the last confirmed bar %v", last.Open, now.Truncate(d).Add(-d))
-			}
-		})
-	}
+	venuetest.RunCandles(t, c, []venuetest.CandleCase{{Interval: market.H1, Limit: 300, Want: 299}, {Interval: market.H1, Limit: 200, Want: 200}, {Interval: market.D1, Limit: 30, Want: 30}, {Interval: market.M15, Limit: -5, Want: 1}})
 }
 
 func data(t testing.TB, name string) []byte {

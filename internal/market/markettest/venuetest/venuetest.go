@@ -59,27 +59,20 @@ var BTC = market.Pair{Base: "BTC", Quote: "USDT"}
 // Calls runs every Exchange method that takes a pair, by the name of the
 // endpoint it reads first.
 var Calls = map[string]func(context.Context, market.Exchange, market.Pair) error{
-	httpjson.EndpointTicker: func(ctx context.Context, c market.Exchange, p market.Pair) error {
-		_, err := c.Ticker(ctx, p)
-		return err
-	},
+	httpjson.EndpointTicker: func(ctx context.Context, c market.Exchange, p market.Pair) error { return errOf(c.Ticker(ctx, p)) },
 	httpjson.EndpointOpenInterest: func(ctx context.Context, c market.Exchange, p market.Pair) error {
-		_, err := c.OpenInterest(ctx, p)
-		return err
+		return errOf(c.OpenInterest(ctx, p))
 	},
 	httpjson.EndpointOIHistory: func(ctx context.Context, c market.Exchange, p market.Pair) error {
-		_, err := c.OIHistory(ctx, p, time.Hour, 25)
-		return err
+		return errOf(c.OIHistory(ctx, p, time.Hour, 25))
 	},
-	httpjson.EndpointFunding: func(ctx context.Context, c market.Exchange, p market.Pair) error {
-		_, err := c.Funding(ctx, p)
-		return err
-	},
+	httpjson.EndpointFunding: func(ctx context.Context, c market.Exchange, p market.Pair) error { return errOf(c.Funding(ctx, p)) },
 	httpjson.EndpointCandles: func(ctx context.Context, c market.Exchange, p market.Pair) error {
-		_, err := c.Candles(ctx, p, market.H1, 10)
-		return err
+		return errOf(c.Candles(ctx, p, market.H1, 10))
 	},
 }
+
+func errOf[T any](_ T, err error) error { return err }
 
 // ErrorCase is a fault injected into a fake and what the client must make of it.
 type ErrorCase struct {
