@@ -1,12 +1,10 @@
 package funding_test
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"strings"
 	"testing"
-	"testing/synctest"
 	"time"
 
 	"github.com/cryptobot-dev/cryptobot/flags"
@@ -146,58 +144,22 @@ func TestSection(t *testing.T) {
 // unavailable and the others still answer.
 func TestDeadline(t *testing.T) {
 	t.Run("reply", func(t *testing.T) {
-		synctest.Test(t, func(t *testing.T) {
-			src := newSource()
-			src.All[2].Hang = true
-			ctx, cancel := context.WithTimeout(t.Context(), 3*time.Second)
-			defer cancel()
-			start := time.Now()
-			reply, err := handler(t, funding.New(src, clock)).Handle(ctx, modules.Request{Command: "funding", Args: []string{"btc"}})
-			if err != nil {
-				t.Fatal(err)
-			}
-			if d := time.Since(start); d != 3*time.Second {
-				t.Errorf("reply after %v, want at the 3s deadline", d)
-			}
-			for _, want := range []string{"Binance  unavailable", "Bybit    +0.0100%/8h", "OKX      +0.0053%/8h"} {
-				if !strings.Contains(reply.Text, want) {
-					t.Errorf("reply lacks %q:\n%s", want, reply.Text)
-				}
-			}
-		})
+		src := newSource()
+		src.All[2].Hang = true
+		modulestest.CheckReplyAtDeadline(t, handler(t, funding.New(src, clock)), modules.Request{Command: "funding", Args: []string{"btc"}},
+			3*time.Second, "Binance  unavailable", "Bybit    +0.0100%/8h", "OKX      +0.0053%/8h")
 	})
 	t.Run("section", func(t *testing.T) {
-		synctest.Test(t, func(t *testing.T) {
-			src := newSource()
-			src.Primary.Hang = true
-			ctx, cancel := context.WithTimeout(t.Context(), time.Second)
-			defer cancel()
-			got, err := funding.New(src, clock).Section(ctx, modules.Request{}, btc)
-			if got != "" || !errors.Is(err, context.DeadlineExceeded) {
-				t.Errorf("Section = %q, %v; want \"\", deadline exceeded", got, err)
-			}
-		})
+		src := newSource()
+		src.Primary.Hang = true
+		modulestest.CheckSectionAtDeadline(t, funding.New(src, clock), btc)
 	})
 }
 
 func TestRegistration(t *testing.T) {
-	info := modulestest.Registered(t, "enhanced.funding")
+	info := modulestest.CheckMarketModule(t, "enhanced.funding", modules.Deps{Market: newSource(), Now: clock}, "funding")
 	if info.Flag != flags.FundingRates || flags.Catalog[info.Flag] == "" {
 		t.Errorf("flag = %q, want %q with a catalog entry", info.Flag, flags.FundingRates)
-	}
-	if _, err := info.New(modules.Deps{}); err == nil {
-		t.Error("New without a market source succeeded, want an error")
-	}
-	m, err := info.New(modules.Deps{Market: newSource(), Now: clock})
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmds := m.Commands()
-	if len(cmds) != 1 || cmds[0].Name != "funding" || !modules.ValidCommandName(cmds[0].Name) || cmds[0].Handler == nil {
-		t.Errorf("Commands() = %+v, want one valid /funding", cmds)
-	}
-	if _, ok := m.(modules.Sectioner); !ok {
-		t.Error("module does not contribute a /price section")
 	}
 }
 

@@ -1,12 +1,10 @@
 package openinterest_test
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"strings"
 	"testing"
-	"testing/synctest"
 	"time"
 
 	"github.com/cryptobot-dev/cryptobot/flags"
@@ -177,58 +175,22 @@ func TestSection(t *testing.T) {
 // unavailable and the others still answer.
 func TestDeadline(t *testing.T) {
 	t.Run("all venues", func(t *testing.T) {
-		synctest.Test(t, func(t *testing.T) {
-			src := newSource()
-			src.All[1].Hang = true
-			ctx, cancel := context.WithTimeout(t.Context(), 3*time.Second)
-			defer cancel()
-			start := time.Now()
-			reply, err := handler(t, openinterest.New(src, clock)).Handle(ctx, modules.Request{Command: "oi", Args: []string{"btc", "all"}})
-			if err != nil {
-				t.Fatal(err)
-			}
-			if d := time.Since(start); d != 3*time.Second {
-				t.Errorf("reply after %v, want at the 3s deadline", d)
-			}
-			for _, want := range []string{"OKX      unavailable", "Bybit     $5.24B", "Binance   $6.98B"} {
-				if !strings.Contains(reply.Text, want) {
-					t.Errorf("reply lacks %q:\n%s", want, reply.Text)
-				}
-			}
-		})
+		src := newSource()
+		src.All[1].Hang = true
+		modulestest.CheckReplyAtDeadline(t, handler(t, openinterest.New(src, clock)), modules.Request{Command: "oi", Args: []string{"btc", "all"}},
+			3*time.Second, "OKX      unavailable", "Bybit     $5.24B", "Binance   $6.98B")
 	})
 	t.Run("section", func(t *testing.T) {
-		synctest.Test(t, func(t *testing.T) {
-			src := newSource()
-			src.Primary.Hang = true
-			ctx, cancel := context.WithTimeout(t.Context(), time.Second)
-			defer cancel()
-			got, err := openinterest.New(src, clock).Section(ctx, modules.Request{}, btc)
-			if got != "" || !errors.Is(err, context.DeadlineExceeded) {
-				t.Errorf("Section = %q, %v; want \"\", deadline exceeded", got, err)
-			}
-		})
+		src := newSource()
+		src.Primary.Hang = true
+		modulestest.CheckSectionAtDeadline(t, openinterest.New(src, clock), btc)
 	})
 }
 
 func TestRegistration(t *testing.T) {
-	info := modulestest.Registered(t, "enhanced.openinterest")
+	info := modulestest.CheckMarketModule(t, "enhanced.openinterest", modules.Deps{Market: newSource(), Now: clock}, "oi")
 	if info.Flag != flags.OpenInterest || flags.Catalog[info.Flag] == "" {
 		t.Errorf("flag = %q, want %q with a catalog entry", info.Flag, flags.OpenInterest)
-	}
-	if _, err := info.New(modules.Deps{}); err == nil {
-		t.Error("New without a market source succeeded, want an error")
-	}
-	m, err := info.New(modules.Deps{Market: newSource(), Now: clock})
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmds := m.Commands()
-	if len(cmds) != 1 || cmds[0].Name != "oi" || !modules.ValidCommandName(cmds[0].Name) || cmds[0].Handler == nil {
-		t.Errorf("Commands() = %+v, want one valid /oi", cmds)
-	}
-	if _, ok := m.(modules.Sectioner); !ok {
-		t.Error("module does not contribute a /price section")
 	}
 }
 
