@@ -187,6 +187,17 @@ func TestRegistration(t *testing.T) {
 	}
 }
 
+// TestMemoryCost: every request asks every venue, one fetch goroutine each.
+func TestMemoryCost(t *testing.T) {
+	src := newSource()
+	modulestest.CheckMemoryCost(t, modulestest.MemoryCost{
+		ID:         "enhanced.funding",
+		Deps:       modules.Deps{Market: src, Now: clock},
+		Request:    modules.Request{Command: "funding", Args: []string{"btc"}},
+		Goroutines: src.Calls,
+	})
+}
+
 func TestNilClock(t *testing.T) {
 	m := funding.New(newSource(), nil)
 	reply, err := handler(t, m).Handle(t.Context(), modules.Request{Args: []string{"btc"}})

@@ -222,6 +222,18 @@ func TestRegistration(t *testing.T) {
 	}
 }
 
+// TestMemoryCost: the heaviest request is every venue with history, one
+// fetch goroutine per call.
+func TestMemoryCost(t *testing.T) {
+	src := newSource()
+	modulestest.CheckMemoryCost(t, modulestest.MemoryCost{
+		ID:         "enhanced.openinterest",
+		Deps:       modules.Deps{Market: src, Now: clock},
+		Request:    modules.Request{Command: "oi", Args: []string{"btc", "all"}},
+		Goroutines: src.Calls,
+	})
+}
+
 func TestNilClock(t *testing.T) {
 	m := openinterest.New(newSource(), nil)
 	reply, err := handler(t, m).Handle(t.Context(), modules.Request{Args: []string{"btc"}})
