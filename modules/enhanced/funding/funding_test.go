@@ -221,26 +221,23 @@ type (
 
 var settlement = time.Date(2025, 6, 2, 8, 0, 0, 0, time.UTC)
 
+// venue is a fake venue whose rate settles at 08:00 UTC, read age ago.
+func venue(id string, rate float64, interval time.Duration, mark, index float64, age time.Duration) *fakeVenue {
+	return &fakeVenue{ID: id, Fund: market.Funding{
+		Pair: btc, Venue: id, Rate: rate, Interval: interval, Next: settlement, Mark: mark, Index: index, Time: now.Add(-age),
+	}}
+}
+
 func bybit() *fakeVenue {
-	return &fakeVenue{ID: market.Bybit, Fund: market.Funding{
-		Pair: btc, Venue: market.Bybit, Rate: 0.0001, Interval: 8 * time.Hour, Next: settlement,
-		Mark: 85_012.5, Index: 85_020.1, Time: now.Add(-2 * time.Second),
-	}}
+	return venue(market.Bybit, 0.0001, 8*time.Hour, 85_012.5, 85_020.1, 2*time.Second)
 }
 
-func okx() *fakeVenue {
-	return &fakeVenue{ID: market.OKX, Fund: market.Funding{
-		Pair: btc, Venue: market.OKX, Rate: 0.0000532, Interval: 8 * time.Hour, Next: settlement,
-		Time: now.Add(-4 * time.Second),
-	}}
-}
+// OKX's funding-rate has no mark or index.
+func okx() *fakeVenue { return venue(market.OKX, 0.0000532, 8*time.Hour, 0, 0, 4*time.Second) }
 
+// A Binance symbol on an adjusted 4 h interval (fundingInfo).
 func binance() *fakeVenue {
-	// A Binance symbol on an adjusted 4 h interval (fundingInfo).
-	return &fakeVenue{ID: market.Binance, Fund: market.Funding{
-		Pair: btc, Venue: market.Binance, Rate: 0.000075, Interval: 4 * time.Hour, Next: settlement,
-		Mark: 85_010, Index: 85_018.7, Time: now.Add(-time.Second),
-	}}
+	return venue(market.Binance, 0.000075, 4*time.Hour, 85_010, 85_018.7, time.Second)
 }
 
 func newSource() *fakeSource {

@@ -272,33 +272,24 @@ func hourly(end time.Time, usd0, step, price float64) []market.OIPoint {
 	return rows
 }
 
-func bybit() *fakeVenue {
+// venue is a fake venue whose open interest is coin and usd, age old, with
+// hourly history growing from usd0 by step per hour.
+func venue(id string, coin, usd float64, age time.Duration, usd0, step float64) *fakeVenue {
 	return &fakeVenue{
-		ID:     market.Bybit,
-		OI:     market.OpenInterest{Pair: btc, Venue: market.Bybit, Coin: 61_647.3, USD: 5.24e9, Time: now.Add(-12 * time.Second)},
-		Period: historyPeriod, Limit: historyRows,
-		// 24h ago $5.00B, 4h ago $5.20B, 1h ago $5.23B, now $5.24B.
-		History: hourly(now.Truncate(time.Hour), 5.0e9, 1e7, 85_000),
+		ID:      id,
+		OI:      market.OpenInterest{Pair: btc, Venue: id, Coin: coin, USD: usd, Time: now.Add(-age)},
+		Period:  historyPeriod,
+		Limit:   historyRows,
+		History: hourly(now.Truncate(time.Hour), usd0, step, 85_000),
 	}
 }
 
-func okx() *fakeVenue {
-	return &fakeVenue{
-		ID:     market.OKX,
-		OI:     market.OpenInterest{Pair: btc, Venue: market.OKX, Coin: 35_010.42, USD: 2.976e9, Time: now.Add(-3 * time.Second)},
-		Period: historyPeriod, Limit: historyRows,
-		History: hourly(now.Truncate(time.Hour), 2.988e9, -5e5, 85_000),
-	}
-}
+// 24h ago $5.00B, 4h ago $5.20B, 1h ago $5.23B, now $5.24B.
+func bybit() *fakeVenue { return venue(market.Bybit, 61_647.3, 5.24e9, 12*time.Second, 5.0e9, 1e7) }
 
-func binance() *fakeVenue {
-	return &fakeVenue{
-		ID:     market.Binance,
-		OI:     market.OpenInterest{Pair: btc, Venue: market.Binance, Coin: 80_212.9, USD: 6.98e9, Time: now.Add(-1 * time.Second)},
-		Period: historyPeriod, Limit: historyRows,
-		History: hourly(now.Truncate(time.Hour), 6.5e9, 2e7, 85_000),
-	}
-}
+func okx() *fakeVenue { return venue(market.OKX, 35_010.42, 2.976e9, 3*time.Second, 2.988e9, -5e5) }
+
+func binance() *fakeVenue { return venue(market.Binance, 80_212.9, 6.98e9, time.Second, 6.5e9, 2e7) }
 
 func newSource() *fakeSource {
 	return &fakeSource{
