@@ -3,6 +3,7 @@ package modulestest
 import (
 	"context"
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 	"testing/synctest"
@@ -71,4 +72,25 @@ func CheckSectionAtDeadline(t *testing.T, s modules.Sectioner, pair market.Pair)
 			t.Errorf("Section = %q, %v; want \"\", deadline exceeded", got, err)
 		}
 	})
+}
+
+// CheckUsage checks that h answers each argument list, and fifty arguments,
+// with the usage it gives for none (text starting with prefix), never
+// ignoring input silently, and that calls (the venue calls so far) stays put.
+func CheckUsage(t *testing.T, h modules.Handler, command, prefix string, calls func() int64, args ...[]string) {
+	t.Helper()
+	usage, err := h.Handle(t.Context(), modules.Request{Command: command})
+	if err != nil || !strings.HasPrefix(usage.Text, prefix) {
+		t.Fatalf("/%s without arguments = %q, %v; want the usage", command, usage.Text, err)
+	}
+	before := calls()
+	for _, a := range append(args, slices.Repeat([]string{"btc"}, 50)) {
+		got, err := h.Handle(t.Context(), modules.Request{Command: command, Args: a})
+		if err != nil || got.Text != usage.Text {
+			t.Errorf("/%s %s = %q, %v; want the usage", command, strings.Join(a, " "), got.Text, err)
+		}
+	}
+	if n := calls() - before; n != 0 {
+		t.Errorf("/%s with extra arguments asked the venues %d times", command, n)
+	}
 }

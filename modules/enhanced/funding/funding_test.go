@@ -110,25 +110,9 @@ func TestReplies(t *testing.T) {
 // TestExtraArguments: /funding takes one symbol; more arguments are never
 // ignored silently but answered with the usage, without asking any venue.
 func TestExtraArguments(t *testing.T) {
-	many := make([]string, 50)
-	for i := range many {
-		many[i] = "btc"
-	}
-	for _, args := range [][]string{{"btc", "eth"}, {"btc", "all"}, {"btc", "eth", "sol"}, many} {
-		src := newSource()
-		h := handler(t, funding.New(src, clock))
-		usage, err := h.Handle(t.Context(), modules.Request{Command: "funding"})
-		if err != nil {
-			t.Fatal(err)
-		}
-		got, err := h.Handle(t.Context(), modules.Request{Command: "funding", Args: args})
-		if err != nil || got.Text != usage.Text || !strings.HasPrefix(got.Text, "Usage: <code>/funding SYMBOL</code>") {
-			t.Errorf("/funding with %d arguments = %q, %v; want the usage %q", len(args), got.Text, err, usage.Text)
-		}
-		if n := src.Calls() + src.Primary.Calls(); n != 0 {
-			t.Errorf("/funding with %d arguments asked the venues %d times", len(args), n)
-		}
-	}
+	src := newSource()
+	modulestest.CheckUsage(t, handler(t, funding.New(src, clock)), "funding", "Usage: <code>/funding SYMBOL</code>",
+		func() int64 { return src.Calls() + src.Primary.Calls() }, []string{"btc", "eth"}, []string{"btc", "all"}, []string{"btc", "eth", "sol"})
 }
 
 func TestSection(t *testing.T) {

@@ -145,25 +145,10 @@ func TestChanges(t *testing.T) {
 // more is never ignored silently but answered with the usage, without asking
 // any venue.
 func TestExtraArguments(t *testing.T) {
-	many := make([]string, 50)
-	for i := range many {
-		many[i] = "btc"
-	}
-	for _, args := range [][]string{{"btc", "eth"}, {"btc", "all", "eth"}, {"btc", "all", "all"}, {"btc", "eth", "all"}, many} {
-		src := newSource()
-		h := handler(t, openinterest.New(src, clock))
-		usage, err := h.Handle(t.Context(), modules.Request{Command: "oi"})
-		if err != nil {
-			t.Fatal(err)
-		}
-		got, err := h.Handle(t.Context(), modules.Request{Command: "oi", Args: args})
-		if err != nil || got.Text != usage.Text || !strings.HasPrefix(got.Text, "Usage: <code>/oi SYMBOL</code>") {
-			t.Errorf("/oi with %d arguments = %q, %v; want the usage %q", len(args), got.Text, err, usage.Text)
-		}
-		if n := src.Calls() + src.Primary.Calls(); n != 0 {
-			t.Errorf("/oi with %d arguments asked the venues %d times", len(args), n)
-		}
-	}
+	src := newSource()
+	modulestest.CheckUsage(t, handler(t, openinterest.New(src, clock)), "oi", "Usage: <code>/oi SYMBOL</code>",
+		func() int64 { return src.Calls() + src.Primary.Calls() },
+		[]string{"btc", "eth"}, []string{"btc", "all", "eth"}, []string{"btc", "all", "all"}, []string{"btc", "eth", "all"})
 	if got := oi(t, newSource(), "btc", "all"); !strings.Contains(got, "Binance") {
 		t.Errorf("/oi btc all = %q, want every venue", got)
 	}
