@@ -148,12 +148,9 @@ var oiPeriods = map[time.Duration]string{
 // OIHistory returns up to limit (clamped to 1–500) rows, ascending. Binance
 // keeps only the latest month.
 func (c *Client) OIHistory(ctx context.Context, pair market.Pair, period time.Duration, limit int) ([]market.OIPoint, error) {
-	p, ok := oiPeriods[period]
-	if !ok {
-		return nil, c.hj.Wrap(fmt.Errorf("%w: period %s", market.ErrUnsupported, period), "oi history %s", symbol(pair))
-	}
+	p, err := httpjson.Param(oiPeriods, period, "period")
 	q := url.Values{"symbol": {symbol(pair)}, "period": {p}, "limit": {fmt.Sprint(httpjson.Clamp(limit, maxOIHistory))}}
-	req := httpjson.Request{Endpoint: httpjson.EndpointOIHistory, URL: c.futures + "/futures/data/openInterestHist", Query: q}
+	req := httpjson.Request{Endpoint: httpjson.EndpointOIHistory, URL: c.futures + "/futures/data/openInterestHist", Query: q, Err: err}
 	out, err := httpjson.FetchPair(ctx, c.hj, pair, req, decodeOIHistory)
 	return out, c.hj.Wrap(err, "oi history %s", symbol(pair))
 }
@@ -204,14 +201,11 @@ var klineIntervals = map[market.Interval]string{market.M15: "15m", market.H1: "1
 
 // Candles returns up to limit (clamped to 1–999) closed spot bars, ascending.
 func (c *Client) Candles(ctx context.Context, pair market.Pair, iv market.Interval, limit int) ([]market.Candle, error) {
-	b, ok := klineIntervals[iv]
-	if !ok {
-		return nil, c.hj.Wrap(fmt.Errorf("%w: interval %q", market.ErrUnsupported, iv), "candles %s %s", symbol(pair), iv)
-	}
+	b, err := httpjson.Param(klineIntervals, iv, "interval")
 	n := httpjson.Clamp(limit, maxKlines-1)
 	// One extra row: the last one is the bar still open.
 	q := url.Values{"symbol": {symbol(pair)}, "interval": {b}, "limit": {fmt.Sprint(n + 1)}}
-	req := httpjson.Request{Endpoint: httpjson.EndpointCandles, URL: c.spot + "/api/v3/klines", Query: q}
+	req := httpjson.Request{Endpoint: httpjson.EndpointCandles, URL: c.spot + "/api/v3/klines", Query: q, Err: err}
 	out, err := httpjson.FetchPair(ctx, c.hj, pair, req, func(body []byte) ([]market.Candle, error) {
 		out, err := decodeKlines(body, iv.Duration(), c.hj.Now())
 		return httpjson.LastCandles(out, n), err

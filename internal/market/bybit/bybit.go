@@ -209,14 +209,12 @@ func (c *Client) OIHistory(ctx context.Context, pair market.Pair, period time.Du
 }
 
 func (c *Client) oiHistory(ctx context.Context, pair market.Pair, period time.Duration, limit int) ([]market.OIPoint, error) {
-	iv, ok := oiIntervals[period]
-	if !ok {
-		return nil, fmt.Errorf("%w: period %s", market.ErrUnsupported, period)
-	}
+	iv, err := httpjson.Param(oiIntervals, period, "period")
 	q := url.Values{"category": {"linear"}, "symbol": {symbol(pair)}, "intervalTime": {iv},
 		"limit": {fmt.Sprint(httpjson.Clamp(limit, maxOIHistory))}}
-	out, err := httpjson.FetchPair(ctx, c.hj, pair, c.request(httpjson.EndpointOIHistory, "/v5/market/open-interest", q),
-		inResult(func(res []byte, _ httpjson.Millis) ([]market.OIPoint, error) { return decodeOIHistory(res) }))
+	req := c.request(httpjson.EndpointOIHistory, "/v5/market/open-interest", q)
+	req.Err = err
+	out, err := httpjson.FetchPair(ctx, c.hj, pair, req, inResult(func(res []byte, _ httpjson.Millis) ([]market.OIPoint, error) { return decodeOIHistory(res) }))
 	if err != nil {
 		return nil, err
 	}
@@ -240,17 +238,15 @@ var klineIntervals = map[market.Interval]string{market.M15: "15", market.H1: "60
 
 // Candles returns up to limit (clamped to 1–999) closed spot bars, ascending.
 func (c *Client) Candles(ctx context.Context, pair market.Pair, iv market.Interval, limit int) ([]market.Candle, error) {
-	b, ok := klineIntervals[iv]
-	if !ok {
-		return nil, c.hj.Wrap(fmt.Errorf("%w: interval %q", market.ErrUnsupported, iv), "candles %s %s", symbol(pair), iv)
-	}
+	b, err := httpjson.Param(klineIntervals, iv, "interval")
 	n := httpjson.Clamp(limit, maxKlines-1)
 	// One extra row: the newest is the bar still open.
-	q := url.Values{"category": {"spot"}, "symbol": {symbol(pair)}, "interval": {b}, "limit": {fmt.Sprint(n + 1)}}
-	out, err := httpjson.FetchPair(ctx, c.hj, pair, c.request(httpjson.EndpointCandles, "/v5/market/kline", q),
-		inResult(func(res []byte, _ httpjson.Millis) ([]market.Candle, error) {
-			out, err := decodeKlines(res, iv.Duration(), c.hj.Now())
-			return httpjson.LastCandles(out, n), err
-		}))
+	req := c.request(httpjson.EndpointCandles, "/v5/market/kline",
+		url.Values{"category": {"spot"}, "symbol": {symbol(pair)}, "interval": {b}, "limit": {fmt.Sprint(n + 1)}})
+	req.Err = err
+	out, err := httpjson.FetchPair(ctx, c.hj, pair, req, inResult(func(res []byte, _ httpjson.Millis) ([]market.Candle, error) {
+		out, err := decodeKlines(res, iv.Duration(), c.hj.Now())
+		return httpjson.LastCandles(out, n), err
+	}))
 	return out, c.hj.Wrap(err, "candles %s %s", symbol(pair), iv)
 }

@@ -15,6 +15,9 @@ type Request struct {
 	URL      string     // scheme, host and path, without a query
 	Query    url.Values // nil or empty: no query string
 	MaxBytes int64      // body cap; 0 means MaxBody
+	// Err, when set, is why the venue cannot serve the request (see Param):
+	// Fetch returns it, after FetchPair's pair check, without sending.
+	Err error
 }
 
 func (r Request) rawURL() string {
@@ -28,6 +31,9 @@ func (r Request) rawURL() string {
 // a 2xx body. On any failure it returns T's zero value, never a half-decoded one.
 func Fetch[T any](ctx context.Context, c *Client, req Request, decode func(body []byte) (T, error)) (T, error) {
 	var v T
+	if req.Err != nil {
+		return v, req.Err
+	}
 	err := c.Get(ctx, req.Endpoint, req.rawURL(), cmp.Or(req.MaxBytes, MaxBody), func(b []byte) (err error) {
 		v, err = decode(b)
 		return err
@@ -47,6 +53,15 @@ func FetchPair[T any](ctx context.Context, c *Client, pair market.Pair, req Requ
 		return zero, err
 	}
 	return Fetch(ctx, c, req, decode)
+}
+
+// Param returns the venue's spelling of k (a period, an interval) from names,
+// or market.ErrUnsupported naming what was asked, for Request.Err.
+func Param[K comparable](names map[K]string, k K, what string) (string, error) {
+	if v, ok := names[k]; ok {
+		return v, nil
+	}
+	return "", fmt.Errorf("%w: %s %v", market.ErrUnsupported, what, k)
 }
 
 // Wrap prefixes err with the venue and what was asked ("binance ticker

@@ -328,3 +328,30 @@ func TestWrap(t *testing.T) {
 		t.Errorf("Wrap = %q", err)
 	}
 }
+
+func TestParam(t *testing.T) {
+	names := map[time.Duration]string{time.Hour: "1h"}
+	if v, err := Param(names, time.Hour, "period"); v != "1h" || err != nil {
+		t.Errorf("Param(1h) = %q, %v", v, err)
+	}
+	_, err := Param(names, 2*time.Hour, "period")
+	if !errors.Is(err, market.ErrUnsupported) || err.Error() != "unsupported request: period 2h0m0s" {
+		t.Errorf("Param(2h) error = %v, want ErrUnsupported naming the period", err)
+	}
+	// An unsupported request fails after the pair check and sends nothing.
+	c := New(Config{Venue: "v", HTTP: &http.Client{Transport: failTransport{t}}})
+	req := Request{Endpoint: EndpointOIHistory, URL: "http://127.0.0.1:1/x", Err: err}
+	if _, err := FetchPair(context.Background(), c, market.Pair{Base: "BTC", Quote: "USDT"}, req, func([]byte) (int, error) { return 0, nil }); !errors.Is(err, market.ErrUnsupported) {
+		t.Errorf("FetchPair with Err = %v, want ErrUnsupported", err)
+	}
+	if _, err := FetchPair(context.Background(), c, market.Pair{}, req, func([]byte) (int, error) { return 0, nil }); !errors.Is(err, market.ErrUnknownSymbol) {
+		t.Errorf("FetchPair with Err and no pair = %v, want the pair checked first", err)
+	}
+}
+
+type failTransport struct{ t *testing.T }
+
+func (f failTransport) RoundTrip(*http.Request) (*http.Response, error) {
+	f.t.Error("a request was sent")
+	return nil, errTest
+}

@@ -168,13 +168,11 @@ func (c *Client) OIHistory(ctx context.Context, pair market.Pair, period time.Du
 }
 
 func (c *Client) oiHistory(ctx context.Context, pair market.Pair, period time.Duration, limit int) ([]market.OIPoint, error) {
-	p, ok := oiPeriods[period]
-	if !ok {
-		return nil, fmt.Errorf("%w: period %s", market.ErrUnsupported, period)
-	}
-	q := url.Values{"instId": {swapID(pair)}, "period": {p}, "limit": {fmt.Sprint(httpjson.Clamp(limit, maxOIHistory))}}
-	rows, err := httpjson.FetchPair(ctx, c.hj, pair, c.request(httpjson.EndpointOIHistory, "/api/v5/rubik/stat/contracts/open-interest-history", q),
-		inData(decodeOIHistory))
+	p, err := httpjson.Param(oiPeriods, period, "period")
+	req := c.request(httpjson.EndpointOIHistory, "/api/v5/rubik/stat/contracts/open-interest-history",
+		url.Values{"instId": {swapID(pair)}, "period": {p}, "limit": {fmt.Sprint(httpjson.Clamp(limit, maxOIHistory))}})
+	req.Err = err
+	rows, err := httpjson.FetchPair(ctx, c.hj, pair, req, inData(decodeOIHistory))
 	if err != nil {
 		return nil, err
 	}
@@ -203,17 +201,14 @@ var bars = map[market.Interval]string{market.M15: "15m", market.H1: "1H", market
 
 // Candles returns up to limit (clamped to 1–299) confirmed SPOT bars, ascending.
 func (c *Client) Candles(ctx context.Context, pair market.Pair, iv market.Interval, limit int) ([]market.Candle, error) {
-	b, ok := bars[iv]
-	if !ok {
-		return nil, c.hj.Wrap(fmt.Errorf("%w: interval %q", market.ErrUnsupported, iv), "candles %s %s", spotID(pair), iv)
-	}
+	b, err := httpjson.Param(bars, iv, "interval")
 	n := httpjson.Clamp(limit, maxCandles-1)
 	// One extra row: the newest may still be open.
-	q := url.Values{"instId": {spotID(pair)}, "bar": {b}, "limit": {fmt.Sprint(n + 1)}}
-	out, err := httpjson.FetchPair(ctx, c.hj, pair, c.request(httpjson.EndpointCandles, "/api/v5/market/candles", q),
-		inData(func(data []byte) ([]market.Candle, error) {
-			out, err := decodeCandles(data)
-			return httpjson.LastCandles(out, n), err
-		}))
+	req := c.request(httpjson.EndpointCandles, "/api/v5/market/candles", url.Values{"instId": {spotID(pair)}, "bar": {b}, "limit": {fmt.Sprint(n + 1)}})
+	req.Err = err
+	out, err := httpjson.FetchPair(ctx, c.hj, pair, req, inData(func(data []byte) ([]market.Candle, error) {
+		out, err := decodeCandles(data)
+		return httpjson.LastCandles(out, n), err
+	}))
 	return out, c.hj.Wrap(err, "candles %s %s", spotID(pair), iv)
 }
