@@ -8,102 +8,53 @@ import (
 	"testing"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus/testutil"
-
 	"github.com/cryptobot-dev/cryptobot/internal/market"
 	"github.com/cryptobot-dev/cryptobot/internal/market/markettest"
 	"github.com/cryptobot-dev/cryptobot/internal/market/markettest/venuetest"
-	"github.com/cryptobot-dev/cryptobot/internal/metrics"
 )
 
-var (
-	btc  = market.Pair{Base: "BTC", Quote: "USDT"}
-	sol  = market.Pair{Base: "SOL", Quote: "USDT"}
-	pepe = market.Pair{Base: "PEPE", Quote: "USDT"}
-)
+var btc, sol, pepe = venuetest.BTC, venuetest.SOL, venuetest.PEPE
 
-func setup(t *testing.T) (*Client, *markettest.Binance, *metrics.Metrics) {
-	t.Helper()
+func setup(t *testing.T) (*Client, *markettest.Binance, venuetest.Harness) {
 	fake := markettest.NewBinance()
-	t.Cleanup(fake.Close)
-	m := metrics.New("test", "test")
+	m := venuetest.Start(t, fake.Server)
 	c := New(Config{SpotURL: fake.URL(), FuturesURL: fake.URL() + "/", Metrics: m, Now: markettest.DefaultNow})
-	return c, fake, m
+	return c, fake, venuetest.Harness{Client: c, Fake: fake.Server, Metrics: m}
 }
+
+func harness(t *testing.T) venuetest.Harness { _, _, h := setup(t); return h }
 
 func near(a, b float64) bool { return venuetest.Near(a, b, 1e-9) }
 
-func requests(m *metrics.Metrics, endpoint, outcome string) float64 {
-	return testutil.ToFloat64(m.ExchangeRequests.WithLabelValues(venue, endpoint, outcome))
-}
-
-func TestName(t *testing.T) {
-	if got := New(Config{}).Name(); got != "binance" {
-		t.Errorf("Name() = %q", got)
-	}
-}
+func TestName(t *testing.T) { venuetest.CheckName(t, New(Config{}), "binance") }
 
 func TestTicker(t *testing.T) {
-	c, _, m := setup(t)
-	for _, tc := range []struct {
-		pair              market.Pair
-		last, open, chg   float64
-		baseVol, quoteVol float64
-	}{
-		{btc, 97123.4, 95000, 2.235, 12345.678, 12345.678 * 97123.4},
-		{pepe, 0.00001234, 0.000012, 2.833, 5.5e12, 5.5e12 * 0.00001234},
-	} {
-		t.Run(tc.pair.String(), func(t *testing.T) {
-			got, err := c.Ticker(context.Background(), tc.pair)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if got.Pair != tc.pair || got.Venue != "binance" || !near(got.Last, tc.last) || !near(got.Open, tc.open) ||
-				!near(got.ChangePct, tc.chg) || !near(got.BaseVolume, tc.baseVol) || math.Abs(got.QuoteVolume-tc.quoteVol) > 1e-6 {
-				t.Errorf("Ticker = %+v", got)
-			}
-			if got.High < got.Last || got.Low > got.Last || !got.Time.Equal(markettest.DefaultNow()) {
-				t.Errorf("Ticker high/low/time = %v/%v/%v", got.High, got.Low, got.Time)
-			}
-		})
-	}
-	if n := requests(m, "ticker", "ok"); n != 2 {
-		t.Errorf("ok ticker requests = %v, want 2", n)
-	}
+	// The fake's volume is base; quoteVolume is base × last.
+	venuetest.RunTicker(t, harness(t), []venuetest.TickerCase{
+		{Pair: btc, Last: 97123.4, Open: 95000, ChangePct: 2.235},
+		{Pair: pepe, Last: 0.00001234, Open: 0.000012, ChangePct: 2.833},
+	}, func(t *testing.T, tc venuetest.TickerCase, got market.Ticker) {
+		if math.Abs(got.QuoteVolume-got.BaseVolume*tc.Last) > 1e-6 {
+			t.Errorf("QuoteVolume %v, want base %v × last", got.QuoteVolume, got.BaseVolume)
+		}
+	})
 }
 
 func TestInstruments(t *testing.T) {
-	c, _, m := setup(t)
-	for _, tc := range []struct {
-		kind market.Kind
-		want []string
-	}{
-		{market.Spot, []string{"BTCUSDT", "ETHUSDT", "SOLUSDT", "DOGEUSDT", "PEPEUSDT", "ETHBTC"}},
-		{market.Perp, []string{"BTCUSDT", "ETHUSDT", "SOLUSDT"}}, // no delivery, USDC or halted
+	c, _, h := setup(t)
+	for kind, want := range map[market.Kind][]string{
+		market.Spot: {"BTCUSDT", "ETHUSDT", "SOLUSDT", "DOGEUSDT", "PEPEUSDT", "ETHBTC"},
+		market.Perp: {"BTCUSDT", "ETHUSDT", "SOLUSDT"}, // no delivery, USDC or halted
 	} {
-		t.Run(string(tc.kind), func(t *testing.T) {
-			got, err := c.Instruments(context.Background(), tc.kind)
-			if err != nil {
-				t.Fatal(err)
-			}
-			var syms []string
-			for _, in := range got {
-				syms = append(syms, in.Symbol)
-				if in.Kind != tc.kind || in.CtVal != 1 || in.Pair.Base+in.Pair.Quote != in.Symbol {
-					t.Errorf("instrument %+v", in)
-				}
-			}
-			if len(syms) != len(tc.want) {
-				t.Fatalf("symbols = %v, want %v", syms, tc.want)
-			}
-			for i := range syms {
-				if syms[i] != tc.want[i] {
-					t.Errorf("symbols = %v, want %v", syms, tc.want)
-				}
-			}
+		got, err := c.Instruments(context.Background(), kind)
+		if err != nil {
+			t.Fatal(err)
+		}
+		venuetest.CheckInstruments(t, got, kind, want, func(in market.Instrument) bool {
+			return in.CtVal == 1 && in.Pair.Base+in.Pair.Quote == in.Symbol
 		})
 	}
-	if n := requests(m, "instruments", "ok"); n != 2 {
+	if n := h.Requests("instruments", "ok"); n != 2 {
 		t.Errorf("ok instruments requests = %v, want 2", n)
 	}
 	if _, err := c.Instruments(context.Background(), "option"); !errors.Is(err, market.ErrUnsupported) {
@@ -183,11 +134,6 @@ func TestCandles(t *testing.T) {
 	if _, err := c.Candles(context.Background(), btc, "3m", 10); !errors.Is(err, market.ErrUnsupported) {
 		t.Errorf("3m candles error = %v, want ErrUnsupported", err)
 	}
-}
-
-func harness(t *testing.T) venuetest.Harness {
-	c, fake, m := setup(t)
-	return venuetest.Harness{Client: c, Fake: fake.Server, Metrics: m}
 }
 
 func TestUnknownSymbol(t *testing.T) {

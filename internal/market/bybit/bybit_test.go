@@ -9,67 +9,33 @@ import (
 	"testing"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus/testutil"
-
 	"github.com/cryptobot-dev/cryptobot/internal/market"
 	"github.com/cryptobot-dev/cryptobot/internal/market/httpjson"
 	"github.com/cryptobot-dev/cryptobot/internal/market/markettest"
 	"github.com/cryptobot-dev/cryptobot/internal/market/markettest/venuetest"
-	"github.com/cryptobot-dev/cryptobot/internal/metrics"
 )
 
-var (
-	btc  = market.Pair{Base: "BTC", Quote: "USDT"}
-	sol  = market.Pair{Base: "SOL", Quote: "USDT"}
-	pepe = market.Pair{Base: "PEPE", Quote: "USDT"}
-)
+var btc, sol, pepe = venuetest.BTC, venuetest.SOL, venuetest.PEPE
 
-func setup(t *testing.T) (*Client, *markettest.Bybit, *metrics.Metrics) {
-	t.Helper()
+func setup(t *testing.T) (*Client, *markettest.Bybit, venuetest.Harness) {
 	fake := markettest.NewBybit()
-	t.Cleanup(fake.Close)
-	m := metrics.New("test", "test")
-	return New(Config{BaseURL: fake.URL() + "/", Metrics: m, Now: markettest.DefaultNow}), fake, m
+	m := venuetest.Start(t, fake.Server)
+	c := New(Config{BaseURL: fake.URL() + "/", Metrics: m, Now: markettest.DefaultNow})
+	return c, fake, venuetest.Harness{Client: c, Fake: fake.Server, Metrics: m}
 }
+
+func harness(t *testing.T) venuetest.Harness { _, _, h := setup(t); return h }
 
 var near = venuetest.Near
 
-func requests(m *metrics.Metrics, endpoint, outcome string) float64 {
-	return testutil.ToFloat64(m.ExchangeRequests.WithLabelValues(venue, endpoint, outcome))
-}
+func TestName(t *testing.T) { venuetest.CheckName(t, New(Config{}), "bybit") }
 
-func TestName(t *testing.T) {
-	if got := New(Config{}).Name(); got != "bybit" {
-		t.Errorf("Name() = %q", got)
-	}
-}
-
+// Bybit's price24hPcnt is a fraction ("0.0224"); the ticker has percent.
 func TestTicker(t *testing.T) {
-	c, _, m := setup(t)
-	for _, tc := range []struct {
-		pair            market.Pair
-		last, open, chg float64
-	}{
-		{btc, 97123.4, 95000, 2.24},        // price24hPcnt "0.0224"
-		{pepe, 0.00001234, 0.000012, 2.83}, // "0.0283"
-	} {
-		t.Run(tc.pair.String(), func(t *testing.T) {
-			got, err := c.Ticker(context.Background(), tc.pair)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if got.Pair != tc.pair || got.Venue != venue || !near(got.Last, tc.last, 1e-12) || !near(got.Open, tc.open, 1e-12) ||
-				!near(got.ChangePct, tc.chg, 1e-9) || got.BaseVolume <= 0 || got.QuoteVolume <= 0 {
-				t.Errorf("Ticker = %+v", got)
-			}
-			if !got.Time.Equal(markettest.DefaultNow()) {
-				t.Errorf("Time = %v", got.Time)
-			}
-		})
-	}
-	if n := requests(m, "ticker", "ok"); n != 2 {
-		t.Errorf("ok ticker requests = %v, want 2", n)
-	}
+	venuetest.RunTicker(t, harness(t), []venuetest.TickerCase{
+		{Pair: btc, Last: 97123.4, Open: 95000, ChangePct: 2.24},
+		{Pair: pepe, Last: 0.00001234, Open: 0.000012, ChangePct: 2.83},
+	}, nil)
 }
 
 func TestInstruments(t *testing.T) {
@@ -91,21 +57,9 @@ func TestInstruments(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			var syms []string
-			for _, in := range got {
-				syms = append(syms, in.Symbol)
-				if in.Kind != tc.kind || in.CtVal != 1 || in.Pair.Base+in.Pair.Quote != in.Symbol {
-					t.Errorf("instrument %+v", in)
-				}
-			}
-			if len(syms) != len(tc.want) {
-				t.Fatalf("symbols = %v, want %v", syms, tc.want)
-			}
-			for i := range syms {
-				if syms[i] != tc.want[i] {
-					t.Errorf("symbols = %v, want %v", syms, tc.want)
-				}
-			}
+			venuetest.CheckInstruments(t, got, tc.kind, tc.want, func(in market.Instrument) bool {
+				return in.CtVal == 1 && in.Pair.Base+in.Pair.Quote == in.Symbol
+			})
 			if n := fake.Hits("instruments"); n != tc.wantPages {
 				t.Errorf("pages fetched = %d, want %d", n, tc.wantPages)
 			}
@@ -131,7 +85,7 @@ func TestInstrumentsCursorRepeats(t *testing.T) {
 }
 
 func TestOpenInterest(t *testing.T) {
-	c, _, m := setup(t)
+	c, _, h := setup(t)
 	got, err := c.OpenInterest(context.Background(), btc)
 	if err != nil {
 		t.Fatal(err)
@@ -139,7 +93,7 @@ func TestOpenInterest(t *testing.T) {
 	if !near(got.Coin, 85432.1, 1e-12) || !near(got.USD, 85432.1*97123.4, 1e-9) || got.Venue != venue || !got.Time.Equal(markettest.DefaultNow()) {
 		t.Errorf("OpenInterest = %+v", got)
 	}
-	if n := requests(m, "ticker", "ok"); n != 1 {
+	if n := h.Requests("ticker", "ok"); n != 1 {
 		t.Errorf("ok ticker requests = %v, want 1", n)
 	}
 }
@@ -185,11 +139,6 @@ func result(t testing.TB, name string) ([]byte, httpjson.Millis) {
 		t.Fatal(err)
 	}
 	return res, ts
-}
-
-func harness(t *testing.T) venuetest.Harness {
-	c, fake, m := setup(t)
-	return venuetest.Harness{Client: c, Fake: fake.Server, Metrics: m}
 }
 
 func TestUnknownSymbol(t *testing.T) {

@@ -9,68 +9,37 @@ import (
 	"testing"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus/testutil"
-
 	"github.com/cryptobot-dev/cryptobot/internal/market"
 	"github.com/cryptobot-dev/cryptobot/internal/market/markettest"
 	"github.com/cryptobot-dev/cryptobot/internal/market/markettest/venuetest"
-	"github.com/cryptobot-dev/cryptobot/internal/metrics"
 )
 
-var (
-	btc  = market.Pair{Base: "BTC", Quote: "USDT"}
-	eth  = market.Pair{Base: "ETH", Quote: "USDT"}
-	sol  = market.Pair{Base: "SOL", Quote: "USDT"}
-	pepe = market.Pair{Base: "PEPE", Quote: "USDT"}
-)
+var btc, eth, sol, pepe = venuetest.BTC, venuetest.ETH, venuetest.SOL, venuetest.PEPE
 
-func setup(t *testing.T) (*Client, *markettest.OKX, *metrics.Metrics) {
-	t.Helper()
+func setup(t *testing.T) (*Client, *markettest.OKX, venuetest.Harness) {
 	fake := markettest.NewOKX()
-	t.Cleanup(fake.Close)
-	m := metrics.New("test", "test")
-	return New(Config{BaseURL: fake.URL(), Metrics: m, Now: markettest.DefaultNow}), fake, m
+	m := venuetest.Start(t, fake.Server)
+	c := New(Config{BaseURL: fake.URL(), Metrics: m, Now: markettest.DefaultNow})
+	return c, fake, venuetest.Harness{Client: c, Fake: fake.Server, Metrics: m}
 }
+
+func harness(t *testing.T) venuetest.Harness { _, _, h := setup(t); return h }
 
 var near = venuetest.Near
 
-func requests(m *metrics.Metrics, endpoint, outcome string) float64 {
-	return testutil.ToFloat64(m.ExchangeRequests.WithLabelValues(venue, endpoint, outcome))
-}
+func TestName(t *testing.T) { venuetest.CheckName(t, New(Config{}), "okx") }
 
-func TestName(t *testing.T) {
-	if got := New(Config{}).Name(); got != "okx" {
-		t.Errorf("Name() = %q", got)
-	}
-}
-
+// OKX has no change field: the client computes it from open24h.
 func TestTicker(t *testing.T) {
-	c, _, m := setup(t)
-	for _, tc := range []struct {
-		pair            market.Pair
-		last, open, chg float64
-	}{
-		{btc, 97123.4, 95000, (97123.4 - 95000) / 95000 * 100},
-		{pepe, 0.00001234, 0.000012, (0.00001234 - 0.000012) / 0.000012 * 100},
-	} {
-		t.Run(tc.pair.String(), func(t *testing.T) {
-			got, err := c.Ticker(context.Background(), tc.pair)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if got.Pair != tc.pair || got.Venue != venue || got.Last != tc.last || got.Open != tc.open ||
-				!near(got.ChangePct, tc.chg, 1e-12) || !got.Time.Equal(markettest.DefaultNow()) {
-				t.Errorf("Ticker = %+v", got)
-			}
-			// SPOT volCcy24h is quote volume.
-			if !near(got.QuoteVolume, got.BaseVolume*tc.last, 1e-6) {
-				t.Errorf("QuoteVolume %v, want base %v × last", got.QuoteVolume, got.BaseVolume)
-			}
-		})
-	}
-	if n := requests(m, "ticker", "ok"); n != 2 {
-		t.Errorf("ok ticker requests = %v, want 2", n)
-	}
+	venuetest.RunTicker(t, harness(t), []venuetest.TickerCase{
+		{Pair: btc, Last: 97123.4, Open: 95000, ChangePct: (97123.4 - 95000) / 95000 * 100},
+		{Pair: pepe, Last: 0.00001234, Open: 0.000012, ChangePct: (0.00001234 - 0.000012) / 0.000012 * 100},
+	}, func(t *testing.T, tc venuetest.TickerCase, got market.Ticker) {
+		// SPOT volCcy24h is quote volume.
+		if !near(got.QuoteVolume, got.BaseVolume*tc.Last, 1e-6) {
+			t.Errorf("QuoteVolume %v, want base %v × last", got.QuoteVolume, got.BaseVolume)
+		}
+	})
 }
 
 func TestInstruments(t *testing.T) {
@@ -215,11 +184,6 @@ func data(t testing.TB, name string) []byte {
 		t.Fatal(err)
 	}
 	return d
-}
-
-func harness(t *testing.T) venuetest.Harness {
-	c, fake, m := setup(t)
-	return venuetest.Harness{Client: c, Fake: fake.Server, Metrics: m}
 }
 
 func TestUnknownSymbol(t *testing.T) {

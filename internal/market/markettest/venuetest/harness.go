@@ -20,6 +20,13 @@ type Harness struct {
 	Metrics *metrics.Metrics
 }
 
+// Start closes fake when t ends and returns a fresh registry for the client
+// under test to count into.
+func Start(t testing.TB, fake *markettest.Server) *metrics.Metrics {
+	t.Cleanup(fake.Close)
+	return metrics.New("test", "test")
+}
+
 // Setup builds a fresh Harness for one (sub)test and closes it at the end.
 type Setup func(t *testing.T) Harness
 

@@ -3,10 +3,12 @@ package venuetest
 import (
 	"context"
 	"math"
+	"slices"
 	"testing"
 	"time"
 
 	"github.com/cryptobot-dev/cryptobot/internal/market"
+	"github.com/cryptobot-dev/cryptobot/internal/market/httpjson"
 	"github.com/cryptobot-dev/cryptobot/internal/market/markettest"
 )
 
@@ -103,5 +105,54 @@ func RunFunding(t *testing.T, c market.Exchange, cases []FundingCase, check func
 				check(t, got)
 			}
 		})
+	}
+}
+
+// TickerCase is one pair's ticker as the fakes' book has it.
+type TickerCase struct {
+	Pair                  market.Pair
+	Last, Open, ChangePct float64
+}
+
+// RunTicker asks h's client for each case's ticker and checks the pair, the
+// venue, the prices and change (to 1e-9), volumes and the book's time, then
+// that each request counted ok; check, when set, looks at the rest.
+func RunTicker(t *testing.T, h Harness, cases []TickerCase, check func(t *testing.T, tc TickerCase, got market.Ticker)) {
+	for _, tc := range cases {
+		t.Run(tc.Pair.String(), func(t *testing.T) {
+			got, err := h.Client.Ticker(context.Background(), tc.Pair)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got.Pair != tc.Pair || got.Venue != h.Client.Name() || !Near(got.Last, tc.Last, 1e-9) || !Near(got.Open, tc.Open, 1e-9) ||
+				!Near(got.ChangePct, tc.ChangePct, 1e-9) || got.BaseVolume <= 0 || got.QuoteVolume <= 0 {
+				t.Errorf("Ticker = %+v", got)
+			}
+			if got.High < got.Last || got.Low > got.Last || !got.Time.Equal(markettest.DefaultNow()) {
+				t.Errorf("Ticker high/low/time = %v/%v/%v", got.High, got.Low, got.Time)
+			}
+			if check != nil {
+				check(t, tc, got)
+			}
+		})
+	}
+	if n := h.Requests(httpjson.EndpointTicker, httpjson.OutcomeOK); n != float64(len(cases)) {
+		t.Errorf("ok ticker requests = %v, want %d", n, len(cases))
+	}
+}
+
+// CheckInstruments fails unless got lists want's symbols in order, each of
+// kind and accepted by ok (nil: any).
+func CheckInstruments(t *testing.T, got []market.Instrument, kind market.Kind, want []string, ok func(market.Instrument) bool) {
+	t.Helper()
+	syms := make([]string, len(got))
+	for i, in := range got {
+		syms[i] = in.Symbol
+		if in.Kind != kind || (ok != nil && !ok(in)) {
+			t.Errorf("instrument %+v", in)
+		}
+	}
+	if !slices.Equal(syms, want) {
+		t.Errorf("symbols = %v, want %v", syms, want)
 	}
 }

@@ -15,8 +15,21 @@ import (
 	"github.com/cryptobot-dev/cryptobot/internal/market/markettest"
 )
 
-// BTC is the pair every fake lists on spot and perp.
-var BTC = market.Pair{Base: "BTC", Quote: "USDT"}
+// Pairs of the fakes' DefaultBook.
+var (
+	BTC  = market.Pair{Base: "BTC", Quote: "USDT"}
+	ETH  = market.Pair{Base: "ETH", Quote: "USDT"}
+	SOL  = market.Pair{Base: "SOL", Quote: "USDT"}
+	PEPE = market.Pair{Base: "PEPE", Quote: "USDT"}
+)
+
+// CheckName fails unless c is named name.
+func CheckName(t *testing.T, c market.Exchange, name string) {
+	t.Helper()
+	if got := c.Name(); got != name {
+		t.Errorf("Name() = %q, want %q", got, name)
+	}
+}
 
 // Calls runs every Exchange method that takes a pair, by the name of the
 // endpoint it reads first.
