@@ -10,8 +10,8 @@ import (
 	"time"
 )
 
-// API is the part of the Telegram Bot API the bot uses. BotClient implements
-// it over github.com/go-telegram/bot; nothing else imports that library.
+// API is the part of the Telegram Bot API the bot uses; BotClient implements
+// it over net/http.
 type API interface {
 	GetMe(ctx context.Context) (User, error)
 	SetWebhook(ctx context.Context, w Webhook) error
@@ -88,6 +88,7 @@ type Error struct {
 	Code        int
 	Description string
 	RetryAfter  time.Duration // from parameters.retry_after on 429
+	MigrateTo   int64         // from parameters.migrate_to_chat_id: the group became this supergroup
 }
 
 func (e *Error) Error() string {
