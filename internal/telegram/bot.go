@@ -11,14 +11,13 @@ import (
 	"sync/atomic"
 	"time"
 
-	"golang.org/x/time/rate"
-
 	"github.com/cryptobot-dev/cryptobot/internal/metrics"
 	"github.com/cryptobot-dev/cryptobot/modules"
 )
 
-// Handler is the pipeline's consumer: the command dispatcher. An empty Reply
-// means send nothing. The pipeline recovers a panic and apologises.
+// Handler is the pipeline's consumer: the command router, which owns the
+// work deadline, panic recovery and failure texts. An empty Reply means send
+// nothing.
 type Handler interface {
 	Handle(ctx context.Context, req modules.Request) modules.Reply
 }
@@ -53,7 +52,7 @@ type Rate struct {
 
 // Config configures a Bot. Zero values take the documented defaults.
 type Config struct {
-	Mode          Mode          // default ModeWebhook
+	Mode          Mode          // default ModePolling
 	Workers       int           // default 8
 	QueueSize     int           // default 1024
 	DedupeSize    int           // recent update_ids remembered; default 4096
@@ -62,7 +61,7 @@ type Config struct {
 	BotUsername   string        // overwritten from getMe by Start
 	MaxBody       int64         // webhook body cap; default 1 MiB
 	WebhookSecret string        // required in webhook mode: 1–256 of A-Z a-z 0-9 _ -
-	PollTimeout   time.Duration // getUpdates long-poll timeout; default 25 s
+	PollTimeout   time.Duration // getUpdates long-poll timeout; default DefaultPollTimeout
 	StallAfter    time.Duration // readiness fails when updates wait this long; default 10 s
 	// Commands are the known command names. They, and only they, label
 	// metrics; any other command is labelled "unknown" and plain text "text",
@@ -89,13 +88,13 @@ func (c Config) withDefaults() (Config, error) {
 		}
 	}
 	if c.Mode == "" {
-		c.Mode = ModeWebhook
+		c.Mode = ModePolling
 	}
 	def(&c.Workers, 8)
 	def(&c.QueueSize, 1024)
 	def(&c.DedupeSize, 4096)
 	defD(&c.ReplyTimeout, 5*time.Second)
-	defD(&c.PollTimeout, 25*time.Second)
+	defD(&c.PollTimeout, DefaultPollTimeout)
 	defD(&c.StallAfter, 10*time.Second)
 	if c.MaxBody == 0 {
 		c.MaxBody = 1 << 20
@@ -132,33 +131,24 @@ var (
 	ErrNotRunning = errors.New("telegram: pipeline not running")
 )
 
-// apology is sent when the handler panics, so the chat is never left silent.
-const apology = "Sorry, something went wrong. Please try again."
-
-// Bot is the update pipeline: intake (webhook or long polling) into a bounded,
-// deduplicated queue drained by a fixed pool of workers that call the Handler
-// and send its reply under rate limits. Create it with New, then Start it.
+// Bot coordinates the update pipeline: intake (webhook or long polling) into
+// the bounded queue, drained by a fixed pool of workers that call the Handler
+// and hand its reply to the sender. Create it with New, then Start it.
 type Bot struct {
 	cfg    Config
 	api    API
 	h      Handler
 	m      *metrics.Metrics
 	log    *slog.Logger
-	labels map[string]bool
+	labels commandLabels
+	q      *queue
+	out    *sender
+	seen   *dedupe
 
-	global *rate.Limiter
-	chats  *chatLimiters
+	username atomic.Pointer[string]
 
-	tokens chan struct{} // one per queued item; workers block on it
-
-	mu       sync.Mutex
-	q        ring
-	seen     dedupe
-	username string
-	state    runState
-	pending  time.Time // when the pipeline last went from idle to busy
-	answered time.Time // when an update was last answered; zero before the first
-	inFlight int       // queued plus being handled
+	life  sync.Mutex // guards state and cancel
+	state runState
 
 	pollerOn    atomic.Bool
 	webhookOn   atomic.Bool
@@ -166,7 +156,7 @@ type Bot struct {
 	busy        atomic.Int64
 	lastPollOK  atomic.Int64 // unix nanoseconds of the last good getUpdates
 	lastPollErr atomic.Pointer[string]
-	stats       counters
+	stats       intakeCounters
 
 	drain    chan struct{} // closed by Shutdown after intake stops
 	abort    chan struct{} // closed when Shutdown's ctx ends first
@@ -184,9 +174,6 @@ const (
 	stateStopping
 )
 
-// item is one accepted update, already parsed into a Request.
-type item struct{ req modules.Request }
-
 // New builds a Bot. api, h, m and log are required.
 func New(cfg Config, api API, h Handler, m *metrics.Metrics, log *slog.Logger) (*Bot, error) {
 	if api == nil || h == nil || m == nil || log == nil {
@@ -196,37 +183,37 @@ func New(cfg Config, api API, h Handler, m *metrics.Metrics, log *slog.Logger) (
 	if err != nil {
 		return nil, fmt.Errorf("telegram: config: %w", err)
 	}
+	labels := newCommandLabels(cfg.Commands)
 	b := &Bot{
-		cfg:      cfg,
-		api:      api,
-		h:        h,
-		m:        m,
-		log:      log,
-		labels:   make(map[string]bool, len(cfg.Commands)),
-		global:   rate.NewLimiter(rate.Limit(cfg.Rate.Global), cfg.Rate.GlobalBurst),
-		chats:    newChatLimiters(cfg.Rate),
-		tokens:   make(chan struct{}, cfg.QueueSize),
-		q:        ring{items: make([]item, cfg.QueueSize)},
-		seen:     newDedupe(cfg.DedupeSize),
-		username: cfg.BotUsername,
-		drain:    make(chan struct{}),
-		abort:    make(chan struct{}),
-		stopped:  make(chan struct{}),
+		cfg:     cfg,
+		api:     api,
+		h:       h,
+		m:       m,
+		log:     log,
+		labels:  labels,
+		q:       newQueue(cfg.QueueSize),
+		out:     newSender(api, cfg, labels, m, log),
+		seen:    newDedupe(cfg.DedupeSize),
+		drain:   make(chan struct{}),
+		abort:   make(chan struct{}),
+		stopped: make(chan struct{}),
 	}
-	for _, c := range cfg.Commands {
-		b.labels[c] = true
-	}
+	b.setUsername(cfg.BotUsername)
 	m.QueueCapacity.Set(float64(cfg.QueueSize))
 	return b, nil
 }
+
+func (b *Bot) setUsername(u string) { b.username.Store(&u) }
+
+func (b *Bot) botUsername() string { return *b.username.Load() }
 
 // Start fetches the bot's identity with getMe and starts the workers. The
 // workers outlive ctx: they stop only through Shutdown, so a cancelled
 // signal context cannot drop accepted updates.
 func (b *Bot) Start(ctx context.Context) error {
-	b.mu.Lock()
+	b.life.Lock()
 	st := b.state
-	b.mu.Unlock()
+	b.life.Unlock()
 	switch st {
 	case stateRunning:
 		return errors.New("telegram: start: already started")
@@ -241,19 +228,20 @@ func (b *Bot) Start(ctx context.Context) error {
 		return errors.New("telegram: start: getMe returned no username")
 	}
 	base, cancel := context.WithCancel(context.WithoutCancel(ctx))
-	b.mu.Lock()
+	b.life.Lock()
 	if b.state != stateNew {
-		b.mu.Unlock()
+		b.life.Unlock()
 		cancel()
 		return errors.New("telegram: start: started or shut down meanwhile")
 	}
-	b.username = me.Username
+	b.setUsername(me.Username)
 	b.state = stateRunning
 	b.cancel = cancel
 	// Before unlocking, so a concurrent Shutdown waits for these workers.
 	b.liveWorkers.Store(int64(b.cfg.Workers))
 	b.workers.Add(b.cfg.Workers + 1)
-	b.mu.Unlock()
+	b.q.setOpen(true)
+	b.life.Unlock()
 
 	for range b.cfg.Workers {
 		go b.worker(base)
@@ -273,10 +261,11 @@ func (b *Bot) Shutdown(ctx context.Context) error {
 	first := false
 	b.shutOnce.Do(func() {
 		first = true
-		b.mu.Lock()
+		b.life.Lock()
 		started := b.state == stateRunning
 		b.state = stateStopping
-		b.mu.Unlock()
+		b.life.Unlock()
+		b.q.setOpen(false) // before drain closes: no push after it
 		close(b.drain)
 		if !started {
 			close(b.stopped)
@@ -322,18 +311,11 @@ func (b *Bot) Shutdown(ctx context.Context) error {
 // dropQueued empties the queue when Shutdown runs out of time; each update
 // is logged and counted as a failed reply, never silently lost.
 func (b *Bot) dropQueued() int {
-	var ids []int64
-	b.mu.Lock()
-	// Tokens left behind are harmless: workers find the queue empty.
-	for it, ok := b.q.pop(); ok; it, ok = b.q.pop() {
-		b.inFlight--
-		ids = append(ids, it.req.UpdateID)
-	}
-	b.mu.Unlock()
+	ids := b.q.drop()
 	b.updateQueueGauges()
 	for range ids {
-		b.m.Replies.WithLabelValues("failed").Inc()
-		b.stats.failed.Add(1)
+		b.m.Replies.WithLabelValues(replyFailed).Inc()
+		b.out.failed.Add(1)
 	}
 	if len(ids) > 0 {
 		b.log.Error("telegram shutdown deadline passed with updates queued", "count", len(ids), "update_ids", ids)
@@ -353,19 +335,17 @@ func (b *Bot) worker(ctx context.Context) {
 		select {
 		case <-b.abort:
 			return
-		case <-b.tokens:
+		case <-b.q.tokens:
 		case <-b.drain:
 			// Intake is closed, so no token can arrive any more: finish
 			// what is queued, then leave.
 			select {
-			case <-b.tokens:
+			case <-b.q.tokens:
 			default:
 				return
 			}
 		}
-		b.mu.Lock()
 		it, ok := b.q.pop()
-		b.mu.Unlock()
 		if !ok {
 			continue // Shutdown emptied the queue after we took the token
 		}
@@ -374,8 +354,7 @@ func (b *Bot) worker(ctx context.Context) {
 	}
 }
 
-// process handles one update: call the handler under the reply deadline,
-// recover a panic into an apology, send the reply.
+// process handles one update: call the handler, send its reply.
 func (b *Bot) process(ctx context.Context, req modules.Request) {
 	b.busy.Add(1)
 	b.m.WorkersBusy.Inc()
@@ -384,42 +363,45 @@ func (b *Bot) process(ctx context.Context, req modules.Request) {
 		b.busy.Add(-1)
 	}()
 	deadline := req.Received.Add(b.cfg.ReplyTimeout)
-	reply, panicked := b.call(ctx, req)
-	if panicked {
-		reply = modules.Reply{Text: apology}
+	res := resultAnswered
+	if reply, ok := b.call(ctx, req); ok {
+		res = b.out.deliver(ctx, req, reply, deadline)
 	}
-	answered := b.deliver(ctx, req, reply, deadline)
-
-	b.mu.Lock()
-	b.inFlight--
-	if answered {
-		b.answered = time.Now()
-	}
-	b.mu.Unlock()
+	b.q.done(res != resultAborted)
 }
 
-func (b *Bot) call(ctx context.Context, req modules.Request) (reply modules.Reply, panicked bool) {
-	hctx, cancel := context.WithDeadline(ctx, modules.WorkDeadline(req.Received, b.cfg.ReplyTimeout, time.Now()))
-	defer cancel()
+// call runs the handler. The router recovers panics and answers them; this
+// recover is the last resort for a Handler that does not, so one bad update
+// cannot kill a worker. Such an update gets no reply.
+func (b *Bot) call(ctx context.Context, req modules.Request) (reply modules.Reply, ok bool) {
 	defer func() {
 		if p := recover(); p != nil {
-			panicked = true
+			ok = false
 			b.m.Panics.Inc()
-			b.m.Commands.WithLabelValues(b.label(req.Command), "panic").Inc()
 			b.stats.panics.Add(1)
-			b.log.ErrorContext(ctx, "handler panic", "command", b.label(req.Command), "chat_id", req.ChatID,
-				"update_id", req.UpdateID, "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
+			b.log.ErrorContext(ctx, "handler panic escaped the router", "command", b.labels.label(req.Command),
+				"chat_id", req.ChatID, "update_id", req.UpdateID, "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
 		}
 	}()
-	return b.h.Handle(hctx, req), false
+	return b.h.Handle(ctx, req), true
 }
 
-// label maps a command to a bounded metric label value.
-func (b *Bot) label(cmd string) string {
+// commandLabels maps a command to a bounded metric label value.
+type commandLabels map[string]bool
+
+func newCommandLabels(cmds []string) commandLabels {
+	l := make(commandLabels, len(cmds))
+	for _, c := range cmds {
+		l[c] = true
+	}
+	return l
+}
+
+func (l commandLabels) label(cmd string) string {
 	switch {
 	case cmd == "":
 		return "text"
-	case b.labels[cmd]:
+	case l[cmd]:
 		return cmd
 	default:
 		return "unknown"
@@ -435,7 +417,7 @@ func (b *Bot) tick() {
 		select {
 		case <-t.C:
 			b.updateQueueGauges()
-			b.chats.evictIdle(time.Now())
+			b.out.chats.evictIdle(time.Now())
 		case <-b.drain:
 			return
 		}
@@ -443,58 +425,35 @@ func (b *Bot) tick() {
 }
 
 func (b *Bot) updateQueueGauges() {
-	b.mu.Lock()
-	n := b.q.n
+	s := b.q.snapshot()
 	var age time.Duration
-	if n > 0 {
-		age = time.Since(b.q.peek().req.Received)
+	if s.Depth > 0 {
+		age = time.Since(s.Oldest)
 	}
-	b.mu.Unlock()
-	b.m.QueueDepth.Set(float64(n))
+	b.m.QueueDepth.Set(float64(s.Depth))
 	b.m.QueueOldestAge.Set(age.Seconds())
 }
 
-// ring is the bounded FIFO behind the queue; guarded by Bot.mu.
-type ring struct {
-	items   []item
-	head, n int
-}
-
-func (r *ring) full() bool { return r.n == len(r.items) }
-
-func (r *ring) push(it item) {
-	r.items[(r.head+r.n)%len(r.items)] = it
-	r.n++
-}
-
-func (r *ring) peek() item { return r.items[r.head] }
-
-func (r *ring) pop() (item, bool) {
-	if r.n == 0 {
-		return item{}, false
-	}
-	it := r.items[r.head]
-	r.items[r.head] = item{} // drop references for the GC
-	r.head = (r.head + 1) % len(r.items)
-	r.n--
-	return it, true
-}
-
-// dedupe remembers the last size update_ids; guarded by Bot.mu.
+// dedupe remembers the last size update_ids; guarded by its own lock.
 type dedupe struct {
+	mu   sync.Mutex
 	ids  map[int64]struct{}
 	ring []int64
 	next int
 	full bool
 }
 
-func newDedupe(size int) dedupe {
-	return dedupe{ids: make(map[int64]struct{}, size), ring: make([]int64, size)}
+func newDedupe(size int) *dedupe {
+	return &dedupe{ids: make(map[int64]struct{}, size), ring: make([]int64, size)}
 }
 
-func (d *dedupe) has(id int64) bool { _, ok := d.ids[id]; return ok }
-
-func (d *dedupe) add(id int64) {
+// add remembers id and reports whether it is new.
+func (d *dedupe) add(id int64) bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if _, ok := d.ids[id]; ok {
+		return false
+	}
 	if d.full {
 		delete(d.ids, d.ring[d.next])
 	}
@@ -504,10 +463,10 @@ func (d *dedupe) add(id int64) {
 	if d.next == len(d.ring) {
 		d.next, d.full = 0, true
 	}
+	return true
 }
 
-// counters back Status; Prometheus holds the same numbers for dashboards.
-type counters struct {
-	accepted, duplicate, queueFull, ignored, rejected atomic.Uint64
-	sent, late, failed, panics                        atomic.Uint64
+// intakeCounters back Status; Prometheus holds the same numbers for dashboards.
+type intakeCounters struct {
+	accepted, duplicate, queueFull, ignored, rejected, panics atomic.Uint64
 }

@@ -14,15 +14,11 @@ import (
 // receives updates but does not answer them is not ready.
 func (b *Bot) Ready() error {
 	now := time.Now()
-	b.mu.Lock()
-	state, username := b.state, b.username
-	depth, inFlight := b.q.n, b.inFlight
-	var oldest time.Time
-	if depth > 0 {
-		oldest = b.q.peek().req.Received
-	}
-	lastProgress := later(b.answered, b.pending)
-	b.mu.Unlock()
+	b.life.Lock()
+	state := b.state
+	b.life.Unlock()
+	q := b.q.snapshot()
+	username := b.botUsername()
 
 	switch {
 	case state == stateStopping:
@@ -51,13 +47,13 @@ func (b *Bot) Ready() error {
 	if live := b.liveWorkers.Load(); live < int64(b.cfg.Workers) {
 		return fmt.Errorf("telegram: workers gone: %d of %d running", live, b.cfg.Workers)
 	}
-	if depth > 0 && now.Sub(oldest) > b.cfg.StallAfter {
+	if q.Depth > 0 && now.Sub(q.Oldest) > b.cfg.StallAfter {
 		return fmt.Errorf("telegram: queue stalled: oldest update waiting %s (updates received but not answered)",
-			now.Sub(oldest).Round(time.Second))
+			now.Sub(q.Oldest).Round(time.Second))
 	}
-	if inFlight > 0 && now.Sub(lastProgress) > b.cfg.StallAfter {
-		return fmt.Errorf("telegram: %d updates accepted but no reply sent for %s", inFlight,
-			now.Sub(lastProgress).Round(time.Second))
+	if q.InFlight > 0 && now.Sub(q.LastProgress) > b.cfg.StallAfter {
+		return fmt.Errorf("telegram: %d updates accepted but no reply sent for %s", q.InFlight,
+			now.Sub(q.LastProgress).Round(time.Second))
 	}
 	return nil
 }
@@ -82,29 +78,28 @@ type Status struct {
 
 // Status returns a snapshot of the pipeline's counters and gauges.
 func (b *Bot) Status() Status {
-	b.mu.Lock()
+	q := b.q.snapshot()
 	s := Status{
-		BotUsername:   b.username,
+		BotUsername:   b.botUsername(),
 		Mode:          b.cfg.Mode,
-		QueueDepth:    b.q.n,
-		QueueCapacity: len(b.q.items),
+		QueueDepth:    q.Depth,
+		QueueCapacity: q.Capacity,
+		LastAnswered:  q.LastAnswered,
+		Workers:       int(b.liveWorkers.Load()),
+		WorkersBusy:   int(b.busy.Load()),
+		PacedChats:    b.out.chats.len(),
+		Accepted:      b.stats.accepted.Load(),
+		Duplicates:    b.stats.duplicate.Load(),
+		QueueFull:     b.stats.queueFull.Load(),
+		Ignored:       b.stats.ignored.Load(),
+		Rejected:      b.stats.rejected.Load(),
+		Sent:          b.out.sent.Load(),
+		Late:          b.out.late.Load(),
+		Failed:        b.out.failed.Load(),
+		Panics:        b.stats.panics.Load(),
 	}
-	if b.q.n > 0 {
-		s.OldestQueued = time.Since(b.q.peek().req.Received)
+	if q.Depth > 0 {
+		s.OldestQueued = time.Since(q.Oldest)
 	}
-	s.LastAnswered = b.answered
-	b.mu.Unlock()
-	s.Workers = int(b.liveWorkers.Load())
-	s.WorkersBusy = int(b.busy.Load())
-	s.PacedChats = b.chats.len()
-	s.Accepted = b.stats.accepted.Load()
-	s.Duplicates = b.stats.duplicate.Load()
-	s.QueueFull = b.stats.queueFull.Load()
-	s.Ignored = b.stats.ignored.Load()
-	s.Rejected = b.stats.rejected.Load()
-	s.Sent = b.stats.sent.Load()
-	s.Late = b.stats.late.Load()
-	s.Failed = b.stats.failed.Load()
-	s.Panics = b.stats.panics.Load()
 	return s
 }

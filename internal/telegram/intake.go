@@ -13,6 +13,10 @@ const (
 	sourceDirect  = "direct"
 )
 
+// IntakeSources are the values this package records in the "source" label
+// of the updates-received metric.
+func IntakeSources() []string { return []string{sourceWebhook, sourcePolling, sourceDirect} }
+
 // Intake outcomes, the "outcome" label of m.UpdatesReceived.
 const (
 	outcomeAccepted     = "accepted"
@@ -24,6 +28,13 @@ const (
 	outcomeIgnored      = "ignored"
 	outcomeUnavailable  = "unavailable" // not started yet, or shutting down
 )
+
+// IntakeOutcomes are the values of the "outcome" label of the
+// updates-received metric.
+func IntakeOutcomes() []string {
+	return []string{outcomeAccepted, outcomeDuplicate, outcomeUnauthorized, outcomeTooLarge, outcomeMalformed,
+		outcomeQueueFull, outcomeIgnored, outcomeUnavailable}
+}
 
 // Enqueue offers an update to the pipeline, as the webhook and the poller
 // do; it is counted under source "direct". It returns nil when the update is
@@ -66,31 +77,26 @@ func (b *Bot) enqueue(u Update, source string, received time.Time) string {
 }
 
 func (b *Bot) admit(u Update, received time.Time) string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	if b.state != stateRunning {
-		return outcomeUnavailable
-	}
-	req, ok := b.request(u, received)
-	if !ok {
-		return outcomeIgnored
-	}
+	// A slot first: a full queue must not remember the update as seen, so
+	// Telegram's redelivery gets in.
+	n, open := b.q.reserve(1)
 	switch {
-	case b.seen.has(u.UpdateID):
-		return outcomeDuplicate
-	case b.q.full():
-		// Not remembered as seen: Telegram's redelivery must get in.
+	case !open:
+		return outcomeUnavailable
+	case n == 0:
 		return outcomeQueueFull
 	}
-	b.seen.add(u.UpdateID)
-	b.q.push(item{req: req})
-	if b.inFlight == 0 {
-		b.pending = received
+	req, ok := b.request(u, received)
+	switch {
+	case !ok:
+		b.q.release(1)
+		return outcomeIgnored
+	case !b.seen.add(u.UpdateID):
+		b.q.release(1)
+		return outcomeDuplicate
+	case !b.q.push(item{req: req}):
+		return outcomeUnavailable
 	}
-	b.inFlight++
-	// Under the lock, so Shutdown never closes drain between a push and its
-	// token; it cannot block, as tokens never outnumber queued items.
-	b.tokens <- struct{}{}
 	return outcomeAccepted
 }
 
@@ -98,13 +104,12 @@ func (b *Bot) admit(u Update, received time.Time) string {
 // it: anything but a text message, a command addressed to another bot, and
 // non-command text outside private chats. Plain text in a private chat goes
 // to the handler with an empty Command, so the user gets a hint.
-// Called with b.mu held (it reads the bot username).
 func (b *Bot) request(u Update, received time.Time) (modules.Request, bool) {
 	msg := u.Message
 	if msg == nil || msg.Text == "" {
 		return modules.Request{}, false
 	}
-	cmd, args, kind := parseCommand(msg.Text, b.username)
+	cmd, args, kind := parseCommand(msg.Text, b.botUsername())
 	switch {
 	case kind == cmdOtherBot:
 		return modules.Request{}, false

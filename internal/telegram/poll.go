@@ -30,9 +30,9 @@ func (b *Bot) Poll(ctx context.Context) error {
 	if b.cfg.Mode != ModePolling {
 		return errors.New("telegram: poll: bot is in webhook mode")
 	}
-	b.mu.Lock()
+	b.life.Lock()
 	st := b.state
-	b.mu.Unlock()
+	b.life.Unlock()
 	if st != stateRunning {
 		return fmt.Errorf("telegram: poll: %w", ErrNotRunning)
 	}

@@ -4,51 +4,100 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/time/rate"
 
+	"github.com/cryptobot-dev/cryptobot/internal/metrics"
 	"github.com/cryptobot-dev/cryptobot/modules"
 )
 
 const parseModeHTML = "HTML"
 
+// Reply outcomes, the "outcome" label of m.Replies.
+const (
+	replySent   = "sent"
+	replyLate   = "late"
+	replyFailed = "failed"
+)
+
+// ReplyOutcomes are the values of the "outcome" label of the replies metric.
+func ReplyOutcomes() []string { return []string{replySent, replyLate, replyFailed} }
+
+// result is what became of one reply, for the journal.
+type result int
+
+const (
+	resultAnswered result = iota // sent (maybe late), or nothing to send
+	resultRefused                // Telegram refused it for good (400/403) or we gave up
+	resultAborted                // shutdown cancelled it: answer it at the next start
+)
+
+// sender delivers replies: global, per-chat and per-group rate limits,
+// splitting, plain-text fallback and retries of 429s and 5xx while the reply
+// deadline allows. It is safe for concurrent use.
+type sender struct {
+	api          API
+	replyTimeout time.Duration
+	global       *rate.Limiter
+	chats        *chatLimiters
+	m            *metrics.Metrics
+	log          *slog.Logger
+	labels       commandLabels
+
+	sent, late, failed atomic.Uint64
+}
+
+func newSender(api API, cfg Config, labels commandLabels, m *metrics.Metrics, log *slog.Logger) *sender {
+	return &sender{
+		api:          api,
+		replyTimeout: cfg.ReplyTimeout,
+		global:       rate.NewLimiter(rate.Limit(cfg.Rate.Global), cfg.Rate.GlobalBurst),
+		chats:        newChatLimiters(cfg.Rate),
+		m:            m,
+		log:          log,
+		labels:       labels,
+	}
+}
+
 // deliver sends one reply and counts it: sent, late (after deadline) or
 // failed. Our own pacing may push a reply past the deadline (it is then
 // late), but never more than ReplyTimeout past it; Telegram's 429s are
-// retried only while the deadline allows. It reports whether Telegram took
-// the update off our hands: the reply was sent, there was nothing to send,
-// or Telegram refused it for good (400/403, such as a blocked bot), which
-// is not a pipeline failure. A reply that is empty or only whitespace
-// sends and counts nothing.
-func (b *Bot) deliver(ctx context.Context, req modules.Request, reply modules.Reply, deadline time.Time) bool {
+// retried only while the deadline allows. A reply that is empty or only
+// whitespace sends and counts nothing.
+func (s *sender) deliver(ctx context.Context, req modules.Request, reply modules.Reply, deadline time.Time) result {
 	if reply.Photo == nil && strings.TrimSpace(StripHTML(reply.Text)) == "" {
-		return true // nothing to send; Telegram rejects an empty message
+		return resultAnswered // nothing to send; Telegram rejects an empty message
 	}
-	sctx, cancel := context.WithDeadline(ctx, later(deadline, time.Now()).Add(b.cfg.ReplyTimeout))
+	sctx, cancel := context.WithDeadline(ctx, later(deadline, time.Now()).Add(s.replyTimeout))
 	defer cancel()
-	err := b.sendReply(sctx, req, reply, deadline)
+	err := s.sendReply(sctx, req, reply, deadline)
 	done := time.Now()
-	cmd := b.label(req.Command)
+	cmd := s.labels.label(req.Command)
 	switch {
+	case err != nil && ctx.Err() != nil:
+		s.log.WarnContext(ctx, "telegram reply cancelled by shutdown; left for the next start",
+			"command", cmd, "chat_id", req.ChatID, "update_id", req.UpdateID)
+		return resultAborted
 	case err != nil:
-		b.m.Replies.WithLabelValues("failed").Inc()
-		b.stats.failed.Add(1)
-		b.log.ErrorContext(ctx, "telegram reply failed", "command", cmd, "chat_id", req.ChatID,
+		s.m.Replies.WithLabelValues(replyFailed).Inc()
+		s.failed.Add(1)
+		s.log.ErrorContext(ctx, "telegram reply failed", "command", cmd, "chat_id", req.ChatID,
 			"update_id", req.UpdateID, "err", err)
-		apiErr, ok := errors.AsType[*Error](err)
-		return ok && (apiErr.Code == 400 || apiErr.Code == 403)
+		return resultRefused
 	case done.After(deadline):
-		b.m.Replies.WithLabelValues("late").Inc()
-		b.stats.late.Add(1)
+		s.m.Replies.WithLabelValues(replyLate).Inc()
+		s.late.Add(1)
 	default:
-		b.m.Replies.WithLabelValues("sent").Inc()
-		b.stats.sent.Add(1)
+		s.m.Replies.WithLabelValues(replySent).Inc()
+		s.sent.Add(1)
 	}
-	b.m.CommandDuration.WithLabelValues(cmd).Observe(done.Sub(req.Received).Seconds())
-	return true
+	s.m.CommandDuration.WithLabelValues(cmd).Observe(done.Sub(req.Received).Seconds())
+	return resultAnswered
 }
 
 func later(a, b time.Time) time.Time {
@@ -60,7 +109,7 @@ func later(a, b time.Time) time.Time {
 
 // sendReply sends a photo with its caption, or the text split into
 // messages. A caption too long for Telegram follows the photo as text.
-func (b *Bot) sendReply(ctx context.Context, req modules.Request, reply modules.Reply, deadline time.Time) error {
+func (s *sender) sendReply(ctx context.Context, req modules.Request, reply modules.Reply, deadline time.Time) error {
 	text := reply.Text
 	if reply.Photo != nil {
 		caption := text
@@ -73,11 +122,11 @@ func (b *Bot) sendReply(ctx context.Context, req modules.Request, reply modules.
 		if caption != "" {
 			p.ParseMode = parseModeHTML
 		}
-		if err := b.sendOne(ctx, req, deadline, func(ctx context.Context, plain bool) error {
+		if err := s.sendOne(ctx, req, deadline, func(ctx context.Context, plain bool) error {
 			if plain {
 				p.Caption, p.ParseMode = StripHTML(p.Caption), ""
 			}
-			return b.api.SendPhoto(ctx, p)
+			return s.api.SendPhoto(ctx, p)
 		}); err != nil {
 			return fmt.Errorf("send photo: %w", err)
 		}
@@ -87,11 +136,11 @@ func (b *Bot) sendReply(ctx context.Context, req modules.Request, reply modules.
 			continue // Telegram rejects an empty message
 		}
 		msg := OutMessage{ChatID: req.ChatID, Text: chunk, ParseMode: parseModeHTML}
-		if err := b.sendOne(ctx, req, deadline, func(ctx context.Context, plain bool) error {
+		if err := s.sendOne(ctx, req, deadline, func(ctx context.Context, plain bool) error {
 			if plain {
 				msg.Text, msg.ParseMode = StripHTML(msg.Text), ""
 			}
-			return b.api.SendMessage(ctx, msg)
+			return s.api.SendMessage(ctx, msg)
 		}); err != nil {
 			return fmt.Errorf("send message part %d: %w", i+1, err)
 		}
@@ -102,8 +151,8 @@ func (b *Bot) sendReply(ctx context.Context, req modules.Request, reply modules.
 // sendOne waits on our limiters, then calls send, retrying a 429 after
 // retry_after while the deadline allows and, once, as plain text when
 // Telegram cannot parse our HTML.
-func (b *Bot) sendOne(ctx context.Context, req modules.Request, deadline time.Time, send func(ctx context.Context, plain bool) error) error {
-	if err := b.pace(ctx, req); err != nil {
+func (s *sender) sendOne(ctx context.Context, req modules.Request, deadline time.Time, send func(ctx context.Context, plain bool) error) error {
+	if err := s.pace(ctx, req); err != nil {
 		return err
 	}
 	plain := false
@@ -137,13 +186,13 @@ func (b *Bot) sendOne(ctx context.Context, req modules.Request, deadline time.Ti
 			}
 			start := time.Now()
 			ok := sleep(ctx, wait)
-			b.m.TelegramRetryWait.Add(time.Since(start).Seconds())
+			s.m.TelegramRetryWait.Add(time.Since(start).Seconds())
 			if !ok {
 				return fmt.Errorf("waiting to retry: %w", ctx.Err())
 			}
 		case apiErr.Code == 400 && !plain && strings.Contains(strings.ToLower(apiErr.Description), "can't parse entities"):
-			b.log.WarnContext(ctx, "telegram rejected reply HTML, resending as plain text",
-				"command", b.label(req.Command), "err", err)
+			s.log.WarnContext(ctx, "telegram rejected reply HTML, resending as plain text",
+				"command", s.labels.label(req.Command), "err", err)
 			plain = true
 		default:
 			return err
@@ -153,13 +202,13 @@ func (b *Bot) sendOne(ctx context.Context, req modules.Request, deadline time.Ti
 
 // pace waits on the chat's limiter, then the global one, so a slow chat
 // does not hold a global token while it waits.
-func (b *Bot) pace(ctx context.Context, req modules.Request) error {
+func (s *sender) pace(ctx context.Context, req modules.Request) error {
 	start := time.Now()
-	defer func() { b.m.OutboundWait.Add(time.Since(start).Seconds()) }()
-	if err := b.chats.get(req.ChatID, req.ChatType != "private").Wait(ctx); err != nil {
+	defer func() { s.m.OutboundWait.Add(time.Since(start).Seconds()) }()
+	if err := s.chats.get(req.ChatID, req.ChatType != "private").Wait(ctx); err != nil {
 		return fmt.Errorf("chat rate limit: %w", err)
 	}
-	if err := b.global.Wait(ctx); err != nil {
+	if err := s.global.Wait(ctx); err != nil {
 		return fmt.Errorf("global rate limit: %w", err)
 	}
 	return nil

@@ -1,0 +1,154 @@
+package telegram
+
+import (
+	"sync"
+	"time"
+
+	"github.com/cryptobot-dev/cryptobot/modules"
+)
+
+// item is one accepted update, already parsed into a Request.
+type item struct{ req modules.Request }
+
+// queue is the bounded FIFO between intake and the workers. It has its own
+// lock; intake reserves a slot before the (slow) journal write, so memory
+// stays bounded and a reserved update always finds room.
+type queue struct {
+	tokens chan struct{} // one per queued item; workers block on it
+
+	mu       sync.Mutex
+	open     bool // accepting: between Start and Shutdown
+	ring     ring
+	reserved int       // slots promised to intake, not yet pushed
+	inFlight int       // queued plus being handled
+	pending  time.Time // when the pipeline last went from idle to busy
+	answered time.Time // when an update was last answered; zero before the first
+}
+
+func newQueue(size int) *queue {
+	return &queue{tokens: make(chan struct{}, size), ring: ring{items: make([]item, size)}}
+}
+
+// queueSnapshot is the queue's state for readiness, status and gauges.
+type queueSnapshot struct {
+	Open         bool
+	Depth        int
+	Capacity     int
+	InFlight     int
+	Oldest       time.Time // Received of the oldest queued update; zero when empty
+	LastProgress time.Time // the later of the last answer and going busy
+	LastAnswered time.Time
+}
+
+func (q *queue) snapshot() queueSnapshot {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	s := queueSnapshot{
+		Open: q.open, Depth: q.ring.n, Capacity: len(q.ring.items), InFlight: q.inFlight,
+		LastProgress: later(q.answered, q.pending), LastAnswered: q.answered,
+	}
+	if q.ring.n > 0 {
+		s.Oldest = q.ring.peek().req.Received
+	}
+	return s
+}
+
+func (q *queue) setOpen(open bool) {
+	q.mu.Lock()
+	q.open = open
+	q.mu.Unlock()
+}
+
+// reserve promises up to n slots and returns how many it could, 0 when the
+// queue is full or closed. Each must be pushed or released.
+func (q *queue) reserve(n int) (int, bool) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if !q.open {
+		return 0, false
+	}
+	got := min(n, len(q.ring.items)-q.ring.n-q.reserved)
+	q.reserved += got
+	return got, true
+}
+
+func (q *queue) release(n int) {
+	q.mu.Lock()
+	q.reserved -= n
+	q.mu.Unlock()
+}
+
+// push queues an item into a reserved slot and wakes a worker. It reports
+// false when the queue closed meanwhile (Shutdown began): the update then
+// stays in the journal for the next start.
+func (q *queue) push(it item) bool {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	q.reserved--
+	if !q.open {
+		return false
+	}
+	q.ring.push(it)
+	if q.inFlight == 0 {
+		q.pending = it.req.Received
+	}
+	q.inFlight++
+	// Under the lock, so Shutdown (which closes the queue under it) never
+	// closes drain between a push and its token; it cannot block, as tokens
+	// never outnumber queued items.
+	q.tokens <- struct{}{}
+	return true
+}
+
+func (q *queue) pop() (item, bool) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return q.ring.pop()
+}
+
+// done records that a popped item is finished.
+func (q *queue) done(answered bool) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	q.inFlight--
+	if answered {
+		q.answered = time.Now()
+	}
+}
+
+// drop empties the queue (Shutdown out of time) and returns the update ids.
+func (q *queue) drop() []int64 {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	var ids []int64
+	// Tokens left behind are harmless: workers find the queue empty.
+	for it, ok := q.ring.pop(); ok; it, ok = q.ring.pop() {
+		q.inFlight--
+		ids = append(ids, it.req.UpdateID)
+	}
+	return ids
+}
+
+// ring is the bounded FIFO behind the queue; guarded by queue.mu.
+type ring struct {
+	items   []item
+	head, n int
+}
+
+func (r *ring) push(it item) {
+	r.items[(r.head+r.n)%len(r.items)] = it
+	r.n++
+}
+
+func (r *ring) peek() item { return r.items[r.head] }
+
+func (r *ring) pop() (item, bool) {
+	if r.n == 0 {
+		return item{}, false
+	}
+	it := r.items[r.head]
+	r.items[r.head] = item{} // drop references for the GC
+	r.head = (r.head + 1) % len(r.items)
+	r.n--
+	return it, true
+}
