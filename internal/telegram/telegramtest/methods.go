@@ -412,6 +412,9 @@ func (s *Server) sendMessage(w http.ResponseWriter, _ *http.Request, p params) *
 	if e != nil {
 		return e
 	}
+	if e := s.refused(chat); e != nil {
+		return e
+	}
 	text, mode := p.vals["text"], p.vals["parse_mode"]
 	n, e := checkText(text, mode)
 	switch {
@@ -439,6 +442,9 @@ func (s *Server) sendMessage(w http.ResponseWriter, _ *http.Request, p params) *
 func (s *Server) sendPhoto(w http.ResponseWriter, _ *http.Request, p params) *apiError {
 	chat, e := p.chatID()
 	if e != nil {
+		return e
+	}
+	if e := s.refused(chat); e != nil {
 		return e
 	}
 	photo, uploaded := p.files["photo"]
