@@ -63,6 +63,11 @@ type Config struct {
 	WebhookSecret string        // required in webhook mode: 1–256 of A-Z a-z 0-9 _ -
 	PollTimeout   time.Duration // getUpdates long-poll timeout; default DefaultPollTimeout
 	StallAfter    time.Duration // readiness fails when updates wait this long; default 10 s
+	// UnreachableSize bounds how many refused chats are remembered; default 10000.
+	UnreachableSize int
+	// OnMigrate, if set, is told when a group became the supergroup to and
+	// a reply was resent there, so chat state can follow. It must be quick.
+	OnMigrate func(from, to int64)
 	// Commands are the known command names. They, and only they, label
 	// metrics; any other command is labelled "unknown" and plain text "text",
 	// so user input never becomes a label value.
@@ -93,6 +98,7 @@ func (c Config) withDefaults() (Config, error) {
 	def(&c.Workers, 8)
 	def(&c.QueueSize, 1024)
 	def(&c.DedupeSize, 4096)
+	def(&c.UnreachableSize, 10000)
 	defD(&c.ReplyTimeout, 5*time.Second)
 	defD(&c.PollTimeout, DefaultPollTimeout)
 	defD(&c.StallAfter, 10*time.Second)
@@ -109,7 +115,7 @@ func (c Config) withDefaults() (Config, error) {
 	switch {
 	case c.Mode != ModeWebhook && c.Mode != ModePolling:
 		return c, fmt.Errorf("unknown mode %q", c.Mode)
-	case c.Workers < 0 || c.QueueSize < 0 || c.DedupeSize < 0:
+	case c.Workers < 0 || c.QueueSize < 0 || c.DedupeSize < 0 || c.UnreachableSize < 0:
 		return c, errors.New("workers, queue size and dedupe size must be positive")
 	case c.ReplyTimeout < 0 || c.PollTimeout < 0 || c.StallAfter < 0 || c.MaxBody < 0:
 		return c, errors.New("timeouts and body cap must be positive")
@@ -192,7 +198,7 @@ func New(cfg Config, api API, h Handler, m *metrics.Metrics, log *slog.Logger) (
 		log:     log,
 		labels:  labels,
 		q:       newQueue(cfg.QueueSize),
-		out:     newSender(api, cfg, labels, m, log),
+		out:     newSender(api, cfg, labels, m, newTransportMetrics(m.Registry), log),
 		seen:    newDedupe(cfg.DedupeSize),
 		drain:   make(chan struct{}),
 		abort:   make(chan struct{}),

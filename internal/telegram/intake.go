@@ -101,13 +101,13 @@ func (b *Bot) admit(u Update, received time.Time) string {
 }
 
 // request turns an update into a Request, or reports that the bot ignores
-// it: anything but a text message, a command addressed to another bot, and
-// non-command text outside private chats. Plain text in a private chat goes
+// it: anything but a text message, a message from a bot, a command
+// addressed to another bot, and non-command text outside private chats. Plain text in a private chat goes
 // to the handler with an empty Command, so the user gets a hint.
 func (b *Bot) request(u Update, received time.Time) (modules.Request, bool) {
 	msg := u.Message
-	if msg == nil || msg.Text == "" {
-		return modules.Request{}, false
+	if msg == nil || msg.Text == "" || (msg.From != nil && msg.From.IsBot) {
+		return modules.Request{}, false // other bots are ignored: two bots could loop forever
 	}
 	cmd, args, kind := parseCommand(msg.Text, b.botUsername())
 	switch {

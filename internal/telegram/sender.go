@@ -39,65 +39,108 @@ const (
 
 // sender delivers replies: global, per-chat and per-group rate limits,
 // splitting, plain-text fallback and retries of 429s and 5xx while the reply
-// deadline allows. It is safe for concurrent use.
+// deadline allows. It remembers the chats Telegram refused and follows a
+// group that became a supergroup. It is safe for concurrent use.
 type sender struct {
 	api          API
 	replyTimeout time.Duration
 	global       *rate.Limiter
 	chats        *chatLimiters
+	gone         *unreachable
+	onMigrate    func(from, to int64)
 	m            *metrics.Metrics
+	tm           *transportMetrics
 	log          *slog.Logger
 	labels       commandLabels
 
 	sent, late, failed atomic.Uint64
 }
 
-func newSender(api API, cfg Config, labels commandLabels, m *metrics.Metrics, log *slog.Logger) *sender {
+func newSender(api API, cfg Config, labels commandLabels, m *metrics.Metrics, tm *transportMetrics, log *slog.Logger) *sender {
 	return &sender{
 		api:          api,
 		replyTimeout: cfg.ReplyTimeout,
 		global:       rate.NewLimiter(rate.Limit(cfg.Rate.Global), cfg.Rate.GlobalBurst),
 		chats:        newChatLimiters(cfg.Rate),
+		gone:         newUnreachable(cfg.UnreachableSize),
+		onMigrate:    cfg.OnMigrate,
 		m:            m,
+		tm:           tm,
 		log:          log,
 		labels:       labels,
 	}
+}
+
+// delivery is one reply on its way: the chat it goes to follows a
+// migration to a supergroup, once.
+type delivery struct {
+	req      modules.Request
+	chat     int64
+	deadline time.Time
+	migrated bool
 }
 
 // deliver sends one reply and counts it: sent, late (after deadline) or
 // failed. Our own pacing may push a reply past the deadline (it is then
 // late), but never more than ReplyTimeout past it; Telegram's 429s are
 // retried only while the deadline allows. A reply that is empty or only
-// whitespace sends and counts nothing.
+// whitespace sends and counts nothing; one to a chat known to be
+// unreachable is skipped and counted as such.
 func (s *sender) deliver(ctx context.Context, req modules.Request, reply modules.Reply, deadline time.Time) result {
 	if reply.Photo == nil && strings.TrimSpace(StripHTML(reply.Text)) == "" {
 		return resultAnswered // nothing to send; Telegram rejects an empty message
 	}
+	if reason, skip := s.gone.skip(req.ChatID, req.Received, time.Now()); skip {
+		s.tm.skipped.WithLabelValues(reason).Inc()
+		return resultRefused
+	}
 	sctx, cancel := context.WithDeadline(ctx, later(deadline, time.Now()).Add(s.replyTimeout))
 	defer cancel()
-	err := s.sendReply(sctx, req, reply, deadline)
+	err := s.sendReply(sctx, &delivery{req: req, chat: req.ChatID, deadline: deadline}, reply)
 	done := time.Now()
 	cmd := s.labels.label(req.Command)
-	switch {
-	case err != nil && ctx.Err() != nil:
+	if err != nil && ctx.Err() != nil {
 		s.log.WarnContext(ctx, "telegram reply cancelled by shutdown; left for the next start",
 			"command", cmd, "chat_id", req.ChatID, "update_id", req.UpdateID)
 		return resultAborted
-	case err != nil:
-		s.m.Replies.WithLabelValues(replyFailed).Inc()
-		s.failed.Add(1)
-		s.log.ErrorContext(ctx, "telegram reply failed", "command", cmd, "chat_id", req.ChatID,
-			"update_id", req.UpdateID, "err", err)
-		return resultRefused
-	case done.After(deadline):
+	}
+	if err != nil {
+		return s.refusedOrFailed(ctx, req, cmd, err, done)
+	}
+	if done.After(deadline) {
 		s.m.Replies.WithLabelValues(replyLate).Inc()
 		s.late.Add(1)
-	default:
+	} else {
 		s.m.Replies.WithLabelValues(replySent).Inc()
 		s.sent.Add(1)
 	}
 	s.m.CommandDuration.WithLabelValues(cmd).Observe(done.Sub(req.Received).Seconds())
 	return resultAnswered
+}
+
+// failed counts a reply that did not go out. A refusal (blocked, chat not
+// found, a rate limit beyond the deadline) marks the chat unreachable and
+// is logged at WARN once per chat and reason; anything else is an ERROR.
+func (s *sender) refusedOrFailed(ctx context.Context, req modules.Request, cmd string, err error, now time.Time) result {
+	reason, until := refusal(err, now)
+	if reason == reasonRateLimited {
+		s.m.Replies.WithLabelValues(replyLate).Inc()
+		s.late.Add(1)
+	} else {
+		s.m.Replies.WithLabelValues(replyFailed).Inc()
+		s.failed.Add(1)
+	}
+	if reason == "" {
+		s.log.ErrorContext(ctx, "telegram reply failed", "command", cmd, "chat_id", req.ChatID,
+			"update_id", req.UpdateID, "err", err)
+		return resultRefused
+	}
+	s.tm.unreachable.WithLabelValues(reason).Inc()
+	if s.gone.mark(req.ChatID, reason, now, until) {
+		s.log.WarnContext(ctx, "telegram chat unreachable; skipping sends to it until it writes again",
+			"reason", reason, "chat_id", req.ChatID, "update_id", req.UpdateID, "err", err)
+	}
+	return resultRefused
 }
 
 func later(a, b time.Time) time.Time {
@@ -109,7 +152,7 @@ func later(a, b time.Time) time.Time {
 
 // sendReply sends a photo with its caption, or the text split into
 // messages. A caption too long for Telegram follows the photo as text.
-func (s *sender) sendReply(ctx context.Context, req modules.Request, reply modules.Reply, deadline time.Time) error {
+func (s *sender) sendReply(ctx context.Context, d *delivery, reply modules.Reply) error {
 	text := reply.Text
 	if reply.Photo != nil {
 		caption := text
@@ -118,14 +161,15 @@ func (s *sender) sendReply(ctx context.Context, req modules.Request, reply modul
 		} else {
 			text = ""
 		}
-		p := OutPhoto{ChatID: req.ChatID, PNG: reply.Photo, Caption: caption}
+		p := OutPhoto{PNG: reply.Photo, Caption: caption}
 		if caption != "" {
 			p.ParseMode = parseModeHTML
 		}
-		if err := s.sendOne(ctx, req, deadline, func(ctx context.Context, plain bool) error {
+		if err := s.sendOne(ctx, d, func(ctx context.Context, plain bool) error {
 			if plain {
 				p.Caption, p.ParseMode = StripHTML(p.Caption), ""
 			}
+			p.ChatID = d.chat
 			return s.api.SendPhoto(ctx, p)
 		}); err != nil {
 			return fmt.Errorf("send photo: %w", err)
@@ -135,11 +179,12 @@ func (s *sender) sendReply(ctx context.Context, req modules.Request, reply modul
 		if strings.TrimSpace(StripHTML(chunk)) == "" {
 			continue // Telegram rejects an empty message
 		}
-		msg := OutMessage{ChatID: req.ChatID, Text: chunk, ParseMode: parseModeHTML}
-		if err := s.sendOne(ctx, req, deadline, func(ctx context.Context, plain bool) error {
+		msg := OutMessage{Text: chunk, ParseMode: parseModeHTML}
+		if err := s.sendOne(ctx, d, func(ctx context.Context, plain bool) error {
 			if plain {
 				msg.Text, msg.ParseMode = StripHTML(msg.Text), ""
 			}
+			msg.ChatID = d.chat
 			return s.api.SendMessage(ctx, msg)
 		}); err != nil {
 			return fmt.Errorf("send message part %d: %w", i+1, err)
@@ -149,10 +194,10 @@ func (s *sender) sendReply(ctx context.Context, req modules.Request, reply modul
 }
 
 // sendOne waits on our limiters, then calls send, retrying a 429 after
-// retry_after while the deadline allows and, once, as plain text when
-// Telegram cannot parse our HTML.
-func (s *sender) sendOne(ctx context.Context, req modules.Request, deadline time.Time, send func(ctx context.Context, plain bool) error) error {
-	if err := s.pace(ctx, req); err != nil {
+// retry_after while the deadline allows, once as plain text when Telegram
+// cannot parse our HTML, and once to the supergroup a group became.
+func (s *sender) sendOne(ctx context.Context, d *delivery, send func(ctx context.Context, plain bool) error) error {
+	if err := s.pace(ctx, d.req); err != nil {
 		return err
 	}
 	plain := false
@@ -169,7 +214,7 @@ func (s *sender) sendOne(ctx context.Context, req modules.Request, deadline time
 		case !ok || apiErr.Code >= 500:
 			// A network error or a 5xx means Telegram most likely did not
 			// deliver: retry with a short backoff while the deadline allows.
-			if time.Now().Add(backoff).After(deadline) {
+			if time.Now().Add(backoff).After(d.deadline) {
 				return err
 			}
 			if !sleep(ctx, backoff) {
@@ -181,8 +226,8 @@ func (s *sender) sendOne(ctx context.Context, req modules.Request, deadline time
 			if wait <= 0 {
 				wait = time.Second
 			}
-			if time.Now().Add(wait).After(deadline) {
-				return fmt.Errorf("retry after %s would pass the reply deadline: %w", wait, err)
+			if time.Now().Add(wait).After(d.deadline) {
+				return &errRetryTooLate{wait: wait, err: err}
 			}
 			start := time.Now()
 			ok := sleep(ctx, wait)
@@ -190,14 +235,28 @@ func (s *sender) sendOne(ctx context.Context, req modules.Request, deadline time
 			if !ok {
 				return fmt.Errorf("waiting to retry: %w", ctx.Err())
 			}
+		case apiErr.MigrateTo != 0 && !d.migrated:
+			s.migrate(ctx, d, apiErr.MigrateTo)
 		case apiErr.Code == 400 && !plain && strings.Contains(strings.ToLower(apiErr.Description), "can't parse entities"):
 			s.log.WarnContext(ctx, "telegram rejected reply HTML, resending as plain text",
-				"command", s.labels.label(req.Command), "err", err)
+				"command", s.labels.label(d.req.Command), "err", err)
 			plain = true
 		default:
 			return err
 		}
 	}
+}
+
+// migrate points the rest of d at the supergroup its group became and
+// tells the owner of chat state.
+func (s *sender) migrate(ctx context.Context, d *delivery, to int64) {
+	s.log.InfoContext(ctx, "telegram group became a supergroup; resending there",
+		"chat_id", d.chat, "migrate_to_chat_id", to, "update_id", d.req.UpdateID)
+	s.tm.migrations.Inc()
+	if s.onMigrate != nil {
+		s.onMigrate(d.chat, to)
+	}
+	d.chat, d.migrated = to, true
 }
 
 // pace waits on the chat's limiter, then the global one, so a slow chat
