@@ -5,6 +5,7 @@ package telegram
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
@@ -51,6 +52,9 @@ type Message struct {
 type Update struct {
 	UpdateID int64    `json:"update_id"`
 	Message  *Message `json:"message,omitempty"`
+	// Raw is the update's JSON as received (webhook body or getUpdates
+	// element), journaled as is; empty for an update built in code.
+	Raw json.RawMessage `json:"-"`
 }
 
 // Webhook is the setWebhook call.

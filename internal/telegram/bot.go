@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/cryptobot-dev/cryptobot/internal/metrics"
+	"github.com/cryptobot-dev/cryptobot/internal/store"
 	"github.com/cryptobot-dev/cryptobot/modules"
 )
 
@@ -55,7 +56,6 @@ type Config struct {
 	Mode          Mode          // default ModePolling
 	Workers       int           // default 8
 	QueueSize     int           // default 1024
-	DedupeSize    int           // recent update_ids remembered; default 4096
 	ReplyTimeout  time.Duration // intake to reply; default 5 s
 	Rate          Rate          // outbound limits
 	BotUsername   string        // overwritten from getMe by Start
@@ -68,6 +68,12 @@ type Config struct {
 	// OnMigrate, if set, is told when a group became the supergroup to and
 	// a reply was resent there, so chat state can follow. It must be quick.
 	OnMigrate func(from, to int64)
+	// Journal records accepted updates durably; nil means an in-memory
+	// journal (NewMemoryJournal) that deduplicates but survives no restart.
+	Journal Journal
+	// MaxAge is how old an unanswered journal entry may be at Start to
+	// still be answered; older ones are settled expired. Default 10m.
+	MaxAge time.Duration
 	// Commands are the known command names. They, and only they, label
 	// metrics; any other command is labelled "unknown" and plain text "text",
 	// so user input never becomes a label value.
@@ -97,11 +103,11 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	def(&c.Workers, 8)
 	def(&c.QueueSize, 1024)
-	def(&c.DedupeSize, 4096)
 	def(&c.UnreachableSize, 10000)
 	defD(&c.ReplyTimeout, 5*time.Second)
 	defD(&c.PollTimeout, DefaultPollTimeout)
 	defD(&c.StallAfter, 10*time.Second)
+	defD(&c.MaxAge, 10*time.Minute)
 	if c.MaxBody == 0 {
 		c.MaxBody = 1 << 20
 	}
@@ -115,9 +121,9 @@ func (c Config) withDefaults() (Config, error) {
 	switch {
 	case c.Mode != ModeWebhook && c.Mode != ModePolling:
 		return c, fmt.Errorf("unknown mode %q", c.Mode)
-	case c.Workers < 0 || c.QueueSize < 0 || c.DedupeSize < 0 || c.UnreachableSize < 0:
-		return c, errors.New("workers, queue size and dedupe size must be positive")
-	case c.ReplyTimeout < 0 || c.PollTimeout < 0 || c.StallAfter < 0 || c.MaxBody < 0:
+	case c.Workers < 0 || c.QueueSize < 0 || c.UnreachableSize < 0:
+		return c, errors.New("workers, queue size and unreachable size must be positive")
+	case c.ReplyTimeout < 0 || c.PollTimeout < 0 || c.StallAfter < 0 || c.MaxBody < 0 || c.MaxAge < 0:
 		return c, errors.New("timeouts and body cap must be positive")
 	case c.Rate.Global < 0 || c.Rate.PerChat < 0 || c.Rate.PerGroup < 0 ||
 		c.Rate.GlobalBurst < 0 || c.Rate.PerChatBurst < 0 || c.Rate.PerGroupBurst < 0:
@@ -141,20 +147,25 @@ var (
 // the bounded queue, drained by a fixed pool of workers that call the Handler
 // and hand its reply to the sender. Create it with New, then Start it.
 type Bot struct {
-	cfg    Config
-	api    API
-	h      Handler
-	m      *metrics.Metrics
-	log    *slog.Logger
-	labels commandLabels
-	q      *queue
-	out    *sender
-	seen   *dedupe
+	cfg     Config
+	api     API
+	h       Handler
+	m       *metrics.Metrics
+	log     *slog.Logger
+	labels  commandLabels
+	q       *queue
+	out     *sender
+	journal Journal
+	tm      *transportMetrics
 
 	username atomic.Pointer[string]
 
 	life  sync.Mutex // guards state and cancel
 	state runState
+	// started is when Start opened the queue (set before it opens, so
+	// intake reads it safely): journal entries received before it belong
+	// to an earlier run and are replayed.
+	started time.Time
 
 	pollerOn    atomic.Bool
 	webhookOn   atomic.Bool
@@ -190,6 +201,10 @@ func New(cfg Config, api API, h Handler, m *metrics.Metrics, log *slog.Logger) (
 		return nil, fmt.Errorf("telegram: config: %w", err)
 	}
 	labels := newCommandLabels(cfg.Commands)
+	if cfg.Journal == nil {
+		cfg.Journal = NewMemoryJournal(4 * cfg.QueueSize)
+	}
+	tm := newTransportMetrics(m.Registry)
 	b := &Bot{
 		cfg:     cfg,
 		api:     api,
@@ -198,8 +213,9 @@ func New(cfg Config, api API, h Handler, m *metrics.Metrics, log *slog.Logger) (
 		log:     log,
 		labels:  labels,
 		q:       newQueue(cfg.QueueSize),
-		out:     newSender(api, cfg, labels, m, newTransportMetrics(m.Registry), log),
-		seen:    newDedupe(cfg.DedupeSize),
+		out:     newSender(api, cfg, labels, m, tm, log),
+		journal: cfg.Journal,
+		tm:      tm,
 		drain:   make(chan struct{}),
 		abort:   make(chan struct{}),
 		stopped: make(chan struct{}),
@@ -245,7 +261,8 @@ func (b *Bot) Start(ctx context.Context) error {
 	b.cancel = cancel
 	// Before unlocking, so a concurrent Shutdown waits for these workers.
 	b.liveWorkers.Store(int64(b.cfg.Workers))
-	b.workers.Add(b.cfg.Workers + 1)
+	b.workers.Add(b.cfg.Workers + 2)
+	b.started = time.Now()
 	b.q.setOpen(true)
 	b.life.Unlock()
 
@@ -253,16 +270,17 @@ func (b *Bot) Start(ctx context.Context) error {
 		go b.worker(base)
 	}
 	go b.tick()
+	go b.replay(base)
 	b.log.InfoContext(ctx, "telegram pipeline started", "bot", me.Username, "mode", string(b.cfg.Mode),
 		"workers", b.cfg.Workers, "queue", b.cfg.QueueSize)
 	return nil
 }
 
 // Shutdown stops intake (the webhook answers 503 with Retry-After and the
-// poller returns), lets the workers answer every accepted update, then stops
-// them. If ctx ends first, in-flight work is cancelled, the updates still
-// queued are counted as failed replies and logged by update_id, and the
-// error says how many. Calling Shutdown again waits for the first call.
+// poller returns), lets the workers answer the queued updates until ctx
+// ends, then stops them. What is left stays unanswered in the journal for
+// the next start (logged with the count, not counted as failed); the error
+// then says how many. Calling Shutdown again waits for the first call.
 func (b *Bot) Shutdown(ctx context.Context) error {
 	first := false
 	b.shutOnce.Do(func() {
@@ -306,25 +324,22 @@ func (b *Bot) Shutdown(ctx context.Context) error {
 	}
 	close(b.abort)
 	b.cancel()
-	lost := b.dropQueued()
+	left := b.dropQueued()
 	close(b.stopped)
-	if lost > 0 {
-		return fmt.Errorf("telegram: shutdown: %d queued updates unanswered: %w", lost, ctx.Err())
+	if left > 0 {
+		return fmt.Errorf("telegram: shutdown: %d queued updates left in the journal for the next start: %w", left, ctx.Err())
 	}
 	return fmt.Errorf("telegram: shutdown: %w", ctx.Err())
 }
 
-// dropQueued empties the queue when Shutdown runs out of time; each update
-// is logged and counted as a failed reply, never silently lost.
+// dropQueued empties the queue when Shutdown runs out of time. The updates
+// stay unsettled in the journal, so the next start answers them.
 func (b *Bot) dropQueued() int {
 	ids := b.q.drop()
 	b.updateQueueGauges()
-	for range ids {
-		b.m.Replies.WithLabelValues(replyFailed).Inc()
-		b.out.failed.Add(1)
-	}
 	if len(ids) > 0 {
-		b.log.Error("telegram shutdown deadline passed with updates queued", "count", len(ids), "update_ids", ids)
+		b.log.Warn("telegram shutdown deadline passed; queued updates left in the journal for the next start",
+			"count", len(ids), "update_ids", ids)
 	}
 	return len(ids)
 }
@@ -370,10 +385,39 @@ func (b *Bot) process(ctx context.Context, req modules.Request) {
 	}()
 	deadline := req.Received.Add(b.cfg.ReplyTimeout)
 	res := resultAnswered
-	if reply, ok := b.call(ctx, req); ok {
+	reply, ok := b.call(ctx, req)
+	switch {
+	case ctx.Err() != nil:
+		res = resultAborted // Shutdown cut the work short: answer it at the next start
+	case ok:
 		res = b.out.deliver(ctx, req, reply, deadline)
 	}
+	switch res {
+	case resultAnswered:
+		b.settle(ctx, store.Answered, req.UpdateID)
+	case resultRefused:
+		b.settle(ctx, store.Failed, req.UpdateID)
+	}
 	b.q.done(res != resultAborted)
+}
+
+// settleTimeout bounds one Settle; it outlives a cancelled worker context,
+// so a reply that went out is recorded even during an aborted shutdown.
+const settleTimeout = 5 * time.Second
+
+// settle records outcomes in the journal. A failure is logged and counted;
+// the entry stays unanswered and may be answered again after a restart.
+func (b *Bot) settle(ctx context.Context, o store.Outcome, ids ...int64) {
+	if len(ids) == 0 {
+		return
+	}
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), settleTimeout)
+	defer cancel()
+	if err := b.journal.Settle(sctx, o, ids...); err != nil {
+		b.tm.journalErrors.WithLabelValues(opSettle).Inc()
+		b.log.ErrorContext(ctx, "telegram journal settle failed; the update may be answered again after a restart",
+			"outcome", string(o), "update_ids", ids, "err", err)
+	}
 }
 
 // call runs the handler. The router recovers panics and answers them; this
@@ -438,38 +482,6 @@ func (b *Bot) updateQueueGauges() {
 	}
 	b.m.QueueDepth.Set(float64(s.Depth))
 	b.m.QueueOldestAge.Set(age.Seconds())
-}
-
-// dedupe remembers the last size update_ids; guarded by its own lock.
-type dedupe struct {
-	mu   sync.Mutex
-	ids  map[int64]struct{}
-	ring []int64
-	next int
-	full bool
-}
-
-func newDedupe(size int) *dedupe {
-	return &dedupe{ids: make(map[int64]struct{}, size), ring: make([]int64, size)}
-}
-
-// add remembers id and reports whether it is new.
-func (d *dedupe) add(id int64) bool {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	if _, ok := d.ids[id]; ok {
-		return false
-	}
-	if d.full {
-		delete(d.ids, d.ring[d.next])
-	}
-	d.ring[d.next] = id
-	d.ids[id] = struct{}{}
-	d.next++
-	if d.next == len(d.ring) {
-		d.next, d.full = 0, true
-	}
-	return true
 }
 
 // intakeCounters back Status; Prometheus holds the same numbers for dashboards.

@@ -195,16 +195,17 @@ func TestShutdownAnswersEverything(t *testing.T) {
 	})
 }
 
-func TestShutdownDeadlineCountsLeftovers(t *testing.T) {
+func TestShutdownLeavesTheRestInTheJournal(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		cfg := testConfig()
 		cfg.Workers = 1
-		api := newFakeAPI()
+		j := newFakeJournal()
+		cfg.Journal = j
 		h := HandlerFunc(func(ctx context.Context, _ modules.Request) modules.Reply {
 			<-ctx.Done()
 			return modules.Reply{}
 		})
-		b, m := newBot(t, cfg, api, h)
+		b, m := newBot(t, cfg, newFakeAPI(), h)
 		for i := range 4 {
 			if err := b.Enqueue(msgUpdate(int64(i+1), 42, "private", "/price")); err != nil {
 				t.Fatal(err)
@@ -214,11 +215,14 @@ func TestShutdownDeadlineCountsLeftovers(t *testing.T) {
 		ctx, cancel := context.WithTimeout(t.Context(), time.Second)
 		defer cancel()
 		err := b.Shutdown(ctx)
-		if !errors.Is(err, context.DeadlineExceeded) || !strings.Contains(err.Error(), "3 queued updates unanswered") {
-			t.Errorf("Shutdown: %v, want the deadline and 3 unanswered", err)
+		if !errors.Is(err, context.DeadlineExceeded) || !strings.Contains(err.Error(), "3 queued updates left in the journal") {
+			t.Errorf("Shutdown: %v, want the deadline and 3 left in the journal", err)
 		}
-		if got := replies(m, "failed"); got != 3 {
-			t.Errorf("replies{failed} %v, want 3", got)
+		if got := replies(m, "failed"); got != 0 {
+			t.Errorf("replies{failed} %v, want 0: what is left is not failed", got)
+		}
+		if open := j.unsettled(); len(open) != 4 {
+			t.Errorf("unsettled %v, want all 4 (the cancelled one too) for the next start", open)
 		}
 	})
 }

@@ -141,12 +141,24 @@ func (c *BotClient) GetUpdates(ctx context.Context, offset int64, timeout time.D
 	if timeout < 0 {
 		return nil, fmt.Errorf("telegram getUpdates: negative timeout %s", timeout)
 	}
-	var ups []Update
+	var raws []json.RawMessage
 	err := c.callJSON(ctx, "getUpdates", struct {
 		Offset  int64 `json:"offset"`
 		Timeout int   `json:"timeout"`
-	}{offset, int(math.Ceil(min(timeout, c.pollTimeout).Seconds()))}, &ups)
-	return ups, err
+	}{offset, int(math.Ceil(min(timeout, c.pollTimeout).Seconds()))}, &raws)
+	if err != nil {
+		return nil, err
+	}
+	ups := make([]Update, 0, len(raws))
+	for _, raw := range raws {
+		var u Update
+		if err := json.Unmarshal(raw, &u); err != nil {
+			return nil, fmt.Errorf("telegram getUpdates: decode update: %w", err)
+		}
+		u.Raw = raw
+		ups = append(ups, u)
+	}
+	return ups, nil
 }
 
 // SendMessage sends text with link previews disabled. ParseMode must be

@@ -19,14 +19,24 @@ type queue struct {
 	mu       sync.Mutex
 	open     bool // accepting: between Start and Shutdown
 	ring     ring
-	reserved int       // slots promised to intake, not yet pushed
-	inFlight int       // queued plus being handled
-	pending  time.Time // when the pipeline last went from idle to busy
-	answered time.Time // when an update was last answered; zero before the first
+	reserved int           // slots promised to intake, not yet pushed
+	inFlight int           // queued plus being handled
+	pending  time.Time     // when the pipeline last went from idle to busy
+	answered time.Time     // when an update was last answered; zero before the first
+	room     chan struct{} // closed when a slot frees up while someone waits
+	waiting  bool
 }
 
 func newQueue(size int) *queue {
-	return &queue{tokens: make(chan struct{}, size), ring: ring{items: make([]item, size)}}
+	return &queue{tokens: make(chan struct{}, size), ring: ring{items: make([]item, size)}, room: make(chan struct{})}
+}
+
+// freed wakes whoever waits for room; q.mu must be held.
+func (q *queue) freed() {
+	if q.waiting {
+		close(q.room)
+		q.room, q.waiting = make(chan struct{}), false
+	}
 }
 
 // queueSnapshot is the queue's state for readiness, status and gauges.
@@ -59,23 +69,39 @@ func (q *queue) setOpen(open bool) {
 	q.mu.Unlock()
 }
 
-// reserve promises up to n slots and returns how many it could, 0 when the
-// queue is full or closed. Each must be pushed or released.
-func (q *queue) reserve(n int) (int, bool) {
+// wait returns a channel closed when a slot frees or an item is done.
+func (q *queue) wait() <-chan struct{} {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	q.waiting = true
+	return q.room
+}
+
+// reserve promises up to n slots and returns how many it could; open is
+// false once Shutdown began. Each slot must be pushed or released. When it
+// got none, room is closed as soon as a slot frees up.
+func (q *queue) reserve(n int) (got int, open bool, room <-chan struct{}) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	if !q.open {
-		return 0, false
+		return 0, false, nil
 	}
-	got := min(n, len(q.ring.items)-q.ring.n-q.reserved)
+	got = min(n, len(q.ring.items)-q.ring.n-q.reserved)
 	q.reserved += got
-	return got, true
+	if got == 0 {
+		q.waiting = true
+	}
+	return got, true, q.room
 }
 
 func (q *queue) release(n int) {
+	if n == 0 {
+		return
+	}
 	q.mu.Lock()
+	defer q.mu.Unlock()
 	q.reserved -= n
-	q.mu.Unlock()
+	q.freed()
 }
 
 // push queues an item into a reserved slot and wakes a worker. It reports
@@ -86,6 +112,7 @@ func (q *queue) push(it item) bool {
 	defer q.mu.Unlock()
 	q.reserved--
 	if !q.open {
+		q.freed()
 		return false
 	}
 	q.ring.push(it)
@@ -103,7 +130,11 @@ func (q *queue) push(it item) bool {
 func (q *queue) pop() (item, bool) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	return q.ring.pop()
+	it, ok := q.ring.pop()
+	if ok {
+		q.freed()
+	}
+	return it, ok
 }
 
 // done records that a popped item is finished.
@@ -114,9 +145,11 @@ func (q *queue) done(answered bool) {
 	if answered {
 		q.answered = time.Now()
 	}
+	q.freed() // the replayer waits for its page of the journal to settle
 }
 
-// drop empties the queue (Shutdown out of time) and returns the update ids.
+// drop empties the queue (Shutdown out of time) and returns the update ids;
+// they stay unanswered in the journal.
 func (q *queue) drop() []int64 {
 	q.mu.Lock()
 	defer q.mu.Unlock()

@@ -12,7 +12,22 @@ type transportMetrics struct {
 	unreachable *prometheus.CounterVec // reason
 	skipped     *prometheus.CounterVec // reason
 	migrations  prometheus.Counter
+
+	replayed      prometheus.Counter
+	expired       prometheus.Counter
+	undecodable   prometheus.Counter
+	journalErrors *prometheus.CounterVec // op
 }
+
+// Journal operations, the "op" label of the journal error counter.
+const (
+	opAppend     = "append"
+	opSettle     = "settle"
+	opUnanswered = "unanswered"
+)
+
+// JournalOps are the values of the "op" label of the journal error counter.
+func JournalOps() []string { return []string{opAppend, opSettle, opUnanswered} }
 
 func newTransportMetrics(reg prometheus.Registerer) *transportMetrics {
 	tm := &transportMetrics{
@@ -28,6 +43,25 @@ func newTransportMetrics(reg prometheus.Registerer) *transportMetrics {
 			Namespace: "cryptobot", Name: "telegram_chat_migrations_total",
 			Help: "Replies resent to the supergroup a group became (migrate_to_chat_id).",
 		})),
+	}
+	tm.replayed = register(reg, prometheus.NewCounter(prometheus.CounterOpts{
+		Namespace: "cryptobot", Name: "telegram_journal_replayed_total",
+		Help: "Unanswered journal entries queued again at start; a reply sent just before a crash may go out twice.",
+	}))
+	tm.expired = register(reg, prometheus.NewCounter(prometheus.CounterOpts{
+		Namespace: "cryptobot", Name: "telegram_journal_expired_total",
+		Help: "Unanswered journal entries older than journal.max_age at start, settled without an answer.",
+	}))
+	tm.undecodable = register(reg, prometheus.NewCounter(prometheus.CounterOpts{
+		Namespace: "cryptobot", Name: "telegram_journal_undecodable_total",
+		Help: "Journal entries whose body no longer decodes, settled as skipped.",
+	}))
+	tm.journalErrors = register(reg, prometheus.NewCounterVec(prometheus.CounterOpts{
+		Namespace: "cryptobot", Name: "telegram_journal_errors_total",
+		Help: "Journal calls that failed, by operation (append, settle, unanswered).",
+	}, []string{"op"}))
+	for _, op := range JournalOps() {
+		tm.journalErrors.WithLabelValues(op)
 	}
 	for _, r := range UnreachableReasons() {
 		tm.unreachable.WithLabelValues(r)
