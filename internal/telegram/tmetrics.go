@@ -30,36 +30,28 @@ const (
 func JournalOps() []string { return []string{opAppend, opSettle, opUnanswered} }
 
 func newTransportMetrics(reg prometheus.Registerer) *transportMetrics {
-	tm := &transportMetrics{
-		unreachable: register(reg, prometheus.NewCounterVec(prometheus.CounterOpts{
-			Namespace: "cryptobot", Name: "telegram_unreachable_total",
-			Help: "Replies Telegram refused for good, by reason (blocked, chat_not_found, rate_limited beyond the reply deadline).",
-		}, []string{"reason"})),
-		skipped: register(reg, prometheus.NewCounterVec(prometheus.CounterOpts{
-			Namespace: "cryptobot", Name: "telegram_replies_skipped_total",
-			Help: "Replies not sent because the chat was known to be unreachable, by reason.",
-		}, []string{"reason"})),
-		migrations: register(reg, prometheus.NewCounter(prometheus.CounterOpts{
-			Namespace: "cryptobot", Name: "telegram_chat_migrations_total",
-			Help: "Replies resent to the supergroup a group became (migrate_to_chat_id).",
-		})),
+	counter := func(name, help string) prometheus.Counter {
+		return register(reg, prometheus.NewCounter(prometheus.CounterOpts{Namespace: "cryptobot", Name: name, Help: help}))
 	}
-	tm.replayed = register(reg, prometheus.NewCounter(prometheus.CounterOpts{
-		Namespace: "cryptobot", Name: "telegram_journal_replayed_total",
-		Help: "Unanswered journal entries queued again at start; a reply sent just before a crash may go out twice.",
-	}))
-	tm.expired = register(reg, prometheus.NewCounter(prometheus.CounterOpts{
-		Namespace: "cryptobot", Name: "telegram_journal_expired_total",
-		Help: "Unanswered journal entries older than journal.max_age at start, settled without an answer.",
-	}))
-	tm.undecodable = register(reg, prometheus.NewCounter(prometheus.CounterOpts{
-		Namespace: "cryptobot", Name: "telegram_journal_undecodable_total",
-		Help: "Journal entries whose body no longer decodes, settled as skipped.",
-	}))
-	tm.journalErrors = register(reg, prometheus.NewCounterVec(prometheus.CounterOpts{
-		Namespace: "cryptobot", Name: "telegram_journal_errors_total",
-		Help: "Journal calls that failed, by operation (append, settle, unanswered).",
-	}, []string{"op"}))
+	counterVec := func(name, help, label string) *prometheus.CounterVec {
+		return register(reg, prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: "cryptobot", Name: name, Help: help}, []string{label}))
+	}
+	tm := &transportMetrics{
+		unreachable: counterVec("telegram_unreachable_total",
+			"Replies Telegram refused for good, by reason (blocked, chat_not_found, rate_limited beyond the reply deadline).", "reason"),
+		skipped: counterVec("telegram_replies_skipped_total",
+			"Replies not sent because the chat was known to be unreachable, by reason.", "reason"),
+		migrations: counter("telegram_chat_migrations_total",
+			"Replies resent to the supergroup a group became (migrate_to_chat_id)."),
+		replayed: counter("telegram_journal_replayed_total",
+			"Unanswered journal entries queued again at start; a reply sent just before a crash may go out twice."),
+		expired: counter("telegram_journal_expired_total",
+			"Unanswered journal entries older than journal.max_age at start, settled without an answer."),
+		undecodable: counter("telegram_journal_undecodable_total",
+			"Journal entries whose body no longer decodes, settled as skipped."),
+		journalErrors: counterVec("telegram_journal_errors_total",
+			"Journal calls that failed, by operation (append, settle, unanswered).", "op"),
+	}
 	for _, op := range JournalOps() {
 		tm.journalErrors.WithLabelValues(op)
 	}
