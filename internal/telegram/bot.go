@@ -136,13 +136,6 @@ func (c Config) withDefaults() (Config, error) {
 	return c, nil
 }
 
-// Errors from Enqueue.
-var (
-	ErrQueueFull  = errors.New("telegram: update queue full")
-	ErrDuplicate  = errors.New("telegram: duplicate update")
-	ErrNotRunning = errors.New("telegram: pipeline not running")
-)
-
 // Bot coordinates the update pipeline: intake (webhook or long polling) into
 // the bounded queue, drained by a fixed pool of workers that call the Handler
 // and hand its reply to the sender. Create it with New, then Start it.

@@ -2,6 +2,7 @@ package telegram
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync/atomic"
 	"time"
@@ -40,6 +41,13 @@ func IntakeOutcomes() []string {
 	return []string{outcomeAccepted, outcomeDuplicate, outcomeUnauthorized, outcomeTooLarge, outcomeMalformed,
 		outcomeQueueFull, outcomeIgnored, outcomeUnavailable, outcomeJournalError}
 }
+
+// Errors from Enqueue.
+var (
+	ErrQueueFull  = errors.New("telegram: update queue full")
+	ErrDuplicate  = errors.New("telegram: duplicate update")
+	ErrNotRunning = errors.New("telegram: pipeline not running")
+)
 
 // Enqueue offers an update to the pipeline, as the webhook and the poller
 // do; it is counted under source "direct". It returns nil when the update is

@@ -101,8 +101,8 @@ func TestPollOffsetWaitsForTheJournal(t *testing.T) {
 		api := newFakeAPI()
 		s := &script{steps: []func(int64) ([]Update, error){updates(1, 2, 3)}}
 		api.getUpdates = s.getUpdates
-		cfg := journalConfig(j)
-		cfg.Mode, cfg.WebhookSecret = ModePolling, ""
+		cfg := pollConfig()
+		cfg.Journal = j
 		rec := &recorder{}
 		b, m := newBot(t, cfg, api, rec)
 		stop := runPoll(t.Context(), b)

@@ -165,12 +165,8 @@ func (s *sender) sendReply(ctx context.Context, d *delivery, reply modules.Reply
 		if caption != "" {
 			p.ParseMode = parseModeHTML
 		}
-		if err := s.sendOne(ctx, d, func(ctx context.Context, plain bool) error {
-			if plain {
-				p.Caption, p.ParseMode = StripHTML(p.Caption), ""
-			}
-			p.ChatID = d.chat
-			return s.api.SendPhoto(ctx, p)
+		if err := s.sendOne(ctx, d, func(ctx context.Context, chat int64, plain bool) error {
+			return s.api.SendPhoto(ctx, p.to(chat, plain))
 		}); err != nil {
 			return fmt.Errorf("send photo: %w", err)
 		}
@@ -180,12 +176,8 @@ func (s *sender) sendReply(ctx context.Context, d *delivery, reply modules.Reply
 			continue // Telegram rejects an empty message
 		}
 		msg := OutMessage{Text: chunk, ParseMode: parseModeHTML}
-		if err := s.sendOne(ctx, d, func(ctx context.Context, plain bool) error {
-			if plain {
-				msg.Text, msg.ParseMode = StripHTML(msg.Text), ""
-			}
-			msg.ChatID = d.chat
-			return s.api.SendMessage(ctx, msg)
+		if err := s.sendOne(ctx, d, func(ctx context.Context, chat int64, plain bool) error {
+			return s.api.SendMessage(ctx, msg.to(chat, plain))
 		}); err != nil {
 			return fmt.Errorf("send message part %d: %w", i+1, err)
 		}
@@ -193,17 +185,35 @@ func (s *sender) sendReply(ctx context.Context, d *delivery, reply modules.Reply
 	return nil
 }
 
+// to addresses m to chat, as plain text if plain.
+func (m OutMessage) to(chat int64, plain bool) OutMessage {
+	m.ChatID = chat
+	if plain {
+		m.Text, m.ParseMode = StripHTML(m.Text), ""
+	}
+	return m
+}
+
+// to addresses p to chat, with a plain-text caption if plain.
+func (p OutPhoto) to(chat int64, plain bool) OutPhoto {
+	p.ChatID = chat
+	if plain {
+		p.Caption, p.ParseMode = StripHTML(p.Caption), ""
+	}
+	return p
+}
+
 // sendOne waits on our limiters, then calls send, retrying a 429 after
 // retry_after while the deadline allows, once as plain text when Telegram
 // cannot parse our HTML, and once to the supergroup a group became.
-func (s *sender) sendOne(ctx context.Context, d *delivery, send func(ctx context.Context, plain bool) error) error {
+func (s *sender) sendOne(ctx context.Context, d *delivery, send func(ctx context.Context, chat int64, plain bool) error) error {
 	if err := s.pace(ctx, d.req); err != nil {
 		return err
 	}
 	plain := false
 	backoff := 100 * time.Millisecond
 	for {
-		err := send(ctx, plain)
+		err := send(ctx, d.chat, plain)
 		if err == nil {
 			return nil
 		}
