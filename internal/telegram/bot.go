@@ -166,6 +166,7 @@ type Bot struct {
 	busy        atomic.Int64
 	lastPollOK  atomic.Int64 // unix nanoseconds of the last good getUpdates
 	lastPollErr atomic.Pointer[string]
+	journalErr  atomic.Pointer[string] // the last Append error; nil once one succeeds
 	stats       intakeCounters
 
 	drain    chan struct{} // closed by Shutdown after intake stops

@@ -9,9 +9,10 @@ import (
 // Ready reports whether the pipeline works end to end, for /readyz. The
 // error names the first failing component: the bot identity (getMe), the
 // intake (webhook registered, or poller running and succeeding), the
-// workers, or a stall: an update queued longer than StallAfter, or updates
-// waiting while nothing has been answered for StallAfter. A bot that
-// receives updates but does not answer them is not ready.
+// journal (its last append failed), the workers, or a stall: an update
+// queued longer than StallAfter, or updates waiting while nothing has been
+// answered for StallAfter. A bot that receives updates but does not answer
+// them is not ready.
 func (b *Bot) Ready() error {
 	now := time.Now()
 	b.life.Lock()
@@ -43,6 +44,9 @@ func (b *Bot) Ready() error {
 			return fmt.Errorf("telegram: poller failing: no successful getUpdates for %s: last error: %s",
 				now.Sub(ok).Round(time.Second), last)
 		}
+	}
+	if p := b.journalErr.Load(); p != nil {
+		return fmt.Errorf("telegram: journal failing, updates not acknowledged: %s", *p)
 	}
 	if live := b.liveWorkers.Load(); live < int64(b.cfg.Workers) {
 		return fmt.Errorf("telegram: workers gone: %d of %d running", live, b.cfg.Workers)

@@ -128,6 +128,8 @@ func (b *Bot) admit(ctx context.Context, source string, us []Update, received ti
 			err = fmt.Errorf("journal answered %d results for %d updates", len(fresh), len(batch))
 		}
 		if err != nil {
+			msg := err.Error()
+			b.journalErr.Store(&msg)
 			b.q.release(got)
 			b.tm.journalErrors.WithLabelValues(opAppend).Inc()
 			b.count(source, outcomeJournalError, len(batch))
@@ -135,6 +137,9 @@ func (b *Bot) admit(ctx context.Context, source string, us []Update, received ti
 				"count", len(batch), "err", err)
 			return admission{outcome: outcomeJournalError, err: err}
 		}
+	}
+	if len(batch) > 0 {
+		b.journalErr.Store(nil)
 	}
 	a := admission{consumed: end}
 	j := 0

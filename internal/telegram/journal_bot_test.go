@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"net/http"
 	"slices"
+	"strings"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -37,11 +38,17 @@ func TestWebhookJournalsBeforeAnswering(t *testing.T) {
 		j.setFail(1, 0, 0)
 		rec := &recorder{}
 		b, m := newBot(t, journalConfig(j), newFakeAPI(), rec)
+		if err := b.RegisterWebhook(t.Context(), "https://bot.example.org/webhook"); err != nil {
+			t.Fatal(err)
+		}
 		wh := b.WebhookHandler()
 
 		w := post(wh, ptr(testSecret), updateJSON(1, 42, "private", "/price"))
 		if w.Code != http.StatusServiceUnavailable || w.Header().Get("Retry-After") == "" {
 			t.Fatalf("journal down: %d Retry-After %q, want 503 with Retry-After", w.Code, w.Header().Get("Retry-After"))
+		}
+		if err := b.Ready(); err == nil || !strings.Contains(err.Error(), "journal failing") {
+			t.Errorf("Ready while the journal fails: %v, want a journal error", err)
 		}
 		if got := received(m, sourceWebhook, outcomeJournalError); got != 1 {
 			t.Errorf("updates{webhook,journal_error} = %v, want 1", got)
@@ -54,6 +61,9 @@ func TestWebhookJournalsBeforeAnswering(t *testing.T) {
 		w = post(wh, ptr(testSecret), updateJSON(1, 42, "private", "/price")) // Telegram redelivers
 		if w.Code != http.StatusOK {
 			t.Fatalf("redelivery: %d, want 200", w.Code)
+		}
+		if err := b.Ready(); err != nil && strings.Contains(err.Error(), "journal") {
+			t.Errorf("Ready after the journal recovered: %v", err)
 		}
 		if j.body(1) == nil {
 			t.Fatal("200 answered but the update is not in the journal")
