@@ -566,6 +566,19 @@ func TestControlHTTP(t *testing.T) {
 	if do("GET", "/control/calls?method=sendMessage", "", &calls); calls.Calls != 2 {
 		t.Errorf("calls = %d, want 2", calls.Calls)
 	}
+	if code := do("POST", "/control/refuse", `{"chat_id":8,"code":400,"migrate_to_chat_id":-1008}`, nil); code != 200 {
+		t.Fatalf("refuse: %d", code)
+	}
+	if _, r := callJSON(ctx, t, s, "sendMessage", map[string]any{"chat_id": 8, "text": "x"}); r.Parameters.MigrateToChatID != -1008 {
+		t.Errorf("refused send: %+v, want migrate_to_chat_id -1008", r)
+	}
+	if code := do("POST", "/control/refuse", `{"chat_id":8,"code":500}`, nil); code != 400 {
+		t.Errorf("refuse with 500: %d, want 400", code)
+	}
+	do("POST", "/control/refuse", `{"chat_id":8,"code":0}`, nil)
+	if code, _ := callJSON(ctx, t, s, "sendMessage", map[string]any{"chat_id": 8, "text": "x"}); code != 200 {
+		t.Errorf("after accepting again: %d, want 200", code)
+	}
 	callJSON(ctx, t, s, "setWebhook", map[string]any{"url": "http://127.0.0.1:1/hook", "secret_token": "abc"})
 	var hook map[string]string
 	if do("GET", "/control/webhook", "", &hook); hook["url"] != "http://127.0.0.1:1/hook" || hook["secret"] != "abc" {
