@@ -2,11 +2,20 @@ package telegram
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"log/slog"
+	"net/http"
 	"slices"
+	"strings"
 	"sync"
+	"testing"
+	"testing/synctest"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus/testutil"
+
+	"github.com/cryptobot-dev/cryptobot/internal/metrics"
 	"github.com/cryptobot-dev/cryptobot/internal/store"
 )
 
@@ -134,4 +143,261 @@ func journaled(u Update, at time.Time) store.Update {
 		chat = u.Message.Chat.ID
 	}
 	return store.Update{ID: u.UpdateID, ChatID: chat, Body: u.body(), Received: at}
+}
+
+func journalConfig(j Journal) Config {
+	cfg := testConfig()
+	cfg.Journal = j
+	return cfg
+}
+
+func handledIDs(rec *recorder) []int64 {
+	var ids []int64
+	for _, r := range rec.requests() {
+		ids = append(ids, r.UpdateID)
+	}
+	return ids
+}
+
+// The webhook answers 200 only once the journal committed the update; a
+// failing journal answers 503 with Retry-After so Telegram redelivers.
+func TestWebhookJournalsBeforeAnswering(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		j := newFakeJournal()
+		j.setFail(1, 0, 0)
+		rec := &recorder{}
+		b, m := newBot(t, journalConfig(j), newFakeAPI(), rec)
+		if err := b.RegisterWebhook(t.Context(), "https://bot.example.org/webhook"); err != nil {
+			t.Fatal(err)
+		}
+		wh := b.WebhookHandler()
+
+		w := post(wh, ptr(testSecret), updateJSON(1, 42, "private", "/price"))
+		if w.Code != http.StatusServiceUnavailable || w.Header().Get("Retry-After") == "" {
+			t.Fatalf("journal down: %d Retry-After %q, want 503 with Retry-After", w.Code, w.Header().Get("Retry-After"))
+		}
+		if err := b.Ready(); err == nil || !strings.Contains(err.Error(), "journal failing") {
+			t.Errorf("Ready while the journal fails: %v, want a journal error", err)
+		}
+		if got := received(m, sourceWebhook, outcomeJournalError); got != 1 {
+			t.Errorf("updates{webhook,journal_error} = %v, want 1", got)
+		}
+		synctest.Wait()
+		if n := len(rec.requests()); n != 0 {
+			t.Fatalf("an update the journal refused was handled %d times", n)
+		}
+
+		w = post(wh, ptr(testSecret), updateJSON(1, 42, "private", "/price")) // Telegram redelivers
+		if w.Code != http.StatusOK {
+			t.Fatalf("redelivery: %d, want 200", w.Code)
+		}
+		if err := b.Ready(); err != nil && strings.Contains(err.Error(), "journal") {
+			t.Errorf("Ready after the journal recovered: %v", err)
+		}
+		if j.body(1) == nil {
+			t.Fatal("200 answered but the update is not in the journal")
+		}
+		synctest.Wait()
+		if ids := handledIDs(rec); !slices.Equal(ids, []int64{1}) {
+			t.Errorf("handled %v, want [1]", ids)
+		}
+		if o := j.outcome(1); o != store.Answered {
+			t.Errorf("outcome %q, want answered after the reply was accepted", o)
+		}
+		var raw map[string]any
+		if err := json.Unmarshal(j.body(1), &raw); err != nil || raw["update_id"] != float64(1) {
+			t.Errorf("journaled body %q is not the update as received", j.body(1))
+		}
+	})
+}
+
+// The journal's key is the deduplication, across restarts: an update_id it
+// already holds answers 200 and is not queued again.
+func TestWebhookDuplicateFromAnEarlierRun(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		j := newFakeJournal()
+		u := msgUpdate(7, 42, "private", "/price")
+		j.seed(journaled(u, time.Now().Add(-time.Minute)))
+		_ = j.Settle(t.Context(), store.Answered, 7)
+		rec := &recorder{}
+		b, m := newBot(t, journalConfig(j), newFakeAPI(), rec)
+		if w := post(b.WebhookHandler(), ptr(testSecret), updateJSON(7, 42, "private", "/price")); w.Code != http.StatusOK {
+			t.Fatalf("duplicate: %d, want 200", w.Code)
+		}
+		synctest.Wait()
+		if n := len(rec.requests()); n != 0 || received(m, sourceWebhook, outcomeDuplicate) != 1 {
+			t.Errorf("duplicate handled %d times, counted %v; want 0 and 1", n, received(m, sourceWebhook, outcomeDuplicate))
+		}
+	})
+}
+
+// Polling moves its offset past a batch only once all of it is journaled;
+// while the journal fails, it pauses and offers the same batch again.
+func TestPollOffsetWaitsForTheJournal(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		j := newFakeJournal()
+		j.setFail(3, 0, 0)
+		api := newFakeAPI()
+		s := &script{steps: []func(int64) ([]Update, error){updates(1, 2, 3)}}
+		api.getUpdates = s.getUpdates
+		cfg := pollConfig()
+		cfg.Journal = j
+		rec := &recorder{}
+		b, m := newBot(t, cfg, api, rec)
+		stop := runPoll(t.Context(), b)
+		time.Sleep(time.Minute) // past the journal backoffs
+		synctest.Wait()
+		if got := api.offsetList(); !slices.Equal(got, []int64{0, 4}) {
+			t.Errorf("getUpdates offsets %v, want [0 4]: no new poll until the batch is journaled", got)
+		}
+		if got := received(m, sourcePolling, outcomeJournalError); got != 9 {
+			t.Errorf("updates{polling,journal_error} = %v, want 9 (3 updates, 3 failed attempts)", got)
+		}
+		if ids := handledIDs(rec); !slices.Equal(ids, []int64{1, 2, 3}) {
+			t.Errorf("handled %v, want [1 2 3]", ids)
+		}
+		if err := stop(); err != nil {
+			t.Fatal(err)
+		}
+	})
+}
+
+// A worker settles answered replies as answered and refusals as failed.
+func TestSettleOutcomes(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		j := newFakeJournal()
+		api := newFakeAPI()
+		api.sendErrs = []error{&Error{Method: "sendMessage", Code: 403, Description: "Forbidden: bot was blocked by the user"}}
+		cfg := journalConfig(j)
+		cfg.Workers = 1
+		b, _ := newBot(t, cfg, api, &recorder{})
+		for _, u := range []Update{msgUpdate(1, 10, "private", "/price"), msgUpdate(2, 11, "private", "/price"),
+			msgUpdate(3, -5, "group", "chatter")} {
+			if err := b.Enqueue(u); err != nil {
+				t.Fatal(err)
+			}
+		}
+		synctest.Wait()
+		if o1, o2 := j.outcome(1), j.outcome(2); o1 != store.Failed || o2 != store.Answered {
+			t.Errorf("outcomes %q %q, want failed (403) and answered", o1, o2)
+		}
+		if j.body(3) != nil {
+			t.Error("ignored group chatter was journaled")
+		}
+	})
+}
+
+// At Start, what an earlier run left unanswered is queued again oldest
+// first; too old entries expire, broken bodies are skipped, and neither
+// blocks the rest.
+func TestReplayAtStart(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		now := time.Now()
+		j := newFakeJournal()
+		j.setFail(0, 0, 1) // the first read fails and is retried
+		var seeds []store.Update
+		var want []int64
+		for i := range int64(40) { // more than a queue's worth (16)
+			seeds = append(seeds, journaled(msgUpdate(100+i, 42, "private", "/price"), now.Add(-5*time.Minute+time.Duration(i)*time.Second)))
+			want = append(want, 100+i)
+		}
+		seeds = append(seeds,
+			journaled(msgUpdate(1, 42, "private", "/price"), now.Add(-11*time.Minute)),
+			store.Update{ID: 2, ChatID: 42, Body: []byte(`{"update_id":`), Received: now.Add(-4 * time.Minute)},
+			journaled(msgUpdate(3, -5, "group", "chatter"), now.Add(-3*time.Minute)),
+		)
+		j.seed(seeds...)
+		rec := &recorder{}
+		cfg := journalConfig(j)
+		cfg.Workers = 1 // handled in queue order
+		b, _ := newBot(t, cfg, newFakeAPI(), rec)
+		time.Sleep(time.Minute) // past the retry of the failed read
+		synctest.Wait()
+		if ids := handledIDs(rec); !slices.Equal(ids, want) {
+			t.Errorf("replayed %v, want %v in order", ids, want)
+		}
+		for id, o := range map[int64]store.Outcome{1: store.Expired, 2: store.Skipped, 3: store.Answered, 100: store.Answered, 139: store.Answered} {
+			if got := j.outcome(id); got != o {
+				t.Errorf("outcome of %d = %q, want %q", id, got, o)
+			}
+		}
+		for name, c := range map[string]float64{
+			"replayed": testutil.ToFloat64(b.tm.replayed), "expired": testutil.ToFloat64(b.tm.expired),
+			"undecodable": testutil.ToFloat64(b.tm.undecodable), "unanswered errors": testutil.ToFloat64(b.tm.journalErrors.WithLabelValues(opUnanswered)),
+		} {
+			want := map[string]float64{"replayed": 40, "expired": 1, "undecodable": 1, "unanswered errors": 1}[name]
+			if c != want {
+				t.Errorf("%s = %v, want %v", name, c, want)
+			}
+		}
+		if left := j.unsettled(); len(left) != 0 {
+			t.Errorf("unsettled after replay: %v", left)
+		}
+	})
+}
+
+// A replayed update is not queued twice when Telegram redelivers it too.
+func TestReplayAndRedeliveryAnswerOnce(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		j := newFakeJournal()
+		j.seed(journaled(msgUpdate(5, 42, "private", "/price"), time.Now().Add(-time.Minute)))
+		rec := &recorder{}
+		b, m := newBot(t, journalConfig(j), newFakeAPI(), rec)
+		post(b.WebhookHandler(), ptr(testSecret), updateJSON(5, 42, "private", "/price"))
+		synctest.Wait()
+		if ids := handledIDs(rec); !slices.Equal(ids, []int64{5}) || received(m, sourceWebhook, outcomeDuplicate) != 1 {
+			t.Errorf("handled %v, want [5] once", ids)
+		}
+	})
+}
+
+// Settle failing leaves the entry unanswered and is counted; the reply
+// still went out.
+func TestSettleFailureCounted(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		j := newFakeJournal()
+		j.setFail(0, 1, 0)
+		api := newFakeAPI()
+		b, _ := newBot(t, journalConfig(j), api, &recorder{})
+		if err := b.Enqueue(msgUpdate(1, 42, "private", "/price")); err != nil {
+			t.Fatal(err)
+		}
+		synctest.Wait()
+		if len(api.sentItems()) != 1 || testutil.ToFloat64(b.tm.journalErrors.WithLabelValues(opSettle)) != 1 {
+			t.Error("want the reply sent and the settle error counted")
+		}
+		if left := j.unsettled(); !slices.Equal(left, []int64{1}) {
+			t.Errorf("unsettled %v, want [1]", left)
+		}
+	})
+}
+
+func FuzzJournalBody(f *testing.F) {
+	for _, s := range []string{
+		updateJSON(1, 42, "private", "/price btc"), `{"update_id":5}`, `{"update_id":1,"message":null}`,
+		`{"update_id":"1"}`, `{}`, `[]`, `null`, ``, `{"update_id":1,"message":{"chat":{"id":"x"}}}`,
+		`{"update_id":9223372036854775807,"message":{"text":"\ufeff/price"}}`,
+	} {
+		f.Add([]byte(s))
+	}
+	b, err := New(testConfig(), nullAPI{}, &recorder{}, metrics.New("test", "test"), slog.New(slog.DiscardHandler))
+	if err != nil {
+		f.Fatal(err)
+	}
+	b.setUsername("OurBot")
+	f.Fuzz(func(t *testing.T, body []byte) {
+		u, err := decodeBody(body)
+		if err != nil {
+			return
+		}
+		if !json.Valid(body) {
+			t.Fatalf("decoded invalid JSON %q", body)
+		}
+		// What decodes must journal back as itself and decode the same.
+		again, err := decodeBody(u.body())
+		if err != nil || again.UpdateID != u.UpdateID {
+			t.Fatalf("round trip: %v, id %d want %d", err, again.UpdateID, u.UpdateID)
+		}
+		b.request(u, time.Now()) // must not panic on any decodable body
+	})
 }
