@@ -395,18 +395,24 @@ func (b *Bot) process(ctx context.Context, req modules.Request) {
 	b.q.done(res != resultAborted)
 }
 
-// settleTimeout bounds one Settle; it outlives a cancelled worker context,
-// so a reply that went out is recorded even during an aborted shutdown.
+// settleTimeout bounds a Settle made after an aborted shutdown cancelled
+// the worker context, so a reply that went out is still recorded.
 const settleTimeout = 5 * time.Second
 
 // settle records outcomes in the journal. A failure is logged and counted;
 // the entry stays unanswered and may be answered again after a restart.
+// Under the live worker context (which only Shutdown cancels) it costs no
+// timer of its own.
 func (b *Bot) settle(ctx context.Context, o store.Outcome, ids ...int64) {
 	if len(ids) == 0 {
 		return
 	}
-	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), settleTimeout)
-	defer cancel()
+	sctx := ctx
+	if ctx.Err() != nil {
+		var cancel context.CancelFunc
+		sctx, cancel = context.WithTimeout(context.WithoutCancel(ctx), settleTimeout)
+		defer cancel()
+	}
 	if err := b.journal.Settle(sctx, o, ids...); err != nil {
 		b.tm.journalErrors.WithLabelValues(opSettle).Inc()
 		b.log.ErrorContext(ctx, "telegram journal settle failed; the update may be answered again after a restart",

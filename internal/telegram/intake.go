@@ -87,12 +87,15 @@ type admission struct {
 // journal write and memory stays bounded; on a journal error nothing is
 // consumed, and the caller offers the batch again later.
 func (b *Bot) admit(ctx context.Context, source string, us []Update, received time.Time) admission {
-	reqs := make([]modules.Request, len(us))
-	wanted := make([]bool, len(us))
+	type offered struct {
+		req    modules.Request
+		wanted bool
+	}
+	offers := make([]offered, len(us))
 	n := 0
 	for i, u := range us {
-		reqs[i], wanted[i] = b.request(u, received)
-		if wanted[i] {
+		offers[i].req, offers[i].wanted = b.request(u, received)
+		if offers[i].wanted {
 			n++
 		}
 	}
@@ -103,9 +106,9 @@ func (b *Bot) admit(ctx context.Context, source string, us []Update, received ti
 	}
 	// The front that fits: everything before the (got+1)-th wanted update.
 	end, k := len(us), 0
-	var batch []store.Update
+	batch := make([]store.Update, 0, got)
 	for i, u := range us {
-		if !wanted[i] {
+		if !offers[i].wanted {
 			continue
 		}
 		if k == got {
@@ -114,7 +117,7 @@ func (b *Bot) admit(ctx context.Context, source string, us []Update, received ti
 		}
 		k++
 		// Never before Start: replay takes older entries for a previous run's.
-		batch = append(batch, store.Update{ID: u.UpdateID, ChatID: reqs[i].ChatID, Body: u.body(), Received: later(received, b.started)})
+		batch = append(batch, store.Update{ID: u.UpdateID, ChatID: offers[i].req.ChatID, Body: u.body(), Received: later(received, b.started)})
 	}
 	if end == 0 {
 		b.count(source, outcomeQueueFull, 1)
@@ -145,8 +148,8 @@ func (b *Bot) admit(ctx context.Context, source string, us []Update, received ti
 	j := 0
 	for i := range end {
 		outcome := outcomeIgnored
-		if wanted[i] {
-			outcome = b.queueJournaled(reqs[i], fresh[j])
+		if offers[i].wanted {
+			outcome = b.queueJournaled(offers[i].req, fresh[j])
 			j++
 		}
 		if i == 0 {
