@@ -487,4 +487,5 @@ func (b *Bot) updateQueueGauges() {
 // intakeCounters back Status; Prometheus holds the same numbers for dashboards.
 type intakeCounters struct {
 	accepted, duplicate, queueFull, ignored, rejected, panics atomic.Uint64
+	replayed, expired, undecodable                            atomic.Uint64
 }

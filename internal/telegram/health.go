@@ -77,7 +77,10 @@ type Status struct {
 	Accepted, Duplicates, QueueFull, Ignored, Rejected uint64
 	// Replies since start.
 	Sent, Late, Failed, Panics uint64
-	LastAnswered               time.Time // zero before the first answer
+	// Journal entries from an earlier run: queued again, too old, undecodable.
+	Replayed, Expired, Undecodable uint64
+	UnreachableChats               int       // chats remembered as refusing sends
+	LastAnswered                   time.Time // zero before the first answer
 }
 
 // Status returns a snapshot of the pipeline's counters and gauges.
@@ -101,6 +104,11 @@ func (b *Bot) Status() Status {
 		Late:          b.out.late.Load(),
 		Failed:        b.out.failed.Load(),
 		Panics:        b.stats.panics.Load(),
+
+		Replayed:         b.stats.replayed.Load(),
+		Expired:          b.stats.expired.Load(),
+		Undecodable:      b.stats.undecodable.Load(),
+		UnreachableChats: b.out.gone.len(),
 	}
 	if q.Depth > 0 {
 		s.OldestQueued = time.Since(q.Oldest)

@@ -333,6 +333,9 @@ func TestReplayAtStart(t *testing.T) {
 		if left := j.unsettled(); len(left) != 0 {
 			t.Errorf("unsettled after replay: %v", left)
 		}
+		if st := b.Status(); st.Replayed != 40 || st.Expired != 1 || st.Undecodable != 1 {
+			t.Errorf("status %+v, want 40 replayed, 1 expired, 1 undecodable", st)
+		}
 	})
 }
 

@@ -82,6 +82,8 @@ func (b *Bot) replayPage(ctx context.Context, page []store.Update, queued map[in
 		n.expired, n.skipped = len(tooOld), len(broken)
 		b.tm.expired.Add(float64(n.expired))
 		b.tm.undecodable.Add(float64(n.skipped))
+		b.stats.expired.Add(uint64(n.expired))
+		b.stats.undecodable.Add(uint64(n.skipped))
 		if n.expired > 0 {
 			b.log.WarnContext(ctx, "telegram journal: unanswered updates too old to answer, expired",
 				"count", n.expired, "max_age", b.cfg.MaxAge.String(), "update_ids", tooOld)
@@ -123,6 +125,7 @@ func (b *Bot) replayPage(ctx context.Context, page []store.Update, queued map[in
 		}
 		n.queued++
 		b.tm.replayed.Inc()
+		b.stats.replayed.Add(1)
 		b.updateQueueGauges()
 	}
 	return n, true
