@@ -12,7 +12,7 @@ import (
 const (
 	pollBackoffMin = 100 * time.Millisecond
 	pollBackoffMax = 5 * time.Second
-	// confirmTimeout bounds the last getUpdates that confirms what we queued.
+	// confirmTimeout bounds the last getUpdates that confirms what we journaled.
 	confirmTimeout = 2 * time.Second
 )
 
@@ -128,7 +128,7 @@ func (b *Bot) offer(ctx context.Context, updates []Update, received time.Time) b
 }
 
 // confirm tells Telegram, with a short getUpdates, that everything below
-// offset is queued, so a restart does not deliver it again.
+// offset is journaled, so a restart does not deliver it again.
 func (b *Bot) confirm(ctx context.Context, offset, confirmed int64) {
 	if offset <= confirmed {
 		return

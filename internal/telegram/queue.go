@@ -41,7 +41,6 @@ func (q *queue) freed() {
 
 // queueSnapshot is the queue's state for readiness, status and gauges.
 type queueSnapshot struct {
-	Open         bool
 	Depth        int
 	Capacity     int
 	InFlight     int
@@ -54,7 +53,7 @@ func (q *queue) snapshot() queueSnapshot {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	s := queueSnapshot{
-		Open: q.open, Depth: q.ring.n, Capacity: len(q.ring.items), InFlight: q.inFlight,
+		Depth: q.ring.n, Capacity: len(q.ring.items), InFlight: q.inFlight,
 		LastProgress: later(q.answered, q.pending), LastAnswered: q.answered,
 	}
 	if q.ring.n > 0 {
