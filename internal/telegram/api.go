@@ -1,6 +1,8 @@
 // Package telegram is the bot's Telegram transport: the Bot API client behind
-// a small interface, webhook intake, long polling, the bounded queue and
-// worker pool, and outbound sending with rate limits, splitting and 429 retry.
+// a small interface, webhook intake and long polling that journal each update
+// before acknowledging it, the bounded queue and worker pool, replay of what
+// a previous run left unanswered, and outbound sending with rate limits,
+// splitting, 429 retry, and memory of chats that refuse the bot.
 package telegram
 
 import (
