@@ -17,6 +17,8 @@ import (
 
 	"github.com/cryptobot-dev/cryptobot/internal/metrics"
 	"github.com/cryptobot-dev/cryptobot/internal/store"
+	"github.com/cryptobot-dev/cryptobot/internal/telegram/telegramtest"
+	"github.com/cryptobot-dev/cryptobot/modules"
 )
 
 var errJournalDown = errors.New("journal down")
@@ -403,4 +405,94 @@ func FuzzJournalBody(f *testing.F) {
 		}
 		b.request(u, time.Now()) // must not panic on any decodable body
 	})
+}
+
+// waitAppended waits until the journal holds n entries.
+func (j *fakeJournal) waitAppended(ctx context.Context, t *testing.T, n int) {
+	t.Helper()
+	for {
+		j.mu.Lock()
+		have := len(j.entries)
+		j.mu.Unlock()
+		if have >= n {
+			return
+		}
+		select {
+		case <-j.appended:
+		case <-ctx.Done():
+			t.Fatalf("journal holds %d entries, want %d: %v", have, n, ctx.Err())
+		}
+	}
+}
+
+// The loss, end to end against the fake Bot API in polling mode:
+// updates waiting in a bot that stops without answering them are answered
+// by the next start on the same journal, each once, and Telegram does not
+// deliver them again.
+func TestRestartAnswersWhatAStoppedBotLeft(t *testing.T) {
+	const n = 50
+	srv := telegramtest.New(telegramtest.Options{})
+	t.Cleanup(srv.Close)
+	api, err := NewBotClient(ClientConfig{Token: srv.Token(), APIURL: srv.URL(), PollTimeout: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := bcCtx(t)
+	j := newFakeJournal()
+	cfg := pollConfig()
+	cfg.Journal, cfg.Workers, cfg.QueueSize = j, 1, 64
+	stuck := HandlerFunc(func(ctx context.Context, _ modules.Request) modules.Reply {
+		<-ctx.Done() // as if killed mid-work
+		return modules.Reply{}
+	})
+	first, _ := newBot(t, cfg, api, stuck)
+	stopPoll := runPoll(ctx, first)
+	for i := range int64(n) {
+		srv.SendText(1000+i, 7, "private", "/price")
+	}
+	j.waitAppended(ctx, t, n)
+	gone, cancel := context.WithCancel(ctx)
+	cancel() // no time to drain at all
+	if err := first.Shutdown(gone); err == nil {
+		t.Fatal("Shutdown with no time left: want an error naming what was left")
+	}
+	if err := stopPoll(); err != nil {
+		t.Fatal(err)
+	}
+	if left := j.unsettled(); len(left) != n {
+		t.Fatalf("%d unsettled after the stop, want %d", len(left), n)
+	}
+
+	rec := &recorder{}
+	second, m := newBot(t, cfg, api, rec)
+	stopPoll = runPoll(ctx, second)
+	sent, err := srv.WaitSent(ctx, n)
+	if err != nil {
+		t.Fatal(err)
+	}
+	chats := map[int64]int{}
+	for _, s := range sent {
+		chats[s.ChatID]++
+	}
+	if len(chats) != n {
+		t.Errorf("%d chats answered, want %d: %v", len(chats), n, chats)
+	}
+	if err := second.Shutdown(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := stopPoll(); err != nil {
+		t.Fatal(err)
+	}
+	if got := len(srv.Sent()); got != n {
+		t.Errorf("%d replies in all, want %d (none twice)", got, n)
+	}
+	if got := received(m, sourcePolling, outcomeDuplicate) + received(m, sourcePolling, outcomeAccepted); got != 0 {
+		t.Errorf("the second bot polled %v updates again; Telegram should have forgotten them", got)
+	}
+	if got := testutil.ToFloat64(second.tm.replayed); got != n {
+		t.Errorf("replayed = %v, want %d", got, n)
+	}
+	if left := j.unsettled(); len(left) != 0 {
+		t.Errorf("unsettled at the end: %v", left)
+	}
 }

@@ -87,44 +87,46 @@ func (b *Bot) Poll(ctx context.Context) error {
 		fails = 0
 		confirmed = offset
 		b.lastPollOK.Store(time.Now().UnixNano())
-		if !b.offer(ctx, updates, time.Now()) {
-			return nil
+		n := b.offer(ctx, updates, time.Now())
+		for _, u := range updates[:n] {
+			offset = max(offset, u.UpdateID+1) // journaled: safe to confirm
 		}
-		for _, u := range updates {
-			offset = max(offset, u.UpdateID+1)
+		if n < len(updates) {
+			return nil
 		}
 	}
 }
 
 // offer journals and queues one polled batch, waiting while the queue is
-// full and backing off while the journal fails; the offset moves past the
-// batch only after all of it is committed. It reports false when polling
-// must stop (ctx ended or intake closed); the rest of the batch then stays
-// unconfirmed and Telegram keeps it.
-func (b *Bot) offer(ctx context.Context, updates []Update, received time.Time) bool {
-	for fails := 0; len(updates) > 0; {
-		a := b.admit(ctx, sourcePolling, updates, received)
-		updates = updates[a.consumed:]
+// full and backing off while the journal fails, and returns how many of
+// the batch, from the front, are journaled; the offset moves past those
+// only. Fewer than all means polling must stop (ctx ended or intake
+// closed); the rest stays unconfirmed and Telegram keeps it.
+func (b *Bot) offer(ctx context.Context, updates []Update, received time.Time) int {
+	done := 0
+	for fails := 0; done < len(updates); {
+		a := b.admit(ctx, sourcePolling, updates[done:], received)
+		done += a.consumed
 		switch {
 		case a.err != nil:
 			fails++
 			if !sleep(ctx, backoff(fails, nil)) {
-				return false
+				return done
 			}
-		case a.outcome == outcomeUnavailable:
-			return false
+		case a.consumed == 0 && a.outcome == outcomeUnavailable:
+			return done
 		case a.consumed == 0:
 			fails = 0
 			select {
 			case <-a.room:
 			case <-ctx.Done():
-				return false
+				return done
 			}
 		default:
 			fails = 0
 		}
 	}
-	return true
+	return done
 }
 
 // confirm tells Telegram, with a short getUpdates, that everything below
