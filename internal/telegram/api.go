@@ -1,17 +1,20 @@
 // Package telegram is the bot's Telegram transport: the Bot API client behind
-// a small interface, webhook intake, long polling, the bounded queue and
-// worker pool, and outbound sending with rate limits, splitting and 429 retry.
+// a small interface, webhook intake and long polling that journal each update
+// before acknowledging it, the bounded queue and worker pool, replay of what
+// a previous run left unanswered, and outbound sending with rate limits,
+// splitting, 429 retry, and memory of chats that refuse the bot.
 package telegram
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
 )
 
-// API is the part of the Telegram Bot API the bot uses. BotClient implements
-// it over github.com/go-telegram/bot; nothing else imports that library.
+// API is the part of the Telegram Bot API the bot uses; BotClient implements
+// it over net/http.
 type API interface {
 	GetMe(ctx context.Context) (User, error)
 	SetWebhook(ctx context.Context, w Webhook) error
@@ -51,6 +54,9 @@ type Message struct {
 type Update struct {
 	UpdateID int64    `json:"update_id"`
 	Message  *Message `json:"message,omitempty"`
+	// Raw is the update's JSON as received (webhook body or getUpdates
+	// element), journaled as is; empty for an update built in code.
+	Raw json.RawMessage `json:"-"`
 }
 
 // Webhook is the setWebhook call.
@@ -88,6 +94,7 @@ type Error struct {
 	Code        int
 	Description string
 	RetryAfter  time.Duration // from parameters.retry_after on 429
+	MigrateTo   int64         // from parameters.migrate_to_chat_id: the group became this supergroup
 }
 
 func (e *Error) Error() string {

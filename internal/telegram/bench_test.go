@@ -30,7 +30,7 @@ func (c *countingAPI) SendMessage(context.Context, OutMessage) error {
 func BenchmarkPipeline(b *testing.B) {
 	api := &countingAPI{fakeAPI: newFakeAPI(), done: make(chan struct{}), want: int64(b.N)}
 	cfg := testConfig()
-	cfg.Workers, cfg.QueueSize, cfg.DedupeSize = 8, 1024, 4096
+	cfg.Workers, cfg.QueueSize = 8, 1024
 	h := HandlerFunc(func(_ context.Context, req modules.Request) modules.Reply {
 		return modules.Reply{Text: "<b>BTC-USDT</b> 64,000.50 (+1.2%)"}
 	})

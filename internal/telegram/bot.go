@@ -11,14 +11,14 @@ import (
 	"sync/atomic"
 	"time"
 
-	"golang.org/x/time/rate"
-
 	"github.com/cryptobot-dev/cryptobot/internal/metrics"
+	"github.com/cryptobot-dev/cryptobot/internal/store"
 	"github.com/cryptobot-dev/cryptobot/modules"
 )
 
-// Handler is the pipeline's consumer: the command dispatcher. An empty Reply
-// means send nothing. The pipeline recovers a panic and apologises.
+// Handler is the pipeline's consumer: the command router, which owns the
+// work deadline, panic recovery and failure texts. An empty Reply means send
+// nothing.
 type Handler interface {
 	Handle(ctx context.Context, req modules.Request) modules.Reply
 }
@@ -53,17 +53,27 @@ type Rate struct {
 
 // Config configures a Bot. Zero values take the documented defaults.
 type Config struct {
-	Mode          Mode          // default ModeWebhook
+	Mode          Mode          // default ModePolling
 	Workers       int           // default 8
 	QueueSize     int           // default 1024
-	DedupeSize    int           // recent update_ids remembered; default 4096
 	ReplyTimeout  time.Duration // intake to reply; default 5 s
 	Rate          Rate          // outbound limits
 	BotUsername   string        // overwritten from getMe by Start
 	MaxBody       int64         // webhook body cap; default 1 MiB
 	WebhookSecret string        // required in webhook mode: 1–256 of A-Z a-z 0-9 _ -
-	PollTimeout   time.Duration // getUpdates long-poll timeout; default 25 s
+	PollTimeout   time.Duration // getUpdates long-poll timeout; default DefaultPollTimeout
 	StallAfter    time.Duration // readiness fails when updates wait this long; default 10 s
+	// UnreachableSize bounds how many refused chats are remembered; default 10000.
+	UnreachableSize int
+	// OnMigrate, if set, is told when a group became the supergroup to and
+	// a reply was resent there, so chat state can follow. It must be quick.
+	OnMigrate func(from, to int64)
+	// Journal records accepted updates durably; nil means an in-memory
+	// journal (NewMemoryJournal) that deduplicates but survives no restart.
+	Journal Journal
+	// MaxAge is how old an unanswered journal entry may be at Start to
+	// still be answered; older ones are settled expired. Default 10m.
+	MaxAge time.Duration
 	// Commands are the known command names. They, and only they, label
 	// metrics; any other command is labelled "unknown" and plain text "text",
 	// so user input never becomes a label value.
@@ -89,14 +99,15 @@ func (c Config) withDefaults() (Config, error) {
 		}
 	}
 	if c.Mode == "" {
-		c.Mode = ModeWebhook
+		c.Mode = ModePolling
 	}
 	def(&c.Workers, 8)
 	def(&c.QueueSize, 1024)
-	def(&c.DedupeSize, 4096)
+	def(&c.UnreachableSize, 10000)
 	defD(&c.ReplyTimeout, 5*time.Second)
-	defD(&c.PollTimeout, 25*time.Second)
+	defD(&c.PollTimeout, DefaultPollTimeout)
 	defD(&c.StallAfter, 10*time.Second)
+	defD(&c.MaxAge, 10*time.Minute)
 	if c.MaxBody == 0 {
 		c.MaxBody = 1 << 20
 	}
@@ -110,9 +121,9 @@ func (c Config) withDefaults() (Config, error) {
 	switch {
 	case c.Mode != ModeWebhook && c.Mode != ModePolling:
 		return c, fmt.Errorf("unknown mode %q", c.Mode)
-	case c.Workers < 0 || c.QueueSize < 0 || c.DedupeSize < 0:
-		return c, errors.New("workers, queue size and dedupe size must be positive")
-	case c.ReplyTimeout < 0 || c.PollTimeout < 0 || c.StallAfter < 0 || c.MaxBody < 0:
+	case c.Workers < 0 || c.QueueSize < 0 || c.UnreachableSize < 0:
+		return c, errors.New("workers, queue size and unreachable size must be positive")
+	case c.ReplyTimeout < 0 || c.PollTimeout < 0 || c.StallAfter < 0 || c.MaxBody < 0 || c.MaxAge < 0:
 		return c, errors.New("timeouts and body cap must be positive")
 	case c.Rate.Global < 0 || c.Rate.PerChat < 0 || c.Rate.PerGroup < 0 ||
 		c.Rate.GlobalBurst < 0 || c.Rate.PerChatBurst < 0 || c.Rate.PerGroupBurst < 0:
@@ -125,40 +136,29 @@ func (c Config) withDefaults() (Config, error) {
 	return c, nil
 }
 
-// Errors from Enqueue.
-var (
-	ErrQueueFull  = errors.New("telegram: update queue full")
-	ErrDuplicate  = errors.New("telegram: duplicate update")
-	ErrNotRunning = errors.New("telegram: pipeline not running")
-)
-
-// apology is sent when the handler panics, so the chat is never left silent.
-const apology = "Sorry, something went wrong. Please try again."
-
-// Bot is the update pipeline: intake (webhook or long polling) into a bounded,
-// deduplicated queue drained by a fixed pool of workers that call the Handler
-// and send its reply under rate limits. Create it with New, then Start it.
+// Bot coordinates the update pipeline: intake (webhook or long polling) into
+// the bounded queue, drained by a fixed pool of workers that call the Handler
+// and hand its reply to the sender. Create it with New, then Start it.
 type Bot struct {
-	cfg    Config
-	api    API
-	h      Handler
-	m      *metrics.Metrics
-	log    *slog.Logger
-	labels map[string]bool
+	cfg     Config
+	api     API
+	h       Handler
+	m       *metrics.Metrics
+	log     *slog.Logger
+	labels  commandLabels
+	q       *queue
+	out     *sender
+	journal Journal
+	tm      *transportMetrics
 
-	global *rate.Limiter
-	chats  *chatLimiters
+	username atomic.Pointer[string]
 
-	tokens chan struct{} // one per queued item; workers block on it
-
-	mu       sync.Mutex
-	q        ring
-	seen     dedupe
-	username string
-	state    runState
-	pending  time.Time // when the pipeline last went from idle to busy
-	answered time.Time // when an update was last answered; zero before the first
-	inFlight int       // queued plus being handled
+	life  sync.Mutex // guards state and cancel
+	state runState
+	// started is when Start opened the queue (set before it opens, so
+	// intake reads it safely): journal entries received before it belong
+	// to an earlier run and are replayed.
+	started time.Time
 
 	pollerOn    atomic.Bool
 	webhookOn   atomic.Bool
@@ -166,7 +166,8 @@ type Bot struct {
 	busy        atomic.Int64
 	lastPollOK  atomic.Int64 // unix nanoseconds of the last good getUpdates
 	lastPollErr atomic.Pointer[string]
-	stats       counters
+	journalErr  atomic.Pointer[string] // the last Append error; nil once one succeeds
+	stats       intakeCounters
 
 	drain    chan struct{} // closed by Shutdown after intake stops
 	abort    chan struct{} // closed when Shutdown's ctx ends first
@@ -184,9 +185,6 @@ const (
 	stateStopping
 )
 
-// item is one accepted update, already parsed into a Request.
-type item struct{ req modules.Request }
-
 // New builds a Bot. api, h, m and log are required.
 func New(cfg Config, api API, h Handler, m *metrics.Metrics, log *slog.Logger) (*Bot, error) {
 	if api == nil || h == nil || m == nil || log == nil {
@@ -196,37 +194,42 @@ func New(cfg Config, api API, h Handler, m *metrics.Metrics, log *slog.Logger) (
 	if err != nil {
 		return nil, fmt.Errorf("telegram: config: %w", err)
 	}
+	labels := newCommandLabels(cfg.Commands)
+	if cfg.Journal == nil {
+		cfg.Journal = NewMemoryJournal(4 * cfg.QueueSize)
+	}
+	tm := newTransportMetrics(m.Registry)
 	b := &Bot{
-		cfg:      cfg,
-		api:      api,
-		h:        h,
-		m:        m,
-		log:      log,
-		labels:   make(map[string]bool, len(cfg.Commands)),
-		global:   rate.NewLimiter(rate.Limit(cfg.Rate.Global), cfg.Rate.GlobalBurst),
-		chats:    newChatLimiters(cfg.Rate),
-		tokens:   make(chan struct{}, cfg.QueueSize),
-		q:        ring{items: make([]item, cfg.QueueSize)},
-		seen:     newDedupe(cfg.DedupeSize),
-		username: cfg.BotUsername,
-		drain:    make(chan struct{}),
-		abort:    make(chan struct{}),
-		stopped:  make(chan struct{}),
+		cfg:     cfg,
+		api:     api,
+		h:       h,
+		m:       m,
+		log:     log,
+		labels:  labels,
+		q:       newQueue(cfg.QueueSize),
+		out:     newSender(api, cfg, labels, m, tm, log),
+		journal: cfg.Journal,
+		tm:      tm,
+		drain:   make(chan struct{}),
+		abort:   make(chan struct{}),
+		stopped: make(chan struct{}),
 	}
-	for _, c := range cfg.Commands {
-		b.labels[c] = true
-	}
+	b.setUsername(cfg.BotUsername)
 	m.QueueCapacity.Set(float64(cfg.QueueSize))
 	return b, nil
 }
+
+func (b *Bot) setUsername(u string) { b.username.Store(&u) }
+
+func (b *Bot) botUsername() string { return *b.username.Load() }
 
 // Start fetches the bot's identity with getMe and starts the workers. The
 // workers outlive ctx: they stop only through Shutdown, so a cancelled
 // signal context cannot drop accepted updates.
 func (b *Bot) Start(ctx context.Context) error {
-	b.mu.Lock()
+	b.life.Lock()
 	st := b.state
-	b.mu.Unlock()
+	b.life.Unlock()
 	switch st {
 	case stateRunning:
 		return errors.New("telegram: start: already started")
@@ -241,42 +244,46 @@ func (b *Bot) Start(ctx context.Context) error {
 		return errors.New("telegram: start: getMe returned no username")
 	}
 	base, cancel := context.WithCancel(context.WithoutCancel(ctx))
-	b.mu.Lock()
+	b.life.Lock()
 	if b.state != stateNew {
-		b.mu.Unlock()
+		b.life.Unlock()
 		cancel()
 		return errors.New("telegram: start: started or shut down meanwhile")
 	}
-	b.username = me.Username
+	b.setUsername(me.Username)
 	b.state = stateRunning
 	b.cancel = cancel
 	// Before unlocking, so a concurrent Shutdown waits for these workers.
 	b.liveWorkers.Store(int64(b.cfg.Workers))
-	b.workers.Add(b.cfg.Workers + 1)
-	b.mu.Unlock()
+	b.workers.Add(b.cfg.Workers + 2)
+	b.started = time.Now()
+	b.q.setOpen(true)
+	b.life.Unlock()
 
 	for range b.cfg.Workers {
 		go b.worker(base)
 	}
 	go b.tick()
+	go b.replay(base)
 	b.log.InfoContext(ctx, "telegram pipeline started", "bot", me.Username, "mode", string(b.cfg.Mode),
 		"workers", b.cfg.Workers, "queue", b.cfg.QueueSize)
 	return nil
 }
 
 // Shutdown stops intake (the webhook answers 503 with Retry-After and the
-// poller returns), lets the workers answer every accepted update, then stops
-// them. If ctx ends first, in-flight work is cancelled, the updates still
-// queued are counted as failed replies and logged by update_id, and the
-// error says how many. Calling Shutdown again waits for the first call.
+// poller returns), lets the workers answer the queued updates until ctx
+// ends, then stops them. What is left stays unanswered in the journal for
+// the next start (logged with the count, not counted as failed); the error
+// then says how many. Calling Shutdown again waits for the first call.
 func (b *Bot) Shutdown(ctx context.Context) error {
 	first := false
 	b.shutOnce.Do(func() {
 		first = true
-		b.mu.Lock()
+		b.life.Lock()
 		started := b.state == stateRunning
 		b.state = stateStopping
-		b.mu.Unlock()
+		b.life.Unlock()
+		b.q.setOpen(false) // before drain closes: no push after it
 		close(b.drain)
 		if !started {
 			close(b.stopped)
@@ -311,32 +318,22 @@ func (b *Bot) Shutdown(ctx context.Context) error {
 	}
 	close(b.abort)
 	b.cancel()
-	lost := b.dropQueued()
+	left := b.dropQueued()
 	close(b.stopped)
-	if lost > 0 {
-		return fmt.Errorf("telegram: shutdown: %d queued updates unanswered: %w", lost, ctx.Err())
+	if left > 0 {
+		return fmt.Errorf("telegram: shutdown: %d queued updates left in the journal for the next start: %w", left, ctx.Err())
 	}
 	return fmt.Errorf("telegram: shutdown: %w", ctx.Err())
 }
 
-// dropQueued empties the queue when Shutdown runs out of time; each update
-// is logged and counted as a failed reply, never silently lost.
+// dropQueued empties the queue when Shutdown runs out of time. The updates
+// stay unsettled in the journal, so the next start answers them.
 func (b *Bot) dropQueued() int {
-	var ids []int64
-	b.mu.Lock()
-	// Tokens left behind are harmless: workers find the queue empty.
-	for it, ok := b.q.pop(); ok; it, ok = b.q.pop() {
-		b.inFlight--
-		ids = append(ids, it.req.UpdateID)
-	}
-	b.mu.Unlock()
+	ids := b.q.drop()
 	b.updateQueueGauges()
-	for range ids {
-		b.m.Replies.WithLabelValues("failed").Inc()
-		b.stats.failed.Add(1)
-	}
 	if len(ids) > 0 {
-		b.log.Error("telegram shutdown deadline passed with updates queued", "count", len(ids), "update_ids", ids)
+		b.log.Warn("telegram shutdown deadline passed; queued updates left in the journal for the next start",
+			"count", len(ids), "update_ids", ids)
 	}
 	return len(ids)
 }
@@ -353,19 +350,17 @@ func (b *Bot) worker(ctx context.Context) {
 		select {
 		case <-b.abort:
 			return
-		case <-b.tokens:
+		case <-b.q.tokens:
 		case <-b.drain:
 			// Intake is closed, so no token can arrive any more: finish
 			// what is queued, then leave.
 			select {
-			case <-b.tokens:
+			case <-b.q.tokens:
 			default:
 				return
 			}
 		}
-		b.mu.Lock()
 		it, ok := b.q.pop()
-		b.mu.Unlock()
 		if !ok {
 			continue // Shutdown emptied the queue after we took the token
 		}
@@ -374,8 +369,7 @@ func (b *Bot) worker(ctx context.Context) {
 	}
 }
 
-// process handles one update: call the handler under the reply deadline,
-// recover a panic into an apology, send the reply.
+// process handles one update: call the handler, send its reply.
 func (b *Bot) process(ctx context.Context, req modules.Request) {
 	b.busy.Add(1)
 	b.m.WorkersBusy.Inc()
@@ -384,42 +378,80 @@ func (b *Bot) process(ctx context.Context, req modules.Request) {
 		b.busy.Add(-1)
 	}()
 	deadline := req.Received.Add(b.cfg.ReplyTimeout)
-	reply, panicked := b.call(ctx, req)
-	if panicked {
-		reply = modules.Reply{Text: apology}
+	res := resultAnswered
+	reply, ok := b.call(ctx, req)
+	switch {
+	case ctx.Err() != nil:
+		res = resultAborted // Shutdown cut the work short: answer it at the next start
+	case ok:
+		res = b.out.deliver(ctx, req, reply, deadline)
 	}
-	answered := b.deliver(ctx, req, reply, deadline)
-
-	b.mu.Lock()
-	b.inFlight--
-	if answered {
-		b.answered = time.Now()
+	switch res {
+	case resultAnswered:
+		b.settle(ctx, store.Answered, req.UpdateID)
+	case resultRefused:
+		b.settle(ctx, store.Failed, req.UpdateID)
 	}
-	b.mu.Unlock()
+	b.q.done(res != resultAborted)
 }
 
-func (b *Bot) call(ctx context.Context, req modules.Request) (reply modules.Reply, panicked bool) {
-	hctx, cancel := context.WithDeadline(ctx, modules.WorkDeadline(req.Received, b.cfg.ReplyTimeout, time.Now()))
-	defer cancel()
+// settleTimeout bounds a Settle made after an aborted shutdown cancelled
+// the worker context, so a reply that went out is still recorded.
+const settleTimeout = 5 * time.Second
+
+// settle records outcomes in the journal. A failure is logged and counted;
+// the entry stays unanswered and may be answered again after a restart.
+// Under the live worker context (which only Shutdown cancels) it costs no
+// timer of its own.
+func (b *Bot) settle(ctx context.Context, o store.Outcome, ids ...int64) {
+	if len(ids) == 0 {
+		return
+	}
+	sctx := ctx
+	if ctx.Err() != nil {
+		var cancel context.CancelFunc
+		sctx, cancel = context.WithTimeout(context.WithoutCancel(ctx), settleTimeout)
+		defer cancel()
+	}
+	if err := b.journal.Settle(sctx, o, ids...); err != nil {
+		b.tm.journalErrors.WithLabelValues(opSettle).Inc()
+		b.log.ErrorContext(ctx, "telegram journal settle failed; the update may be answered again after a restart",
+			"outcome", string(o), "update_ids", ids, "err", err)
+	}
+}
+
+// call runs the handler. The router recovers panics and answers them; this
+// recover is the last resort for a Handler that does not, so one bad update
+// cannot kill a worker. Such an update gets no reply.
+func (b *Bot) call(ctx context.Context, req modules.Request) (reply modules.Reply, ok bool) {
 	defer func() {
 		if p := recover(); p != nil {
-			panicked = true
+			ok = false
 			b.m.Panics.Inc()
-			b.m.Commands.WithLabelValues(b.label(req.Command), "panic").Inc()
 			b.stats.panics.Add(1)
-			b.log.ErrorContext(ctx, "handler panic", "command", b.label(req.Command), "chat_id", req.ChatID,
-				"update_id", req.UpdateID, "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
+			b.log.ErrorContext(ctx, "handler panic escaped the router", "command", b.labels.label(req.Command),
+				"chat_id", req.ChatID, "update_id", req.UpdateID, "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
 		}
 	}()
-	return b.h.Handle(hctx, req), false
+	return b.h.Handle(ctx, req), true
 }
 
-// label maps a command to a bounded metric label value.
-func (b *Bot) label(cmd string) string {
+// commandLabels maps a command to a bounded metric label value.
+type commandLabels map[string]bool
+
+func newCommandLabels(cmds []string) commandLabels {
+	l := make(commandLabels, len(cmds))
+	for _, c := range cmds {
+		l[c] = true
+	}
+	return l
+}
+
+func (l commandLabels) label(cmd string) string {
 	switch {
 	case cmd == "":
 		return "text"
-	case b.labels[cmd]:
+	case l[cmd]:
 		return cmd
 	default:
 		return "unknown"
@@ -435,7 +467,7 @@ func (b *Bot) tick() {
 		select {
 		case <-t.C:
 			b.updateQueueGauges()
-			b.chats.evictIdle(time.Now())
+			b.out.chats.evictIdle(time.Now())
 		case <-b.drain:
 			return
 		}
@@ -443,71 +475,17 @@ func (b *Bot) tick() {
 }
 
 func (b *Bot) updateQueueGauges() {
-	b.mu.Lock()
-	n := b.q.n
+	s := b.q.snapshot()
 	var age time.Duration
-	if n > 0 {
-		age = time.Since(b.q.peek().req.Received)
+	if s.Depth > 0 {
+		age = time.Since(s.Oldest)
 	}
-	b.mu.Unlock()
-	b.m.QueueDepth.Set(float64(n))
+	b.m.QueueDepth.Set(float64(s.Depth))
 	b.m.QueueOldestAge.Set(age.Seconds())
 }
 
-// ring is the bounded FIFO behind the queue; guarded by Bot.mu.
-type ring struct {
-	items   []item
-	head, n int
-}
-
-func (r *ring) full() bool { return r.n == len(r.items) }
-
-func (r *ring) push(it item) {
-	r.items[(r.head+r.n)%len(r.items)] = it
-	r.n++
-}
-
-func (r *ring) peek() item { return r.items[r.head] }
-
-func (r *ring) pop() (item, bool) {
-	if r.n == 0 {
-		return item{}, false
-	}
-	it := r.items[r.head]
-	r.items[r.head] = item{} // drop references for the GC
-	r.head = (r.head + 1) % len(r.items)
-	r.n--
-	return it, true
-}
-
-// dedupe remembers the last size update_ids; guarded by Bot.mu.
-type dedupe struct {
-	ids  map[int64]struct{}
-	ring []int64
-	next int
-	full bool
-}
-
-func newDedupe(size int) dedupe {
-	return dedupe{ids: make(map[int64]struct{}, size), ring: make([]int64, size)}
-}
-
-func (d *dedupe) has(id int64) bool { _, ok := d.ids[id]; return ok }
-
-func (d *dedupe) add(id int64) {
-	if d.full {
-		delete(d.ids, d.ring[d.next])
-	}
-	d.ring[d.next] = id
-	d.ids[id] = struct{}{}
-	d.next++
-	if d.next == len(d.ring) {
-		d.next, d.full = 0, true
-	}
-}
-
-// counters back Status; Prometheus holds the same numbers for dashboards.
-type counters struct {
-	accepted, duplicate, queueFull, ignored, rejected atomic.Uint64
-	sent, late, failed, panics                        atomic.Uint64
+// intakeCounters back Status; Prometheus holds the same numbers for dashboards.
+type intakeCounters struct {
+	accepted, duplicate, queueFull, ignored, rejected, panics atomic.Uint64
+	replayed, expired, undecodable                            atomic.Uint64
 }

@@ -9,22 +9,22 @@ import (
 	"io"
 	"log/slog"
 	"math"
+	"mime/multipart"
 	"net/http"
 	"net/url"
 	"strconv"
 	"strings"
 	"time"
 
-	"github.com/go-telegram/bot"
-	"github.com/go-telegram/bot/models"
-
 	"github.com/cryptobot-dev/cryptobot/internal/metrics"
 )
 
 // Client defaults.
 const (
-	DefaultAPIURL      = "https://api.telegram.org"
-	DefaultPollTimeout = 30 * time.Second
+	DefaultAPIURL = "https://api.telegram.org"
+	// DefaultPollTimeout is the getUpdates long-poll timeout, the one value
+	// used by both the client and the Bot.
+	DefaultPollTimeout = 25 * time.Second
 
 	// pollGrace is how much longer than the longest long poll the HTTP
 	// client waits, so a healthy poll never dies of the client timeout.
@@ -32,6 +32,17 @@ const (
 	// maxResponseBytes bounds a getUpdates body (100 updates).
 	maxResponseBytes = 16 << 20
 )
+
+// Methods are the Bot API methods the client calls, the "method" label of
+// the Telegram request metrics.
+func Methods() []string {
+	return []string{"getMe", "setWebhook", "deleteWebhook", "getUpdates", "sendMessage", "sendPhoto", "setMyCommands"}
+}
+
+// Statuses are the values of the "status" label of TelegramRequests.
+func Statuses() []string {
+	return []string{"200", "400", "401", "403", "409", "429", "4xx", "5xx", "error"}
+}
 
 // ClientConfig configures NewBotClient.
 type ClientConfig struct {
@@ -42,24 +53,19 @@ type ClientConfig struct {
 	// HTTP is the client for every call. Its Timeout, if set, must exceed
 	// PollTimeout by at least a second. Default: Timeout = PollTimeout + 10 s.
 	HTTP *http.Client
-	// PollTimeout is the longest getUpdates long poll; default 30 s.
+	// PollTimeout is the longest getUpdates long poll; default DefaultPollTimeout.
 	PollTimeout time.Duration
 	// Metrics, if set, receives TelegramRequests, TelegramDuration and
 	// TelegramRateLimit.
 	Metrics *metrics.Metrics
-	// Log receives the library's own errors and, with Debug, its request
-	// and response traces, always with the token redacted. Nil discards.
+	// Log receives the client's own warnings. Nil discards.
 	Log *slog.Logger
-	// Debug turns on the library's request/response tracing at Debug level.
-	// The traces hold message text.
-	Debug bool
 }
 
-// BotClient implements API over github.com/go-telegram/bot. It never starts
-// the library's polling loop or handlers; it only makes calls. It is safe
-// for concurrent use.
+// BotClient implements API over net/http and encoding/json: each method is
+// one POST to /bot<token>/<method> answered by the Bot API envelope. It is
+// safe for concurrent use.
 type BotClient struct {
-	bot         *bot.Bot
 	hc          *http.Client
 	apiURL      string
 	token       string
@@ -101,68 +107,31 @@ func NewBotClient(cfg ClientConfig) (*BotClient, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	c := &BotClient{hc: hc, apiURL: apiURL, token: cfg.Token, pollTimeout: poll, m: cfg.Metrics, log: log}
-
-	opts := []bot.Option{
-		bot.WithSkipGetMe(),
-		bot.WithServerURL(apiURL),
-		bot.WithHTTPClient(poll, statusRecorder{hc}),
-		bot.WithNotAsyncHandlers(),
-		bot.WithErrorsHandler(c.libError),
-		bot.WithDebugHandler(c.libDebug),
-	}
-	if cfg.Debug {
-		opts = append(opts, bot.WithDebug())
-	}
-	b, err := bot.New(cfg.Token, opts...)
-	if err != nil {
-		return nil, fmt.Errorf("telegram client: %s", Redact(err.Error(), cfg.Token))
-	}
-	c.bot = b
-	return c, nil
+	return &BotClient{hc: hc, apiURL: apiURL, token: cfg.Token, pollTimeout: poll, m: cfg.Metrics, log: log}, nil
 }
 
 // GetMe returns the bot's own user.
 func (c *BotClient) GetMe(ctx context.Context) (User, error) {
-	var u *models.User
-	err := c.do(ctx, "getMe", func(ctx context.Context) (err error) {
-		u, err = c.bot.GetMe(ctx)
-		return err
-	})
-	if err != nil {
-		return User{}, err
-	}
-	return User{ID: u.ID, IsBot: u.IsBot, FirstName: u.FirstName, Username: u.Username, LanguageCode: u.LanguageCode}, nil
+	var u User
+	err := c.callJSON(ctx, "getMe", struct{}{}, &u)
+	return u, err
 }
 
 // SetWebhook registers w.URL with w.Secret as secret_token. Nil
 // AllowedUpdates keeps the server's previous setting; MaxConnections 0 keeps
 // the default of 40.
 func (c *BotClient) SetWebhook(ctx context.Context, w Webhook) error {
-	return c.do(ctx, "setWebhook", func(ctx context.Context) error {
-		_, err := c.bot.SetWebhook(ctx, &bot.SetWebhookParams{
-			URL:            w.URL,
-			SecretToken:    w.Secret,
-			AllowedUpdates: w.AllowedUpdates,
-			MaxConnections: w.MaxConnections,
-		})
-		return err
-	})
+	return c.callJSON(ctx, "setWebhook", struct {
+		URL            string   `json:"url"`
+		Secret         string   `json:"secret_token,omitempty"`
+		AllowedUpdates []string `json:"allowed_updates,omitempty"`
+		MaxConnections int      `json:"max_connections,omitempty"`
+	}{w.URL, w.Secret, w.AllowedUpdates, w.MaxConnections}, nil)
 }
 
 // DeleteWebhook removes the webhook and keeps pending updates for getUpdates.
 func (c *BotClient) DeleteWebhook(ctx context.Context) error {
-	return c.do(ctx, "deleteWebhook", func(ctx context.Context) error {
-		_, err := c.bot.DeleteWebhook(ctx, &bot.DeleteWebhookParams{})
-		return err
-	})
-}
-
-// getUpdatesRequest is the getUpdates body; the library keeps its own
-// getUpdates unexported, so this one call is made directly, as JSON.
-type getUpdatesRequest struct {
-	Offset  int64 `json:"offset"`
-	Timeout int   `json:"timeout"`
+	return c.callJSON(ctx, "deleteWebhook", struct{}{}, nil)
 }
 
 // GetUpdates long-polls for up to timeout (clamped to the configured poll
@@ -172,89 +141,171 @@ func (c *BotClient) GetUpdates(ctx context.Context, offset int64, timeout time.D
 	if timeout < 0 {
 		return nil, fmt.Errorf("telegram getUpdates: negative timeout %s", timeout)
 	}
-	body, err := json.Marshal(getUpdatesRequest{
-		Offset:  offset,
-		Timeout: int(math.Ceil(min(timeout, c.pollTimeout).Seconds())),
-	})
+	var raws []json.RawMessage
+	err := c.callJSON(ctx, "getUpdates", struct {
+		Offset  int64 `json:"offset"`
+		Timeout int   `json:"timeout"`
+	}{offset, int(math.Ceil(min(timeout, c.pollTimeout).Seconds()))}, &raws)
 	if err != nil {
-		return nil, fmt.Errorf("telegram getUpdates: %w", err)
+		return nil, err
 	}
-	var ups []Update
-	err = c.do(ctx, "getUpdates", func(ctx context.Context) error {
-		return c.postJSON(ctx, "getUpdates", body, &ups)
-	})
-	return ups, err
+	ups := make([]Update, 0, len(raws))
+	for _, raw := range raws {
+		var u Update
+		if err := json.Unmarshal(raw, &u); err != nil {
+			return nil, fmt.Errorf("telegram getUpdates: decode update: %w", err)
+		}
+		u.Raw = raw
+		ups = append(ups, u)
+	}
+	return ups, nil
 }
 
 // SendMessage sends text with link previews disabled. ParseMode must be
 // "HTML" or "".
 func (c *BotClient) SendMessage(ctx context.Context, m OutMessage) error {
-	mode, err := parseMode("sendMessage", m.ParseMode)
-	if err != nil {
+	if err := checkParseMode("sendMessage", m.ParseMode); err != nil {
 		return err
 	}
-	return c.do(ctx, "sendMessage", func(ctx context.Context) error {
-		_, err := c.bot.SendMessage(ctx, &bot.SendMessageParams{
-			ChatID:             m.ChatID,
-			Text:               m.Text,
-			ParseMode:          mode,
-			LinkPreviewOptions: &models.LinkPreviewOptions{IsDisabled: bot.True()},
-		})
-		return err
-	})
+	type preview struct {
+		IsDisabled bool `json:"is_disabled"`
+	}
+	return c.callJSON(ctx, "sendMessage", struct {
+		ChatID    int64   `json:"chat_id"`
+		Text      string  `json:"text"`
+		ParseMode string  `json:"parse_mode,omitempty"`
+		Preview   preview `json:"link_preview_options"`
+	}{m.ChatID, m.Text, m.ParseMode, preview{true}}, nil)
 }
 
 // SendPhoto uploads p.PNG as multipart with its caption. An empty PNG is
 // refused without a request.
 func (c *BotClient) SendPhoto(ctx context.Context, p OutPhoto) error {
-	mode, err := parseMode("sendPhoto", p.ParseMode)
-	if err != nil {
+	if err := checkParseMode("sendPhoto", p.ParseMode); err != nil {
 		return err
 	}
 	if len(p.PNG) == 0 {
 		return errors.New("telegram sendPhoto: empty photo")
 	}
-	return c.do(ctx, "sendPhoto", func(ctx context.Context) error {
-		_, err := c.bot.SendPhoto(ctx, &bot.SendPhotoParams{
-			ChatID:    p.ChatID,
-			Photo:     &models.InputFileUpload{Filename: "chart.png", Data: bytes.NewReader(p.PNG)},
-			Caption:   p.Caption,
-			ParseMode: mode,
-		})
-		return err
-	})
+	var body bytes.Buffer
+	mw := multipart.NewWriter(&body)
+	fields := [][2]string{{"chat_id", strconv.FormatInt(p.ChatID, 10)}, {"caption", p.Caption}, {"parse_mode", p.ParseMode}}
+	for _, f := range fields {
+		if f[1] != "" {
+			_ = mw.WriteField(f[0], f[1]) // writes to a bytes.Buffer cannot fail
+		}
+	}
+	part, _ := mw.CreateFormFile("photo", "chart.png")
+	_, _ = part.Write(p.PNG)
+	_ = mw.Close()
+	return c.call(ctx, "sendPhoto", mw.FormDataContentType(), body.Bytes(), nil)
 }
 
 // SetMyCommands replaces the bot's command list (default scope).
 func (c *BotClient) SetMyCommands(ctx context.Context, cmds []BotCommand) error {
-	list := make([]models.BotCommand, len(cmds))
-	for i, cmd := range cmds {
-		list[i] = models.BotCommand{Command: cmd.Command, Description: cmd.Description}
+	if cmds == nil {
+		cmds = []BotCommand{}
 	}
-	return c.do(ctx, "setMyCommands", func(ctx context.Context) error {
-		_, err := c.bot.SetMyCommands(ctx, &bot.SetMyCommandsParams{Commands: list})
-		return err
-	})
+	return c.callJSON(ctx, "setMyCommands", struct {
+		Commands []BotCommand `json:"commands"`
+	}{cmds}, nil)
 }
 
-func parseMode(method, mode string) (models.ParseMode, error) {
-	switch mode {
-	case "":
-		return "", nil
-	case "HTML":
-		return models.ParseModeHTML, nil
+func checkParseMode(method, mode string) error {
+	if mode != "" && mode != parseModeHTML {
+		return fmt.Errorf("telegram %s: unsupported parse mode %q", method, mode)
 	}
-	return "", fmt.Errorf("telegram %s: unsupported parse mode %q", method, mode)
+	return nil
 }
 
-// do runs one call, turns its error into *Error or a redacted wrapped error,
-// and records metrics.
-func (c *BotClient) do(ctx context.Context, method string, call func(context.Context) error) error {
-	status := 0
+func (c *BotClient) callJSON(ctx context.Context, method string, params, dest any) error {
+	body, err := json.Marshal(params)
+	if err != nil {
+		return fmt.Errorf("telegram %s: %w", method, err)
+	}
+	return c.call(ctx, method, "application/json", body, dest)
+}
+
+// call makes one Bot API call, records its metrics and returns *Error when
+// Telegram (or a proxy in front of it) answered with an error, else a
+// wrapped error with the token redacted.
+func (c *BotClient) call(ctx context.Context, method, contentType string, body []byte, dest any) error {
 	start := time.Now()
-	err := c.mapError(method, call(context.WithValue(ctx, httpStatusKey{}, &status)), status)
+	err := c.post(ctx, method, contentType, body, dest)
+	if err != nil {
+		if _, ok := errors.AsType[*Error](err); !ok {
+			err = &redactedError{err: fmt.Errorf("telegram %s: %w", method, err), token: c.token}
+		}
+	}
 	c.observe(method, start, err)
 	return err
+}
+
+func (c *BotClient) post(ctx context.Context, method, contentType string, body []byte, dest any) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.apiURL+"/bot"+c.token+"/"+method, bytes.NewReader(body))
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Content-Type", contentType)
+	resp, err := c.hc.Do(req)
+	if err != nil {
+		if urlErr, ok := errors.AsType[*url.Error](err); ok {
+			urlErr.URL = Redact(urlErr.URL, c.token)
+		}
+		return err
+	}
+	defer resp.Body.Close()
+	raw, err := io.ReadAll(io.LimitReader(resp.Body, maxResponseBytes))
+	if err != nil {
+		return fmt.Errorf("read response: %w", err)
+	}
+	var env envelope
+	if err := json.Unmarshal(raw, &env); err != nil {
+		if resp.StatusCode >= http.StatusBadRequest {
+			// A non-JSON error page, e.g. from a proxy in front of the API.
+			return c.apiError(method, resp.StatusCode, http.StatusText(resp.StatusCode), env.Parameters)
+		}
+		return fmt.Errorf("decode response (http %d): %w", resp.StatusCode, err)
+	}
+	if !env.OK {
+		code := env.ErrorCode
+		if code == 0 {
+			code = resp.StatusCode
+		}
+		return c.apiError(method, code, env.Description, env.Parameters)
+	}
+	if dest == nil {
+		return nil
+	}
+	if err := json.Unmarshal(env.Result, dest); err != nil {
+		return fmt.Errorf("decode result: %w", err)
+	}
+	return nil
+}
+
+// envelope is the Bot API response wrapper.
+type envelope struct {
+	OK          bool            `json:"ok"`
+	Result      json.RawMessage `json:"result"`
+	ErrorCode   int             `json:"error_code"`
+	Description string          `json:"description"`
+	Parameters  responseParams  `json:"parameters"`
+}
+
+// responseParams is the envelope's ResponseParameters.
+type responseParams struct {
+	RetryAfter      int   `json:"retry_after"`
+	MigrateToChatID int64 `json:"migrate_to_chat_id"`
+}
+
+func (c *BotClient) apiError(method string, code int, desc string, p responseParams) *Error {
+	return &Error{
+		Method:      method,
+		Code:        code,
+		Description: Redact(desc, c.token),
+		RetryAfter:  time.Duration(p.RetryAfter) * time.Second,
+		MigrateTo:   p.MigrateToChatID,
+	}
 }
 
 func (c *BotClient) observe(method string, start time.Time, err error) {
@@ -263,11 +314,9 @@ func (c *BotClient) observe(method string, start time.Time, err error) {
 	}
 	c.m.TelegramDuration.WithLabelValues(method).Observe(time.Since(start).Seconds())
 	label := "200"
-	var apiErr *Error
-	switch {
-	case errors.As(err, &apiErr):
+	if apiErr, ok := errors.AsType[*Error](err); ok {
 		label = statusLabel(apiErr.Code)
-	case err != nil:
+	} else if err != nil {
 		label = "error"
 	}
 	c.m.TelegramRequests.WithLabelValues(method, label).Inc()
@@ -285,144 +334,4 @@ func statusLabel(code int) string {
 		return "5xx"
 	}
 	return "4xx"
-}
-
-// libSentinels are the library's error sentinels with the error_code each
-// stands for; it formats them as "<sentinel>, <description>".
-var libSentinels = []struct {
-	err  error
-	code int
-}{
-	{bot.ErrorBadRequest, http.StatusBadRequest},
-	{bot.ErrorUnauthorized, http.StatusUnauthorized},
-	{bot.ErrorForbidden, http.StatusForbidden},
-	{bot.ErrorNotFound, http.StatusNotFound},
-	{bot.ErrorConflict, http.StatusConflict},
-}
-
-// mapError turns a library or transport error into *Error when the server
-// answered with an error, and into a wrapped, redacted error otherwise.
-// httpStatus is the HTTP status seen by the transport, 0 if none.
-func (c *BotClient) mapError(method string, err error, httpStatus int) error {
-	if err == nil {
-		return nil
-	}
-	var (
-		apiErr  *Error
-		tooMany *bot.TooManyRequestsError
-		migrate *bot.MigrateError
-	)
-	switch {
-	case errors.As(err, &apiErr):
-		return apiErr
-	case errors.As(err, &tooMany):
-		desc := strings.TrimPrefix(tooMany.Message, bot.ErrorTooManyRequests.Error()+", ")
-		return c.apiError(method, http.StatusTooManyRequests, desc, tooMany.RetryAfter)
-	case errors.As(err, &migrate):
-		return c.apiError(method, http.StatusBadRequest, strings.TrimPrefix(migrate.Message, bot.ErrorBadRequest.Error()+": "), 0)
-	}
-	for _, s := range libSentinels {
-		if errors.Is(err, s.err) {
-			return c.apiError(method, s.code, strings.TrimPrefix(err.Error(), s.err.Error()+", "), 0)
-		}
-	}
-	// Any other envelope: "error response from telegram for method M, <code> <description>".
-	if rest, ok := strings.CutPrefix(err.Error(), "error response from telegram for method "+method+", "); ok {
-		codeText, desc, _ := strings.Cut(rest, " ")
-		if code, convErr := strconv.Atoi(codeText); convErr == nil {
-			return c.apiError(method, code, desc, 0)
-		}
-	}
-	// A non-JSON error page, e.g. from a proxy in front of the API.
-	if httpStatus >= http.StatusBadRequest {
-		return c.apiError(method, httpStatus, http.StatusText(httpStatus), 0)
-	}
-	return &redactedError{err: fmt.Errorf("telegram %s: %w", method, err), token: c.token}
-}
-
-func (c *BotClient) apiError(method string, code int, desc string, retryAfter int) *Error {
-	return &Error{
-		Method:      method,
-		Code:        code,
-		Description: Redact(desc, c.token),
-		RetryAfter:  time.Duration(retryAfter) * time.Second,
-	}
-}
-
-// envelope is the Bot API response wrapper.
-type envelope struct {
-	OK          bool            `json:"ok"`
-	Result      json.RawMessage `json:"result"`
-	ErrorCode   int             `json:"error_code"`
-	Description string          `json:"description"`
-	Parameters  struct {
-		RetryAfter int `json:"retry_after"`
-	} `json:"parameters"`
-}
-
-// postJSON makes one Bot API call with a JSON body and decodes the result
-// into dest.
-func (c *BotClient) postJSON(ctx context.Context, method string, body []byte, dest any) error {
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.apiURL+"/bot"+c.token+"/"+method, bytes.NewReader(body))
-	if err != nil {
-		return err
-	}
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := c.hc.Do(req)
-	if err != nil {
-		if urlErr, ok := errors.AsType[*url.Error](err); ok {
-			urlErr.URL = Redact(urlErr.URL, c.token)
-		}
-		return err
-	}
-	defer resp.Body.Close()
-	raw, err := io.ReadAll(io.LimitReader(resp.Body, maxResponseBytes))
-	if err != nil {
-		return fmt.Errorf("read response: %w", err)
-	}
-	var env envelope
-	if err := json.Unmarshal(raw, &env); err != nil {
-		if resp.StatusCode >= http.StatusBadRequest {
-			return c.apiError(method, resp.StatusCode, http.StatusText(resp.StatusCode), 0)
-		}
-		return fmt.Errorf("decode response (http %d): %w", resp.StatusCode, err)
-	}
-	if !env.OK {
-		code := env.ErrorCode
-		if code == 0 {
-			code = resp.StatusCode
-		}
-		return c.apiError(method, code, env.Description, env.Parameters.RetryAfter)
-	}
-	if err := json.Unmarshal(env.Result, dest); err != nil {
-		return fmt.Errorf("decode result: %w", err)
-	}
-	return nil
-}
-
-// libError receives errors the library reports out of band (pipe and body
-// close failures).
-func (c *BotClient) libError(err error) {
-	c.log.Warn("telegram library error", "err", Redact(err.Error(), c.token))
-}
-
-// libDebug receives the library's request/response traces (Debug only).
-func (c *BotClient) libDebug(format string, args ...any) {
-	c.log.Debug("telegram library trace", "trace", Redact(fmt.Sprintf(format, args...), c.token))
-}
-
-// httpStatusKey carries a *int through a library call's context: the
-// library drops the HTTP status, which we need when the body is not a Bot
-// API envelope (a proxy's 502 page).
-type httpStatusKey struct{}
-
-// statusRecorder is the library's HTTP client; it reports the status.
-type statusRecorder struct{ hc *http.Client }
-
-func (s statusRecorder) Do(req *http.Request) (*http.Response, error) {
-	resp, err := s.hc.Do(req)
-	if p, ok := req.Context().Value(httpStatusKey{}).(*int); ok && resp != nil {
-		*p = resp.StatusCode
-	}
-	return resp, err
 }

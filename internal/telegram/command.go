@@ -2,6 +2,10 @@ package telegram
 
 import (
 	"strings"
+	"unicode"
+	"unicode/utf8"
+
+	"golang.org/x/text/unicode/norm"
 
 	"github.com/cryptobot-dev/cryptobot/modules"
 )
@@ -15,6 +19,30 @@ const (
 	cmdOtherBot                // a command addressed to another bot with /cmd@other
 )
 
+// cleanText drops Unicode format characters (category Cf: RTL and LTR
+// marks, zero-width spaces and joiners, a BOM), which are invisible in the
+// chat but would make "/price" or "BTC" unrecognisable, then applies NFKC
+// so full-width and other compatibility forms read as plain letters.
+func cleanText(s string) string {
+	ascii := true
+	for i := range len(s) {
+		if s[i] >= utf8.RuneSelf {
+			ascii = false
+			break
+		}
+	}
+	if ascii {
+		return s // the common case; every Cf and compatibility character is non-ASCII
+	}
+	s = strings.Map(func(r rune) rune {
+		if unicode.Is(unicode.Cf, r) {
+			return -1
+		}
+		return r
+	}, s)
+	return norm.NFKC.String(s)
+}
+
 // ParseCommand splits "/price@OurBot btc eth" into ("price", ["btc", "eth"], true).
 // The command is lower-cased and must be a name Telegram accepts (letters,
 // digits and _, at most 32); the bot name is compared case-insensitively.
@@ -27,6 +55,7 @@ func ParseCommand(text, botUsername string) (cmd string, args []string, ok bool)
 }
 
 func parseCommand(text, botUsername string) (string, []string, cmdKind) {
+	text = cleanText(text)
 	if !strings.HasPrefix(text, "/") {
 		return "", nil, cmdNone
 	}

@@ -39,6 +39,13 @@ func TestParseCommand(t *testing.T) {
 		{name: "newline after command", text: "/start\nhello", bot: "OurBot", wantCmd: "start", wantArgs: []string{"hello"}, wantOK: true},
 		{name: "args keep their case", text: "/price BTC-usdt", bot: "OurBot", wantCmd: "price", wantArgs: []string{"BTC-usdt"}, wantOK: true},
 		{name: "underscore and digits", text: "/oi_24h", bot: "OurBot", wantCmd: "oi_24h", wantOK: true},
+		// Issue 13.6: invisible format characters and compatibility forms.
+		{name: "RTL marks around the symbol", text: "/price \u200fBTC\u200e", bot: "OurBot", wantCmd: "price", wantArgs: []string{"BTC"}, wantOK: true},
+		{name: "zero-width space inside the symbol", text: "/price b\u200btc", bot: "OurBot", wantCmd: "price", wantArgs: []string{"btc"}, wantOK: true},
+		{name: "leading BOM", text: "\ufeff/price btc", bot: "OurBot", wantCmd: "price", wantArgs: []string{"btc"}, wantOK: true},
+		{name: "zero-width space after the command", text: "/price\u200b btc", bot: "OurBot", wantCmd: "price", wantArgs: []string{"btc"}, wantOK: true},
+		{name: "full-width letters", text: "／ｐｒｉｃｅ　ＢＴＣ", bot: "OurBot", wantCmd: "price", wantArgs: []string{"BTC"}, wantOK: true},
+		{name: "word joiner in the bot name", text: "/price@Our\u2060Bot eth", bot: "OurBot", wantCmd: "price", wantArgs: []string{"eth"}, wantOK: true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -52,11 +59,12 @@ func TestParseCommand(t *testing.T) {
 }
 
 func FuzzParseCommand(f *testing.F) {
-	for _, s := range []string{"/price@OurBot btc", "/PRICE", "/x@y z", "hello", "/", "/a\u00a0b", "/price@OurBot\x00"} {
+	for _, s := range []string{"/price@OurBot btc", "/PRICE", "/x@y z", "hello", "/", "/a\u00a0b", "/price@OurBot\x00", "\ufeff/price b\u200btc", "／ｐｒｉｃｅ"} {
 		f.Add(s, "OurBot")
 	}
 	f.Fuzz(func(t *testing.T, text, bot string) {
 		cmd, args, ok := ParseCommand(text, bot)
+		text = cleanText(text)
 		if !ok {
 			if cmd != "" || args != nil {
 				t.Fatalf("not ok but returned %q %q", cmd, args)

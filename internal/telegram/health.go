@@ -9,20 +9,17 @@ import (
 // Ready reports whether the pipeline works end to end, for /readyz. The
 // error names the first failing component: the bot identity (getMe), the
 // intake (webhook registered, or poller running and succeeding), the
-// workers, or a stall: an update queued longer than StallAfter, or updates
-// waiting while nothing has been answered for StallAfter. A bot that
-// receives updates but does not answer them is not ready.
+// journal (its last append failed), the workers, or a stall: an update
+// queued longer than StallAfter, or updates waiting while nothing has been
+// answered for StallAfter. A bot that receives updates but does not answer
+// them is not ready.
 func (b *Bot) Ready() error {
 	now := time.Now()
-	b.mu.Lock()
-	state, username := b.state, b.username
-	depth, inFlight := b.q.n, b.inFlight
-	var oldest time.Time
-	if depth > 0 {
-		oldest = b.q.peek().req.Received
-	}
-	lastProgress := later(b.answered, b.pending)
-	b.mu.Unlock()
+	b.life.Lock()
+	state := b.state
+	b.life.Unlock()
+	q := b.q.snapshot()
+	username := b.botUsername()
 
 	switch {
 	case state == stateStopping:
@@ -48,16 +45,19 @@ func (b *Bot) Ready() error {
 				now.Sub(ok).Round(time.Second), last)
 		}
 	}
+	if p := b.journalErr.Load(); p != nil {
+		return fmt.Errorf("telegram: journal failing, updates not acknowledged: %s", *p)
+	}
 	if live := b.liveWorkers.Load(); live < int64(b.cfg.Workers) {
 		return fmt.Errorf("telegram: workers gone: %d of %d running", live, b.cfg.Workers)
 	}
-	if depth > 0 && now.Sub(oldest) > b.cfg.StallAfter {
+	if q.Depth > 0 && now.Sub(q.Oldest) > b.cfg.StallAfter {
 		return fmt.Errorf("telegram: queue stalled: oldest update waiting %s (updates received but not answered)",
-			now.Sub(oldest).Round(time.Second))
+			now.Sub(q.Oldest).Round(time.Second))
 	}
-	if inFlight > 0 && now.Sub(lastProgress) > b.cfg.StallAfter {
-		return fmt.Errorf("telegram: %d updates accepted but no reply sent for %s", inFlight,
-			now.Sub(lastProgress).Round(time.Second))
+	if q.InFlight > 0 && now.Sub(q.LastProgress) > b.cfg.StallAfter {
+		return fmt.Errorf("telegram: %d updates accepted but no reply sent for %s", q.InFlight,
+			now.Sub(q.LastProgress).Round(time.Second))
 	}
 	return nil
 }
@@ -77,34 +77,41 @@ type Status struct {
 	Accepted, Duplicates, QueueFull, Ignored, Rejected uint64
 	// Replies since start.
 	Sent, Late, Failed, Panics uint64
-	LastAnswered               time.Time // zero before the first answer
+	// Journal entries from an earlier run: queued again, too old, undecodable.
+	Replayed, Expired, Undecodable uint64
+	UnreachableChats               int       // chats remembered as refusing sends
+	LastAnswered                   time.Time // zero before the first answer
 }
 
 // Status returns a snapshot of the pipeline's counters and gauges.
 func (b *Bot) Status() Status {
-	b.mu.Lock()
+	q := b.q.snapshot()
 	s := Status{
-		BotUsername:   b.username,
+		BotUsername:   b.botUsername(),
 		Mode:          b.cfg.Mode,
-		QueueDepth:    b.q.n,
-		QueueCapacity: len(b.q.items),
+		QueueDepth:    q.Depth,
+		QueueCapacity: q.Capacity,
+		LastAnswered:  q.LastAnswered,
+		Workers:       int(b.liveWorkers.Load()),
+		WorkersBusy:   int(b.busy.Load()),
+		PacedChats:    b.out.chats.len(),
+		Accepted:      b.stats.accepted.Load(),
+		Duplicates:    b.stats.duplicate.Load(),
+		QueueFull:     b.stats.queueFull.Load(),
+		Ignored:       b.stats.ignored.Load(),
+		Rejected:      b.stats.rejected.Load(),
+		Sent:          b.out.sent.Load(),
+		Late:          b.out.late.Load(),
+		Failed:        b.out.failed.Load(),
+		Panics:        b.stats.panics.Load(),
+
+		Replayed:         b.stats.replayed.Load(),
+		Expired:          b.stats.expired.Load(),
+		Undecodable:      b.stats.undecodable.Load(),
+		UnreachableChats: b.out.gone.len(),
 	}
-	if b.q.n > 0 {
-		s.OldestQueued = time.Since(b.q.peek().req.Received)
+	if q.Depth > 0 {
+		s.OldestQueued = time.Since(q.Oldest)
 	}
-	s.LastAnswered = b.answered
-	b.mu.Unlock()
-	s.Workers = int(b.liveWorkers.Load())
-	s.WorkersBusy = int(b.busy.Load())
-	s.PacedChats = b.chats.len()
-	s.Accepted = b.stats.accepted.Load()
-	s.Duplicates = b.stats.duplicate.Load()
-	s.QueueFull = b.stats.queueFull.Load()
-	s.Ignored = b.stats.ignored.Load()
-	s.Rejected = b.stats.rejected.Load()
-	s.Sent = b.stats.sent.Load()
-	s.Late = b.stats.late.Load()
-	s.Failed = b.stats.failed.Load()
-	s.Panics = b.stats.panics.Load()
 	return s
 }

@@ -1,8 +1,13 @@
 package telegram
 
 import (
+	"context"
+	"errors"
+	"fmt"
+	"sync/atomic"
 	"time"
 
+	"github.com/cryptobot-dev/cryptobot/internal/store"
 	"github.com/cryptobot-dev/cryptobot/modules"
 )
 
@@ -13,6 +18,10 @@ const (
 	sourceDirect  = "direct"
 )
 
+// IntakeSources are the values this package records in the "source" label
+// of the updates-received metric.
+func IntakeSources() []string { return []string{sourceWebhook, sourcePolling, sourceDirect} }
+
 // Intake outcomes, the "outcome" label of m.UpdatesReceived.
 const (
 	outcomeAccepted     = "accepted"
@@ -22,89 +31,181 @@ const (
 	outcomeMalformed    = "malformed"
 	outcomeQueueFull    = "queue_full"
 	outcomeIgnored      = "ignored"
-	outcomeUnavailable  = "unavailable" // not started yet, or shutting down
+	outcomeUnavailable  = "unavailable"   // not started yet, or shutting down
+	outcomeJournalError = "journal_error" // the journal could not commit it
+)
+
+// IntakeOutcomes are the values of the "outcome" label of the
+// updates-received metric.
+func IntakeOutcomes() []string {
+	return []string{outcomeAccepted, outcomeDuplicate, outcomeUnauthorized, outcomeTooLarge, outcomeMalformed,
+		outcomeQueueFull, outcomeIgnored, outcomeUnavailable, outcomeJournalError}
+}
+
+// Errors from Enqueue.
+var (
+	ErrQueueFull  = errors.New("telegram: update queue full")
+	ErrDuplicate  = errors.New("telegram: duplicate update")
+	ErrNotRunning = errors.New("telegram: pipeline not running")
 )
 
 // Enqueue offers an update to the pipeline, as the webhook and the poller
 // do; it is counted under source "direct". It returns nil when the update is
-// queued or deliberately ignored (not a message, not for us, group chatter),
-// ErrDuplicate for an update_id seen recently, ErrQueueFull when the queue is
-// full (offer it again later) and ErrNotRunning before Start or after
-// Shutdown began.
+// journaled and queued or deliberately ignored (not a message, not for us,
+// group chatter), ErrDuplicate for an update_id already journaled,
+// ErrQueueFull when the queue is full (offer it again later), ErrNotRunning
+// before Start or after Shutdown began, and the journal's error when it
+// could not commit the update.
 func (b *Bot) Enqueue(u Update) error {
-	return outcomeErr(b.enqueue(u, sourceDirect, time.Now()))
-}
-
-func outcomeErr(outcome string) error {
-	switch outcome {
+	a := b.admit(context.Background(), sourceDirect, []Update{u}, time.Now())
+	switch a.outcome {
 	case outcomeDuplicate:
 		return ErrDuplicate
 	case outcomeQueueFull:
 		return ErrQueueFull
 	case outcomeUnavailable:
 		return ErrNotRunning
+	case outcomeJournalError:
+		return fmt.Errorf("telegram: enqueue: %w", a.err)
 	}
 	return nil
 }
 
-// enqueue classifies, deduplicates and queues one update, and counts it.
-func (b *Bot) enqueue(u Update, source string, received time.Time) string {
-	outcome := b.admit(u, received)
-	b.m.UpdatesReceived.WithLabelValues(source, outcome).Inc()
-	switch outcome {
-	case outcomeAccepted:
-		b.stats.accepted.Add(1)
-		b.updateQueueGauges()
-	case outcomeDuplicate:
-		b.stats.duplicate.Add(1)
-	case outcomeQueueFull:
-		b.stats.queueFull.Add(1)
-	case outcomeIgnored:
-		b.stats.ignored.Add(1)
-	}
-	return outcome
+// admission is what admit did with a batch.
+type admission struct {
+	consumed int             // how many of the batch were dealt with, from the front
+	outcome  string          // the first update's outcome
+	room     <-chan struct{} // consumed == 0 for a full queue: closed when a slot frees
+	err      error           // the journal's error (outcome journal_error)
 }
 
-func (b *Bot) admit(u Update, received time.Time) string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	if b.state != stateRunning {
-		return outcomeUnavailable
+// admit journals and queues the front of us, as many as the queue has room
+// for, and counts each update. An update is journaled (committed) before it
+// is queued, and is queued only if the journal has not seen its update_id:
+// the journal's key is the deduplication. Ignored updates are neither
+// journaled nor queued. Slots are reserved first, so a full queue costs no
+// journal write and memory stays bounded; on a journal error nothing is
+// consumed, and the caller offers the batch again later.
+func (b *Bot) admit(ctx context.Context, source string, us []Update, received time.Time) admission {
+	type offered struct {
+		req    modules.Request
+		wanted bool
 	}
-	req, ok := b.request(u, received)
-	if !ok {
-		return outcomeIgnored
+	offers := make([]offered, len(us))
+	n := 0
+	for i, u := range us {
+		offers[i].req, offers[i].wanted = b.request(u, received)
+		if offers[i].wanted {
+			n++
+		}
 	}
+	got, open, room := b.q.reserve(n)
+	if !open {
+		b.count(source, outcomeUnavailable, len(us))
+		return admission{outcome: outcomeUnavailable}
+	}
+	// The front that fits: everything before the (got+1)-th wanted update.
+	end, k := len(us), 0
+	batch := make([]store.Update, 0, got)
+	for i, u := range us {
+		if !offers[i].wanted {
+			continue
+		}
+		if k == got {
+			end = i
+			break
+		}
+		k++
+		// Never before Start: replay takes older entries for a previous run's.
+		batch = append(batch, store.Update{ID: u.UpdateID, ChatID: offers[i].req.ChatID, Body: u.body(), Received: later(received, b.started)})
+	}
+	if end == 0 {
+		b.count(source, outcomeQueueFull, 1)
+		return admission{outcome: outcomeQueueFull, room: room}
+	}
+	var fresh []bool
+	if len(batch) > 0 {
+		var err error
+		fresh, err = b.journal.Append(ctx, batch)
+		if err == nil && len(fresh) != len(batch) {
+			err = fmt.Errorf("journal answered %d results for %d updates", len(fresh), len(batch))
+		}
+		if err != nil {
+			msg := err.Error()
+			b.journalErr.Store(&msg)
+			b.q.release(got)
+			b.tm.journalErrors.WithLabelValues(opAppend).Inc()
+			b.count(source, outcomeJournalError, len(batch))
+			b.log.WarnContext(ctx, "telegram journal append failed; updates not acknowledged", "source", source,
+				"count", len(batch), "err", err)
+			return admission{outcome: outcomeJournalError, err: err}
+		}
+	}
+	if len(batch) > 0 {
+		b.journalErr.Store(nil)
+	}
+	a := admission{consumed: end}
+	j := 0
+	for i := range end {
+		outcome := outcomeIgnored
+		if offers[i].wanted {
+			outcome = b.queueJournaled(offers[i].req, fresh[j])
+			j++
+		}
+		if i == 0 {
+			a.outcome = outcome
+		}
+		b.count(source, outcome, 1)
+	}
+	return a
+}
+
+// queueJournaled queues a journaled update into its reserved slot, unless
+// the journal already had it.
+func (b *Bot) queueJournaled(req modules.Request, fresh bool) string {
 	switch {
-	case b.seen.has(u.UpdateID):
+	case !fresh:
+		b.q.release(1)
 		return outcomeDuplicate
-	case b.q.full():
-		// Not remembered as seen: Telegram's redelivery must get in.
-		return outcomeQueueFull
+	case !b.q.push(item{req: req}):
+		return outcomeUnavailable // shutting down: it waits in the journal for the next start
 	}
-	b.seen.add(u.UpdateID)
-	b.q.push(item{req: req})
-	if b.inFlight == 0 {
-		b.pending = received
-	}
-	b.inFlight++
-	// Under the lock, so Shutdown never closes drain between a push and its
-	// token; it cannot block, as tokens never outnumber queued items.
-	b.tokens <- struct{}{}
+	b.updateQueueGauges()
 	return outcomeAccepted
 }
 
+// count records n updates with one outcome.
+func (b *Bot) count(source, outcome string, n int) {
+	b.m.UpdatesReceived.WithLabelValues(source, outcome).Add(float64(n))
+	var c *atomic.Uint64
+	switch outcome {
+	case outcomeAccepted:
+		c = &b.stats.accepted
+	case outcomeDuplicate:
+		c = &b.stats.duplicate
+	case outcomeQueueFull:
+		c = &b.stats.queueFull
+	case outcomeIgnored:
+		c = &b.stats.ignored
+	case outcomeUnauthorized, outcomeTooLarge, outcomeMalformed:
+		c = &b.stats.rejected
+	default:
+		return
+	}
+	c.Add(uint64(n))
+}
+
 // request turns an update into a Request, or reports that the bot ignores
-// it: anything but a text message, a command addressed to another bot, and
-// non-command text outside private chats. Plain text in a private chat goes
-// to the handler with an empty Command, so the user gets a hint.
-// Called with b.mu held (it reads the bot username).
+// it: anything but a text message, a message from a bot, a command
+// addressed to another bot, and non-command text outside private chats.
+// Plain text in a private chat goes to the handler with an empty Command,
+// so the user gets a hint.
 func (b *Bot) request(u Update, received time.Time) (modules.Request, bool) {
 	msg := u.Message
-	if msg == nil || msg.Text == "" {
-		return modules.Request{}, false
+	if msg == nil || msg.Text == "" || (msg.From != nil && msg.From.IsBot) {
+		return modules.Request{}, false // other bots are ignored: two bots could loop forever
 	}
-	cmd, args, kind := parseCommand(msg.Text, b.username)
+	cmd, args, kind := parseCommand(msg.Text, b.botUsername())
 	switch {
 	case kind == cmdOtherBot:
 		return modules.Request{}, false

@@ -12,27 +12,25 @@ import (
 const (
 	pollBackoffMin = 100 * time.Millisecond
 	pollBackoffMax = 5 * time.Second
-	// queueFullWait is how long the poller waits before offering the same
-	// updates to a full queue again.
-	queueFullWait = 200 * time.Millisecond
-	// confirmTimeout bounds the last getUpdates that confirms what we queued.
+	// confirmTimeout bounds the last getUpdates that confirms what we journaled.
 	confirmTimeout = 2 * time.Second
 )
 
 // Poll receives updates by long polling until ctx ends or Shutdown begins.
 // It deletes any webhook first (getUpdates fails while one is set), then
-// calls getUpdates with offset = last queued update_id + 1, so Telegram
-// forgets only what the queue holds. When the queue is full it waits and
-// offers the same updates again; it never drops one. Errors back off
+// calls getUpdates with offset = last journaled update_id + 1, so Telegram
+// forgets only what the journal holds. When the queue is full it waits for
+// room, and while the journal fails it backs off, offering the same updates
+// again; it never drops one. Errors back off
 // exponentially with jitter up to 5 s, honouring a 429's retry_after. Only
 // one Poll may run; it needs a started Bot in polling mode.
 func (b *Bot) Poll(ctx context.Context) error {
 	if b.cfg.Mode != ModePolling {
 		return errors.New("telegram: poll: bot is in webhook mode")
 	}
-	b.mu.Lock()
+	b.life.Lock()
 	st := b.state
-	b.mu.Unlock()
+	b.life.Unlock()
 	if st != stateRunning {
 		return fmt.Errorf("telegram: poll: %w", ErrNotRunning)
 	}
@@ -89,36 +87,50 @@ func (b *Bot) Poll(ctx context.Context) error {
 		fails = 0
 		confirmed = offset
 		b.lastPollOK.Store(time.Now().UnixNano())
-		received := time.Now()
-		for _, u := range updates {
-			if !b.offer(ctx, u, received) {
-				return nil
-			}
-			offset = max(offset, u.UpdateID+1)
+		n := b.offer(ctx, updates, time.Now())
+		for _, u := range updates[:n] {
+			offset = max(offset, u.UpdateID+1) // journaled: safe to confirm
+		}
+		if n < len(updates) {
+			return nil
 		}
 	}
 }
 
-// offer enqueues one polled update, waiting while the queue is full. It
-// reports false when polling must stop (ctx ended or intake closed); the
-// update then stays unconfirmed and Telegram keeps it.
-func (b *Bot) offer(ctx context.Context, u Update, received time.Time) bool {
-	for {
-		switch b.enqueue(u, sourcePolling, received) {
-		case outcomeQueueFull:
-			if !sleep(ctx, queueFullWait) {
-				return false
+// offer journals and queues one polled batch, waiting while the queue is
+// full and backing off while the journal fails, and returns how many of
+// the batch, from the front, are journaled; the offset moves past those
+// only. Fewer than all means polling must stop (ctx ended or intake
+// closed); the rest stays unconfirmed and Telegram keeps it.
+func (b *Bot) offer(ctx context.Context, updates []Update, received time.Time) int {
+	done := 0
+	for fails := 0; done < len(updates); {
+		a := b.admit(ctx, sourcePolling, updates[done:], received)
+		done += a.consumed
+		switch {
+		case a.err != nil:
+			fails++
+			if !sleep(ctx, backoff(fails, nil)) {
+				return done
 			}
-		case outcomeUnavailable:
-			return false
+		case a.consumed == 0 && a.outcome == outcomeUnavailable:
+			return done
+		case a.consumed == 0:
+			fails = 0
+			select {
+			case <-a.room:
+			case <-ctx.Done():
+				return done
+			}
 		default:
-			return true
+			fails = 0
 		}
 	}
+	return done
 }
 
 // confirm tells Telegram, with a short getUpdates, that everything below
-// offset is queued, so a restart does not deliver it again.
+// offset is journaled, so a restart does not deliver it again.
 func (b *Bot) confirm(ctx context.Context, offset, confirmed int64) {
 	if offset <= confirmed {
 		return

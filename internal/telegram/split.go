@@ -165,6 +165,9 @@ func (c *cut) set(pos, units int, stack []openTag) {
 // that must be split nests markup deeper than 16 elements, which no reply
 // needs and which would be repeated in every chunk, the markup is dropped
 // and the text is split as escaped plain text instead.
+// It is one function over 80 lines because the scan keeps the open-element
+// stack, the chunk and the break candidates in step; split apart, the parts
+// would share all of that state.
 func SplitHTML(s string, limit int) []string {
 	limit = max(limit, 2)
 	if len(s) <= limit { // every visible unit takes at least one byte

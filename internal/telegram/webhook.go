@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"crypto/subtle"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -19,9 +18,10 @@ const SecretHeader = "X-Telegram-Bot-Api-Secret-Token"
 // WebhookHandler is the webhook route (mount it with echo.WrapHandler). It
 // checks the secret in constant time (401), caps the body at MaxBody (413),
 // rejects malformed JSON or an update without update_id (400), and answers
-// 200 at once for an accepted, duplicate or ignored update. A full queue or a
-// pipeline that is not running answers 503 with Retry-After: 1, so Telegram
-// delivers the update again. Only POST is allowed (405).
+// 200 for an update once the journal has committed it (or already had it),
+// and for an ignored one. A full queue, a failing journal or a pipeline
+// that is not running answers 503 with Retry-After: 1, so Telegram delivers
+// the update again. Only POST is allowed (405).
 func (b *Bot) WebhookHandler() http.Handler {
 	want := sha256.Sum256([]byte(b.cfg.WebhookSecret))
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -33,15 +33,15 @@ func (b *Bot) WebhookHandler() http.Handler {
 		// Hashing first keeps the comparison constant-time in the length too.
 		got := sha256.Sum256([]byte(r.Header.Get(SecretHeader)))
 		if b.cfg.WebhookSecret == "" || subtle.ConstantTimeCompare(got[:], want[:]) != 1 {
-			b.countWebhook(outcomeUnauthorized)
+			b.count(sourceWebhook, outcomeUnauthorized, 1)
 			http.Error(w, "unauthorized", http.StatusUnauthorized)
 			return
 		}
 		u, outcome := b.decodeUpdate(w, r)
 		if outcome == "" {
-			outcome = b.enqueue(u, sourceWebhook, time.Now())
+			outcome = b.admit(r.Context(), sourceWebhook, []Update{u}, time.Now()).outcome
 		} else {
-			b.countWebhook(outcome)
+			b.count(sourceWebhook, outcome, 1)
 		}
 		switch outcome {
 		case outcomeAccepted, outcomeDuplicate, outcomeIgnored:
@@ -50,18 +50,11 @@ func (b *Bot) WebhookHandler() http.Handler {
 			http.Error(w, "update too large", http.StatusRequestEntityTooLarge)
 		case outcomeMalformed:
 			http.Error(w, "malformed update", http.StatusBadRequest)
-		default: // queue full, not running
+		default: // queue full, journal failing, not running
 			w.Header().Set("Retry-After", "1")
 			http.Error(w, "busy, retry", http.StatusServiceUnavailable)
 		}
 	})
-}
-
-func (b *Bot) countWebhook(outcome string) {
-	b.m.UpdatesReceived.WithLabelValues(sourceWebhook, outcome).Inc()
-	if outcome == outcomeUnauthorized || outcome == outcomeTooLarge || outcome == outcomeMalformed {
-		b.stats.rejected.Add(1)
-	}
 }
 
 // decodeUpdate reads one update, or returns the outcome that rejects it.
@@ -76,14 +69,11 @@ func (b *Bot) decodeUpdate(w http.ResponseWriter, r *http.Request) (Update, stri
 		}
 		return Update{}, outcomeMalformed
 	}
-	var wire struct {
-		UpdateID *int64   `json:"update_id"`
-		Message  *Message `json:"message"`
-	}
-	if err := json.Unmarshal(body, &wire); err != nil || wire.UpdateID == nil {
+	u, err := decodeBody(body)
+	if err != nil {
 		return Update{}, outcomeMalformed
 	}
-	return Update{UpdateID: *wire.UpdateID, Message: wire.Message}, ""
+	return u, ""
 }
 
 // RegisterWebhook points Telegram at rawURL with our secret, for message

@@ -1,5 +1,7 @@
-// Package modulestest holds the checks every module's tests share: golden
-// reply files and Telegram HTML validity. Import it from _test.go files only.
+// Package modulestest holds the checks and fakes every module's tests share:
+// golden reply files, Telegram HTML validity, registration, deadline, usage
+// and memory-cost checks, and a canned market (Source, Venue). Import it
+// from _test.go files only.
 package modulestest
 
 import (

@@ -26,7 +26,7 @@ const (
 )
 
 const (
-	venue = "binance"
+	venue = market.Binance
 	// fundingInfoTTL: fundingInfo shares 500 requests per 5 min per IP with
 	// fundingRate, and intervals change rarely.
 	fundingInfoTTL = time.Hour
@@ -92,74 +92,50 @@ func statusError(status int, _ http.Header, body []byte) error {
 
 func symbol(p market.Pair) string { return p.Base + p.Quote }
 
-func (c *Client) get(ctx context.Context, endpoint, base, path string, q url.Values, maxBytes int64, decode func([]byte) error) error {
-	u := base + path
-	if len(q) > 0 {
-		u += "?" + q.Encode()
-	}
-	return c.hj.Get(ctx, endpoint, u, maxBytes, decode)
-}
+// bySymbol is the query of every endpoint that takes one symbol.
+func bySymbol(p market.Pair) url.Values { return url.Values{"symbol": {symbol(p)}} }
 
 // Instruments lists TRADING spot symbols, or USDT-margined perpetuals.
 func (c *Client) Instruments(ctx context.Context, kind market.Kind) ([]market.Instrument, error) {
-	base, path := c.spot, "/api/v3/exchangeInfo"
-	var q url.Values
+	req := httpjson.Request{Endpoint: httpjson.EndpointInstruments, URL: c.spot + "/api/v3/exchangeInfo", MaxBytes: httpjson.MaxInstrumentsBody}
 	switch kind {
 	case market.Spot:
 		// The full spot list runs to megabytes; these official filters trim it.
-		q = url.Values{"symbolStatus": {"TRADING"}, "showPermissionSets": {"false"}}
+		req.Query = url.Values{"symbolStatus": {"TRADING"}, "showPermissionSets": {"false"}}
 	case market.Perp:
-		base, path = c.futures, "/fapi/v1/exchangeInfo"
+		req.URL = c.futures + "/fapi/v1/exchangeInfo"
 	default:
-		return nil, fmt.Errorf("binance instruments %q: %w", kind, market.ErrUnsupported)
+		return nil, c.hj.Wrap(market.ErrUnsupported, "instruments %q", kind)
 	}
-	var out []market.Instrument
-	err := c.get(ctx, httpjson.EndpointInstruments, base, path, q, httpjson.MaxInstrumentsBody, func(b []byte) (err error) {
-		out, err = decodeInstruments(b, kind)
-		return err
-	})
-	if err != nil {
-		return nil, fmt.Errorf("binance instruments %s: %w", kind, err)
-	}
-	return out, nil
+	out, err := httpjson.Fetch(ctx, c.hj, req, func(b []byte) ([]market.Instrument, error) { return decodeInstruments(b, kind) })
+	return out, c.hj.Wrap(err, "instruments %s", kind)
 }
 
 // Ticker returns the spot 24 h ticker.
 func (c *Client) Ticker(ctx context.Context, pair market.Pair) (market.Ticker, error) {
-	var t market.Ticker
-	err := c.withPair(pair, func() error {
-		return c.get(ctx, httpjson.EndpointTicker, c.spot, "/api/v3/ticker/24hr", url.Values{"symbol": {symbol(pair)}},
-			httpjson.MaxBody, func(b []byte) (err error) {
-				t, err = decodeTicker(b, pair)
-				return err
-			})
-	})
-	if err != nil {
-		return market.Ticker{}, fmt.Errorf("binance ticker %s: %w", symbol(pair), err)
-	}
-	return t, nil
+	req := httpjson.Request{Endpoint: httpjson.EndpointTicker, URL: c.spot + "/api/v3/ticker/24hr", Query: bySymbol(pair)}
+	t, err := httpjson.FetchPair(ctx, c.hj, pair, req, func(b []byte) (market.Ticker, error) { return decodeTicker(b, pair) })
+	return t, c.hj.Wrap(err, "ticker %s", symbol(pair))
 }
 
 // OpenInterest returns the perpetual's open interest in coin, and in USD at
 // the current mark price (the endpoint reports coin only).
 func (c *Client) OpenInterest(ctx context.Context, pair market.Pair) (market.OpenInterest, error) {
-	var oi market.OpenInterest
-	err := c.withPair(pair, func() error {
-		err := c.get(ctx, httpjson.EndpointOpenInterest, c.futures, "/fapi/v1/openInterest", url.Values{"symbol": {symbol(pair)}},
-			httpjson.MaxBody, func(b []byte) (err error) {
-				oi, err = decodeOpenInterest(b, pair)
-				return err
-			})
-		if err != nil {
-			return err
-		}
-		p, err := c.premiumIndex(ctx, pair)
-		oi.USD = oi.Coin * p.Mark
-		return err
-	})
+	oi, err := c.openInterest(ctx, pair)
+	return oi, c.hj.Wrap(err, "open interest %s", symbol(pair))
+}
+
+func (c *Client) openInterest(ctx context.Context, pair market.Pair) (market.OpenInterest, error) {
+	req := httpjson.Request{Endpoint: httpjson.EndpointOpenInterest, URL: c.futures + "/fapi/v1/openInterest", Query: bySymbol(pair)}
+	oi, err := httpjson.FetchPair(ctx, c.hj, pair, req, func(b []byte) (market.OpenInterest, error) { return decodeOpenInterest(b, pair) })
 	if err != nil {
-		return market.OpenInterest{}, fmt.Errorf("binance open interest %s: %w", symbol(pair), err)
+		return market.OpenInterest{}, err
 	}
+	p, err := c.premiumIndex(ctx, pair)
+	if err != nil {
+		return market.OpenInterest{}, err
+	}
+	oi.USD = oi.Coin * p.Mark
 	return oi, nil
 }
 
@@ -172,52 +148,30 @@ var oiPeriods = map[time.Duration]string{
 // OIHistory returns up to limit (clamped to 1–500) rows, ascending. Binance
 // keeps only the latest month.
 func (c *Client) OIHistory(ctx context.Context, pair market.Pair, period time.Duration, limit int) ([]market.OIPoint, error) {
-	var out []market.OIPoint
-	err := c.withPair(pair, func() error {
-		p, ok := oiPeriods[period]
-		if !ok {
-			return fmt.Errorf("%w: period %s", market.ErrUnsupported, period)
-		}
-		q := url.Values{"symbol": {symbol(pair)}, "period": {p}, "limit": {fmt.Sprint(httpjson.Clamp(limit, maxOIHistory))}}
-		return c.get(ctx, httpjson.EndpointOIHistory, c.futures, "/futures/data/openInterestHist", q, httpjson.MaxBody,
-			func(b []byte) (err error) {
-				out, err = decodeOIHistory(b)
-				return err
-			})
-	})
-	if err != nil {
-		return nil, fmt.Errorf("binance oi history %s: %w", symbol(pair), err)
-	}
-	return out, nil
+	p, err := httpjson.Param(oiPeriods, period, "period")
+	q := url.Values{"symbol": {symbol(pair)}, "period": {p}, "limit": {fmt.Sprint(httpjson.Clamp(limit, maxOIHistory))}}
+	req := httpjson.Request{Endpoint: httpjson.EndpointOIHistory, URL: c.futures + "/futures/data/openInterestHist", Query: q, Err: err}
+	out, err := httpjson.FetchPair(ctx, c.hj, pair, req, decodeOIHistory)
+	return out, c.hj.Wrap(err, "oi history %s", symbol(pair))
 }
 
 // Funding returns the rate for the period in progress (lastFundingRate), the
 // next settlement, mark and index, and the interval from fundingInfo (8 h
 // for symbols it does not list).
 func (c *Client) Funding(ctx context.Context, pair market.Pair) (market.Funding, error) {
-	var f market.Funding
-	err := c.withPair(pair, func() error {
-		var err error
-		if f, err = c.premiumIndex(ctx, pair); err != nil {
-			return err
-		}
+	f, err := c.premiumIndex(ctx, pair)
+	if err == nil {
 		f.Interval, err = c.fundingInterval(ctx, symbol(pair))
-		return err
-	})
+	}
 	if err != nil {
-		return market.Funding{}, fmt.Errorf("binance funding %s: %w", symbol(pair), err)
+		return market.Funding{}, c.hj.Wrap(err, "funding %s", symbol(pair))
 	}
 	return f, nil
 }
 
 func (c *Client) premiumIndex(ctx context.Context, pair market.Pair) (market.Funding, error) {
-	var f market.Funding
-	err := c.get(ctx, httpjson.EndpointFunding, c.futures, "/fapi/v1/premiumIndex", url.Values{"symbol": {symbol(pair)}},
-		httpjson.MaxBody, func(b []byte) (err error) {
-			f, err = decodePremiumIndex(b, pair)
-			return err
-		})
-	return f, err
+	req := httpjson.Request{Endpoint: httpjson.EndpointFunding, URL: c.futures + "/fapi/v1/premiumIndex", Query: bySymbol(pair)}
+	return httpjson.FetchPair(ctx, c.hj, pair, req, func(b []byte) (market.Funding, error) { return decodePremiumIndex(b, pair) })
 }
 
 // fundingInterval reads the symbol's interval from a cached fundingInfo.
@@ -227,11 +181,8 @@ func (c *Client) fundingInterval(ctx context.Context, sym string) (time.Duration
 	iv, fresh := c.intervals, c.intervals != nil && now.Sub(c.intervalsAt) < fundingInfoTTL
 	c.mu.Unlock()
 	if !fresh {
-		err := c.get(ctx, httpjson.EndpointFundingInfo, c.futures, "/fapi/v1/fundingInfo", nil, httpjson.MaxBody,
-			func(b []byte) (err error) {
-				iv, err = decodeFundingInfo(b)
-				return err
-			})
+		var err error
+		iv, err = httpjson.Fetch(ctx, c.hj, httpjson.Request{Endpoint: httpjson.EndpointFundingInfo, URL: c.futures + "/fapi/v1/fundingInfo"}, decodeFundingInfo)
 		if err != nil {
 			return 0, err
 		}
@@ -250,30 +201,14 @@ var klineIntervals = map[market.Interval]string{market.M15: "15m", market.H1: "1
 
 // Candles returns up to limit (clamped to 1–999) closed spot bars, ascending.
 func (c *Client) Candles(ctx context.Context, pair market.Pair, iv market.Interval, limit int) ([]market.Candle, error) {
-	var out []market.Candle
-	err := c.withPair(pair, func() error {
-		b, ok := klineIntervals[iv]
-		if !ok {
-			return fmt.Errorf("%w: interval %q", market.ErrUnsupported, iv)
-		}
-		n := httpjson.Clamp(limit, maxKlines-1)
-		// One extra row: the last one is the bar still open.
-		q := url.Values{"symbol": {symbol(pair)}, "interval": {b}, "limit": {fmt.Sprint(n + 1)}}
-		return c.get(ctx, httpjson.EndpointCandles, c.spot, "/api/v3/klines", q, httpjson.MaxBody, func(body []byte) (err error) {
-			out, err = decodeKlines(body, iv.Duration(), c.hj.Now())
-			out = httpjson.LastCandles(out, n)
-			return err
-		})
+	b, err := httpjson.Param(klineIntervals, iv, "interval")
+	n := httpjson.Clamp(limit, maxKlines-1)
+	// One extra row: the last one is the bar still open.
+	q := url.Values{"symbol": {symbol(pair)}, "interval": {b}, "limit": {fmt.Sprint(n + 1)}}
+	req := httpjson.Request{Endpoint: httpjson.EndpointCandles, URL: c.spot + "/api/v3/klines", Query: q, Err: err}
+	out, err := httpjson.FetchPair(ctx, c.hj, pair, req, func(body []byte) ([]market.Candle, error) {
+		out, err := decodeKlines(body, iv.Duration(), c.hj.Now())
+		return httpjson.LastCandles(out, n), err
 	})
-	if err != nil {
-		return nil, fmt.Errorf("binance candles %s %s: %w", symbol(pair), iv, err)
-	}
-	return out, nil
-}
-
-func (c *Client) withPair(p market.Pair, f func() error) error {
-	if err := httpjson.CheckPair(p); err != nil {
-		return err
-	}
-	return f()
+	return out, c.hj.Wrap(err, "candles %s %s", symbol(pair), iv)
 }

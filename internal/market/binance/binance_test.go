@@ -5,106 +5,56 @@ import (
 	"errors"
 	"math"
 	"net/http"
-	"os"
-	"path/filepath"
 	"testing"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus/testutil"
-
 	"github.com/cryptobot-dev/cryptobot/internal/market"
 	"github.com/cryptobot-dev/cryptobot/internal/market/markettest"
-	"github.com/cryptobot-dev/cryptobot/internal/metrics"
+	"github.com/cryptobot-dev/cryptobot/internal/market/markettest/venuetest"
 )
 
-var (
-	btc  = market.Pair{Base: "BTC", Quote: "USDT"}
-	sol  = market.Pair{Base: "SOL", Quote: "USDT"}
-	pepe = market.Pair{Base: "PEPE", Quote: "USDT"}
-)
+var btc, sol, pepe = venuetest.BTC, venuetest.SOL, venuetest.PEPE
 
-func setup(t *testing.T) (*Client, *markettest.Binance, *metrics.Metrics) {
-	t.Helper()
+func setup(t *testing.T) (*Client, *markettest.Binance, venuetest.Harness) {
 	fake := markettest.NewBinance()
-	t.Cleanup(fake.Close)
-	m := metrics.New("test", "test")
+	m := venuetest.Start(t, fake.Server)
 	c := New(Config{SpotURL: fake.URL(), FuturesURL: fake.URL() + "/", Metrics: m, Now: markettest.DefaultNow})
-	return c, fake, m
+	return c, fake, venuetest.Harness{Client: c, Fake: fake.Server, Metrics: m}
 }
 
-func near(a, b float64) bool { return math.Abs(a-b) <= 1e-9*math.Max(1, math.Abs(b)) }
+func harness(t *testing.T) venuetest.Harness { _, _, h := setup(t); return h }
 
-func requests(m *metrics.Metrics, endpoint, outcome string) float64 {
-	return testutil.ToFloat64(m.ExchangeRequests.WithLabelValues(venue, endpoint, outcome))
-}
+func near(a, b float64) bool { return venuetest.Near(a, b, 1e-9) }
 
-func TestName(t *testing.T) {
-	if got := New(Config{}).Name(); got != "binance" {
-		t.Errorf("Name() = %q", got)
-	}
-}
+func TestName(t *testing.T) { venuetest.CheckName(t, New(Config{}), "binance") }
 
 func TestTicker(t *testing.T) {
-	c, _, m := setup(t)
-	for _, tc := range []struct {
-		pair              market.Pair
-		last, open, chg   float64
-		baseVol, quoteVol float64
-	}{
-		{btc, 97123.4, 95000, 2.235, 12345.678, 12345.678 * 97123.4},
-		{pepe, 0.00001234, 0.000012, 2.833, 5.5e12, 5.5e12 * 0.00001234},
-	} {
-		t.Run(tc.pair.String(), func(t *testing.T) {
-			got, err := c.Ticker(context.Background(), tc.pair)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if got.Pair != tc.pair || got.Venue != "binance" || !near(got.Last, tc.last) || !near(got.Open, tc.open) ||
-				!near(got.ChangePct, tc.chg) || !near(got.BaseVolume, tc.baseVol) || math.Abs(got.QuoteVolume-tc.quoteVol) > 1e-6 {
-				t.Errorf("Ticker = %+v", got)
-			}
-			if got.High < got.Last || got.Low > got.Last || !got.Time.Equal(markettest.DefaultNow()) {
-				t.Errorf("Ticker high/low/time = %v/%v/%v", got.High, got.Low, got.Time)
-			}
-		})
-	}
-	if n := requests(m, "ticker", "ok"); n != 2 {
-		t.Errorf("ok ticker requests = %v, want 2", n)
-	}
+	// The fake's volume is base; quoteVolume is base × last.
+	venuetest.RunTicker(t, harness(t), []venuetest.TickerCase{
+		{Pair: btc, Last: 97123.4, Open: 95000, ChangePct: 2.235},
+		{Pair: pepe, Last: 0.00001234, Open: 0.000012, ChangePct: 2.833},
+	}, func(t *testing.T, tc venuetest.TickerCase, got market.Ticker) {
+		if math.Abs(got.QuoteVolume-got.BaseVolume*tc.Last) > 1e-6 {
+			t.Errorf("QuoteVolume %v, want base %v × last", got.QuoteVolume, got.BaseVolume)
+		}
+	})
 }
 
 func TestInstruments(t *testing.T) {
-	c, _, m := setup(t)
-	for _, tc := range []struct {
-		kind market.Kind
-		want []string
-	}{
-		{market.Spot, []string{"BTCUSDT", "ETHUSDT", "SOLUSDT", "DOGEUSDT", "PEPEUSDT", "ETHBTC"}},
-		{market.Perp, []string{"BTCUSDT", "ETHUSDT", "SOLUSDT"}}, // no delivery, USDC or halted
+	c, _, h := setup(t)
+	for kind, want := range map[market.Kind][]string{
+		market.Spot: {"BTCUSDT", "ETHUSDT", "SOLUSDT", "DOGEUSDT", "PEPEUSDT", "ETHBTC"},
+		market.Perp: {"BTCUSDT", "ETHUSDT", "SOLUSDT"}, // no delivery, USDC or halted
 	} {
-		t.Run(string(tc.kind), func(t *testing.T) {
-			got, err := c.Instruments(context.Background(), tc.kind)
-			if err != nil {
-				t.Fatal(err)
-			}
-			var syms []string
-			for _, in := range got {
-				syms = append(syms, in.Symbol)
-				if in.Kind != tc.kind || in.CtVal != 1 || in.Pair.Base+in.Pair.Quote != in.Symbol {
-					t.Errorf("instrument %+v", in)
-				}
-			}
-			if len(syms) != len(tc.want) {
-				t.Fatalf("symbols = %v, want %v", syms, tc.want)
-			}
-			for i := range syms {
-				if syms[i] != tc.want[i] {
-					t.Errorf("symbols = %v, want %v", syms, tc.want)
-				}
-			}
+		got, err := c.Instruments(context.Background(), kind)
+		if err != nil {
+			t.Fatal(err)
+		}
+		venuetest.CheckInstruments(t, got, kind, want, func(in market.Instrument) bool {
+			return in.CtVal == 1 && in.Pair.Base+in.Pair.Quote == in.Symbol
 		})
 	}
-	if n := requests(m, "instruments", "ok"); n != 2 {
+	if n := h.Requests("instruments", "ok"); n != 2 {
 		t.Errorf("ok instruments requests = %v, want 2", n)
 	}
 	if _, err := c.Instruments(context.Background(), "option"); !errors.Is(err, market.ErrUnsupported) {
@@ -128,36 +78,16 @@ func TestOpenInterest(t *testing.T) {
 
 func TestOIHistory(t *testing.T) {
 	c, fake, _ := setup(t)
-	for _, tc := range []struct {
-		name   string
-		period time.Duration
-		limit  int
-		want   int
-	}{
-		{"1h", time.Hour, 25, 25},
-		{"5m", 5 * time.Minute, 289, 289},
-		{"1d clamped", 24 * time.Hour, 10000, 500},
-		{"zero limit", 4 * time.Hour, 0, 1},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			got, err := c.OIHistory(context.Background(), btc, tc.period, tc.limit)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if len(got) != tc.want {
-				t.Fatalf("rows = %d, want %d", len(got), tc.want)
-			}
-			for i := 1; i < len(got); i++ {
-				if got[i].Time.Sub(got[i-1].Time) != tc.period {
-					t.Fatalf("rows %d,%d not ascending by %s: %v, %v", i-1, i, tc.period, got[i-1].Time, got[i].Time)
-				}
-			}
-			last := got[len(got)-1]
-			if !near(last.Coin, 85432.1) || last.USD <= 0 || !last.Time.Equal(markettest.DefaultNow().Truncate(tc.period)) {
-				t.Errorf("last row = %+v", last)
-			}
-		})
-	}
+	venuetest.RunOIHistory(t, c, []venuetest.HistoryCase{
+		{Name: "1h", Period: time.Hour, Limit: 25, Want: 25},
+		{Name: "5m", Period: 5 * time.Minute, Limit: 289, Want: 289},
+		{Name: "1d clamped", Period: 24 * time.Hour, Limit: 10000, Want: 500},
+		{Name: "zero limit", Period: 4 * time.Hour, Limit: 0, Want: 1},
+	}, func(t *testing.T, last market.OIPoint, period time.Duration) {
+		if !near(last.Coin, 85432.1) || last.USD <= 0 || !last.Time.Equal(markettest.DefaultNow().Truncate(period)) {
+			t.Errorf("last row = %+v", last)
+		}
+	})
 	before := fake.Hits("oi_history")
 	if _, err := c.OIHistory(context.Background(), btc, 7*time.Minute, 10); !errors.Is(err, market.ErrUnsupported) {
 		t.Errorf("7m period error = %v, want ErrUnsupported", err)
@@ -169,26 +99,14 @@ func TestOIHistory(t *testing.T) {
 
 func TestFunding(t *testing.T) {
 	c, fake, _ := setup(t)
-	now := markettest.DefaultNow()
-	for _, tc := range []struct {
-		pair     market.Pair
-		rate     float64
-		interval time.Duration
-	}{
-		{btc, 0.0001, 8 * time.Hour}, // absent from fundingInfo
-		{sol, -0.00002, 4 * time.Hour},
-	} {
-		t.Run(tc.pair.String(), func(t *testing.T) {
-			got, err := c.Funding(context.Background(), tc.pair)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if !near(got.Rate, tc.rate) || got.Interval != tc.interval || !got.Next.Equal(now.Truncate(tc.interval).Add(tc.interval)) ||
-				got.Mark <= 0 || got.Index <= 0 || got.Venue != venue {
-				t.Errorf("Funding = %+v", got)
-			}
-		})
-	}
+	venuetest.RunFunding(t, c, []venuetest.FundingCase{
+		{Pair: btc, Rate: 0.0001, Interval: 8 * time.Hour}, // absent from fundingInfo
+		{Pair: sol, Rate: -0.00002, Interval: 4 * time.Hour},
+	}, func(t *testing.T, f market.Funding) {
+		if f.Mark <= 0 || f.Index <= 0 {
+			t.Errorf("Funding = %+v, want mark and index", f)
+		}
+	})
 	if n := fake.Hits("funding_info"); n != 1 {
 		t.Errorf("fundingInfo fetched %d times, want 1 (cached)", n)
 	}
@@ -212,148 +130,26 @@ func TestFundingInfoExpires(t *testing.T) {
 
 func TestCandles(t *testing.T) {
 	c, _, _ := setup(t)
-	now := markettest.DefaultNow()
-	for _, tc := range []struct {
-		iv    market.Interval
-		limit int
-		want  int
-	}{
-		{market.H1, 300, 300},
-		{market.M15, 5, 5},
-		{market.D1, 5000, 999},
-	} {
-		t.Run(string(tc.iv), func(t *testing.T) {
-			got, err := c.Candles(context.Background(), btc, tc.iv, tc.limit)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if len(got) != tc.want {
-				t.Fatalf("candles = %d, want %d", len(got), tc.want)
-			}
-			d := tc.iv.Duration()
-			for i := 1; i < len(got); i++ {
-				if got[i].Open.Sub(got[i-1].Open) != d {
-					t.Fatalf("candles %d,%d not ascending by %s", i-1, i, d)
-				}
-			}
-			last := got[len(got)-1]
-			if !last.Open.Equal(now.Truncate(d).Add(-d)) {
-				t.Errorf("last candle opens %v, want the last closed bar %v", last.Open, now.Truncate(d).Add(-d))
-			}
-			if last.H < last.L || last.C <= 0 || last.Volume <= 0 {
-				t.Errorf("last candle = %+v", last)
-			}
-		})
-	}
+	venuetest.RunCandles(t, c, []venuetest.CandleCase{{Interval: market.H1, Limit: 300, Want: 300}, {Interval: market.M15, Limit: 5, Want: 5}, {Interval: market.D1, Limit: 5000, Want: 999}})
 	if _, err := c.Candles(context.Background(), btc, "3m", 10); !errors.Is(err, market.ErrUnsupported) {
 		t.Errorf("3m candles error = %v, want ErrUnsupported", err)
 	}
 }
 
-// call runs every Exchange method that takes a pair, by name.
-var calls = map[string]func(*Client, context.Context, market.Pair) error{
-	"ticker": func(c *Client, ctx context.Context, p market.Pair) error { _, err := c.Ticker(ctx, p); return err },
-	"open_interest": func(c *Client, ctx context.Context, p market.Pair) error {
-		_, err := c.OpenInterest(ctx, p)
-		return err
-	},
-	"oi_history": func(c *Client, ctx context.Context, p market.Pair) error {
-		_, err := c.OIHistory(ctx, p, time.Hour, 25)
-		return err
-	},
-	"funding": func(c *Client, ctx context.Context, p market.Pair) error { _, err := c.Funding(ctx, p); return err },
-	"candles": func(c *Client, ctx context.Context, p market.Pair) error {
-		_, err := c.Candles(ctx, p, market.H1, 10)
-		return err
-	},
-}
-
 func TestUnknownSymbol(t *testing.T) {
-	for endpoint, call := range calls {
-		t.Run(endpoint, func(t *testing.T) {
-			c, _, m := setup(t)
-			err := call(c, context.Background(), market.Pair{Base: "NOPE", Quote: "USDT"})
-			if !errors.Is(err, market.ErrUnknownSymbol) {
-				t.Fatalf("error = %v, want ErrUnknownSymbol", err)
-			}
-			if n := requests(m, endpoint, "unknown_symbol"); n != 1 {
-				t.Errorf("unknown_symbol outcomes for %s = %v, want 1", endpoint, n)
-			}
-		})
-	}
+	venuetest.RunUnknownSymbol(t, harness, func(string) market.Pair { return market.Pair{Base: "NOPE", Quote: "USDT"} })
 }
 
 func TestInvalidPairSendsNothing(t *testing.T) {
-	for _, p := range []market.Pair{{}, {Base: "btc", Quote: "USDT"}, {Base: "BTC/", Quote: "USDT"}, {Base: "BTC"}} {
-		t.Run(p.String(), func(t *testing.T) {
-			c, fake, _ := setup(t)
-			for endpoint, call := range calls {
-				if err := call(c, context.Background(), p); !errors.Is(err, market.ErrUnknownSymbol) {
-					t.Errorf("%s error = %v, want ErrUnknownSymbol", endpoint, err)
-				}
-				if n := fake.Hits(endpoint); n != 0 {
-					t.Errorf("%s sent %d requests", endpoint, n)
-				}
-			}
-		})
-	}
+	venuetest.RunInvalidPairs(t, harness, market.Pair{}, market.Pair{Base: "btc", Quote: "USDT"}, market.Pair{Base: "BTC/", Quote: "USDT"}, market.Pair{Base: "BTC"})
 }
 
 func TestErrors(t *testing.T) {
-	for _, tc := range []struct {
-		name    string
-		inject  func(*markettest.Binance)
-		want    error
-		outcome string
-		retry   time.Duration
-	}{
-		{"429 with Retry-After", func(f *markettest.Binance) { f.RateLimit(7*time.Second, 1) }, market.ErrRateLimited, "rate_limited", 7 * time.Second},
-		{"418 ban", func(f *markettest.Binance) { f.Fail(http.StatusTeapot, 1) }, market.ErrRateLimited, "rate_limited", 0},
-		{"500", func(f *markettest.Binance) { f.Fail(http.StatusInternalServerError, 1) }, market.ErrUnavailable, "unavailable", 0},
-		{"503", func(f *markettest.Binance) { f.Fail(http.StatusServiceUnavailable, 1) }, market.ErrUnavailable, "unavailable", 0},
-		{"other 4xx", func(f *markettest.Binance) { f.Fail(http.StatusBadRequest, 1) }, market.ErrBadResponse, "bad_response", 0},
-		{"404 page", func(f *markettest.Binance) { f.Fail(http.StatusNotFound, 1) }, market.ErrBadResponse, "bad_response", 0},
-		{"malformed", func(f *markettest.Binance) { f.Malformed(1) }, market.ErrBadResponse, "bad_response", 0},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			c, fake, m := setup(t)
-			tc.inject(fake)
-			_, err := c.Ticker(context.Background(), btc)
-			if !errors.Is(err, tc.want) {
-				t.Fatalf("error = %v, want %v", err, tc.want)
-			}
-			if tc.want == market.ErrRateLimited {
-				var rl *market.RateLimitError
-				if !errors.As(err, &rl) || rl.RetryAfter != tc.retry || rl.Venue != venue {
-					t.Errorf("RateLimitError = %+v, want RetryAfter %s", rl, tc.retry)
-				}
-			}
-			if n := requests(m, "ticker", tc.outcome); n != 1 {
-				t.Errorf("%s outcomes = %v, want 1", tc.outcome, n)
-			}
-			if _, err := c.Ticker(context.Background(), btc); err != nil {
-				t.Errorf("after the fault: %v", err)
-			}
-		})
-	}
+	venuetest.RunErrors(t, harness, append(venuetest.ErrorCases(),
+		venuetest.ErrorCase{Name: "418 ban", Inject: func(f *markettest.Server) { f.Fail(http.StatusTeapot, 1) }, Want: market.ErrRateLimited, Outcome: "rate_limited"}))
 }
 
-func TestTimeout(t *testing.T) {
-	c, fake, m := setup(t)
-	fake.Delay(time.Hour)
-	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
-	defer cancel()
-	_, err := c.Ticker(ctx, btc)
-	if !errors.Is(err, market.ErrUnavailable) || !errors.Is(err, context.DeadlineExceeded) {
-		t.Fatalf("error = %v, want ErrUnavailable and DeadlineExceeded", err)
-	}
-	if n := requests(m, "ticker", "unavailable"); n != 1 {
-		t.Errorf("unavailable outcomes = %v, want 1", n)
-	}
-	if c := testutil.CollectAndCount(m.ExchangeDuration); c != 1 {
-		t.Errorf("duration series = %d, want 1", c)
-	}
-}
+func TestTimeout(t *testing.T) { venuetest.RunTimeout(t, harness, "ticker", "ticker") }
 
 func TestNetworkError(t *testing.T) {
 	fake := markettest.NewBinance()
@@ -364,18 +160,9 @@ func TestNetworkError(t *testing.T) {
 	}
 }
 
-func readFixture(t testing.TB, name string) []byte {
-	t.Helper()
-	b, err := os.ReadFile(filepath.Join("testdata", name))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
-}
-
 func TestDecodeFixtures(t *testing.T) {
 	t.Run("ticker", func(t *testing.T) {
-		got, err := decodeTicker(readFixture(t, "ticker_BTCUSDT.json"), btc)
+		got, err := decodeTicker(venuetest.Fixture(t, "ticker_BTCUSDT.json"), btc)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -385,7 +172,7 @@ func TestDecodeFixtures(t *testing.T) {
 		}
 	})
 	t.Run("oi history with string and number timestamps", func(t *testing.T) {
-		got, err := decodeOIHistory(readFixture(t, "openInterestHist_BTCUSDT.json"))
+		got, err := decodeOIHistory(venuetest.Fixture(t, "openInterestHist_BTCUSDT.json"))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -394,7 +181,7 @@ func TestDecodeFixtures(t *testing.T) {
 		}
 	})
 	t.Run("klines drop the open bar", func(t *testing.T) {
-		body := readFixture(t, "klines_BTCUSDT.json")
+		body := venuetest.Fixture(t, "klines_BTCUSDT.json")
 		got, err := decodeKlines(body, time.Hour, time.UnixMilli(1499043600000+30*60*1000))
 		if err != nil {
 			t.Fatal(err)
@@ -407,7 +194,7 @@ func TestDecodeFixtures(t *testing.T) {
 		}
 	})
 	t.Run("premium index", func(t *testing.T) {
-		got, err := decodePremiumIndex(readFixture(t, "premiumIndex_BTCUSDT.json"), btc)
+		got, err := decodePremiumIndex(venuetest.Fixture(t, "premiumIndex_BTCUSDT.json"), btc)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -416,7 +203,7 @@ func TestDecodeFixtures(t *testing.T) {
 		}
 	})
 	t.Run("funding info", func(t *testing.T) {
-		got, err := decodeFundingInfo(readFixture(t, "fundingInfo.json"))
+		got, err := decodeFundingInfo(venuetest.Fixture(t, "fundingInfo.json"))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -425,7 +212,7 @@ func TestDecodeFixtures(t *testing.T) {
 		}
 	})
 	t.Run("fapi instruments", func(t *testing.T) {
-		got, err := decodeInstruments(readFixture(t, "exchangeInfo_fapi.json"), market.Perp)
+		got, err := decodeInstruments(venuetest.Fixture(t, "exchangeInfo_fapi.json"), market.Perp)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -434,7 +221,7 @@ func TestDecodeFixtures(t *testing.T) {
 		}
 	})
 	t.Run("error body", func(t *testing.T) {
-		err := statusError(400, nil, readFixture(t, "error_invalid_symbol.json"))
+		err := statusError(400, nil, venuetest.Fixture(t, "error_invalid_symbol.json"))
 		if !errors.Is(err, market.ErrUnknownSymbol) {
 			t.Errorf("statusError = %v", err)
 		}
@@ -478,7 +265,7 @@ func TestDecodeBadInput(t *testing.T) {
 }
 
 func FuzzDecodeTicker(f *testing.F) {
-	f.Add(readFixture(f, "ticker_BTCUSDT.json"))
+	f.Add(venuetest.Fixture(f, "ticker_BTCUSDT.json"))
 	f.Add([]byte(`{"lastPrice":1e400}`))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		if _, err := decodeTicker(b, btc); err != nil && !errors.Is(err, market.ErrBadResponse) {
@@ -488,7 +275,7 @@ func FuzzDecodeTicker(f *testing.F) {
 }
 
 func FuzzDecodeKlines(f *testing.F) {
-	f.Add(readFixture(f, "klines_BTCUSDT.json"))
+	f.Add(venuetest.Fixture(f, "klines_BTCUSDT.json"))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		if _, err := decodeKlines(b, time.Hour, time.UnixMilli(1e12)); err != nil && !errors.Is(err, market.ErrBadResponse) {
 			t.Errorf("error %v is not ErrBadResponse", err)
@@ -497,7 +284,7 @@ func FuzzDecodeKlines(f *testing.F) {
 }
 
 func FuzzDecodeOIHistory(f *testing.F) {
-	f.Add(readFixture(f, "openInterestHist_BTCUSDT.json"))
+	f.Add(venuetest.Fixture(f, "openInterestHist_BTCUSDT.json"))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		if _, err := decodeOIHistory(b); err != nil && !errors.Is(err, market.ErrBadResponse) {
 			t.Errorf("error %v is not ErrBadResponse", err)
@@ -506,7 +293,7 @@ func FuzzDecodeOIHistory(f *testing.F) {
 }
 
 func FuzzDecodeFunding(f *testing.F) {
-	f.Add(readFixture(f, "premiumIndex_BTCUSDT.json"), readFixture(f, "fundingInfo.json"))
+	f.Add(venuetest.Fixture(f, "premiumIndex_BTCUSDT.json"), venuetest.Fixture(f, "fundingInfo.json"))
 	f.Fuzz(func(t *testing.T, premium, info []byte) {
 		if _, err := decodePremiumIndex(premium, btc); err != nil && !errors.Is(err, market.ErrBadResponse) {
 			t.Errorf("premiumIndex error %v is not ErrBadResponse", err)

@@ -20,7 +20,7 @@ import (
 const DefaultBaseURL = "https://api.bybit.com"
 
 const (
-	venue        = "bybit"
+	venue        = market.Bybit
 	maxKlines    = 1000
 	maxOIHistory = 200
 	// maxPages bounds instruments-info paging against a cursor that never ends.
@@ -71,15 +71,22 @@ func (c *Client) statusError(status int, h http.Header, body []byte) error {
 
 func symbol(p market.Pair) string { return p.Base + p.Quote }
 
-// get fetches a v5 path and hands the envelope's result to decode.
-func (c *Client) get(ctx context.Context, endpoint, path string, q url.Values, maxBytes int64, decode func(res []byte, t httpjson.Millis) error) error {
-	return c.hj.Get(ctx, endpoint, c.base+path+"?"+q.Encode(), maxBytes, func(b []byte) error {
+// request is a GET of a v5 path.
+func (c *Client) request(endpoint, path string, q url.Values) httpjson.Request {
+	return httpjson.Request{Endpoint: endpoint, URL: c.base + path, Query: q}
+}
+
+// inResult adapts a decoder of a v5 result to a whole response: the
+// envelope's retCode is checked first, and its time handed on.
+func inResult[T any](decode func(res []byte, t httpjson.Millis) (T, error)) func([]byte) (T, error) {
+	return func(b []byte) (T, error) {
 		res, t, err := decodeEnvelope(b)
 		if err != nil {
-			return err
+			var zero T
+			return zero, err
 		}
 		return decode(res, t)
-	})
+	}
 }
 
 // Instruments lists Trading spot symbols, or USDT-settled linear perpetuals,
@@ -87,37 +94,43 @@ func (c *Client) get(ctx context.Context, endpoint, path string, q url.Values, m
 func (c *Client) Instruments(ctx context.Context, kind market.Kind) ([]market.Instrument, error) {
 	cat, err := category(kind)
 	if err != nil {
-		return nil, fmt.Errorf("bybit instruments %q: %w", kind, err)
+		return nil, c.hj.Wrap(err, "instruments %q", kind)
+	}
+	out, err := c.instruments(ctx, kind, cat)
+	return out, c.hj.Wrap(err, "instruments %s", kind)
+}
+
+func (c *Client) instruments(ctx context.Context, kind market.Kind, cat string) ([]market.Instrument, error) {
+	type page struct {
+		ins  []market.Instrument
+		next string
 	}
 	var out []market.Instrument
 	cursor := ""
-	for page := 0; ; page++ {
-		if page == maxPages {
-			return nil, fmt.Errorf("bybit instruments %s: %w: more than %d pages", kind, market.ErrBadResponse, maxPages)
-		}
+	for range maxPages {
 		q := url.Values{"category": {cat}, "limit": {"1000"}}
 		if cursor != "" {
 			q.Set("cursor", cursor)
 		}
-		var next string
-		err := c.get(ctx, httpjson.EndpointInstruments, "/v5/market/instruments-info", q, httpjson.MaxInstrumentsBody,
-			func(res []byte, _ httpjson.Millis) (err error) {
-				var ins []market.Instrument
-				ins, next, err = decodeInstruments(res, kind)
-				out = append(out, ins...)
-				return err
-			})
+		req := c.request(httpjson.EndpointInstruments, "/v5/market/instruments-info", q)
+		req.MaxBytes = httpjson.MaxInstrumentsBody
+		p, err := httpjson.Fetch(ctx, c.hj, req, inResult(func(res []byte, _ httpjson.Millis) (page, error) {
+			ins, next, err := decodeInstruments(res, kind)
+			return page{ins, next}, err
+		}))
 		if err != nil {
-			return nil, fmt.Errorf("bybit instruments %s: %w", kind, err)
+			return nil, err
 		}
-		if next == "" {
+		out = append(out, p.ins...)
+		if p.next == "" {
 			return out, nil
 		}
-		if next == cursor {
-			return nil, fmt.Errorf("bybit instruments %s: %w: cursor repeats", kind, market.ErrBadResponse)
+		if p.next == cursor {
+			return nil, fmt.Errorf("%w: cursor repeats", market.ErrBadResponse)
 		}
-		cursor = next
+		cursor = p.next
 	}
+	return nil, fmt.Errorf("%w: more than %d pages", market.ErrBadResponse, maxPages)
 }
 
 func category(k market.Kind) (string, error) {
@@ -130,22 +143,18 @@ func category(k market.Kind) (string, error) {
 	return "", market.ErrUnsupported
 }
 
-// ticker fetches the spot or linear ticker of pair.
+// ticker fetches the spot or linear ticker of pair and the envelope's time.
 func (c *Client) ticker(ctx context.Context, pair market.Pair, cat string) (tickerRow, httpjson.Millis, error) {
-	var (
+	type stamped struct {
 		row tickerRow
 		ts  httpjson.Millis
-	)
-	if err := httpjson.CheckPair(pair); err != nil {
-		return row, 0, err
 	}
-	q := url.Values{"category": {cat}, "symbol": {symbol(pair)}}
-	err := c.get(ctx, httpjson.EndpointTicker, "/v5/market/tickers", q, httpjson.MaxBody, func(res []byte, t httpjson.Millis) (err error) {
-		row, err = decodeTickerRow(res)
-		ts = t
-		return err
-	})
-	return row, ts, err
+	req := c.request(httpjson.EndpointTicker, "/v5/market/tickers", url.Values{"category": {cat}, "symbol": {symbol(pair)}})
+	r, err := httpjson.FetchPair(ctx, c.hj, pair, req, inResult(func(res []byte, t httpjson.Millis) (stamped, error) {
+		row, err := decodeTickerRow(res)
+		return stamped{row, t}, err
+	}))
+	return r.row, r.ts, err
 }
 
 // tickerAs fetches the spot or linear ticker of pair and converts it.
@@ -162,7 +171,7 @@ func tickerAs[T any](ctx context.Context, c *Client, pair market.Pair, cat strin
 func (c *Client) Ticker(ctx context.Context, pair market.Pair) (market.Ticker, error) {
 	t, err := tickerAs(ctx, c, pair, "spot", tickerRow.ticker)
 	if err != nil {
-		return market.Ticker{}, fmt.Errorf("bybit ticker %s: %w", symbol(pair), err)
+		return market.Ticker{}, c.hj.Wrap(err, "ticker %s", symbol(pair))
 	}
 	return t, nil
 }
@@ -171,7 +180,7 @@ func (c *Client) Ticker(ctx context.Context, pair market.Pair) (market.Ticker, e
 func (c *Client) OpenInterest(ctx context.Context, pair market.Pair) (market.OpenInterest, error) {
 	oi, err := tickerAs(ctx, c, pair, "linear", tickerRow.openInterest)
 	if err != nil {
-		return market.OpenInterest{}, fmt.Errorf("bybit open interest %s: %w", symbol(pair), err)
+		return market.OpenInterest{}, c.hj.Wrap(err, "open interest %s", symbol(pair))
 	}
 	return oi, nil
 }
@@ -181,7 +190,7 @@ func (c *Client) OpenInterest(ctx context.Context, pair market.Pair) (market.Ope
 func (c *Client) Funding(ctx context.Context, pair market.Pair) (market.Funding, error) {
 	f, err := tickerAs(ctx, c, pair, "linear", tickerRow.funding)
 	if err != nil {
-		return market.Funding{}, fmt.Errorf("bybit funding %s: %w", symbol(pair), err)
+		return market.Funding{}, c.hj.Wrap(err, "funding %s", symbol(pair))
 	}
 	return f, nil
 }
@@ -196,27 +205,16 @@ var oiIntervals = map[time.Duration]string{
 // reports coin only; USD is coin × the current last price.
 func (c *Client) OIHistory(ctx context.Context, pair market.Pair, period time.Duration, limit int) ([]market.OIPoint, error) {
 	out, err := c.oiHistory(ctx, pair, period, limit)
-	if err != nil {
-		return nil, fmt.Errorf("bybit oi history %s: %w", symbol(pair), err)
-	}
-	return out, nil
+	return out, c.hj.Wrap(err, "oi history %s", symbol(pair))
 }
 
 func (c *Client) oiHistory(ctx context.Context, pair market.Pair, period time.Duration, limit int) ([]market.OIPoint, error) {
-	if err := httpjson.CheckPair(pair); err != nil {
-		return nil, err
-	}
-	iv, ok := oiIntervals[period]
-	if !ok {
-		return nil, fmt.Errorf("%w: period %s", market.ErrUnsupported, period)
-	}
+	iv, err := httpjson.Param(oiIntervals, period, "period")
 	q := url.Values{"category": {"linear"}, "symbol": {symbol(pair)}, "intervalTime": {iv},
 		"limit": {fmt.Sprint(httpjson.Clamp(limit, maxOIHistory))}}
-	var out []market.OIPoint
-	err := c.get(ctx, httpjson.EndpointOIHistory, "/v5/market/open-interest", q, httpjson.MaxBody, func(res []byte, _ httpjson.Millis) (err error) {
-		out, err = decodeOIHistory(res)
-		return err
-	})
+	req := c.request(httpjson.EndpointOIHistory, "/v5/market/open-interest", q)
+	req.Err = err
+	out, err := httpjson.FetchPair(ctx, c.hj, pair, req, inResult(func(res []byte, _ httpjson.Millis) ([]market.OIPoint, error) { return decodeOIHistory(res) }))
 	if err != nil {
 		return nil, err
 	}
@@ -240,31 +238,15 @@ var klineIntervals = map[market.Interval]string{market.M15: "15", market.H1: "60
 
 // Candles returns up to limit (clamped to 1–999) closed spot bars, ascending.
 func (c *Client) Candles(ctx context.Context, pair market.Pair, iv market.Interval, limit int) ([]market.Candle, error) {
-	out, err := c.candles(ctx, pair, iv, limit)
-	if err != nil {
-		return nil, fmt.Errorf("bybit candles %s %s: %w", symbol(pair), iv, err)
-	}
-	return out, nil
-}
-
-func (c *Client) candles(ctx context.Context, pair market.Pair, iv market.Interval, limit int) ([]market.Candle, error) {
-	if err := httpjson.CheckPair(pair); err != nil {
-		return nil, err
-	}
-	b, ok := klineIntervals[iv]
-	if !ok {
-		return nil, fmt.Errorf("%w: interval %q", market.ErrUnsupported, iv)
-	}
+	b, err := httpjson.Param(klineIntervals, iv, "interval")
 	n := httpjson.Clamp(limit, maxKlines-1)
 	// One extra row: the newest is the bar still open.
-	q := url.Values{"category": {"spot"}, "symbol": {symbol(pair)}, "interval": {b}, "limit": {fmt.Sprint(n + 1)}}
-	var out []market.Candle
-	err := c.get(ctx, httpjson.EndpointCandles, "/v5/market/kline", q, httpjson.MaxBody, func(res []byte, _ httpjson.Millis) (err error) {
-		out, err = decodeKlines(res, iv.Duration(), c.hj.Now())
-		return err
-	})
-	if err != nil {
-		return nil, err
-	}
-	return httpjson.LastCandles(out, n), nil
+	req := c.request(httpjson.EndpointCandles, "/v5/market/kline",
+		url.Values{"category": {"spot"}, "symbol": {symbol(pair)}, "interval": {b}, "limit": {fmt.Sprint(n + 1)}})
+	req.Err = err
+	out, err := httpjson.FetchPair(ctx, c.hj, pair, req, inResult(func(res []byte, _ httpjson.Millis) ([]market.Candle, error) {
+		out, err := decodeKlines(res, iv.Duration(), c.hj.Now())
+		return httpjson.LastCandles(out, n), err
+	}))
+	return out, c.hj.Wrap(err, "candles %s %s", symbol(pair), iv)
 }

@@ -3,75 +3,39 @@ package bybit
 import (
 	"context"
 	"errors"
-	"math"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"path/filepath"
 	"sync/atomic"
 	"testing"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus/testutil"
-
 	"github.com/cryptobot-dev/cryptobot/internal/market"
 	"github.com/cryptobot-dev/cryptobot/internal/market/httpjson"
 	"github.com/cryptobot-dev/cryptobot/internal/market/markettest"
-	"github.com/cryptobot-dev/cryptobot/internal/metrics"
+	"github.com/cryptobot-dev/cryptobot/internal/market/markettest/venuetest"
 )
 
-var (
-	btc  = market.Pair{Base: "BTC", Quote: "USDT"}
-	sol  = market.Pair{Base: "SOL", Quote: "USDT"}
-	pepe = market.Pair{Base: "PEPE", Quote: "USDT"}
-)
+var btc, sol, pepe = venuetest.BTC, venuetest.SOL, venuetest.PEPE
 
-func setup(t *testing.T) (*Client, *markettest.Bybit, *metrics.Metrics) {
-	t.Helper()
+func setup(t *testing.T) (*Client, *markettest.Bybit, venuetest.Harness) {
 	fake := markettest.NewBybit()
-	t.Cleanup(fake.Close)
-	m := metrics.New("test", "test")
-	return New(Config{BaseURL: fake.URL() + "/", Metrics: m, Now: markettest.DefaultNow}), fake, m
+	m := venuetest.Start(t, fake.Server)
+	c := New(Config{BaseURL: fake.URL() + "/", Metrics: m, Now: markettest.DefaultNow})
+	return c, fake, venuetest.Harness{Client: c, Fake: fake.Server, Metrics: m}
 }
 
-func near(a, b, tol float64) bool { return math.Abs(a-b) <= tol*math.Max(1, math.Abs(b)) }
+func harness(t *testing.T) venuetest.Harness { _, _, h := setup(t); return h }
 
-func requests(m *metrics.Metrics, endpoint, outcome string) float64 {
-	return testutil.ToFloat64(m.ExchangeRequests.WithLabelValues(venue, endpoint, outcome))
-}
+var near = venuetest.Near
 
-func TestName(t *testing.T) {
-	if got := New(Config{}).Name(); got != "bybit" {
-		t.Errorf("Name() = %q", got)
-	}
-}
+func TestName(t *testing.T) { venuetest.CheckName(t, New(Config{}), "bybit") }
 
+// Bybit's price24hPcnt is a fraction ("0.0224"); the ticker has percent.
 func TestTicker(t *testing.T) {
-	c, _, m := setup(t)
-	for _, tc := range []struct {
-		pair            market.Pair
-		last, open, chg float64
-	}{
-		{btc, 97123.4, 95000, 2.24},        // price24hPcnt "0.0224"
-		{pepe, 0.00001234, 0.000012, 2.83}, // "0.0283"
-	} {
-		t.Run(tc.pair.String(), func(t *testing.T) {
-			got, err := c.Ticker(context.Background(), tc.pair)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if got.Pair != tc.pair || got.Venue != venue || !near(got.Last, tc.last, 1e-12) || !near(got.Open, tc.open, 1e-12) ||
-				!near(got.ChangePct, tc.chg, 1e-9) || got.BaseVolume <= 0 || got.QuoteVolume <= 0 {
-				t.Errorf("Ticker = %+v", got)
-			}
-			if !got.Time.Equal(markettest.DefaultNow()) {
-				t.Errorf("Time = %v", got.Time)
-			}
-		})
-	}
-	if n := requests(m, "ticker", "ok"); n != 2 {
-		t.Errorf("ok ticker requests = %v, want 2", n)
-	}
+	venuetest.RunTicker(t, harness(t), []venuetest.TickerCase{
+		{Pair: btc, Last: 97123.4, Open: 95000, ChangePct: 2.24},
+		{Pair: pepe, Last: 0.00001234, Open: 0.000012, ChangePct: 2.83},
+	}, nil)
 }
 
 func TestInstruments(t *testing.T) {
@@ -93,21 +57,9 @@ func TestInstruments(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			var syms []string
-			for _, in := range got {
-				syms = append(syms, in.Symbol)
-				if in.Kind != tc.kind || in.CtVal != 1 || in.Pair.Base+in.Pair.Quote != in.Symbol {
-					t.Errorf("instrument %+v", in)
-				}
-			}
-			if len(syms) != len(tc.want) {
-				t.Fatalf("symbols = %v, want %v", syms, tc.want)
-			}
-			for i := range syms {
-				if syms[i] != tc.want[i] {
-					t.Errorf("symbols = %v, want %v", syms, tc.want)
-				}
-			}
+			venuetest.CheckInstruments(t, got, tc.kind, tc.want, func(in market.Instrument) bool {
+				return in.CtVal == 1 && in.Pair.Base+in.Pair.Quote == in.Symbol
+			})
 			if n := fake.Hits("instruments"); n != tc.wantPages {
 				t.Errorf("pages fetched = %d, want %d", n, tc.wantPages)
 			}
@@ -116,7 +68,7 @@ func TestInstruments(t *testing.T) {
 }
 
 func TestInstrumentsCursorRepeats(t *testing.T) {
-	body := readFixture(t, "instruments_linear.json") // always the same nextPageCursor
+	body := venuetest.Fixture(t, "instruments_linear.json") // always the same nextPageCursor
 	var hits atomic.Int32
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		hits.Add(1)
@@ -133,7 +85,7 @@ func TestInstrumentsCursorRepeats(t *testing.T) {
 }
 
 func TestOpenInterest(t *testing.T) {
-	c, _, m := setup(t)
+	c, _, h := setup(t)
 	got, err := c.OpenInterest(context.Background(), btc)
 	if err != nil {
 		t.Fatal(err)
@@ -141,59 +93,33 @@ func TestOpenInterest(t *testing.T) {
 	if !near(got.Coin, 85432.1, 1e-12) || !near(got.USD, 85432.1*97123.4, 1e-9) || got.Venue != venue || !got.Time.Equal(markettest.DefaultNow()) {
 		t.Errorf("OpenInterest = %+v", got)
 	}
-	if n := requests(m, "ticker", "ok"); n != 1 {
+	if n := h.Requests("ticker", "ok"); n != 1 {
 		t.Errorf("ok ticker requests = %v, want 1", n)
 	}
 }
 
 func TestFunding(t *testing.T) {
 	c, _, _ := setup(t)
-	now := markettest.DefaultNow()
-	for _, tc := range []struct {
-		pair     market.Pair
-		rate     float64
-		interval time.Duration
-	}{
-		{btc, 0.0001, 8 * time.Hour},
-		{sol, -0.00002, 4 * time.Hour},
-	} {
-		t.Run(tc.pair.String(), func(t *testing.T) {
-			got, err := c.Funding(context.Background(), tc.pair)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if got.Rate != tc.rate || got.Interval != tc.interval || !got.Next.Equal(now.Truncate(tc.interval).Add(tc.interval)) ||
-				got.Mark <= 0 || got.Index <= 0 {
-				t.Errorf("Funding = %+v", got)
+	venuetest.RunFunding(t, c, []venuetest.FundingCase{{Pair: btc, Rate: 0.0001, Interval: 8 * time.Hour}, {Pair: sol, Rate: -0.00002, Interval: 4 * time.Hour}},
+		func(t *testing.T, f market.Funding) {
+			if f.Mark <= 0 || f.Index <= 0 {
+				t.Errorf("Funding = %+v, want mark and index", f)
 			}
 		})
-	}
 }
 
 func TestOIHistory(t *testing.T) {
 	c, fake, _ := setup(t)
-	got, err := c.OIHistory(context.Background(), btc, time.Hour, 25)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(got) != 25 {
-		t.Fatalf("rows = %d, want 25", len(got))
-	}
-	for i := 1; i < len(got); i++ {
-		if got[i].Time.Sub(got[i-1].Time) != time.Hour {
-			t.Fatalf("rows %d,%d not ascending hourly: %v, %v", i-1, i, got[i-1].Time, got[i].Time)
+	cases := []venuetest.HistoryCase{{Name: "1h", Period: time.Hour, Limit: 25, Want: 25}, {Name: "5m clamped to Bybit's maximum", Period: 5 * time.Minute, Limit: 1000, Want: 200}}
+	venuetest.RunOIHistory(t, c, cases, func(t *testing.T, last market.OIPoint, period time.Duration) {
+		if !near(last.Coin, 85432.1, 1e-12) || !near(last.USD, last.Coin*97123.4, 1e-12) ||
+			!last.Time.Equal(markettest.DefaultNow().Truncate(period)) {
+			t.Errorf("last row = %+v", last)
 		}
-	}
-	last := got[len(got)-1]
-	if !near(last.Coin, 85432.1, 1e-12) || !near(last.USD, last.Coin*97123.4, 1e-12) ||
-		!last.Time.Equal(markettest.DefaultNow().Truncate(time.Hour)) {
-		t.Errorf("last row = %+v", last)
-	}
-	if fake.Hits("oi_history") != 1 || fake.Hits("ticker") != 1 {
-		t.Errorf("hits oi_history=%d ticker=%d, want 1 and 1", fake.Hits("oi_history"), fake.Hits("ticker"))
-	}
-	if rows, err := c.OIHistory(context.Background(), btc, 5*time.Minute, 1000); err != nil || len(rows) != 200 {
-		t.Errorf("limit 1000: %d rows, %v; want 200 (Bybit's maximum)", len(rows), err)
+	})
+	// Each history is one history and one ticker request (for USD).
+	if fake.Hits("oi_history") != len(cases) || fake.Hits("ticker") != len(cases) {
+		t.Errorf("hits oi_history=%d ticker=%d, want %d each", fake.Hits("oi_history"), fake.Hits("ticker"), len(cases))
 	}
 	if _, err := c.OIHistory(context.Background(), btc, 2*time.Hour, 10); !errors.Is(err, market.ErrUnsupported) {
 		t.Errorf("2h period error = %v, want ErrUnsupported", err)
@@ -202,156 +128,35 @@ func TestOIHistory(t *testing.T) {
 
 func TestCandles(t *testing.T) {
 	c, _, _ := setup(t)
-	now := markettest.DefaultNow()
-	for _, tc := range []struct {
-		iv    market.Interval
-		limit int
-		want  int
-	}{
-		{market.H1, 300, 300},
-		{market.H4, 1, 1},
-		{market.D1, 5000, 999},
-	} {
-		t.Run(string(tc.iv), func(t *testing.T) {
-			got, err := c.Candles(context.Background(), btc, tc.iv, tc.limit)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if len(got) != tc.want {
-				t.Fatalf("candles = %d, want %d", len(got), tc.want)
-			}
-			d := tc.iv.Duration()
-			for i := 1; i < len(got); i++ {
-				if got[i].Open.Sub(got[i-1].Open) != d {
-					t.Fatalf("candles %d,%d not ascending by %s", i-1, i, d)
-				}
-			}
-			if last := got[len(got)-1]; !last.Open.Equal(now.Truncate(d).Add(-d)) {
-				t.Errorf("last candle opens %v, want the last closed bar %v", last.Open, now.Truncate(d).Add(-d))
-			}
-		})
-	}
-}
-
-var calls = map[string]func(*Client, context.Context, market.Pair) error{
-	"ticker": func(c *Client, ctx context.Context, p market.Pair) error { _, err := c.Ticker(ctx, p); return err },
-	"open_interest": func(c *Client, ctx context.Context, p market.Pair) error {
-		_, err := c.OpenInterest(ctx, p)
-		return err
-	},
-	"oi_history": func(c *Client, ctx context.Context, p market.Pair) error {
-		_, err := c.OIHistory(ctx, p, time.Hour, 25)
-		return err
-	},
-	"funding": func(c *Client, ctx context.Context, p market.Pair) error { _, err := c.Funding(ctx, p); return err },
-	"candles": func(c *Client, ctx context.Context, p market.Pair) error {
-		_, err := c.Candles(ctx, p, market.H1, 10)
-		return err
-	},
-}
-
-func TestUnknownSymbol(t *testing.T) {
-	for name, call := range calls {
-		t.Run(name, func(t *testing.T) {
-			c, _, m := setup(t)
-			if err := call(c, context.Background(), market.Pair{Base: "NOPE", Quote: "USDT"}); !errors.Is(err, market.ErrUnknownSymbol) {
-				t.Fatalf("error = %v, want ErrUnknownSymbol", err)
-			}
-			var total float64
-			for _, ep := range []string{"ticker", "oi_history", "candles"} {
-				total += requests(m, ep, "unknown_symbol")
-			}
-			if total != 1 {
-				t.Errorf("unknown_symbol outcomes = %v, want 1", total)
-			}
-		})
-	}
-}
-
-func TestInvalidPairSendsNothing(t *testing.T) {
-	c, fake, _ := setup(t)
-	for name, call := range calls {
-		if err := call(c, context.Background(), market.Pair{Base: "btc", Quote: "usdt"}); !errors.Is(err, market.ErrUnknownSymbol) {
-			t.Errorf("%s error = %v, want ErrUnknownSymbol", name, err)
-		}
-	}
-	for _, ep := range []string{"ticker", "oi_history", "candles"} {
-		if n := fake.Hits(ep); n != 0 {
-			t.Errorf("%s: %d requests sent", ep, n)
-		}
-	}
-}
-
-func TestErrors(t *testing.T) {
-	for _, tc := range []struct {
-		name    string
-		inject  func(*markettest.Bybit)
-		want    error
-		outcome string
-		retry   time.Duration
-	}{
-		{"403 access too frequent", func(f *markettest.Bybit) { f.RateLimit(3*time.Second, 1) }, market.ErrRateLimited, "rate_limited", 3 * time.Second},
-		{"403 without Retry-After", func(f *markettest.Bybit) { f.RateLimit(0, 1) }, market.ErrRateLimited, "rate_limited", 0},
-		{"429", func(f *markettest.Bybit) { f.Fail(http.StatusTooManyRequests, 1) }, market.ErrRateLimited, "rate_limited", 0},
-		{"500 envelope", func(f *markettest.Bybit) { f.Fail(http.StatusInternalServerError, 1) }, market.ErrUnavailable, "unavailable", 0},
-		{"502", func(f *markettest.Bybit) { f.Fail(http.StatusBadGateway, 1) }, market.ErrUnavailable, "unavailable", 0},
-		{"400 text", func(f *markettest.Bybit) { f.Fail(http.StatusBadRequest, 1) }, market.ErrBadResponse, "bad_response", 0},
-		{"malformed", func(f *markettest.Bybit) { f.Malformed(1) }, market.ErrBadResponse, "bad_response", 0},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			c, fake, m := setup(t)
-			tc.inject(fake)
-			_, err := c.Ticker(context.Background(), btc)
-			if !errors.Is(err, tc.want) {
-				t.Fatalf("error = %v, want %v", err, tc.want)
-			}
-			if tc.want == market.ErrRateLimited {
-				var rl *market.RateLimitError
-				if !errors.As(err, &rl) || rl.RetryAfter != tc.retry || rl.Venue != venue {
-					t.Errorf("RateLimitError = %+v, want RetryAfter %s", rl, tc.retry)
-				}
-			}
-			if n := requests(m, "ticker", tc.outcome); n != 1 {
-				t.Errorf("%s outcomes = %v, want 1", tc.outcome, n)
-			}
-			if _, err := c.Ticker(context.Background(), btc); err != nil {
-				t.Errorf("after the fault: %v", err)
-			}
-		})
-	}
-}
-
-func TestTimeout(t *testing.T) {
-	c, fake, m := setup(t)
-	fake.Delay(time.Hour)
-	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
-	defer cancel()
-	if _, err := c.Funding(ctx, btc); !errors.Is(err, market.ErrUnavailable) || !errors.Is(err, context.DeadlineExceeded) {
-		t.Fatalf("error = %v, want ErrUnavailable and DeadlineExceeded", err)
-	}
-	if n := requests(m, "ticker", "unavailable"); n != 1 {
-		t.Errorf("unavailable outcomes = %v, want 1", n)
-	}
-}
-
-func readFixture(t testing.TB, name string) []byte {
-	t.Helper()
-	b, err := os.ReadFile(filepath.Join("testdata", name))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
+	venuetest.RunCandles(t, c, []venuetest.CandleCase{{Interval: market.H1, Limit: 300, Want: 300}, {Interval: market.H4, Limit: 1, Want: 1}, {Interval: market.D1, Limit: 5000, Want: 999}})
 }
 
 // result decodes a fixture's envelope.
 func result(t testing.TB, name string) ([]byte, httpjson.Millis) {
 	t.Helper()
-	res, ts, err := decodeEnvelope(readFixture(t, name))
+	res, ts, err := decodeEnvelope(venuetest.Fixture(t, name))
 	if err != nil {
 		t.Fatal(err)
 	}
 	return res, ts
 }
+
+func TestUnknownSymbol(t *testing.T) {
+	venuetest.RunUnknownSymbol(t, harness, func(string) market.Pair { return market.Pair{Base: "NOPE", Quote: "USDT"} })
+}
+
+func TestInvalidPairSendsNothing(t *testing.T) {
+	venuetest.RunInvalidPairs(t, harness, market.Pair{Base: "btc", Quote: "usdt"})
+}
+
+func TestErrors(t *testing.T) {
+	// Bybit's rate limit is HTTP 403 "access too frequent".
+	venuetest.RunErrors(t, harness, append(venuetest.ErrorCases(),
+		venuetest.ErrorCase{Name: "403 text", Inject: func(f *markettest.Server) { f.Fail(http.StatusForbidden, 1) }, Want: market.ErrRateLimited, Outcome: "rate_limited"}))
+}
+
+// Funding reads the linear ticker.
+func TestTimeout(t *testing.T) { venuetest.RunTimeout(t, harness, "funding", "ticker") }
 
 func TestDecodeFixtures(t *testing.T) {
 	t.Run("spot ticker: fraction to percent", func(t *testing.T) {
@@ -423,7 +228,7 @@ func TestDecodeFixtures(t *testing.T) {
 		{"error_too_many_visits.json", market.ErrRateLimited},
 	} {
 		t.Run(tc.file, func(t *testing.T) {
-			if _, _, err := decodeEnvelope(readFixture(t, tc.file)); !errors.Is(err, tc.want) {
+			if _, _, err := decodeEnvelope(venuetest.Fixture(t, tc.file)); !errors.Is(err, tc.want) {
 				t.Errorf("error = %v, want %v", err, tc.want)
 			}
 		})
@@ -469,9 +274,9 @@ func TestDecodeBadInput(t *testing.T) {
 }
 
 func FuzzDecodeTicker(f *testing.F) {
-	f.Add(readFixture(f, "tickers_spot_BTCUSDT.json"))
-	f.Add(readFixture(f, "tickers_linear_BTCUSDT.json"))
-	f.Add(readFixture(f, "error_not_supported.json"))
+	f.Add(venuetest.Fixture(f, "tickers_spot_BTCUSDT.json"))
+	f.Add(venuetest.Fixture(f, "tickers_linear_BTCUSDT.json"))
+	f.Add(venuetest.Fixture(f, "error_not_supported.json"))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		res, ts, err := decodeEnvelope(b)
 		if err != nil {
@@ -494,7 +299,7 @@ func FuzzDecodeTicker(f *testing.F) {
 }
 
 func FuzzDecodeKlines(f *testing.F) {
-	f.Add(readFixture(f, "kline_BTCUSDT.json"))
+	f.Add(venuetest.Fixture(f, "kline_BTCUSDT.json"))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		if res, _, err := decodeEnvelope(b); err == nil {
 			if _, err := decodeKlines(res, time.Hour, time.UnixMilli(1e12)); err != nil && !errors.Is(err, market.ErrBadResponse) {
@@ -505,7 +310,7 @@ func FuzzDecodeKlines(f *testing.F) {
 }
 
 func FuzzDecodeOIHistory(f *testing.F) {
-	f.Add(readFixture(f, "open-interest_BTCUSDT.json"))
+	f.Add(venuetest.Fixture(f, "open-interest_BTCUSDT.json"))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		if res, _, err := decodeEnvelope(b); err == nil {
 			if _, err := decodeOIHistory(res); err != nil && !errors.Is(err, market.ErrBadResponse) {
@@ -516,7 +321,7 @@ func FuzzDecodeOIHistory(f *testing.F) {
 }
 
 func FuzzDecodeInstruments(f *testing.F) {
-	f.Add(readFixture(f, "instruments_linear.json"))
+	f.Add(venuetest.Fixture(f, "instruments_linear.json"))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		if res, _, err := decodeEnvelope(b); err == nil {
 			if _, _, err := decodeInstruments(res, market.Perp); err != nil && !errors.Is(err, market.ErrBadResponse) {

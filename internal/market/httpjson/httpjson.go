@@ -37,6 +37,22 @@ const (
 	EndpointCandles      = "candles"
 )
 
+// Endpoints returns every endpoint label Get can record, for metrics to
+// initialise: the label set of exchange_requests_total's endpoint. Only
+// Binance records EndpointFundingInfo.
+func Endpoints() []string {
+	return []string{
+		EndpointInstruments, EndpointTicker, EndpointOpenInterest, EndpointOIHistory,
+		EndpointFunding, EndpointFundingInfo, EndpointCandles,
+	}
+}
+
+// Outcomes returns every outcome label Get can record (see Outcome): the
+// label set of exchange_requests_total's outcome.
+func Outcomes() []string {
+	return []string{OutcomeOK, OutcomeUnknownSymbol, OutcomeRateLimited, OutcomeUnavailable, OutcomeBadResponse}
+}
+
 // Outcome labels of the exchange request counter.
 const (
 	OutcomeOK            = metrics.OutcomeOK

@@ -7,7 +7,9 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -265,4 +267,91 @@ func TestSorting(t *testing.T) {
 	if !ps[0].Time.Equal(t0) {
 		t.Errorf("SortOI = %+v", ps)
 	}
+}
+
+// TestLabelSets checks that the exported label sets cover what Get records.
+func TestLabelSets(t *testing.T) {
+	outcomes := Outcomes()
+	for _, err := range []error{nil, market.ErrUnknownSymbol, market.ErrRateLimited, market.ErrUnavailable, market.ErrBadResponse, context.Canceled} {
+		if o := Outcome(err); !slices.Contains(outcomes, o) {
+			t.Errorf("Outcome(%v) = %q, not in Outcomes() %v", err, o, outcomes)
+		}
+	}
+	eps := Endpoints()
+	if len(slices.Compact(slices.Sorted(slices.Values(eps)))) != 7 || slices.Contains(eps, "") {
+		t.Errorf("Endpoints() = %v, want the seven distinct endpoint labels", eps)
+	}
+}
+
+func TestFetch(t *testing.T) {
+	var hits atomic.Int64
+	var query string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		hits.Add(1)
+		query = r.URL.RawQuery
+		_, _ = w.Write([]byte(`{"v":"1"}`))
+	}))
+	defer srv.Close()
+	c := New(Config{Venue: "v", HTTP: srv.Client()})
+	btc := market.Pair{Base: "BTC", Quote: "USDT"}
+	req := Request{Endpoint: EndpointTicker, URL: srv.URL + "/x", Query: map[string][]string{"symbol": {"BTCUSDT"}}}
+	decodeV := func(b []byte) (string, error) {
+		var v struct{ V string }
+		return v.V, Decode(b, &v)
+	}
+
+	if got, err := FetchPair(context.Background(), c, btc, req, decodeV); err != nil || got != "1" || query != "symbol=BTCUSDT" {
+		t.Errorf("FetchPair = %q, %v (query %q), want \"1\"", got, err, query)
+	}
+	half := func([]byte) (string, error) { return "half", errTest }
+	if got, err := Fetch(context.Background(), c, req, half); !errors.Is(err, errTest) || got != "" {
+		t.Errorf("Fetch with a failing decoder = %q, %v; want the zero value and the error", got, err)
+	}
+	before := hits.Load()
+	if _, err := FetchPair(context.Background(), c, market.Pair{Base: "btc", Quote: "USDT"}, req, decodeV); !errors.Is(err, market.ErrUnknownSymbol) {
+		t.Errorf("FetchPair(btc) error = %v, want ErrUnknownSymbol", err)
+	}
+	if hits.Load() != before {
+		t.Error("FetchPair sent a request for an invalid pair")
+	}
+}
+
+var errTest = errors.New("test")
+
+func TestWrap(t *testing.T) {
+	c := New(Config{Venue: "binance"})
+	if err := c.Wrap(nil, "ticker %s", "BTCUSDT"); err != nil {
+		t.Errorf("Wrap(nil) = %v", err)
+	}
+	err := c.Wrap(market.ErrUnavailable, "ticker %s", "BTCUSDT")
+	if !errors.Is(err, market.ErrUnavailable) || err.Error() != "binance ticker BTCUSDT: market data unavailable" {
+		t.Errorf("Wrap = %q", err)
+	}
+}
+
+func TestParam(t *testing.T) {
+	names := map[time.Duration]string{time.Hour: "1h"}
+	if v, err := Param(names, time.Hour, "period"); v != "1h" || err != nil {
+		t.Errorf("Param(1h) = %q, %v", v, err)
+	}
+	_, err := Param(names, 2*time.Hour, "period")
+	if !errors.Is(err, market.ErrUnsupported) || err.Error() != "unsupported request: period 2h0m0s" {
+		t.Errorf("Param(2h) error = %v, want ErrUnsupported naming the period", err)
+	}
+	// An unsupported request fails after the pair check and sends nothing.
+	c := New(Config{Venue: "v", HTTP: &http.Client{Transport: failTransport{t}}})
+	req := Request{Endpoint: EndpointOIHistory, URL: "http://127.0.0.1:1/x", Err: err}
+	if _, err := FetchPair(context.Background(), c, market.Pair{Base: "BTC", Quote: "USDT"}, req, func([]byte) (int, error) { return 0, nil }); !errors.Is(err, market.ErrUnsupported) {
+		t.Errorf("FetchPair with Err = %v, want ErrUnsupported", err)
+	}
+	if _, err := FetchPair(context.Background(), c, market.Pair{}, req, func([]byte) (int, error) { return 0, nil }); !errors.Is(err, market.ErrUnknownSymbol) {
+		t.Errorf("FetchPair with Err and no pair = %v, want the pair checked first", err)
+	}
+}
+
+type failTransport struct{ t *testing.T }
+
+func (f failTransport) RoundTrip(*http.Request) (*http.Response, error) {
+	f.t.Error("a request was sent")
+	return nil, errTest
 }

@@ -21,7 +21,7 @@ import (
 const DefaultBaseURL = "https://www.okx.com"
 
 const (
-	venue        = "okx"
+	venue        = market.OKX
 	maxCandles   = 300
 	maxOIHistory = 100
 )
@@ -67,15 +67,22 @@ func statusError(_ int, _ http.Header, body []byte) error {
 func spotID(p market.Pair) string { return p.Base + "-" + p.Quote }
 func swapID(p market.Pair) string { return p.Base + "-" + p.Quote + "-SWAP" }
 
-// get fetches a v5 path and hands the envelope's data to decode.
-func (c *Client) get(ctx context.Context, endpoint, path string, q url.Values, maxBytes int64, decode func(data []byte) error) error {
-	return c.hj.Get(ctx, endpoint, c.base+path+"?"+q.Encode(), maxBytes, func(b []byte) error {
+// request is a GET of a v5 path.
+func (c *Client) request(endpoint, path string, q url.Values) httpjson.Request {
+	return httpjson.Request{Endpoint: endpoint, URL: c.base + path, Query: q}
+}
+
+// inData adapts a decoder of a v5 envelope's data to a whole response: the
+// envelope's code is checked first.
+func inData[T any](decode func(data []byte) (T, error)) func([]byte) (T, error) {
+	return func(b []byte) (T, error) {
 		data, err := decodeEnvelope(b)
 		if err != nil {
-			return err
+			var zero T
+			return zero, err
 		}
 		return decode(data)
-	})
+	}
 }
 
 // Instruments lists live SPOT instruments, or live USDT-margined linear swaps
@@ -83,58 +90,32 @@ func (c *Client) get(ctx context.Context, endpoint, path string, q url.Values, m
 func (c *Client) Instruments(ctx context.Context, kind market.Kind) ([]market.Instrument, error) {
 	typ := map[market.Kind]string{market.Spot: "SPOT", market.Perp: "SWAP"}[kind]
 	if typ == "" {
-		return nil, fmt.Errorf("okx instruments %q: %w", kind, market.ErrUnsupported)
+		return nil, c.hj.Wrap(market.ErrUnsupported, "instruments %q", kind)
 	}
-	var out []market.Instrument
-	err := c.get(ctx, httpjson.EndpointInstruments, "/api/v5/public/instruments", url.Values{"instType": {typ}},
-		httpjson.MaxInstrumentsBody, func(data []byte) (err error) {
-			out, err = decodeInstruments(data, kind)
-			return err
-		})
-	if err != nil {
-		return nil, fmt.Errorf("okx instruments %s: %w", kind, err)
-	}
-	return out, nil
+	req := c.request(httpjson.EndpointInstruments, "/api/v5/public/instruments", url.Values{"instType": {typ}})
+	req.MaxBytes = httpjson.MaxInstrumentsBody
+	out, err := httpjson.Fetch(ctx, c.hj, req, inData(func(data []byte) ([]market.Instrument, error) { return decodeInstruments(data, kind) }))
+	return out, c.hj.Wrap(err, "instruments %s", kind)
 }
 
 // Ticker returns the SPOT 24 h ticker; OKX has no change field, so the
 // change is computed from open24h.
 func (c *Client) Ticker(ctx context.Context, pair market.Pair) (market.Ticker, error) {
-	var t market.Ticker
-	err := c.withPair(pair, func() error {
-		return c.get(ctx, httpjson.EndpointTicker, "/api/v5/market/ticker", url.Values{"instId": {spotID(pair)}}, httpjson.MaxBody,
-			func(data []byte) (err error) {
-				t, err = decodeTicker(data, pair)
-				return err
-			})
-	})
-	if err != nil {
-		return market.Ticker{}, fmt.Errorf("okx ticker %s: %w", spotID(pair), err)
-	}
-	return t, nil
+	req := c.request(httpjson.EndpointTicker, "/api/v5/market/ticker", url.Values{"instId": {spotID(pair)}})
+	t, err := httpjson.FetchPair(ctx, c.hj, pair, req, inData(func(data []byte) (market.Ticker, error) { return decodeTicker(data, pair) }))
+	return t, c.hj.Wrap(err, "ticker %s", spotID(pair))
 }
 
 // OpenInterest returns the swap's open interest: coin from oiCcy (or
 // contracts × ctVal when OKX leaves it out) and USD from oiUsd.
 func (c *Client) OpenInterest(ctx context.Context, pair market.Pair) (market.OpenInterest, error) {
+	req := c.request(httpjson.EndpointOpenInterest, "/api/v5/public/open-interest", url.Values{"instType": {"SWAP"}, "instId": {swapID(pair)}})
+	row, err := httpjson.FetchPair(ctx, c.hj, pair, req, inData(decodeOpenInterest))
 	var oi market.OpenInterest
-	err := c.withPair(pair, func() error {
-		var row oiRow
-		err := c.get(ctx, httpjson.EndpointOpenInterest, "/api/v5/public/open-interest",
-			url.Values{"instType": {"SWAP"}, "instId": {swapID(pair)}}, httpjson.MaxBody, func(data []byte) (err error) {
-				row, err = decodeOpenInterest(data)
-				return err
-			})
-		if err != nil {
-			return err
-		}
+	if err == nil {
 		oi, err = c.normalise(ctx, row, pair)
-		return err
-	})
-	if err != nil {
-		return market.OpenInterest{}, fmt.Errorf("okx open interest %s: %w", swapID(pair), err)
 	}
-	return oi, nil
+	return oi, c.hj.Wrap(err, "open interest %s", swapID(pair))
 }
 
 // normalise converts contracts to coin with ctVal when oiCcy is missing.
@@ -159,12 +140,8 @@ func (c *Client) ctVal(ctx context.Context, pair market.Pair) (float64, error) {
 	if ok {
 		return v, nil
 	}
-	var ins []market.Instrument
-	err := c.get(ctx, httpjson.EndpointInstruments, "/api/v5/public/instruments", url.Values{"instType": {"SWAP"}, "instId": {id}},
-		httpjson.MaxBody, func(data []byte) (err error) {
-			ins, err = decodeInstruments(data, market.Perp)
-			return err
-		})
+	req := c.request(httpjson.EndpointInstruments, "/api/v5/public/instruments", url.Values{"instType": {"SWAP"}, "instId": {id}})
+	ins, err := httpjson.Fetch(ctx, c.hj, req, inData(func(data []byte) ([]market.Instrument, error) { return decodeInstruments(data, market.Perp) }))
 	if err != nil {
 		return 0, err
 	}
@@ -186,54 +163,36 @@ var oiPeriods = map[time.Duration]string{
 // OIHistory returns up to limit (clamped to 1–100) rows, ascending. Rows
 // without oiUsd (older responses) have USD 0.
 func (c *Client) OIHistory(ctx context.Context, pair market.Pair, period time.Duration, limit int) ([]market.OIPoint, error) {
-	var out []market.OIPoint
-	err := c.withPair(pair, func() error {
-		p, ok := oiPeriods[period]
-		if !ok {
-			return fmt.Errorf("%w: period %s", market.ErrUnsupported, period)
-		}
-		q := url.Values{"instId": {swapID(pair)}, "period": {p}, "limit": {fmt.Sprint(httpjson.Clamp(limit, maxOIHistory))}}
-		var rows []oiRow
-		err := c.get(ctx, httpjson.EndpointOIHistory, "/api/v5/rubik/stat/contracts/open-interest-history", q, httpjson.MaxBody,
-			func(data []byte) (err error) {
-				rows, err = decodeOIHistory(data)
-				return err
-			})
-		if err != nil {
-			return err
-		}
-		out = make([]market.OIPoint, 0, len(rows))
-		for _, r := range rows {
-			oi, err := c.normalise(ctx, r, pair)
-			if err != nil {
-				return err
-			}
-			out = append(out, market.OIPoint{Time: oi.Time, Coin: oi.Coin, USD: oi.USD})
-		}
-		httpjson.SortOI(out)
-		return nil
-	})
+	out, err := c.oiHistory(ctx, pair, period, limit)
+	return out, c.hj.Wrap(err, "oi history %s", swapID(pair))
+}
+
+func (c *Client) oiHistory(ctx context.Context, pair market.Pair, period time.Duration, limit int) ([]market.OIPoint, error) {
+	p, err := httpjson.Param(oiPeriods, period, "period")
+	req := c.request(httpjson.EndpointOIHistory, "/api/v5/rubik/stat/contracts/open-interest-history",
+		url.Values{"instId": {swapID(pair)}, "period": {p}, "limit": {fmt.Sprint(httpjson.Clamp(limit, maxOIHistory))}})
+	req.Err = err
+	rows, err := httpjson.FetchPair(ctx, c.hj, pair, req, inData(decodeOIHistory))
 	if err != nil {
-		return nil, fmt.Errorf("okx oi history %s: %w", swapID(pair), err)
+		return nil, err
 	}
-	return out, nil
+	out := make([]market.OIPoint, 0, len(rows))
+	for _, r := range rows {
+		oi, err := c.normalise(ctx, r, pair)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, market.OIPoint{Time: oi.Time, Coin: oi.Coin, USD: oi.USD})
+	}
+	return httpjson.SortOI(out), nil
 }
 
 // Funding returns the current rate, its settlement time and the interval
 // (nextFundingTime − fundingTime). OKX's funding-rate has no mark or index.
 func (c *Client) Funding(ctx context.Context, pair market.Pair) (market.Funding, error) {
-	var f market.Funding
-	err := c.withPair(pair, func() error {
-		return c.get(ctx, httpjson.EndpointFunding, "/api/v5/public/funding-rate", url.Values{"instId": {swapID(pair)}}, httpjson.MaxBody,
-			func(data []byte) (err error) {
-				f, err = decodeFunding(data, pair)
-				return err
-			})
-	})
-	if err != nil {
-		return market.Funding{}, fmt.Errorf("okx funding %s: %w", swapID(pair), err)
-	}
-	return f, nil
+	req := c.request(httpjson.EndpointFunding, "/api/v5/public/funding-rate", url.Values{"instId": {swapID(pair)}})
+	f, err := httpjson.FetchPair(ctx, c.hj, pair, req, inData(func(data []byte) (market.Funding, error) { return decodeFunding(data, pair) }))
+	return f, c.hj.Wrap(err, "funding %s", swapID(pair))
 }
 
 // bars maps candle intervals to OKX's; daily bars use the UTC variant so
@@ -242,30 +201,14 @@ var bars = map[market.Interval]string{market.M15: "15m", market.H1: "1H", market
 
 // Candles returns up to limit (clamped to 1–299) confirmed SPOT bars, ascending.
 func (c *Client) Candles(ctx context.Context, pair market.Pair, iv market.Interval, limit int) ([]market.Candle, error) {
-	var out []market.Candle
-	err := c.withPair(pair, func() error {
-		b, ok := bars[iv]
-		if !ok {
-			return fmt.Errorf("%w: interval %q", market.ErrUnsupported, iv)
-		}
-		n := httpjson.Clamp(limit, maxCandles-1)
-		// One extra row: the newest may still be open.
-		q := url.Values{"instId": {spotID(pair)}, "bar": {b}, "limit": {fmt.Sprint(n + 1)}}
-		return c.get(ctx, httpjson.EndpointCandles, "/api/v5/market/candles", q, httpjson.MaxBody, func(data []byte) (err error) {
-			out, err = decodeCandles(data)
-			out = httpjson.LastCandles(out, n)
-			return err
-		})
-	})
-	if err != nil {
-		return nil, fmt.Errorf("okx candles %s %s: %w", spotID(pair), iv, err)
-	}
-	return out, nil
-}
-
-func (c *Client) withPair(p market.Pair, f func() error) error {
-	if err := httpjson.CheckPair(p); err != nil {
-		return err
-	}
-	return f()
+	b, err := httpjson.Param(bars, iv, "interval")
+	n := httpjson.Clamp(limit, maxCandles-1)
+	// One extra row: the newest may still be open.
+	req := c.request(httpjson.EndpointCandles, "/api/v5/market/candles", url.Values{"instId": {spotID(pair)}, "bar": {b}, "limit": {fmt.Sprint(n + 1)}})
+	req.Err = err
+	out, err := httpjson.FetchPair(ctx, c.hj, pair, req, inData(func(data []byte) ([]market.Candle, error) {
+		out, err := decodeCandles(data)
+		return httpjson.LastCandles(out, n), err
+	}))
+	return out, c.hj.Wrap(err, "candles %s %s", spotID(pair), iv)
 }

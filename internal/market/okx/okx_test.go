@@ -3,76 +3,43 @@ package okx
 import (
 	"context"
 	"errors"
-	"math"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"path/filepath"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus/testutil"
-
 	"github.com/cryptobot-dev/cryptobot/internal/market"
 	"github.com/cryptobot-dev/cryptobot/internal/market/markettest"
-	"github.com/cryptobot-dev/cryptobot/internal/metrics"
+	"github.com/cryptobot-dev/cryptobot/internal/market/markettest/venuetest"
 )
 
-var (
-	btc  = market.Pair{Base: "BTC", Quote: "USDT"}
-	eth  = market.Pair{Base: "ETH", Quote: "USDT"}
-	sol  = market.Pair{Base: "SOL", Quote: "USDT"}
-	pepe = market.Pair{Base: "PEPE", Quote: "USDT"}
-)
+var btc, eth, sol, pepe = venuetest.BTC, venuetest.ETH, venuetest.SOL, venuetest.PEPE
 
-func setup(t *testing.T) (*Client, *markettest.OKX, *metrics.Metrics) {
-	t.Helper()
+func setup(t *testing.T) (*Client, *markettest.OKX, venuetest.Harness) {
 	fake := markettest.NewOKX()
-	t.Cleanup(fake.Close)
-	m := metrics.New("test", "test")
-	return New(Config{BaseURL: fake.URL(), Metrics: m, Now: markettest.DefaultNow}), fake, m
+	m := venuetest.Start(t, fake.Server)
+	c := New(Config{BaseURL: fake.URL(), Metrics: m, Now: markettest.DefaultNow})
+	return c, fake, venuetest.Harness{Client: c, Fake: fake.Server, Metrics: m}
 }
 
-func near(a, b, tol float64) bool { return math.Abs(a-b) <= tol*math.Max(1, math.Abs(b)) }
+func harness(t *testing.T) venuetest.Harness { _, _, h := setup(t); return h }
 
-func requests(m *metrics.Metrics, endpoint, outcome string) float64 {
-	return testutil.ToFloat64(m.ExchangeRequests.WithLabelValues(venue, endpoint, outcome))
-}
+var near = venuetest.Near
 
-func TestName(t *testing.T) {
-	if got := New(Config{}).Name(); got != "okx" {
-		t.Errorf("Name() = %q", got)
-	}
-}
+func TestName(t *testing.T) { venuetest.CheckName(t, New(Config{}), "okx") }
 
+// OKX has no change field: the client computes it from open24h.
 func TestTicker(t *testing.T) {
-	c, _, m := setup(t)
-	for _, tc := range []struct {
-		pair            market.Pair
-		last, open, chg float64
-	}{
-		{btc, 97123.4, 95000, (97123.4 - 95000) / 95000 * 100},
-		{pepe, 0.00001234, 0.000012, (0.00001234 - 0.000012) / 0.000012 * 100},
-	} {
-		t.Run(tc.pair.String(), func(t *testing.T) {
-			got, err := c.Ticker(context.Background(), tc.pair)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if got.Pair != tc.pair || got.Venue != venue || got.Last != tc.last || got.Open != tc.open ||
-				!near(got.ChangePct, tc.chg, 1e-12) || !got.Time.Equal(markettest.DefaultNow()) {
-				t.Errorf("Ticker = %+v", got)
-			}
-			// SPOT volCcy24h is quote volume.
-			if !near(got.QuoteVolume, got.BaseVolume*tc.last, 1e-6) {
-				t.Errorf("QuoteVolume %v, want base %v × last", got.QuoteVolume, got.BaseVolume)
-			}
-		})
-	}
-	if n := requests(m, "ticker", "ok"); n != 2 {
-		t.Errorf("ok ticker requests = %v, want 2", n)
-	}
+	venuetest.RunTicker(t, harness(t), []venuetest.TickerCase{
+		{Pair: btc, Last: 97123.4, Open: 95000, ChangePct: (97123.4 - 95000) / 95000 * 100},
+		{Pair: pepe, Last: 0.00001234, Open: 0.000012, ChangePct: (0.00001234 - 0.000012) / 0.000012 * 100},
+	}, func(t *testing.T, tc venuetest.TickerCase, got market.Ticker) {
+		// SPOT volCcy24h is quote volume.
+		if !near(got.QuoteVolume, got.BaseVolume*tc.Last, 1e-6) {
+			t.Errorf("QuoteVolume %v, want base %v × last", got.QuoteVolume, got.BaseVolume)
+		}
+	})
 }
 
 func TestInstruments(t *testing.T) {
@@ -146,7 +113,7 @@ func fixtureServer(t *testing.T, files map[string]string) (*httptest.Server, fun
 		mu.Lock()
 		hits[r.URL.Path]++
 		mu.Unlock()
-		_, _ = w.Write(readFixture(t, name))
+		_, _ = w.Write(venuetest.Fixture(t, name))
 	}))
 	t.Cleanup(srv.Close)
 	return srv, func(path string) int {
@@ -178,35 +145,15 @@ func TestOpenInterestFromContracts(t *testing.T) {
 
 func TestOIHistory(t *testing.T) {
 	c, fake, _ := setup(t)
-	for _, tc := range []struct {
-		name   string
-		period time.Duration
-		limit  int
-		want   int
-	}{
-		{"1h", time.Hour, 25, 25},
-		{"5m clamped", 5 * time.Minute, 289, 100},
-		{"1d", 24 * time.Hour, 7, 7},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			got, err := c.OIHistory(context.Background(), btc, tc.period, tc.limit)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if len(got) != tc.want {
-				t.Fatalf("rows = %d, want %d", len(got), tc.want)
-			}
-			for i := 1; i < len(got); i++ {
-				if got[i].Time.Sub(got[i-1].Time) != tc.period {
-					t.Fatalf("rows %d,%d not ascending by %s", i-1, i, tc.period)
-				}
-			}
-			last := got[len(got)-1]
-			if !near(last.Coin, 85432.1, 1e-12) || !near(last.USD, 85432.1*97123.4, 1e-9) {
-				t.Errorf("last row = %+v", last)
-			}
-		})
-	}
+	venuetest.RunOIHistory(t, c, []venuetest.HistoryCase{
+		{Name: "1h", Period: time.Hour, Limit: 25, Want: 25},
+		{Name: "5m clamped", Period: 5 * time.Minute, Limit: 289, Want: 100},
+		{Name: "1d", Period: 24 * time.Hour, Limit: 7, Want: 7},
+	}, func(t *testing.T, last market.OIPoint, _ time.Duration) {
+		if !near(last.Coin, 85432.1, 1e-12) || !near(last.USD, 85432.1*97123.4, 1e-9) {
+			t.Errorf("last row = %+v", last)
+		}
+	})
 	if _, err := c.OIHistory(context.Background(), btc, time.Minute, 10); !errors.Is(err, market.ErrUnsupported) {
 		t.Errorf("1m period error = %v, want ErrUnsupported", err)
 	}
@@ -217,178 +164,45 @@ func TestOIHistory(t *testing.T) {
 
 func TestFunding(t *testing.T) {
 	c, _, _ := setup(t)
-	now := markettest.DefaultNow()
-	for _, tc := range []struct {
-		pair     market.Pair
-		rate     float64
-		interval time.Duration
-	}{
-		{btc, 0.0001, 8 * time.Hour},
-		{sol, -0.00002, 4 * time.Hour},
-	} {
-		t.Run(tc.pair.String(), func(t *testing.T) {
-			got, err := c.Funding(context.Background(), tc.pair)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if got.Rate != tc.rate || got.Interval != tc.interval || !got.Next.Equal(now.Truncate(tc.interval).Add(tc.interval)) ||
-				!got.Time.Equal(now) {
-				t.Errorf("Funding = %+v", got)
+	venuetest.RunFunding(t, c, []venuetest.FundingCase{{Pair: btc, Rate: 0.0001, Interval: 8 * time.Hour}, {Pair: sol, Rate: -0.00002, Interval: 4 * time.Hour}},
+		func(t *testing.T, f market.Funding) {
+			if !f.Time.Equal(markettest.DefaultNow()) {
+				t.Errorf("Funding time = %v, want %v", f.Time, markettest.DefaultNow())
 			}
 		})
-	}
 }
 
 func TestCandles(t *testing.T) {
 	c, _, _ := setup(t)
-	now := markettest.DefaultNow()
-	for _, tc := range []struct {
-		iv    market.Interval
-		limit int
-		want  int
-	}{
-		{market.H1, 300, 299},
-		{market.H1, 200, 200},
-		{market.D1, 30, 30},
-		{market.M15, -5, 1},
-	} {
-		t.Run(string(tc.iv), func(t *testing.T) {
-			got, err := c.Candles(context.Background(), btc, tc.iv, tc.limit)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if len(got) != tc.want {
-				t.Fatalf("candles = %d, want %d", len(got), tc.want)
-			}
-			d := tc.iv.Duration()
-			for i := 1; i < len(got); i++ {
-				if got[i].Open.Sub(got[i-1].Open) != d {
-					t.Fatalf("candles %d,%d not ascending by %s", i-1, i, d)
-				}
-			}
-			if last := got[len(got)-1]; !last.Open.Equal(now.Truncate(d).Add(-d)) {
-				t.Errorf("last candle opens %v, want the last confirmed bar %v", last.Open, now.Truncate(d).Add(-d))
-			}
-		})
-	}
-}
-
-var calls = map[string]func(*Client, context.Context, market.Pair) error{
-	"ticker": func(c *Client, ctx context.Context, p market.Pair) error { _, err := c.Ticker(ctx, p); return err },
-	"open_interest": func(c *Client, ctx context.Context, p market.Pair) error {
-		_, err := c.OpenInterest(ctx, p)
-		return err
-	},
-	"oi_history": func(c *Client, ctx context.Context, p market.Pair) error {
-		_, err := c.OIHistory(ctx, p, time.Hour, 25)
-		return err
-	},
-	"funding": func(c *Client, ctx context.Context, p market.Pair) error { _, err := c.Funding(ctx, p); return err },
-	"candles": func(c *Client, ctx context.Context, p market.Pair) error {
-		_, err := c.Candles(ctx, p, market.H1, 10)
-		return err
-	},
-}
-
-func TestUnknownSymbol(t *testing.T) {
-	for endpoint, call := range calls {
-		t.Run(endpoint, func(t *testing.T) {
-			c, _, m := setup(t)
-			// DOGE is spot only: every swap endpoint answers 51001 with HTTP 200.
-			pair := market.Pair{Base: "DOGE", Quote: "USDT"}
-			if endpoint == "ticker" || endpoint == "candles" {
-				pair = market.Pair{Base: "NOPE", Quote: "USDT"}
-			}
-			if err := call(c, context.Background(), pair); !errors.Is(err, market.ErrUnknownSymbol) {
-				t.Fatalf("error = %v, want ErrUnknownSymbol", err)
-			}
-			if n := requests(m, endpoint, "unknown_symbol"); n != 1 {
-				t.Errorf("unknown_symbol outcomes = %v, want 1", n)
-			}
-		})
-	}
-}
-
-func TestInvalidPairSendsNothing(t *testing.T) {
-	c, fake, _ := setup(t)
-	for name, call := range calls {
-		if err := call(c, context.Background(), market.Pair{Base: "BTC-USDT", Quote: "SWAP"}); !errors.Is(err, market.ErrUnknownSymbol) {
-			t.Errorf("%s error = %v, want ErrUnknownSymbol", name, err)
-		}
-		if n := fake.Hits(name); n != 0 {
-			t.Errorf("%s: %d requests sent", name, n)
-		}
-	}
-}
-
-func TestErrors(t *testing.T) {
-	for _, tc := range []struct {
-		name    string
-		inject  func(*markettest.OKX)
-		want    error
-		outcome string
-		retry   time.Duration
-	}{
-		{"429 50011 with Retry-After", func(f *markettest.OKX) { f.RateLimit(2*time.Second, 1) }, market.ErrRateLimited, "rate_limited", 2 * time.Second},
-		{"429 50011", func(f *markettest.OKX) { f.RateLimit(0, 1) }, market.ErrRateLimited, "rate_limited", 0},
-		{"503 50001", func(f *markettest.OKX) { f.Fail(http.StatusServiceUnavailable, 1) }, market.ErrUnavailable, "unavailable", 0},
-		{"500", func(f *markettest.OKX) { f.Fail(http.StatusInternalServerError, 1) }, market.ErrUnavailable, "unavailable", 0},
-		{"400 51000", func(f *markettest.OKX) { f.Fail(http.StatusBadRequest, 1) }, market.ErrBadResponse, "bad_response", 0},
-		{"malformed", func(f *markettest.OKX) { f.Malformed(1) }, market.ErrBadResponse, "bad_response", 0},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			c, fake, m := setup(t)
-			tc.inject(fake)
-			_, err := c.Ticker(context.Background(), btc)
-			if !errors.Is(err, tc.want) {
-				t.Fatalf("error = %v, want %v", err, tc.want)
-			}
-			if tc.want == market.ErrRateLimited {
-				var rl *market.RateLimitError
-				if !errors.As(err, &rl) || rl.RetryAfter != tc.retry || rl.Venue != venue {
-					t.Errorf("RateLimitError = %+v, want RetryAfter %s", rl, tc.retry)
-				}
-			}
-			if n := requests(m, "ticker", tc.outcome); n != 1 {
-				t.Errorf("%s outcomes = %v, want 1", tc.outcome, n)
-			}
-			if _, err := c.Ticker(context.Background(), btc); err != nil {
-				t.Errorf("after the fault: %v", err)
-			}
-		})
-	}
-}
-
-func TestTimeout(t *testing.T) {
-	c, fake, m := setup(t)
-	fake.Delay(time.Hour)
-	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
-	defer cancel()
-	if _, err := c.Candles(ctx, btc, market.H1, 10); !errors.Is(err, market.ErrUnavailable) || !errors.Is(err, context.DeadlineExceeded) {
-		t.Fatalf("error = %v, want ErrUnavailable and DeadlineExceeded", err)
-	}
-	if n := requests(m, "candles", "unavailable"); n != 1 {
-		t.Errorf("unavailable outcomes = %v, want 1", n)
-	}
-}
-
-func readFixture(t testing.TB, name string) []byte {
-	t.Helper()
-	b, err := os.ReadFile(filepath.Join("testdata", name))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
+	venuetest.RunCandles(t, c, []venuetest.CandleCase{{Interval: market.H1, Limit: 300, Want: 299}, {Interval: market.H1, Limit: 200, Want: 200}, {Interval: market.D1, Limit: 30, Want: 30}, {Interval: market.M15, Limit: -5, Want: 1}})
 }
 
 func data(t testing.TB, name string) []byte {
 	t.Helper()
-	d, err := decodeEnvelope(readFixture(t, name))
+	d, err := decodeEnvelope(venuetest.Fixture(t, name))
 	if err != nil {
 		t.Fatal(err)
 	}
 	return d
 }
+
+func TestUnknownSymbol(t *testing.T) {
+	venuetest.RunUnknownSymbol(t, harness, func(call string) market.Pair {
+		if call == "ticker" || call == "candles" {
+			return market.Pair{Base: "NOPE", Quote: "USDT"}
+		}
+		// DOGE is spot only: every swap endpoint answers 51001 with HTTP 200.
+		return market.Pair{Base: "DOGE", Quote: "USDT"}
+	})
+}
+
+func TestInvalidPairSendsNothing(t *testing.T) {
+	venuetest.RunInvalidPairs(t, harness, market.Pair{Base: "BTC-USDT", Quote: "SWAP"})
+}
+
+func TestErrors(t *testing.T) { venuetest.RunErrors(t, harness, venuetest.ErrorCases()) }
+
+func TestTimeout(t *testing.T) { venuetest.RunTimeout(t, harness, "candles", "candles") }
 
 func TestDecodeFixtures(t *testing.T) {
 	t.Run("ticker computes change", func(t *testing.T) {
@@ -455,7 +269,7 @@ func TestDecodeFixtures(t *testing.T) {
 		{"error_50011.json", market.ErrRateLimited},
 	} {
 		t.Run(tc.file, func(t *testing.T) {
-			if _, err := decodeEnvelope(readFixture(t, tc.file)); !errors.Is(err, tc.want) {
+			if _, err := decodeEnvelope(venuetest.Fixture(t, tc.file)); !errors.Is(err, tc.want) {
 				t.Errorf("error = %v, want %v", err, tc.want)
 			}
 		})
@@ -524,8 +338,8 @@ func fuzzBad(t *testing.T, err error) {
 }
 
 func FuzzDecodeTicker(f *testing.F) {
-	f.Add(readFixture(f, "ticker_BTC-USDT.json"))
-	f.Add(readFixture(f, "error_51001.json"))
+	f.Add(venuetest.Fixture(f, "ticker_BTC-USDT.json"))
+	f.Add(venuetest.Fixture(f, "error_51001.json"))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		d, err := decodeEnvelope(b)
 		fuzzBad(t, err)
@@ -537,7 +351,7 @@ func FuzzDecodeTicker(f *testing.F) {
 }
 
 func FuzzDecodeCandles(f *testing.F) {
-	f.Add(readFixture(f, "candles_BTC-USDT.json"))
+	f.Add(venuetest.Fixture(f, "candles_BTC-USDT.json"))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		if d, err := decodeEnvelope(b); err == nil {
 			_, err = decodeCandles(d)
@@ -547,8 +361,8 @@ func FuzzDecodeCandles(f *testing.F) {
 }
 
 func FuzzDecodeOpenInterest(f *testing.F) {
-	f.Add(readFixture(f, "open-interest_BTC-USDT-SWAP.json"))
-	f.Add(readFixture(f, "open-interest-history_BTC-USDT-SWAP.json"))
+	f.Add(venuetest.Fixture(f, "open-interest_BTC-USDT-SWAP.json"))
+	f.Add(venuetest.Fixture(f, "open-interest-history_BTC-USDT-SWAP.json"))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		if d, err := decodeEnvelope(b); err == nil {
 			_, err = decodeOpenInterest(d)
@@ -560,7 +374,7 @@ func FuzzDecodeOpenInterest(f *testing.F) {
 }
 
 func FuzzDecodeFunding(f *testing.F) {
-	f.Add(readFixture(f, "funding-rate_BTC-USDT-SWAP.json"))
+	f.Add(venuetest.Fixture(f, "funding-rate_BTC-USDT-SWAP.json"))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		if d, err := decodeEnvelope(b); err == nil {
 			_, err = decodeFunding(d, btc)
@@ -570,7 +384,7 @@ func FuzzDecodeFunding(f *testing.F) {
 }
 
 func FuzzDecodeInstruments(f *testing.F) {
-	f.Add(readFixture(f, "instruments_SWAP.json"))
+	f.Add(venuetest.Fixture(f, "instruments_SWAP.json"))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		if d, err := decodeEnvelope(b); err == nil {
 			_, err = decodeInstruments(d, market.Perp)

@@ -17,6 +17,7 @@ import (
 //	POST /control/fail         {method, status, count, retry_after}    → {} (retry_after in seconds)
 //	GET  /control/calls?method=sendMessage                             → {"method", "calls"}
 //	GET  /control/webhook                                              → {"url", "secret"}
+//	POST /control/refuse       {chat_id, code, migrate_to_chat_id}     → {} (code 0: accept again)
 func (s *Server) controlRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("POST /control/updates", func(w http.ResponseWriter, r *http.Request) {
 		var u Update
@@ -84,6 +85,26 @@ func (s *Server) controlRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /control/calls", func(w http.ResponseWriter, r *http.Request) {
 		m := r.URL.Query().Get("method")
 		writeJSON(w, http.StatusOK, map[string]any{"method": m, "calls": s.Calls(m)})
+	})
+	mux.HandleFunc("POST /control/refuse", func(w http.ResponseWriter, r *http.Request) {
+		var f struct {
+			ChatID    int64 `json:"chat_id"`
+			Code      int   `json:"code"`
+			MigrateTo int64 `json:"migrate_to_chat_id"`
+		}
+		if !decodeControl(w, r, &f) {
+			return
+		}
+		switch {
+		case f.Code == 0:
+			s.Accept(f.ChatID)
+		case f.Code == http.StatusForbidden || f.Code == http.StatusBadRequest:
+			s.Refuse(f.ChatID, Refusal{Code: f.Code, MigrateTo: f.MigrateTo})
+		default:
+			controlError(w, http.StatusBadRequest, "code must be 403, 400 or 0")
+			return
+		}
+		writeJSON(w, http.StatusOK, struct{}{})
 	})
 	mux.HandleFunc("GET /control/webhook", func(w http.ResponseWriter, _ *http.Request) {
 		url, secret := s.Webhook()

@@ -187,6 +187,15 @@ func (p params) chatID() (int64, *apiError) {
 	return id, nil
 }
 
+// recipient reads chat_id for a send and applies the chat's refusal.
+func (s *Server) recipient(p params) (int64, *apiError) {
+	chat, e := p.chatID()
+	if e == nil {
+		e = s.refused(chat)
+	}
+	return chat, e
+}
+
 func (s *Server) getMe(w http.ResponseWriter, _ *http.Request, _ params) *apiError {
 	writeResult(w, s.me)
 	return nil
@@ -408,7 +417,7 @@ func checkText(text, mode string) (int, *apiError) {
 }
 
 func (s *Server) sendMessage(w http.ResponseWriter, _ *http.Request, p params) *apiError {
-	chat, e := p.chatID()
+	chat, e := s.recipient(p)
 	if e != nil {
 		return e
 	}
@@ -437,7 +446,7 @@ func (s *Server) sendMessage(w http.ResponseWriter, _ *http.Request, p params) *
 }
 
 func (s *Server) sendPhoto(w http.ResponseWriter, _ *http.Request, p params) *apiError {
-	chat, e := p.chatID()
+	chat, e := s.recipient(p)
 	if e != nil {
 		return e
 	}

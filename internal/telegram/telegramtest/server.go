@@ -160,6 +160,7 @@ type Server struct {
 	sentCh     chan struct{} // closed and replaced on every sent message
 	calls      map[string]int
 	fail       map[string][]failure
+	refusals   map[int64]Refusal // chat → how sends to it are refused
 	commands   []Command
 }
 
@@ -358,6 +359,60 @@ func (s *Server) FailNext(method string, status, n int, retryAfter time.Duration
 	s.fail[m] = append(s.fail[m], failure{status: status, left: n, retryAfter: ceilSeconds(retryAfter)})
 }
 
+// Refusal is how the fake refuses sends to one chat, with the real
+// server's envelope.
+type Refusal struct {
+	// Code 403: blocked by the user; 400: chat not found, or, with
+	// MigrateTo, a group upgraded to the supergroup MigrateTo.
+	Code      int
+	MigrateTo int64
+}
+
+// Chat refusals the real server answers.
+var (
+	Blocked      = Refusal{Code: http.StatusForbidden}
+	ChatNotFound = Refusal{Code: http.StatusBadRequest}
+)
+
+// Migrated is the refusal of a group that became the supergroup to.
+func Migrated(to int64) Refusal { return Refusal{Code: http.StatusBadRequest, MigrateTo: to} }
+
+// Refuse makes every later sendMessage and sendPhoto to chat
+// fail with r until Accept(chat).
+func (s *Server) Refuse(chat int64, r Refusal) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.refusals == nil {
+		s.refusals = map[int64]Refusal{}
+	}
+	s.refusals[chat] = r
+}
+
+// Accept undoes Refuse.
+func (s *Server) Accept(chat int64) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.refusals, chat)
+}
+
+// refused returns the error for a send to chat, nil if it is accepted.
+func (s *Server) refused(chat int64) *apiError {
+	s.mu.Lock()
+	r, ok := s.refusals[chat]
+	s.mu.Unlock()
+	switch {
+	case !ok:
+		return nil
+	case r.MigrateTo != 0:
+		e := badRequest("group chat was upgraded to a supergroup chat")
+		e.migrateTo = r.MigrateTo
+		return e
+	case r.Code == http.StatusForbidden:
+		return &apiError{code: r.Code, desc: "Forbidden: bot was blocked by the user"}
+	}
+	return badRequest("chat not found")
+}
+
 // Calls reports how many requests named method (case-insensitive) arrived
 // with the right token, failed or not.
 func (s *Server) Calls(method string) int {
@@ -418,6 +473,7 @@ type apiError struct {
 	code       int
 	desc       string
 	retryAfter int
+	migrateTo  int64
 }
 
 func badRequest(format string, args ...any) *apiError {
@@ -445,7 +501,10 @@ func writeResult(w http.ResponseWriter, result any) {
 
 func writeError(w http.ResponseWriter, e *apiError) {
 	body := map[string]any{"ok": false, "error_code": e.code, "description": e.desc}
-	if e.retryAfter > 0 || e.code == http.StatusTooManyRequests {
+	switch {
+	case e.migrateTo != 0:
+		body["parameters"] = map[string]int64{"migrate_to_chat_id": e.migrateTo}
+	case e.retryAfter > 0 || e.code == http.StatusTooManyRequests:
 		body["parameters"] = map[string]int{"retry_after": e.retryAfter}
 	}
 	writeJSON(w, e.code, body)

@@ -26,7 +26,8 @@ type reply struct {
 	ErrorCode   int             `json:"error_code"`
 	Description string          `json:"description"`
 	Parameters  struct {
-		RetryAfter int `json:"retry_after"`
+		RetryAfter      int   `json:"retry_after"`
+		MigrateToChatID int64 `json:"migrate_to_chat_id"`
 	} `json:"parameters"`
 }
 
@@ -242,6 +243,38 @@ func TestErrorEnvelopes(t *testing.T) {
 	}
 	if status, r := callJSON(ctx, t, s, "sendChatAction", map[string]any{"chat_id": 1, "action": "typing"}); status != 200 || !r.OK {
 		t.Errorf("sendChatAction typing: %d %+v", status, r)
+	}
+}
+
+func TestRefuse(t *testing.T) {
+	s := newServer(t, Options{})
+	ctx := testCtx(t)
+	s.Refuse(10, Blocked)
+	s.Refuse(11, ChatNotFound)
+	s.Refuse(-12, Migrated(-10012))
+	tests := []struct {
+		chat    int64
+		code    int
+		desc    string
+		migrate int64
+	}{
+		{10, 403, "Forbidden: bot was blocked by the user", 0},
+		{11, 400, "Bad Request: chat not found", 0},
+		{-12, 400, "Bad Request: group chat was upgraded to a supergroup chat", -10012},
+		{13, 200, "", 0},
+	}
+	for _, tc := range tests {
+		code, r := callJSON(ctx, t, s, "sendMessage", map[string]any{"chat_id": tc.chat, "text": "hi"})
+		if code != tc.code || r.Description != tc.desc || r.Parameters.MigrateToChatID != tc.migrate || r.OK != (tc.code == 200) {
+			t.Errorf("chat %d: %d %+v, want %d %q migrate %d", tc.chat, code, r, tc.code, tc.desc, tc.migrate)
+		}
+	}
+	s.Accept(10)
+	if code, _ := callJSON(ctx, t, s, "sendMessage", map[string]any{"chat_id": 10, "text": "hi"}); code != 200 {
+		t.Errorf("after Accept: %d, want 200", code)
+	}
+	if n := len(s.Sent()); n != 2 {
+		t.Errorf("%d messages recorded, want 2 (refused sends are not delivered)", n)
 	}
 }
 
@@ -532,6 +565,19 @@ func TestControlHTTP(t *testing.T) {
 	}
 	if do("GET", "/control/calls?method=sendMessage", "", &calls); calls.Calls != 2 {
 		t.Errorf("calls = %d, want 2", calls.Calls)
+	}
+	if code := do("POST", "/control/refuse", `{"chat_id":8,"code":400,"migrate_to_chat_id":-1008}`, nil); code != 200 {
+		t.Fatalf("refuse: %d", code)
+	}
+	if _, r := callJSON(ctx, t, s, "sendMessage", map[string]any{"chat_id": 8, "text": "x"}); r.Parameters.MigrateToChatID != -1008 {
+		t.Errorf("refused send: %+v, want migrate_to_chat_id -1008", r)
+	}
+	if code := do("POST", "/control/refuse", `{"chat_id":8,"code":500}`, nil); code != 400 {
+		t.Errorf("refuse with 500: %d, want 400", code)
+	}
+	do("POST", "/control/refuse", `{"chat_id":8,"code":0}`, nil)
+	if code, _ := callJSON(ctx, t, s, "sendMessage", map[string]any{"chat_id": 8, "text": "x"}); code != 200 {
+		t.Errorf("after accepting again: %d, want 200", code)
 	}
 	callJSON(ctx, t, s, "setWebhook", map[string]any{"url": "http://127.0.0.1:1/hook", "secret_token": "abc"})
 	var hook map[string]string

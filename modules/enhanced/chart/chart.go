@@ -1,7 +1,7 @@
 // Package chart is the chart module: /chart SYMBOL [interval] reads the last
-// closed spot candles and answers with a PNG candlestick chart (EMA20 overlay,
-// price grid, volume strip) drawn with the standard library only, captioned
-// with the numbers the image cannot carry without fonts.
+// closed spot candles and answers with a PNG candlestick chart (price and
+// time axes, last-price tag, EMA20 and EMA50, volume) drawn with the standard
+// library and the Go fonts, captioned with the numbers a trader reads off it.
 package chart
 
 import (
@@ -25,17 +25,18 @@ const (
 	MinCandles = 20
 )
 
-// The module's memory cost, checked by TestMemoryCost. Resident is the module
-// plus the PNG output buffers it keeps warm. PerRequest is one request: the
-// 800×450 RGBA canvas (1.44 MB), the encoder's deflate state (about 1.2 MB,
-// which compress/flate allocates whatever the level) and the PNG bytes
-// handed to the transport.
+// The module's memory cost, checked by TestMemoryCost. Resident is the
+// module, the PNG output buffers it keeps warm (about 25 KB each) and the
+// glyph masks of its two font sizes (about 45 KB, built on first use and
+// shared). PerRequest is one request: the 1000×600 paletted canvas (600 KB),
+// the encoder's deflate state (about 1.2 MB, which compress/flate allocates
+// whatever the level) and the PNG bytes handed to the transport (about 25 KB).
 //
 // The deflate state is deliberately not pooled: png.EncoderBuffer keeps the
 // last image and writer alive, so pooling it would pin a whole canvas.
 const (
-	residentBytes   = 24 << 10
-	perRequestBytes = 2688 << 10
+	residentBytes   = 88 << 10
+	perRequestBytes = 1856 << 10
 
 	pooledBuffers  = 2         // warm PNG buffers kept between requests
 	maxPooledBytes = 512 << 10 // a buffer grown past this by an unusual chart is dropped
@@ -120,7 +121,7 @@ func (m *Module) handle(ctx context.Context, req modules.Request) (modules.Reply
 		return modules.Reply{Text: notEnoughText(pair, iv, len(candles))}, nil
 	}
 	sc := newScale(candles)
-	photo, err := m.encode(render(candles, sc))
+	photo, err := m.encode(render(pair, iv, candles, sc))
 	if err != nil {
 		return modules.Reply{}, fmt.Errorf("chart %s %s: %w", pair, iv, err)
 	}
@@ -129,7 +130,7 @@ func (m *Module) handle(ctx context.Context, req modules.Request) (modules.Reply
 
 // encode writes the PNG into a pooled buffer and returns an exact-size copy,
 // so the buffer's spare capacity stays in the pool rather than in the reply.
-func (m *Module) encode(img *image.RGBA) ([]byte, error) {
+func (m *Module) encode(img image.Image) ([]byte, error) {
 	var buf *bytes.Buffer
 	select {
 	case buf = <-m.bufs:

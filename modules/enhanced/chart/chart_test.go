@@ -152,7 +152,7 @@ func TestHandleChart(t *testing.T) {
 				t.Fatalf("photo does not decode: %v (caption %q)", err, r.Text)
 			}
 			if got := img.Bounds(); got != image.Rect(0, 0, width, height) {
-				t.Errorf("image bounds %v, want 800×450", got)
+				t.Errorf("image bounds %v, want %d×%d", got, width, height)
 			}
 			if n := utf8.RuneCountInString(r.Text); n > 1024 {
 				t.Errorf("caption is %d characters, want ≤ 1024", n)
@@ -162,111 +162,6 @@ func TestHandleChart(t *testing.T) {
 			}
 			modulestest.CheckHTML(t, r.Text)
 			modulestest.Golden(t, tc.name, r.Text)
-		})
-	}
-}
-
-// TestCandleColours checks the drawing itself: a rising candle is green and
-// a falling one red, at the x and rows the layout gives them.
-func TestCandleColours(t *testing.T) {
-	c := make([]market.Candle, 30)
-	for i := range c {
-		c[i] = market.Candle{Open: start.Add(time.Duration(i) * time.Hour), O: 100, H: 101, L: 99, C: 100, Volume: 10}
-	}
-	c[5] = market.Candle{Open: c[5].Open, O: 100, H: 111, L: 99, C: 110, Volume: 50} // rising
-	c[6] = market.Candle{Open: c[6].Open, O: 110, H: 111, L: 95, C: 96, Volume: 40}  // falling
-	c[7] = market.Candle{Open: c[7].Open, O: 100, H: 100, L: 100, C: 100, Volume: 0} // doji, no volume
-	s := newScale(c)
-	img := render(c, s)
-
-	slot, left := slots(len(c))
-	body := slot - max(2, slot/4)
-	x0 := func(i int) int { return left + i*slot + (slot-body)/2 }
-	for _, tc := range []struct {
-		name string
-		x, y int
-		want any
-	}{
-		{"rising body is green", x0(5), s.y(107), upColor},
-		{"rising body right edge", x0(5) + body - 1, s.y(107), upColor},
-		{"falling body is red", x0(6), s.y(103), downColor},
-		{"falling lower wick is red", x0(6) + body/2, s.y(95.5), downColor},
-		{"gap after rising body is background", x0(5) + body, s.y(107), bgColor},
-		{"rising volume bar is dim green", x0(5), volBottom - 1, upVolColor},
-		{"falling volume bar is dim red", x0(6), volBottom - 1, downVolColor},
-		{"no volume leaves background", x0(7), volBottom - 1, bgColor},
-		{"doji keeps one row", x0(7), s.y(100), upColor},
-		{"corner is background", 0, 0, bgColor},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			if got := img.RGBAAt(tc.x, tc.y); got != tc.want {
-				t.Errorf("pixel (%d,%d) = %v, want %v", tc.x, tc.y, got, tc.want)
-			}
-		})
-	}
-
-	t.Run("ema drawn after its seed", func(t *testing.T) {
-		count := func(i int) (n int) {
-			x := left + i*slot + slot/2
-			for y := priceTop; y < priceBottom; y++ {
-				if img.RGBAAt(x, y) == emaColor {
-					n++
-				}
-			}
-			return n
-		}
-		if n := count(10); n != 0 {
-			t.Errorf("EMA drawn at candle 10 (%d pixels), before its %d-bar seed", n, emaPeriod)
-		}
-		if n := count(25); n == 0 {
-			t.Error("no EMA pixels at candle 25")
-		}
-	})
-}
-
-func TestScale(t *testing.T) {
-	for _, tc := range []struct {
-		name       string
-		lo, hi     float64
-		wantStep   float64
-		wantLevels []float64
-	}{
-		{"btc", 95_210, 98_870, 1000, []float64{96_000, 97_000, 98_000, 99_000}},
-		{"tiny", 0.00001201, 0.00001299, 0.0000002, []float64{0.0000120, 0.0000122, 0.0000124, 0.0000126, 0.0000128, 0.0000130}},
-		{"flat window", 100, 100, 0.5, []float64{99, 99.5, 100, 100.5, 101}},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			s := newScale([]market.Candle{{O: tc.lo, H: tc.hi, L: tc.lo, C: tc.hi}})
-			if !approx(s.step, tc.wantStep) {
-				t.Errorf("step %g, want %g", s.step, tc.wantStep)
-			}
-			got := s.levels[:s.nLevels]
-			if len(got) != len(tc.wantLevels) {
-				t.Fatalf("levels %v, want %v", got, tc.wantLevels)
-			}
-			for i := range got {
-				if !approx(got[i], tc.wantLevels[i]) {
-					t.Errorf("levels %v, want %v", got, tc.wantLevels)
-					break
-				}
-				if y := s.y(got[i]); y < priceTop || y >= priceBottom {
-					t.Errorf("level %g at row %d, outside the price pane", got[i], y)
-				}
-			}
-		})
-	}
-}
-
-func approx(a, b float64) bool { return math.Abs(a-b) <= 1e-9*math.Max(math.Abs(a), math.Abs(b)) }
-
-func TestNiceStep(t *testing.T) {
-	for _, tc := range []struct{ raw, want float64 }{
-		{0.7, 1}, {1, 1}, {1.2, 2}, {3, 5}, {7, 10}, {732, 1000}, {0.00031, 0.0005},
-	} {
-		t.Run(fmt.Sprint(tc.raw), func(t *testing.T) {
-			if got := niceStep(tc.raw); !approx(got, tc.want) {
-				t.Errorf("niceStep(%g) = %g, want %g", tc.raw, got, tc.want)
-			}
 		})
 	}
 }

@@ -53,10 +53,9 @@ func Example() {
 	fmt.Println("photo", img.Bounds().Dx(), "×", img.Bounds().Dy())
 	fmt.Println(reply.Text)
 	// Output:
-	// photo 800 × 450
+	// photo 1000 × 600
 	// <b>📈 ETH-USDT · 1h chart</b> · 120 candles
 	// Last <b>3,282.40</b> · ▲ +9.41% over 5d
 	// High 3,292.31 · Low 2,996.00
-	// Grid <code>3,000 · 3,100 · 3,200 · 3,300</code>
-	// <i>Orange line: EMA20 · bars: volume</i>
+	// EMA20 3,256.35 · EMA50 3,206.48
 }

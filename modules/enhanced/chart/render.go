@@ -3,9 +3,8 @@ package chart
 import (
 	"html"
 	"image"
-	"image/color"
-	"image/draw"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -14,195 +13,258 @@ import (
 	"github.com/cryptobot-dev/cryptobot/internal/market"
 )
 
-// Canvas layout in pixels: the price pane on top, the volume strip below.
+// Canvas layout in pixels, top to bottom: the title band, the price pane,
+// the volume pane and the time axis. The price axis takes the right edge,
+// as wide as its longest label.
 const (
-	width  = 800
-	height = 450
+	width  = 1000
+	height = 600
 
-	margin      = 8
-	priceTop    = margin
-	priceBottom = 340 // exclusive
-	separator   = 346
-	volTop      = 352
-	volBottom   = height - margin // exclusive
+	margin        = 12
+	titleBaseline = 34
+	priceTop      = 60
+	priceBottom   = 446 // exclusive
+	separator     = 452
+	volTop        = 458
+	volBottom     = 550 // exclusive
+	timeAxis      = 556 // the time axis line; labels below it
+	axisPad       = 8   // air either side of a price label
 
-	emaPeriod = 20
-	gridLines = 6 // at most this many spacings between price levels
-	minSlot   = 3
-	maxSlot   = 16
-)
-
-// Colours of a dark trading-terminal theme; the volume bars are the candle
-// colours at half strength over the background.
-var (
-	bgColor      = color.RGBA{0x13, 0x17, 0x22, 0xff}
-	gridColor    = color.RGBA{0x2a, 0x2e, 0x39, 0xff}
-	upColor      = color.RGBA{0x26, 0xa6, 0x9a, 0xff}
-	downColor    = color.RGBA{0xef, 0x53, 0x50, 0xff}
-	upVolColor   = color.RGBA{0x1c, 0x5e, 0x5e, 0xff}
-	downVolColor = color.RGBA{0x81, 0x35, 0x39, 0xff}
-	emaColor     = color.RGBA{0xf7, 0xa6, 0x00, 0xff}
+	emaFast = 20
+	emaSlow = 50
+	minSlot = 3
+	maxSlot = 32
 )
 
 const usageText = "Usage: <code>/chart SYMBOL [interval]</code>\n" +
 	"Intervals: 15m, 1h, 4h, 1d (default 1h).\n" +
 	"Example: <code>/chart btc 4h</code>"
 
-// scale maps prices to rows and holds the grid levels.
-type scale struct {
-	lo, hi     float64 // the window's lowest low and highest high
-	pMin, pMax float64 // the plotted range: lo..hi with a little air
-	step       float64 // grid spacing
-	levels     [2*gridLines + 2]float64
-	nLevels    int
-	maxVol     float64
+// layout is the horizontal placement, which depends on the labels and the
+// number of candles.
+type layout struct {
+	plotRight  int // the price axis line; the axis band is to its right
+	slot, left int // candle width and the x of the first candle
 }
 
-func newScale(c []market.Candle) scale {
-	s := scale{lo: c[0].L, hi: c[0].H}
-	for _, b := range c {
-		s.lo, s.hi = min(s.lo, b.L), max(s.hi, b.H)
-		s.maxVol = max(s.maxVol, b.Volume)
+func newLayout(n int, s *scale, lastLabel string, f *face) layout {
+	labelW := max(f.width(lastLabel), f.width(volumeLabel(s)), f.width(utc))
+	for _, v := range s.levels[:s.nLevels] {
+		labelW = max(labelW, f.width(s.label(v)))
 	}
-	pad := (s.hi - s.lo) * 0.04
-	if pad == 0 {
-		pad = s.lo * 0.01 // a flat window still gets a readable range
+	l := layout{plotRight: width - labelW - 3*axisPad}
+	plotW := l.plotRight - margin
+	l.slot = min(max(plotW/(n+1), minSlot), maxSlot)
+	l.left = l.plotRight - (n+1)*l.slot // one empty slot before the axis, as terminals leave
+	return l
+}
+
+// utc marks the time axis: every label is in UTC.
+const utc = "UTC"
+
+// volumeLabel is the volume at the top of the volume pane, in base coin.
+func volumeLabel(s *scale) string {
+	if s.maxVol == 0 {
+		return ""
 	}
-	s.pMin, s.pMax = s.lo-pad, s.hi+pad
-	s.step = niceStep((s.pMax - s.pMin) / gridLines)
-	for k := math.Ceil(s.pMin / s.step); s.nLevels < len(s.levels); k++ {
-		v := k * s.step
-		if v > s.pMax {
-			break
-		}
-		s.levels[s.nLevels] = v
-		s.nLevels++
+	return format.Compact(s.maxVol)
+}
+
+// centre is the x of candle i's wick.
+func (l layout) centre(i int) int { return l.left + i*l.slot + l.slot/2 }
+
+// render draws the chart. Order matters: grid and the last-price line
+// under the candles, the EMAs over them so the trend stays visible, the
+// labels last. It draws onto a paletted canvas; see ink.
+func render(pair market.Pair, iv market.Interval, c []market.Candle, s scale) *image.Paletted {
+	f := fonts()
+	cv := newCanvas(width, height)
+	last := c[len(c)-1]
+	tagInk := inkUp
+	if last.C < last.O {
+		tagInk = inkDown
 	}
-	return s
-}
+	lastLabel := format.Price(last.C)
+	l := newLayout(len(c), &s, lastLabel, f.label)
+	ticks := timeTicks(c, iv, l.slot)
 
-// niceStep rounds raw up to 1, 2 or 5 times a power of ten, so grid levels
-// land on round prices.
-func niceStep(raw float64) float64 {
-	p := math.Pow(10, math.Floor(math.Log10(raw)))
-	for _, m := range [...]float64{1, 2, 5} {
-		if raw <= m*p {
-			return m * p
-		}
-	}
-	return 10 * p
-}
-
-// y is the row of price v in the price pane.
-func (s *scale) y(v float64) int {
-	f := (s.pMax - v) / (s.pMax - s.pMin)
-	return priceTop + int(math.Round(f*float64(priceBottom-priceTop-1)))
-}
-
-// slots returns each candle's width and the x of the first one, centring
-// the candles on the canvas.
-func slots(n int) (slot, left int) {
-	slot = min(max((width-2*margin)/n, minSlot), maxSlot)
-	return slot, (width - n*slot) / 2
-}
-
-// render draws the chart: background, grid, volume, candles, then the EMA20
-// on top so the trend line stays visible across bodies.
-func render(c []market.Candle, s scale) *image.RGBA {
-	img := image.NewRGBA(image.Rect(0, 0, width, height))
-	draw.Draw(img, img.Bounds(), &image.Uniform{C: bgColor}, image.Point{}, draw.Src)
 	for _, v := range s.levels[:s.nLevels] {
 		y := s.y(v)
-		fill(img, image.Rect(margin, y, width-margin, y+1), gridColor)
+		cv.fill(image.Rect(margin, y, l.plotRight, y+1), inkGrid)
 	}
-	fill(img, image.Rect(margin, separator, width-margin, separator+1), gridColor)
+	for _, t := range ticks {
+		x := l.centre(t.i)
+		cv.fill(image.Rect(x, priceTop, x+1, priceBottom), inkGrid)
+		cv.fill(image.Rect(x, volTop, x+1, volBottom), inkGrid)
+	}
+	lastY := s.y(last.C)
+	for x := margin; x < l.plotRight; x += 6 {
+		cv.fill(image.Rect(x, lastY, x+3, lastY+1), tagInk)
+	}
+	drawCandles(cv, c, &s, l)
+	fast, slow := ema(c, emaFast), ema(c, emaSlow)
+	drawLine(cv, fast, &s, l, inkEMA20)
+	drawLine(cv, slow, &s, l, inkEMA50)
 
-	slot, left := slots(len(c))
-	body := slot - max(2, slot/4)
+	cv.fill(image.Rect(l.plotRight, priceTop-8, l.plotRight+1, timeAxis), inkAxis)
+	cv.fill(image.Rect(margin, timeAxis, width-margin, timeAxis+1), inkAxis)
+	cv.fill(image.Rect(margin, separator, l.plotRight, separator+1), inkAxis)
+	drawPriceAxis(cv, f.label, &s, l, lastY, lastLabel, tagInk)
+	drawTimeAxis(cv, f.label, ticks, l)
+	drawTitle(cv, f, pair, iv, c, fast, slow, l)
+	return cv.Paletted
+}
+
+func drawCandles(cv canvas, c []market.Candle, s *scale, l layout) {
+	body := l.slot - max(2, l.slot/4)
 	for i, b := range c {
-		x0 := left + i*slot + (slot-body)/2
-		mid := x0 + body/2
-		up, vol := upColor, upVolColor
+		x0 := l.left + i*l.slot + (l.slot-body)/2
+		mid := l.centre(i)
+		k, vol := inkUp, inkUpVol
 		if b.C < b.O {
-			up, vol = downColor, downVolColor
+			k, vol = inkDown, inkDownVol
 		}
 		if s.maxVol > 0 {
 			h := int(math.Round(b.Volume / s.maxVol * float64(volBottom-volTop)))
-			fill(img, image.Rect(x0, volBottom-h, x0+body, volBottom), vol)
+			cv.fill(image.Rect(x0, volBottom-h, x0+body, volBottom), vol)
 		}
-		fill(img, image.Rect(mid, s.y(b.H), mid+1, s.y(b.L)+1), up)
+		cv.fill(image.Rect(mid, s.y(b.H), mid+1, s.y(b.L)+1), k)
 		top, bottom := s.y(max(b.O, b.C)), s.y(min(b.O, b.C))
-		fill(img, image.Rect(x0, top, x0+body, bottom+1), up) // at least one row for a doji
+		cv.fill(image.Rect(x0, top, x0+body, bottom+1), k) // at least one row for a doji
 	}
+}
 
-	// EMA20 seeded with the SMA of the first 20 closes, drawn two rows thick.
-	var sum, ema float64
-	var px, py int
-	k := 2.0 / (emaPeriod + 1)
+// ema is the exponential moving average of the closes, seeded with the
+// simple average of the first period closes; NaN before that.
+func ema(c []market.Candle, period int) []float64 {
+	out := make([]float64, len(c))
+	var sum float64
+	k := 2 / float64(period+1)
 	for i, b := range c {
 		switch {
-		case i < emaPeriod-1:
+		case i < period-1:
 			sum += b.C
-			continue
-		case i == emaPeriod-1:
-			ema = (sum + b.C) / emaPeriod
+			out[i] = math.NaN()
+		case i == period-1:
+			out[i] = (sum + b.C) / float64(period)
 		default:
-			ema += k * (b.C - ema)
+			out[i] = out[i-1] + k*(b.C-out[i-1])
 		}
-		x, y := left+i*slot+slot/2, s.y(ema)
-		if i > emaPeriod-1 {
-			line(img, px, py, x, y, emaColor)
-			line(img, px, py+1, x, y+1, emaColor)
+	}
+	return out
+}
+
+// drawLine draws an indicator through the candle centres, two pixels wide.
+func drawLine(cv canvas, v []float64, s *scale, l layout, k ink) {
+	for i := 1; i < len(v); i++ {
+		if math.IsNaN(v[i-1]) {
+			continue
 		}
-		px, py = x, y
-	}
-	return img
-}
-
-// fill paints r (clipped to the canvas) straight into the pixel buffer: the
-// chart paints thousands of small rectangles and draw.Draw would allocate a
-// source image for each.
-func fill(img *image.RGBA, r image.Rectangle, c color.RGBA) {
-	r = r.Intersect(img.Rect)
-	if r.Empty() {
-		return
-	}
-	px := [4]byte{c.R, c.G, c.B, c.A}
-	first := img.Pix[img.PixOffset(r.Min.X, r.Min.Y) : img.PixOffset(r.Max.X-1, r.Min.Y)+4]
-	for i := 0; i < len(first); i += 4 {
-		copy(first[i:], px[:])
-	}
-	for y := r.Min.Y + 1; y < r.Max.Y; y++ {
-		o := img.PixOffset(r.Min.X, y)
-		copy(img.Pix[o:o+len(first)], first)
+		x0, x1 := float64(l.centre(i-1))+0.5, float64(l.centre(i))+0.5
+		cv.line(x0, s.yf(v[i-1])+0.5, x1, s.yf(v[i])+0.5, 2, k)
 	}
 }
 
-// line draws a one-pixel line from (x0, y0) to (x1, y1) inclusive.
-func line(img *image.RGBA, x0, y0, x1, y1 int, c color.RGBA) {
-	dx, dy := x1-x0, y1-y0
-	steps := max(abs(dx), abs(dy))
-	if steps == 0 {
-		img.SetRGBA(x0, y0, c)
-		return
+// drawPriceAxis writes the level labels right of the plot and the last
+// price in a tag at its row, coloured by the last candle. A level label the
+// tag would cover is left out.
+func drawPriceAxis(cv canvas, f *face, s *scale, l layout, lastY int, lastLabel string, tagInk ink) {
+	x := l.plotRight + axisPad
+	half := (f.ascent + 1) / 2
+	tag := image.Rect(l.plotRight+1, lastY-half-6, width, lastY+half+6)
+	if tag.Min.Y < priceTop-8 {
+		tag = tag.Add(image.Pt(0, priceTop-8-tag.Min.Y))
 	}
-	for i := 0; i <= steps; i++ {
-		x := x0 + int(math.Round(float64(dx*i)/float64(steps)))
-		y := y0 + int(math.Round(float64(dy*i)/float64(steps)))
-		img.SetRGBA(x, y, c)
+	if tag.Max.Y > priceBottom+8 {
+		tag = tag.Sub(image.Pt(0, tag.Max.Y-priceBottom-8))
+	}
+	for _, v := range s.levels[:s.nLevels] {
+		y := s.y(v)
+		if y+half+2 > tag.Min.Y && y-half-2 < tag.Max.Y {
+			continue
+		}
+		cv.fill(image.Rect(l.plotRight+1, y, l.plotRight+5, y+1), inkAxis)
+		cv.text(f, x, y+half, s.label(v), inkLabel)
+	}
+	cv.text(f, x, volTop+f.ascent, volumeLabel(s), inkLabel)
+	cv.fill(tag, tagInk)
+	cv.text(f, x, (tag.Min.Y+tag.Max.Y)/2+half, lastLabel, inkTagText)
+}
+
+// drawTimeAxis writes the tick labels centred under their candles. A label
+// at either end of the plot is pushed inside it rather than cut, unless that
+// would crowd its neighbour, and the axis is marked as UTC.
+func drawTimeAxis(cv canvas, f *face, ticks []timeTick, l layout) {
+	y := timeAxis + 10 + f.ascent
+	end := 0 // where the last label drawn ends
+	for _, t := range ticks {
+		c, w := l.centre(t.i), f.width(t.label)
+		x := min(max(c-w/2, margin), l.plotRight-w)
+		if x < end+axisPad {
+			continue
+		}
+		cv.fill(image.Rect(c, timeAxis+1, c+1, timeAxis+5), inkAxis)
+		end = cv.text(f, x, y, t.label, inkLabel)
+	}
+	cv.text(f, l.plotRight+axisPad, y, utc, inkLabel)
+}
+
+// drawTitle writes the pair, market and interval at the left and the EMA
+// legend at the right, then the change over the window between them. Where
+// a long pair leaves too little room, the change goes first, then the
+// legend's values (the caption has both).
+func drawTitle(cv canvas, f typefaces, pair market.Pair, iv market.Interval, c []market.Candle, fast, slow []float64, l layout) {
+	const swatch, gap = 18, 8
+	x := cv.text(f.title, margin, titleBaseline, pair.String(), inkTitle)
+	x = cv.text(f.label, x+gap, titleBaseline, "Spot · "+string(iv), inkLabel) + 3*gap
+
+	type entry struct {
+		text string
+		k    ink
+	}
+	var legend, names []entry
+	for _, e := range [...]struct {
+		name string
+		v    []float64
+		k    ink
+	}{{"EMA20", fast, inkEMA20}, {"EMA50", slow, inkEMA50}} {
+		if v := e.v[len(e.v)-1]; !math.IsNaN(v) {
+			legend = append(legend, entry{e.name + " " + format.Price(v), e.k})
+			names = append(names, entry{e.name, e.k})
+		}
+	}
+	width := func(es []entry) (w int) {
+		for _, e := range es {
+			w += swatch + gap + f.label.width(e.text) + 3*gap
+		}
+		return w
+	}
+
+	first, last := c[0], c[len(c)-1]
+	change := (last.C - first.O) / first.O * 100
+	changeText, changeInk := format.Arrow(change)+" "+format.Percent(change, 2), inkUp
+	if change < 0 {
+		changeInk = inkDown
+	}
+	switch room := l.plotRight + 3*gap - x; {
+	case f.label.width(changeText)+3*gap+width(legend) <= room:
+		cv.text(f.label, x, titleBaseline, changeText, changeInk)
+	case width(legend) > room:
+		legend = names
+	}
+
+	right := l.plotRight + 3*gap
+	y := float64(titleBaseline - f.label.ascent/2)
+	for _, e := range slices.Backward(legend) {
+		right -= f.label.width(e.text) + 3*gap
+		cv.text(f.label, right, titleBaseline, e.text, e.k)
+		right -= gap + swatch
+		cv.line(float64(right), y, float64(right+swatch), y, 3, e.k)
 	}
 }
 
-func abs(v int) int {
-	if v < 0 {
-		return -v
-	}
-	return v
-}
-
-// caption is the photo's HTML caption: everything the image shows only as
-// shapes, in numbers. It stays well under Telegram's 1024-character limit:
-// at most len(scale.levels) short grid levels.
+// caption is the photo's HTML caption: the numbers a trader reads off the
+// chart, exactly. The levels are on the price axis, so it does not list them.
 func caption(pair market.Pair, iv market.Interval, c []market.Candle, s scale) string {
 	first, last := c[0], c[len(c)-1]
 	change := (last.C - first.O) / first.O * 100
@@ -212,16 +274,18 @@ func caption(pair market.Pair, iv market.Interval, c []market.Candle, s scale) s
 		" chart</b> · " + strconv.Itoa(len(c)) + " candles\n")
 	b.WriteString("Last <b>" + format.Price(last.C) + "</b> · " + format.Arrow(change) + " " +
 		format.Percent(change, 2) + " over " + window + "\n")
-	b.WriteString("High " + format.Price(s.hi) + " · Low " + format.Price(s.lo) + "\n")
-	dec := min(max(0, -int(math.Floor(math.Log10(s.step)+1e-9))), 12)
-	b.WriteString("Grid <code>")
-	for i, v := range s.levels[:s.nLevels] {
-		if i > 0 {
-			b.WriteString(" · ")
+	b.WriteString("High " + format.Price(s.hi) + " · Low " + format.Price(s.lo))
+	for i, period := range [...]int{emaFast, emaSlow} {
+		if len(c) < period {
+			break
 		}
-		b.WriteString(format.Grouped(v, dec))
+		sep := " · "
+		if i == 0 {
+			sep = "\n"
+		}
+		e := ema(c, period)
+		b.WriteString(sep + "EMA" + strconv.Itoa(period) + " " + format.Price(e[len(e)-1]))
 	}
-	b.WriteString("</code>\n<i>Orange line: EMA20 · bars: volume</i>")
 	return b.String()
 }
 

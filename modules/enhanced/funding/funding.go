@@ -90,25 +90,15 @@ func (m *Module) handle(ctx context.Context, req modules.Request) (modules.Reply
 	if len(venues) == 0 {
 		return modules.Reply{Text: reply.Unavailable}, nil
 	}
-	// Start every venue before waiting on any, so the slowest sets the pace.
-	pending := make([]<-chan result, len(venues))
-	for i, v := range venues {
-		pending[i] = start(ctx, v, pair)
+	results := market.FanOut(ctx, venues, func(ctx context.Context, v market.Exchange) (market.Funding, error) {
+		return v.Funding(ctx, pair)
+	})
+	if market.Unavailable(results) {
+		return modules.Reply{Text: reply.Unavailable}, nil
 	}
 	rows := make([]venueFunding, len(venues))
-	answered, failed := 0, false
-	for i, p := range pending {
-		f, err := await(ctx, p)
-		rows[i] = venueFunding{name: venues[i].Name(), f: f, err: err}
-		switch {
-		case err == nil:
-			answered++
-		case !errors.Is(err, market.ErrUnknownSymbol):
-			failed = true
-		}
-	}
-	if answered == 0 && failed {
-		return modules.Reply{Text: reply.Unavailable}, nil
+	for i, r := range results {
+		rows[i] = venueFunding{name: venues[i].Name(), f: r.Value, err: r.Err}
 	}
 	return modules.Reply{Text: render(pair, rows, m.now())}, nil
 }
@@ -116,7 +106,7 @@ func (m *Module) handle(ctx context.Context, req modules.Request) (modules.Reply
 // Section returns "Funding +0.0100%/8h (APR +10.95%) next in 3h 12m" from the
 // failover source, or "" when no venue lists the perpetual (a spot-only pair).
 func (m *Module) Section(ctx context.Context, _ modules.Request, pair market.Pair) (string, error) {
-	f, err := await(ctx, start(ctx, m.src, pair))
+	f, err := market.Start(ctx, func(ctx context.Context) (market.Funding, error) { return m.src.Funding(ctx, pair) }).Wait(ctx)
 	switch {
 	case errors.Is(err, market.ErrUnknownSymbol):
 		return "", nil
@@ -126,45 +116,8 @@ func (m *Module) Section(ctx context.Context, _ modules.Request, pair market.Pai
 	return renderSection(f, m.now()), nil
 }
 
-// fundingReader is what one fetch needs; both Source and market.Exchange have it.
-type fundingReader interface {
-	Funding(ctx context.Context, pair market.Pair) (market.Funding, error)
-}
-
 type venueFunding struct {
 	name string
 	f    market.Funding
 	err  error
-}
-
-type result struct {
-	f   market.Funding
-	err error
-}
-
-// start fetches in a goroutine; the buffered channel lets it finish and exit
-// even when nobody waits any more.
-func start(ctx context.Context, r fundingReader, pair market.Pair) <-chan result {
-	ch := make(chan result, 1)
-	go func() {
-		f, err := r.Funding(ctx, pair)
-		ch <- result{f, err}
-	}()
-	return ch
-}
-
-// await returns the result, or ctx's error once ctx ends. A result that is
-// already there wins over a finished ctx.
-func await(ctx context.Context, ch <-chan result) (market.Funding, error) {
-	select {
-	case r := <-ch:
-		return r.f, r.err
-	default:
-	}
-	select {
-	case r := <-ch:
-		return r.f, r.err
-	case <-ctx.Done():
-		return market.Funding{}, ctx.Err()
-	}
 }

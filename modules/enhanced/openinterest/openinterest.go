@@ -100,7 +100,7 @@ func (m *Module) handle(ctx context.Context, req modules.Request) (modules.Reply
 }
 
 func (m *Module) oneVenue(ctx context.Context, pair market.Pair) modules.Reply {
-	s := fetch(ctx, m.src, pair).wait(ctx)
+	s := m.failover(ctx, pair)
 	if s.err != nil {
 		return modules.Reply{Text: reply.Unavailable}
 	}
@@ -112,24 +112,15 @@ func (m *Module) allVenues(ctx context.Context, pair market.Pair) modules.Reply 
 	if len(venues) == 0 {
 		return modules.Reply{Text: reply.Unavailable}
 	}
-	// Start every venue before waiting on any, so the slowest sets the pace.
-	pending := make([]pendingSnapshot, len(venues))
-	for i, v := range venues {
-		pending[i] = fetch(ctx, v, pair)
+	results := market.FanOut(ctx, venues, func(ctx context.Context, v market.Exchange) (pendingSnapshot, error) {
+		return fetch(ctx, v, pair)
+	})
+	if market.Unavailable(results) {
+		return modules.Reply{Text: reply.Unavailable}
 	}
 	rows := make([]venueSnapshot, len(venues))
-	answered, failed := 0, false
-	for i, p := range pending {
-		rows[i] = venueSnapshot{name: venues[i].Name(), snapshot: p.wait(ctx)}
-		switch err := rows[i].err; {
-		case err == nil:
-			answered++
-		case !errors.Is(err, market.ErrUnknownSymbol):
-			failed = true
-		}
-	}
-	if answered == 0 && failed {
-		return modules.Reply{Text: reply.Unavailable}
+	for i, r := range results {
+		rows[i] = venueSnapshot{name: venues[i].Name(), snapshot: r.Value.wait(ctx, r.Err)}
 	}
 	return modules.Reply{Text: renderAll(pair, rows, m.now())}
 }
@@ -137,7 +128,7 @@ func (m *Module) allVenues(ctx context.Context, pair market.Pair) modules.Reply 
 // Section returns "OI $8.12B (24h +1.2%)" from the failover source, or "" when
 // no venue lists the perpetual (a spot-only pair).
 func (m *Module) Section(ctx context.Context, _ modules.Request, pair market.Pair) (string, error) {
-	s := fetch(ctx, m.src, pair).wait(ctx)
+	s := m.failover(ctx, pair)
 	switch {
 	case errors.Is(s.err, market.ErrUnknownSymbol):
 		return "", nil
@@ -188,68 +179,40 @@ func horizons() [3]horizon {
 	return [3]horizon{{time.Hour, "1h"}, {4 * time.Hour, "4h"}, {24 * time.Hour, "24h"}}
 }
 
-type result[T any] struct {
-	v   T
-	err error
-}
-
-// pendingSnapshot holds the two in-flight calls of one snapshot.
+// pendingSnapshot is one venue's current OI with its history still in flight.
 type pendingSnapshot struct {
-	oi   <-chan result[market.OpenInterest]
-	hist <-chan result[[]market.OIPoint]
+	oi   market.OpenInterest
+	hist *market.Call[[]market.OIPoint]
 }
 
-// fetch starts the current OI and its history concurrently.
-func fetch(ctx context.Context, r oiReader, pair market.Pair) pendingSnapshot {
-	return pendingSnapshot{
-		oi: start(ctx, func(ctx context.Context) (market.OpenInterest, error) {
-			return r.OpenInterest(ctx, pair)
-		}),
-		hist: start(ctx, func(ctx context.Context) ([]market.OIPoint, error) {
-			return r.OIHistory(ctx, pair, historyPeriod, historyRows)
-		}),
-	}
+// fetch starts the history in its own goroutine and reads the current OI
+// meanwhile.
+func fetch(ctx context.Context, r oiReader, pair market.Pair) (pendingSnapshot, error) {
+	hist := market.Start(ctx, func(ctx context.Context) ([]market.OIPoint, error) {
+		return r.OIHistory(ctx, pair, historyPeriod, historyRows)
+	})
+	oi, err := r.OpenInterest(ctx, pair)
+	return pendingSnapshot{oi: oi, hist: hist}, err
 }
 
-// wait collects both calls, or gives up on those still running when ctx ends.
-func (p pendingSnapshot) wait(ctx context.Context) snapshot {
-	var s snapshot
-	s.oi, s.err = await(ctx, p.oi)
-	if s.err != nil {
-		return s
+// wait completes the snapshot whose OI call ended with err: it waits for the
+// history, or gives up on it when ctx ends.
+func (p pendingSnapshot) wait(ctx context.Context, err error) snapshot {
+	if err != nil {
+		return snapshot{err: err}
 	}
-	if hist, err := await(ctx, p.hist); err == nil {
+	s := snapshot{oi: p.oi}
+	if hist, err := p.hist.Wait(ctx); err == nil {
 		s.changes = changes(hist)
 	}
 	return s
 }
 
-// start runs f in a goroutine; the buffered channel lets it finish and exit
-// even when nobody waits any more.
-func start[T any](ctx context.Context, f func(context.Context) (T, error)) <-chan result[T] {
-	ch := make(chan result[T], 1)
-	go func() {
-		v, err := f(ctx)
-		ch <- result[T]{v, err}
-	}()
-	return ch
-}
-
-// await returns the result, or ctx's error once ctx ends. A result that is
-// already there wins over a finished ctx.
-func await[T any](ctx context.Context, ch <-chan result[T]) (T, error) {
-	select {
-	case r := <-ch:
-		return r.v, r.err
-	default:
-	}
-	select {
-	case r := <-ch:
-		return r.v, r.err
-	case <-ctx.Done():
-		var zero T
-		return zero, ctx.Err()
-	}
+// failover takes the snapshot from the failover source, both calls in
+// goroutines of their own so a stalled source cannot hold the reply.
+func (m *Module) failover(ctx context.Context, pair market.Pair) snapshot {
+	p, err := market.Start(ctx, func(ctx context.Context) (pendingSnapshot, error) { return fetch(ctx, m.src, pair) }).Wait(ctx)
+	return p.wait(ctx, err)
 }
 
 // changes compares the latest row with the rows 1, 4 and 24 h before it,

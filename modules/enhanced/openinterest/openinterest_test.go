@@ -1,14 +1,10 @@
 package openinterest_test
 
 import (
-	"context"
 	"errors"
 	"fmt"
-	"slices"
 	"strings"
-	"sync/atomic"
 	"testing"
-	"testing/synctest"
 	"time"
 
 	flags "github.com/cryptobot-dev/cryptobot/flags/flagkey"
@@ -31,13 +27,7 @@ func oi(t *testing.T, src *fakeSource, args ...string) string {
 
 func handler(t *testing.T, m modules.Module) modules.Handler {
 	t.Helper()
-	for _, c := range m.Commands() {
-		if c.Name == "oi" {
-			return c.Handler
-		}
-	}
-	t.Fatal("module has no /oi command")
-	return nil
+	return modulestest.Handler(t, m, "oi")
 }
 
 func TestReplies(t *testing.T) {
@@ -48,44 +38,44 @@ func TestReplies(t *testing.T) {
 		modify func(*fakeSource)
 	}{
 		{name: "one_venue", args: []string{"btc"}},
-		{name: "one_venue_coin_only", args: []string{"btc"}, modify: func(s *fakeSource) { s.primary.oi.USD = 0 }},
-		{name: "one_venue_no_time", args: []string{"btc"}, modify: func(s *fakeSource) { s.primary.oi.Time = time.Time{} }},
-		{name: "missing_history", args: []string{"BTCUSDT"}, modify: func(s *fakeSource) { s.primary.histErr = unavailable }},
-		{name: "short_history", args: []string{"btc"}, modify: func(s *fakeSource) { s.primary.hist = s.primary.hist[22:] }},
+		{name: "one_venue_coin_only", args: []string{"btc"}, modify: func(s *fakeSource) { s.Primary.OI.USD = 0 }},
+		{name: "one_venue_no_time", args: []string{"btc"}, modify: func(s *fakeSource) { s.Primary.OI.Time = time.Time{} }},
+		{name: "missing_history", args: []string{"BTCUSDT"}, modify: func(s *fakeSource) { s.Primary.HistoryErr = unavailable }},
+		{name: "short_history", args: []string{"btc"}, modify: func(s *fakeSource) { s.Primary.History = s.Primary.History[22:] }},
 		{
 			// Without the row 2 h back, the fifth row from the end is 5 h old:
 			// the 4h change must still compare with the row stamped 4 h back.
 			name: "history_gap", args: []string{"btc"},
-			modify: func(s *fakeSource) { s.primary.hist = append(s.primary.hist[:22:22], s.primary.hist[23:]...) },
+			modify: func(s *fakeSource) { s.Primary.History = append(s.Primary.History[:22:22], s.Primary.History[23:]...) },
 		},
-		{name: "history_empty", args: []string{"btc"}, modify: func(s *fakeSource) { s.primary.hist = nil }},
+		{name: "history_empty", args: []string{"btc"}, modify: func(s *fakeSource) { s.Primary.History = nil }},
 		{name: "all_venues", args: []string{"btc", "all"}},
 		{name: "all_venues_upper_case", args: []string{"BTC-USDT", "ALL"}},
-		{name: "all_one_failing", args: []string{"btc", "all"}, modify: func(s *fakeSource) { s.venues[2].oiErr = unavailable }},
+		{name: "all_one_failing", args: []string{"btc", "all"}, modify: func(s *fakeSource) { s.All[2].OIErr = unavailable }},
 		{
 			name: "all_one_not_listed", args: []string{"btc", "all"},
-			modify: func(s *fakeSource) { s.venues[1].oiErr = fmt.Errorf("okx open interest: %w", market.ErrUnknownSymbol) },
+			modify: func(s *fakeSource) { s.All[1].OIErr = fmt.Errorf("okx open interest: %w", market.ErrUnknownSymbol) },
 		},
 		{
 			name: "all_history_failing", args: []string{"btc", "all"},
-			modify: func(s *fakeSource) { s.venues[0].histErr = unavailable },
+			modify: func(s *fakeSource) { s.All[0].HistoryErr = unavailable },
 		},
-		{name: "all_usd_missing", args: []string{"btc", "all"}, modify: func(s *fakeSource) { s.venues[2].oi.USD = 0 }},
-		{name: "all_single_venue", args: []string{"btc", "all"}, modify: func(s *fakeSource) { s.venues = s.venues[:1] }},
+		{name: "all_usd_missing", args: []string{"btc", "all"}, modify: func(s *fakeSource) { s.All[2].OI.USD = 0 }},
+		{name: "all_single_venue", args: []string{"btc", "all"}, modify: func(s *fakeSource) { s.All = s.All[:1] }},
 		{
 			name: "all_unavailable", args: []string{"btc", "all"},
 			modify: func(s *fakeSource) {
-				for _, v := range s.venues {
-					v.oiErr = unavailable
+				for _, v := range s.All {
+					v.OIErr = unavailable
 				}
 			},
 		},
-		{name: "all_no_venues", args: []string{"btc", "all"}, modify: func(s *fakeSource) { s.venues = nil }},
+		{name: "all_no_venues", args: []string{"btc", "all"}, modify: func(s *fakeSource) { s.All = nil }},
 		{name: "unknown_pair", args: []string{"btcc"}},
-		{name: "unknown_pair_no_suggestions", args: []string{"zzz"}, modify: func(s *fakeSource) { s.suggest = nil }},
+		{name: "unknown_pair_no_suggestions", args: []string{"zzz"}, modify: func(s *fakeSource) { s.Suggest = nil }},
 		{name: "unknown_pair_hostile_input", args: []string{"<b>&" + strings.Repeat("x", 100)}},
-		{name: "unavailable", args: []string{"btc"}, modify: func(s *fakeSource) { s.resolveErr = unavailable }},
-		{name: "unavailable_oi", args: []string{"btc"}, modify: func(s *fakeSource) { s.primary.oiErr = unavailable }},
+		{name: "unavailable", args: []string{"btc"}, modify: func(s *fakeSource) { s.ResolveErr = unavailable }},
+		{name: "unavailable_oi", args: []string{"btc"}, modify: func(s *fakeSource) { s.Primary.OIErr = unavailable }},
 		{name: "no_args"},
 		{name: "bad_args", args: []string{"btc", "eth"}},
 	} {
@@ -143,11 +133,24 @@ func TestChanges(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			src := newSource()
-			src.primary.hist = tc.hist
+			src.Primary.History = tc.hist
 			if got := oi(t, src, "btc"); !strings.Contains(got, "<pre>"+tc.want+"</pre>") {
 				t.Errorf("reply:\n%s\nwant the block\n%s", got, tc.want)
 			}
 		})
+	}
+}
+
+// TestExtraArguments: /oi takes a symbol and an optional "all"; anything
+// more is never ignored silently but answered with the usage, without asking
+// any venue.
+func TestExtraArguments(t *testing.T) {
+	src := newSource()
+	modulestest.CheckUsage(t, handler(t, openinterest.New(src, clock)), "oi", "Usage: <code>/oi SYMBOL</code>",
+		func() int64 { return src.Calls() + src.Primary.Calls() },
+		[]string{"btc", "eth"}, []string{"btc", "all", "eth"}, []string{"btc", "all", "all"}, []string{"btc", "eth", "all"})
+	if got := oi(t, newSource(), "btc", "all"); !strings.Contains(got, "Binance") {
+		t.Errorf("/oi btc all = %q, want every venue", got)
 	}
 }
 
@@ -159,10 +162,10 @@ func TestSection(t *testing.T) {
 		wantErr error
 	}{
 		{name: "normal", want: "OI $5.24B (24h +4.8%)"},
-		{name: "missing history", modify: func(s *fakeSource) { s.primary.histErr = market.ErrUnavailable }, want: "OI $5.24B (24h n/a)"},
-		{name: "coin only", modify: func(s *fakeSource) { s.primary.oi.USD = 0 }, want: "OI 61,647 BTC (24h +4.8%)"},
-		{name: "spot-only pair", modify: func(s *fakeSource) { s.primary.oiErr = market.ErrUnknownSymbol }, want: ""},
-		{name: "unavailable", modify: func(s *fakeSource) { s.primary.oiErr = market.ErrUnavailable }, wantErr: market.ErrUnavailable},
+		{name: "missing history", modify: func(s *fakeSource) { s.Primary.HistoryErr = market.ErrUnavailable }, want: "OI $5.24B (24h n/a)"},
+		{name: "coin only", modify: func(s *fakeSource) { s.Primary.OI.USD = 0 }, want: "OI 61,647 BTC (24h +4.8%)"},
+		{name: "spot-only pair", modify: func(s *fakeSource) { s.Primary.OIErr = market.ErrUnknownSymbol }, want: ""},
+		{name: "unavailable", modify: func(s *fakeSource) { s.Primary.OIErr = market.ErrUnavailable }, wantErr: market.ErrUnavailable},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			src := newSource()
@@ -185,67 +188,35 @@ func TestSection(t *testing.T) {
 // unavailable and the others still answer.
 func TestDeadline(t *testing.T) {
 	t.Run("all venues", func(t *testing.T) {
-		synctest.Test(t, func(t *testing.T) {
-			src := newSource()
-			src.venues[1].hang = true
-			ctx, cancel := context.WithTimeout(t.Context(), 3*time.Second)
-			defer cancel()
-			start := time.Now()
-			reply, err := handler(t, openinterest.New(src, clock)).Handle(ctx, modules.Request{Command: "oi", Args: []string{"btc", "all"}})
-			if err != nil {
-				t.Fatal(err)
-			}
-			if d := time.Since(start); d != 3*time.Second {
-				t.Errorf("reply after %v, want at the 3s deadline", d)
-			}
-			for _, want := range []string{"OKX      unavailable", "Bybit     $5.24B", "Binance   $6.98B"} {
-				if !strings.Contains(reply.Text, want) {
-					t.Errorf("reply lacks %q:\n%s", want, reply.Text)
-				}
-			}
-		})
+		src := newSource()
+		src.All[1].Hang = true
+		modulestest.CheckReplyAtDeadline(t, handler(t, openinterest.New(src, clock)), modules.Request{Command: "oi", Args: []string{"btc", "all"}},
+			3*time.Second, "OKX      unavailable", "Bybit     $5.24B", "Binance   $6.98B")
 	})
 	t.Run("section", func(t *testing.T) {
-		synctest.Test(t, func(t *testing.T) {
-			src := newSource()
-			src.primary.hang = true
-			ctx, cancel := context.WithTimeout(t.Context(), time.Second)
-			defer cancel()
-			got, err := openinterest.New(src, clock).Section(ctx, modules.Request{}, btc)
-			if got != "" || !errors.Is(err, context.DeadlineExceeded) {
-				t.Errorf("Section = %q, %v; want \"\", deadline exceeded", got, err)
-			}
-		})
+		src := newSource()
+		src.Primary.Hang = true
+		modulestest.CheckSectionAtDeadline(t, openinterest.New(src, clock), btc)
 	})
 }
 
 func TestRegistration(t *testing.T) {
-	var info modules.Info
-	for _, i := range modules.Registered() {
-		if i.ID == "enhanced.openinterest" {
-			info = i
-		}
-	}
-	if info.New == nil {
-		t.Fatal("enhanced.openinterest is not registered")
-	}
+	info := modulestest.CheckMarketModule(t, "enhanced.openinterest", modules.Deps{Market: newSource(), Now: clock}, "oi")
 	if info.Flag != flags.OpenInterest || flags.Catalog[info.Flag] == "" {
 		t.Errorf("flag = %q, want %q with a catalog entry", info.Flag, flags.OpenInterest)
 	}
-	if _, err := info.New(modules.Deps{}); err == nil {
-		t.Error("New without a market source succeeded, want an error")
-	}
-	m, err := info.New(modules.Deps{Market: newSource(), Now: clock})
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmds := m.Commands()
-	if len(cmds) != 1 || cmds[0].Name != "oi" || !modules.ValidCommandName(cmds[0].Name) || cmds[0].Handler == nil {
-		t.Errorf("Commands() = %+v, want one valid /oi", cmds)
-	}
-	if _, ok := m.(modules.Sectioner); !ok {
-		t.Error("module does not contribute a /price section")
-	}
+}
+
+// TestMemoryCost: the heaviest request is every venue with history, one
+// fetch goroutine per call.
+func TestMemoryCost(t *testing.T) {
+	src := newSource()
+	modulestest.CheckMemoryCost(t, modulestest.MemoryCost{
+		ID:         "enhanced.openinterest",
+		Deps:       modules.Deps{Market: src, Now: clock},
+		Request:    modules.Request{Command: "oi", Args: []string{"btc", "all"}},
+		Goroutines: src.Calls,
+	})
 }
 
 func TestNilClock(t *testing.T) {
@@ -263,105 +234,17 @@ func clock() time.Time { return now }
 
 var btc = market.Pair{Base: "BTC", Quote: "USDT"}
 
-// fakeVenue is one exchange with canned answers. It implements market.Exchange.
-type fakeVenue struct {
-	name    string
-	oi      market.OpenInterest
-	oiErr   error
-	hist    []market.OIPoint
-	histErr error
-	hang    bool // never answers until ctx ends, like a venue that stalls
+// fakeSource is the shared canned market; fakeVenue one of its venues.
+type (
+	fakeSource = modulestest.Source
+	fakeVenue  = modulestest.Venue
+)
 
-	calls atomic.Int64
-}
-
-func (v *fakeVenue) Name() string { return v.name }
-
-func (v *fakeVenue) Instruments(context.Context, market.Kind) ([]market.Instrument, error) {
-	return nil, market.ErrUnavailable
-}
-
-func (v *fakeVenue) Ticker(context.Context, market.Pair) (market.Ticker, error) {
-	return market.Ticker{}, market.ErrUnavailable
-}
-
-func (v *fakeVenue) OpenInterest(ctx context.Context, _ market.Pair) (market.OpenInterest, error) {
-	v.calls.Add(1)
-	if v.hang {
-		<-ctx.Done()
-		return market.OpenInterest{}, ctx.Err()
-	}
-	return v.oi, v.oiErr
-}
-
-func (v *fakeVenue) OIHistory(ctx context.Context, _ market.Pair, period time.Duration, limit int) ([]market.OIPoint, error) {
-	v.calls.Add(1)
-	if v.hang {
-		<-ctx.Done()
-		return nil, ctx.Err()
-	}
-	if period != time.Hour || limit != 25 {
-		return nil, market.ErrBadResponse
-	}
-	// A real client decodes a fresh slice on every call.
-	return slices.Clone(v.hist), v.histErr
-}
-
-func (v *fakeVenue) Funding(context.Context, market.Pair) (market.Funding, error) {
-	return market.Funding{}, market.ErrUnavailable
-}
-
-func (v *fakeVenue) Candles(context.Context, market.Pair, market.Interval, int) ([]market.Candle, error) {
-	return nil, market.ErrUnavailable
-}
-
-// fakeSource implements market.Source: Resolve from a table, the failover
-// calls from primary, and Venues.
-type fakeSource struct {
-	pairs      map[string]market.Pair // lower-case input
-	suggest    []market.Pair
-	resolveErr error
-	primary    *fakeVenue
-	venues     []*fakeVenue
-}
-
-func (s *fakeSource) Resolve(_ context.Context, input string, kind market.Kind) (market.Pair, error) {
-	if s.resolveErr != nil {
-		return market.Pair{}, s.resolveErr
-	}
-	if p, ok := s.pairs[strings.ToLower(input)]; ok && kind == market.Perp {
-		return p, nil
-	}
-	return market.Pair{}, &market.UnknownPairError{Input: input, Suggestions: s.suggest}
-}
-
-func (s *fakeSource) Ticker(context.Context, market.Pair) (market.Ticker, error) {
-	return market.Ticker{}, market.ErrUnavailable
-}
-
-func (s *fakeSource) OpenInterest(ctx context.Context, p market.Pair) (market.OpenInterest, error) {
-	return s.primary.OpenInterest(ctx, p)
-}
-
-func (s *fakeSource) OIHistory(ctx context.Context, p market.Pair, period time.Duration, limit int) ([]market.OIPoint, error) {
-	return s.primary.OIHistory(ctx, p, period, limit)
-}
-
-func (s *fakeSource) Funding(context.Context, market.Pair) (market.Funding, error) {
-	return market.Funding{}, market.ErrUnavailable
-}
-
-func (s *fakeSource) Candles(context.Context, market.Pair, market.Interval, int) ([]market.Candle, error) {
-	return nil, market.ErrUnavailable
-}
-
-func (s *fakeSource) Venues() []market.Exchange {
-	out := make([]market.Exchange, len(s.venues))
-	for i, v := range s.venues {
-		out[i] = v
-	}
-	return out
-}
+// The history the module must ask for: hourly rows reaching 24 h back.
+const (
+	historyPeriod = time.Hour
+	historyRows   = 25
+)
 
 // hourly returns 25 hourly rows ending at end, ascending, with USD growing
 // linearly from usd0 by step per hour and coin at price.
@@ -374,39 +257,34 @@ func hourly(end time.Time, usd0, step, price float64) []market.OIPoint {
 	return rows
 }
 
-func bybit() *fakeVenue {
+// venue is a fake venue whose open interest is coin and usd, age old, with
+// hourly history growing from usd0 by step per hour.
+func venue(id string, coin, usd float64, age time.Duration, usd0, step float64) *fakeVenue {
 	return &fakeVenue{
-		name: "bybit",
-		oi:   market.OpenInterest{Pair: btc, Venue: "bybit", Coin: 61_647.3, USD: 5.24e9, Time: now.Add(-12 * time.Second)},
-		// 24h ago $5.00B, 4h ago $5.20B, 1h ago $5.23B, now $5.24B.
-		hist: hourly(now.Truncate(time.Hour), 5.0e9, 1e7, 85_000),
+		ID:      id,
+		OI:      market.OpenInterest{Pair: btc, Venue: id, Coin: coin, USD: usd, Time: now.Add(-age)},
+		Period:  historyPeriod,
+		Limit:   historyRows,
+		History: hourly(now.Truncate(time.Hour), usd0, step, 85_000),
 	}
 }
 
-func okx() *fakeVenue {
-	return &fakeVenue{
-		name: "okx",
-		oi:   market.OpenInterest{Pair: btc, Venue: "okx", Coin: 35_010.42, USD: 2.976e9, Time: now.Add(-3 * time.Second)},
-		hist: hourly(now.Truncate(time.Hour), 2.988e9, -5e5, 85_000),
-	}
-}
+// 24h ago $5.00B, 4h ago $5.20B, 1h ago $5.23B, now $5.24B.
+func bybit() *fakeVenue { return venue(market.Bybit, 61_647.3, 5.24e9, 12*time.Second, 5.0e9, 1e7) }
 
-func binance() *fakeVenue {
-	return &fakeVenue{
-		name: "binance",
-		oi:   market.OpenInterest{Pair: btc, Venue: "binance", Coin: 80_212.9, USD: 6.98e9, Time: now.Add(-1 * time.Second)},
-		hist: hourly(now.Truncate(time.Hour), 6.5e9, 2e7, 85_000),
-	}
-}
+func okx() *fakeVenue { return venue(market.OKX, 35_010.42, 2.976e9, 3*time.Second, 2.988e9, -5e5) }
+
+func binance() *fakeVenue { return venue(market.Binance, 80_212.9, 6.98e9, time.Second, 6.5e9, 2e7) }
 
 func newSource() *fakeSource {
 	return &fakeSource{
-		pairs: map[string]market.Pair{
+		Pairs: map[string]market.Pair{
 			"btc": btc, "btcusdt": btc, "btc-usdt": btc,
 			"pepe": {Base: "1000PEPE", Quote: "USDT"},
 		},
-		suggest: []market.Pair{btc, {Base: "BTCDOM", Quote: "USDT"}},
-		primary: bybit(),
-		venues:  []*fakeVenue{bybit(), okx(), binance()},
+		Suggest: []market.Pair{btc, {Base: "BTCDOM", Quote: "USDT"}},
+		Kind:    market.Perp,
+		Primary: bybit(),
+		All:     []*fakeVenue{bybit(), okx(), binance()},
 	}
 }

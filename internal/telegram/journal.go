@@ -1,0 +1,116 @@
+package telegram
+
+import (
+	"cmp"
+	"context"
+	"encoding/json"
+	"errors"
+	"slices"
+	"sync"
+
+	"github.com/cryptobot-dev/cryptobot/internal/store"
+)
+
+// Journal is the durable record of accepted updates (internal/store
+// implements it). Intake appends and commits an update before Telegram is
+// told it arrived; workers settle it once it is answered; Start queues again
+// what a previous run left unanswered.
+type Journal interface {
+	// Append journals us in one transaction, committed on return;
+	// fresh[i] is false for an update_id already journaled.
+	Append(ctx context.Context, us []store.Update) (fresh []bool, err error)
+	Settle(ctx context.Context, o store.Outcome, ids ...int64) error
+	// Unanswered returns up to limit unsettled entries, oldest first.
+	Unanswered(ctx context.Context, limit int) ([]store.Update, error)
+}
+
+// decodeBody decodes a journaled or delivered update body. An update
+// without update_id is malformed.
+func decodeBody(body []byte) (Update, error) {
+	var wire struct {
+		UpdateID *int64   `json:"update_id"`
+		Message  *Message `json:"message"`
+	}
+	if err := json.Unmarshal(body, &wire); err != nil {
+		return Update{}, err
+	}
+	if wire.UpdateID == nil {
+		return Update{}, errors.New("no update_id")
+	}
+	return Update{UpdateID: *wire.UpdateID, Message: wire.Message, Raw: body}, nil
+}
+
+// body is the update as journaled: as received when we have it.
+func (u Update) body() []byte {
+	if len(u.Raw) > 0 {
+		return u.Raw
+	}
+	b, _ := json.Marshal(u) // plain structs of strings and numbers cannot fail
+	return b
+}
+
+// memoryJournal is a Journal that keeps entries in memory only: it
+// deduplicates redeliveries but survives no restart. It remembers the last
+// size settled entries besides every unsettled one (at most the queue).
+type memoryJournal struct {
+	mu      sync.Mutex
+	size    int
+	open    map[int64]store.Update
+	settled map[int64]struct{}
+	order   []int64 // settled ids, oldest first, for eviction
+}
+
+// NewMemoryJournal returns a Journal that is not durable, for console mode,
+// tests and deployments without a store; size bounds the settled update_ids
+// it remembers for deduplication.
+func NewMemoryJournal(size int) Journal {
+	return &memoryJournal{size: max(size, 1), open: map[int64]store.Update{}, settled: map[int64]struct{}{}}
+}
+
+func (j *memoryJournal) Append(_ context.Context, us []store.Update) ([]bool, error) {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	fresh := make([]bool, len(us))
+	for i, u := range us {
+		_, isOpen := j.open[u.ID]
+		_, isSettled := j.settled[u.ID]
+		if !isOpen && !isSettled {
+			j.open[u.ID] = u
+			fresh[i] = true
+		}
+	}
+	return fresh, nil
+}
+
+func (j *memoryJournal) Settle(_ context.Context, _ store.Outcome, ids ...int64) error {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	for _, id := range ids {
+		if _, ok := j.open[id]; !ok {
+			continue
+		}
+		delete(j.open, id)
+		j.settled[id] = struct{}{}
+		j.order = append(j.order, id)
+	}
+	if over := len(j.order) - j.size; over > 0 {
+		for _, id := range j.order[:over] {
+			delete(j.settled, id)
+		}
+		j.order = slices.Delete(j.order, 0, over)
+	}
+	return nil
+}
+
+func (j *memoryJournal) Unanswered(_ context.Context, limit int) ([]store.Update, error) {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	us := make([]store.Update, 0, len(j.open))
+	for _, u := range j.open {
+		us = append(us, u)
+	}
+	slices.SortFunc(us, func(a, b store.Update) int {
+		return cmp.Or(a.Received.Compare(b.Received), cmp.Compare(a.ID, b.ID))
+	})
+	return us[:min(limit, len(us))], nil
+}

@@ -1,0 +1,186 @@
+package telegram
+
+import (
+	"sync"
+	"time"
+
+	"github.com/cryptobot-dev/cryptobot/modules"
+)
+
+// item is one accepted update, already parsed into a Request.
+type item struct{ req modules.Request }
+
+// queue is the bounded FIFO between intake and the workers. It has its own
+// lock; intake reserves a slot before the (slow) journal write, so memory
+// stays bounded and a reserved update always finds room.
+type queue struct {
+	tokens chan struct{} // one per queued item; workers block on it
+
+	mu       sync.Mutex
+	open     bool // accepting: between Start and Shutdown
+	ring     ring
+	reserved int           // slots promised to intake, not yet pushed
+	inFlight int           // queued plus being handled
+	pending  time.Time     // when the pipeline last went from idle to busy
+	answered time.Time     // when an update was last answered; zero before the first
+	room     chan struct{} // closed when a slot frees up while someone waits
+	waiting  bool
+}
+
+func newQueue(size int) *queue {
+	return &queue{tokens: make(chan struct{}, size), ring: ring{items: make([]item, size)}, room: make(chan struct{})}
+}
+
+// freed wakes whoever waits for room; q.mu must be held.
+func (q *queue) freed() {
+	if q.waiting {
+		close(q.room)
+		q.room, q.waiting = make(chan struct{}), false
+	}
+}
+
+// queueSnapshot is the queue's state for readiness, status and gauges.
+type queueSnapshot struct {
+	Depth        int
+	Capacity     int
+	InFlight     int
+	Oldest       time.Time // Received of the oldest queued update; zero when empty
+	LastProgress time.Time // the later of the last answer and going busy
+	LastAnswered time.Time
+}
+
+func (q *queue) snapshot() queueSnapshot {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	s := queueSnapshot{
+		Depth: q.ring.n, Capacity: len(q.ring.items), InFlight: q.inFlight,
+		LastProgress: later(q.answered, q.pending), LastAnswered: q.answered,
+	}
+	if q.ring.n > 0 {
+		s.Oldest = q.ring.peek().req.Received
+	}
+	return s
+}
+
+func (q *queue) setOpen(open bool) {
+	q.mu.Lock()
+	q.open = open
+	q.mu.Unlock()
+}
+
+// wait returns a channel closed when a slot frees or an item is done.
+func (q *queue) wait() <-chan struct{} {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	q.waiting = true
+	return q.room
+}
+
+// reserve promises up to n slots and returns how many it could; open is
+// false once Shutdown began. Each slot must be pushed or released. When it
+// got none, room is closed as soon as a slot frees up.
+func (q *queue) reserve(n int) (got int, open bool, room <-chan struct{}) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if !q.open {
+		return 0, false, nil
+	}
+	got = min(n, len(q.ring.items)-q.ring.n-q.reserved)
+	q.reserved += got
+	if got == 0 {
+		q.waiting = true
+	}
+	return got, true, q.room
+}
+
+func (q *queue) release(n int) {
+	if n == 0 {
+		return
+	}
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	q.reserved -= n
+	q.freed()
+}
+
+// push queues an item into a reserved slot and wakes a worker. It reports
+// false when the queue closed meanwhile (Shutdown began): the update then
+// stays in the journal for the next start.
+func (q *queue) push(it item) bool {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	q.reserved--
+	if !q.open {
+		q.freed()
+		return false
+	}
+	q.ring.push(it)
+	if q.inFlight == 0 {
+		q.pending = it.req.Received
+	}
+	q.inFlight++
+	// Under the lock, so Shutdown (which closes the queue under it) never
+	// closes drain between a push and its token; it cannot block, as tokens
+	// never outnumber queued items.
+	q.tokens <- struct{}{}
+	return true
+}
+
+func (q *queue) pop() (item, bool) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	it, ok := q.ring.pop()
+	if ok {
+		q.freed()
+	}
+	return it, ok
+}
+
+// done records that a popped item is finished.
+func (q *queue) done(answered bool) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	q.inFlight--
+	if answered {
+		q.answered = time.Now()
+	}
+	q.freed() // the replayer waits for its page of the journal to settle
+}
+
+// drop empties the queue (Shutdown out of time) and returns the update ids;
+// they stay unanswered in the journal.
+func (q *queue) drop() []int64 {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	var ids []int64
+	// Tokens left behind are harmless: workers find the queue empty.
+	for it, ok := q.ring.pop(); ok; it, ok = q.ring.pop() {
+		q.inFlight--
+		ids = append(ids, it.req.UpdateID)
+	}
+	return ids
+}
+
+// ring is the bounded FIFO behind the queue; guarded by queue.mu.
+type ring struct {
+	items   []item
+	head, n int
+}
+
+func (r *ring) push(it item) {
+	r.items[(r.head+r.n)%len(r.items)] = it
+	r.n++
+}
+
+func (r *ring) peek() item { return r.items[r.head] }
+
+func (r *ring) pop() (item, bool) {
+	if r.n == 0 {
+		return item{}, false
+	}
+	it := r.items[r.head]
+	r.items[r.head] = item{} // drop references for the GC
+	r.head = (r.head + 1) % len(r.items)
+	r.n--
+	return it, true
+}

@@ -1,0 +1,96 @@
+package modulestest
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"strings"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/cryptobot-dev/cryptobot/internal/market"
+	"github.com/cryptobot-dev/cryptobot/modules"
+)
+
+// CheckMarketModule checks the registration of an enhanced module that reads
+// the market: New refuses Deps without a market source, and with deps builds
+// a module that has exactly the one valid command and contributes a /price
+// section. It returns the Info for the caller's own checks (the flag).
+func CheckMarketModule(t *testing.T, id string, deps modules.Deps, command string) modules.Info {
+	t.Helper()
+	info := Registered(t, id)
+	if _, err := info.New(modules.Deps{}); err == nil {
+		t.Error("New without a market source succeeded, want an error")
+	}
+	m, err := info.New(deps)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmds := m.Commands()
+	if len(cmds) != 1 || cmds[0].Name != command || !modules.ValidCommandName(cmds[0].Name) || cmds[0].Handler == nil {
+		t.Errorf("Commands() = %+v, want one valid /%s", cmds, command)
+	}
+	if _, ok := m.(modules.Sectioner); !ok {
+		t.Error("module does not contribute a /price section")
+	}
+	return info
+}
+
+// CheckReplyAtDeadline handles req with a deadline d in a synctest bubble,
+// for a handler whose source has a stalled venue: the reply must come at the
+// deadline, not after it, and contain every want.
+func CheckReplyAtDeadline(t *testing.T, h modules.Handler, req modules.Request, d time.Duration, want ...string) {
+	synctest.Test(t, func(t *testing.T) {
+		ctx, cancel := context.WithTimeout(t.Context(), d)
+		defer cancel()
+		start := time.Now()
+		reply, err := h.Handle(ctx, req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if took := time.Since(start); took != d {
+			t.Errorf("reply after %v, want at the %v deadline", took, d)
+		}
+		for _, w := range want {
+			if !strings.Contains(reply.Text, w) {
+				t.Errorf("reply lacks %q:\n%s", w, reply.Text)
+			}
+		}
+	})
+}
+
+// CheckSectionAtDeadline asks s for pair's section with a one-second
+// deadline in a synctest bubble, for a stalled source: the section must give
+// up with "" and context.DeadlineExceeded.
+func CheckSectionAtDeadline(t *testing.T, s modules.Sectioner, pair market.Pair) {
+	synctest.Test(t, func(t *testing.T) {
+		ctx, cancel := context.WithTimeout(t.Context(), time.Second)
+		defer cancel()
+		got, err := s.Section(ctx, modules.Request{}, pair)
+		if got != "" || !errors.Is(err, context.DeadlineExceeded) {
+			t.Errorf("Section = %q, %v; want \"\", deadline exceeded", got, err)
+		}
+	})
+}
+
+// CheckUsage checks that h answers each argument list, and fifty arguments,
+// with the usage it gives for none (text starting with prefix), never
+// ignoring input silently, and that calls (the venue calls so far) stays put.
+func CheckUsage(t *testing.T, h modules.Handler, command, prefix string, calls func() int64, args ...[]string) {
+	t.Helper()
+	usage, err := h.Handle(t.Context(), modules.Request{Command: command})
+	if err != nil || !strings.HasPrefix(usage.Text, prefix) {
+		t.Fatalf("/%s without arguments = %q, %v; want the usage", command, usage.Text, err)
+	}
+	before := calls()
+	for _, a := range append(args, slices.Repeat([]string{"btc"}, 50)) {
+		got, err := h.Handle(t.Context(), modules.Request{Command: command, Args: a})
+		if err != nil || got.Text != usage.Text {
+			t.Errorf("/%s %s = %q, %v; want the usage", command, strings.Join(a, " "), got.Text, err)
+		}
+	}
+	if n := calls() - before; n != 0 {
+		t.Errorf("/%s with extra arguments asked the venues %d times", command, n)
+	}
+}
