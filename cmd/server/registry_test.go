@@ -8,6 +8,7 @@ import (
 	"github.com/cryptobot-dev/cryptobot/flags"
 	"github.com/cryptobot-dev/cryptobot/internal/config"
 	"github.com/cryptobot-dev/cryptobot/internal/dispatch"
+	"github.com/cryptobot-dev/cryptobot/internal/market/httpjson"
 	"github.com/cryptobot-dev/cryptobot/internal/memguard"
 	"github.com/cryptobot-dev/cryptobot/modules"
 )
@@ -60,6 +61,13 @@ func TestMetricsInitCoversEveryRecordedValue(t *testing.T) {
 	for _, c := range a.router.Commands() {
 		for _, o := range dispatch.CommandOutcomes() {
 			requireSeries(t, m.Commands, c.Name, o)
+		}
+	}
+	for _, v := range cfg.Exchanges.Order {
+		for _, e := range httpjson.Endpoints() {
+			for _, o := range httpjson.Outcomes() {
+				requireSeries(t, m.ExchangeRequests, v, e, o)
+			}
 		}
 	}
 	for _, l := range loaded {

@@ -18,6 +18,7 @@ import (
 	"github.com/cryptobot-dev/cryptobot/internal/market"
 	"github.com/cryptobot-dev/cryptobot/internal/market/binance"
 	"github.com/cryptobot-dev/cryptobot/internal/market/bybit"
+	"github.com/cryptobot-dev/cryptobot/internal/market/httpjson"
 	"github.com/cryptobot-dev/cryptobot/internal/market/okx"
 	"github.com/cryptobot-dev/cryptobot/internal/memguard"
 	"github.com/cryptobot-dev/cryptobot/internal/metrics"
@@ -164,7 +165,7 @@ func (a *app) build(ctx context.Context, mods []modules.Info) error {
 func (a *app) knownLabels(infos []modules.Info) metrics.Known {
 	k := metrics.Known{
 		Venues:    a.cfg.Exchanges.Order,
-		Endpoints: []string{"ticker", "instruments", "open_interest", "oi_history", "funding", "candles"},
+		Endpoints: httpjson.Endpoints(),
 		Flags:     slices.Sorted(maps.Keys(flags.Catalog)),
 		Methods:   []string{"getMe", "setWebhook", "deleteWebhook", "getUpdates", "sendMessage", "sendPhoto", "setMyCommands"},
 		Routes:    []string{"/healthz", "/health", "/readyz", "/metrics", "other"},
@@ -173,6 +174,7 @@ func (a *app) knownLabels(infos []modules.Info) metrics.Known {
 		SectionOutcomes:  dispatch.SectionOutcomes(),
 		SkipCauses:       dispatch.SkipCauses(),
 		AdmissionResults: memguard.AdmissionResults(),
+		ExchangeOutcomes: httpjson.Outcomes(),
 	}
 	switch a.cfg.Telegram.Mode {
 	case config.ModeWebhook:

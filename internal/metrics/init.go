@@ -9,7 +9,7 @@ type Known struct {
 	Modules   []string // every module id (loaded or skipped)
 	Enhanced  []string // enhanced module ids (sections, admissions)
 	Venues    []string // exchanges in failover order
-	Endpoints []string // exchange endpoint labels
+	Endpoints []string // exchange endpoint labels: httpjson.Endpoints
 	Flags     []string // flag keys
 	Routes    []string // HTTP route patterns
 	Methods   []string // Telegram methods the bot calls
@@ -20,14 +20,14 @@ type Known struct {
 	SectionOutcomes  []string // dispatch.SectionOutcomes
 	SkipCauses       []string // dispatch.SkipCauses
 	AdmissionResults []string // memguard.AdmissionResults
+	ExchangeOutcomes []string // httpjson.Outcomes
 }
 
 // Label values still listed here until their recorders export them (the
-// transport and market branches do; move each into Known at merge).
+// transport's and the market cache's branches do; move each into Known at merge).
 var (
 	UpdateOutcomes   = []string{"accepted", "duplicate", "unauthorized", "too_large", "malformed", "queue_full", "ignored", "unavailable"}
 	ReplyOutcomes    = []string{"sent", "late", "failed"}
-	ExchangeOutcomes = []string{"ok", "unknown_symbol", "rate_limited", "unavailable", "bad_response"}
 	CacheKinds       = []string{"ticker", "open_interest", "oi_history", "funding", "candles"}
 	CacheResults     = []string{"hit", "miss", "coalesced"}
 	ReloadResults    = []string{"ok", "rejected", "unchanged"}
@@ -66,7 +66,7 @@ func (m *Metrics) Init(k Known) {
 	}
 	for i, v := range k.Venues {
 		for _, e := range k.Endpoints {
-			for _, o := range ExchangeOutcomes {
+			for _, o := range k.ExchangeOutcomes {
 				m.ExchangeRequests.WithLabelValues(v, e, o)
 			}
 			m.ExchangeDuration.WithLabelValues(v, e)

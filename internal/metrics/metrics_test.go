@@ -76,7 +76,7 @@ func TestFootprint(t *testing.T) {
 		Modules:   []string{"core.admin", "core.help", "core.price", "core.start", "enhanced.analysis", "enhanced.funding", "enhanced.openinterest"},
 		Enhanced:  []string{"enhanced.analysis", "enhanced.funding", "enhanced.openinterest"},
 		Venues:    []string{"binance", "bybit", "okx"},
-		Endpoints: []string{"ticker", "instruments", "open_interest", "oi_history", "funding", "candles"},
+		Endpoints: []string{"ticker", "instruments", "open_interest", "oi_history", "funding", "funding_info", "candles"},
 		Flags:     []string{"open-interest", "funding-rates", "market-analysis"},
 		Routes:    []string{"/healthz", "/readyz", "/metrics", "/webhook", "other"},
 		Methods:   []string{"getMe", "setWebhook", "deleteWebhook", "getUpdates", "sendMessage", "sendPhoto", "setMyCommands"},
@@ -85,6 +85,7 @@ func TestFootprint(t *testing.T) {
 		SectionOutcomes:  []string{"ok", "off", "shed", "failed", "late", "empty"},
 		SkipCauses:       []string{"memory_budget", "error"},
 		AdmissionResults: []string{"admitted", "rejected", "shed"},
+		ExchangeOutcomes: []string{"ok", "unknown_symbol", "rate_limited", "unavailable", "bad_response"},
 	}
 	live := func() uint64 {
 		runtime.GC()
