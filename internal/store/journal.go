@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"fmt"
 	"slices"
 	"strconv"
@@ -47,7 +48,7 @@ func (s *Store) Append(ctx context.Context, us []Update) (fresh []bool, err erro
 	}
 	defer s.m.observe(opAppend, time.Now(), &err)
 	inserted := make(map[int64]bool, len(us))
-	err = s.inTx(ctx, len(us) > batchRows, func(ex execer) error {
+	err = s.write(ctx, len(us) > batchRows, false, func(ex execer) error {
 		for chunk := range slices.Chunk(us, batchRows) {
 			if err := s.appendChunk(ctx, ex, chunk, inserted); err != nil {
 				return err
@@ -121,7 +122,7 @@ func (s *Store) Settle(ctx context.Context, o Outcome, ids ...int64) (err error)
 	}
 	defer s.m.observe(opSettle, time.Now(), &err)
 	var settled int64
-	err = s.inTx(ctx, len(ids) > batchRows, func(ex execer) error {
+	err = s.write(ctx, len(ids) > batchRows, true, func(ex execer) error {
 		for chunk := range slices.Chunk(ids, batchRows) {
 			args := []any{string(o), s.d.time(time.Now())}
 			for _, id := range chunk {
@@ -183,13 +184,16 @@ func (s *Store) Prune(ctx context.Context, before time.Time, batch int) (deleted
 	}
 	defer s.m.observe(opPrune, time.Now(), &err)
 	for {
-		res, err := s.w.ExecContext(ctx, `DELETE FROM journal WHERE update_id IN (
-			SELECT update_id FROM journal WHERE outcome IS NOT NULL AND settled_at < $1 LIMIT $2)`,
-			s.d.time(before), batch)
-		if err != nil {
-			return deleted, s.wrap("prune", err)
-		}
-		n, err := res.RowsAffected()
+		var n int64
+		err := s.write(ctx, false, true, func(ex execer) error {
+			res, err := ex.ExecContext(ctx, `DELETE FROM journal WHERE update_id IN (
+				SELECT update_id FROM journal WHERE outcome IS NOT NULL AND settled_at < $1 LIMIT $2)`,
+				s.d.time(before), batch)
+			if err == nil {
+				n, err = res.RowsAffected()
+			}
+			return err
+		})
 		if err != nil {
 			return deleted, s.wrap("prune", err)
 		}
@@ -221,14 +225,33 @@ type execer interface {
 	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
 }
 
-// inTx runs fn on the writer, inside a transaction only when tx is set: a
-// single statement is atomic already, and skipping BEGIN/COMMIT saves two
-// round trips per intake on Postgres.
-func (s *Store) inTx(ctx context.Context, tx bool, fn func(execer) error) error {
-	if !tx {
-		return fn(s.w)
+// write runs fn on the writer connection, inside a transaction when tx is
+// set (a single statement is atomic already, and skipping BEGIN/COMMIT saves
+// two round trips per intake on Postgres). relaxed runs it at the dialect's
+// lighter durability: SQLite's synchronous=NORMAL skips the WAL sync, so a
+// power loss may forget such a write (a settle: the update is answered twice)
+// but never an Append, whose FULL commit syncs the earlier writes too.
+func (s *Store) write(ctx context.Context, tx, relaxed bool, fn func(execer) error) error {
+	conn, err := s.w.Conn(ctx)
+	if err != nil {
+		return err
 	}
-	t, err := s.w.BeginTx(ctx, nil)
+	defer conn.Close()
+	if relaxed && s.d.relax != "" {
+		if _, err := conn.ExecContext(ctx, s.d.relax); err != nil {
+			return err
+		}
+		defer func() {
+			if _, err := conn.ExecContext(context.WithoutCancel(ctx), s.d.restore); err != nil {
+				// Never hand a relaxed connection to the next Append.
+				conn.Raw(func(any) error { return driver.ErrBadConn })
+			}
+		}()
+	}
+	if !tx {
+		return fn(conn)
+	}
+	t, err := conn.BeginTx(ctx, nil)
 	if err != nil {
 		return err
 	}

@@ -24,14 +24,14 @@ func TestMain(m *testing.M) {
 	os.Exit(pgtest.Main(m))
 }
 
-// driver opens a store URL for a test: every journal case runs on each.
-type driver struct {
+// backend opens a store URL for a test: every journal case runs on each.
+type backend struct {
 	name string
 	url  func(t *testing.T) string
 }
 
-func drivers() []driver {
-	return []driver{
+func backends() []backend {
+	return []backend{
 		{"sqlite", func(t *testing.T) string { return "sqlite:" + filepath.Join(t.TempDir(), "state", "cryptobot.db") }},
 		{"postgres", func(t *testing.T) string { return pgtest.Start(t) }},
 	}
@@ -39,7 +39,7 @@ func drivers() []driver {
 
 // forEachDriver runs fn as a subtest per driver, with a fresh store at url.
 func forEachDriver(t *testing.T, fn func(t *testing.T, url string)) {
-	for _, d := range drivers() {
+	for _, d := range backends() {
 		t.Run(d.name, func(t *testing.T) { fn(t, d.url(t)) })
 	}
 }

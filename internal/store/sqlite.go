@@ -17,7 +17,7 @@ const memoryPath = ":memory:"
 
 // sqlitePragmas apply to every connection. synchronous=FULL syncs the WAL
 // on each commit, so an update acknowledged to Telegram survives a power loss
-// too, not only a crash. busy_timeout covers a checkpoint or a backup holding
+// too, not only a crash (settles relax it: Store.write). busy_timeout covers a checkpoint or a backup holding
 // the lock for a moment.
 const sqlitePragmas = "_pragma=busy_timeout(5000)&_pragma=foreign_keys(1)&_pragma=synchronous(FULL)"
 
@@ -39,6 +39,8 @@ func sqliteDialect() dialect {
 			}
 			return err
 		},
+		relax:   "PRAGMA synchronous = NORMAL",
+		restore: "PRAGMA synchronous = FULL",
 	}
 }
 

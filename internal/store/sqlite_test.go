@@ -184,3 +184,20 @@ func TestMemoryStoresAreSeparate(t *testing.T) {
 		t.Error("update 1 already in a second in-memory store")
 	}
 }
+
+// TestSettleKeepsAppendsDurable: settles and prunes run at
+// synchronous=NORMAL, and the writer is back at FULL (2) for the next Append.
+func TestSettleKeepsAppendsDurable(t *testing.T) {
+	s := open(t, "sqlite:"+filepath.Join(t.TempDir(), "cryptobot.db"), Options{})
+	mustAppend(t, s, upd(1, 0))
+	if err := s.Settle(t.Context(), Answered, 1); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Prune(t.Context(), time.Now().Add(time.Minute), 10); err != nil {
+		t.Fatal(err)
+	}
+	var level int
+	if err := s.w.QueryRowContext(t.Context(), "PRAGMA synchronous").Scan(&level); err != nil || level != 2 {
+		t.Errorf("writer synchronous = %d (%v), want 2 (FULL)", level, err)
+	}
+}

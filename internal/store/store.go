@@ -62,6 +62,9 @@ type dialect struct {
 	time func(time.Time) any
 	// classify wraps driver errors that have a sentinel (ErrCorrupt).
 	classify func(error) error
+	// relax and restore switch a connection to lighter durability and back
+	// (see Store.write); empty where it does not apply.
+	relax, restore string
 }
 
 // Open opens the store at url and migrates it:
