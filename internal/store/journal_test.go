@@ -189,6 +189,42 @@ var journalCases = []struct {
 			t.Errorf("stats = %d, %v, %v; want 2, %v", depth, oldest, err, base.Add(2*time.Second))
 		}
 	}},
+	{"concurrent appends mark each id fresh once", func(t *testing.T, s *Store) {
+		// Eight intakes (or replicas) offering overlapping ids at once.
+		const writers, perWriter = 8, 20
+		fresh := make(chan int64, writers*perWriter)
+		errs := make(chan error, writers)
+		for w := range writers {
+			go func() {
+				var us []Update
+				for i := range perWriter {
+					us = append(us, upd(int64(w/2*perWriter+i+1), 0)) // writers 2k and 2k+1 share ids
+				}
+				got, err := s.Append(t.Context(), us)
+				for i, f := range got {
+					if f {
+						fresh <- us[i].ID
+					}
+				}
+				errs <- err
+			}()
+		}
+		for range writers {
+			if err := <-errs; err != nil {
+				t.Fatal(err)
+			}
+		}
+		close(fresh)
+		seen := map[int64]int{}
+		for id := range fresh {
+			seen[id]++
+		}
+		for id := int64(1); id <= writers/2*perWriter; id++ {
+			if seen[id] != 1 {
+				t.Errorf("id %d fresh %d times, want once", id, seen[id])
+			}
+		}
+	}},
 	{"a large batch spans statements in one transaction", func(t *testing.T, s *Store) {
 		us := make([]Update, 2*batchRows+1)
 		for i := range us {
