@@ -12,11 +12,12 @@ import (
 	"time"
 )
 
-// Migrations live in migrations/<driver>/NNNN_name.sql; the number is the
-// schema version it brings the database to. Files are never edited once
-// released: a change is a new file for each driver.
+// Migrations live in migrations/NNNN_name.sql, shared by the drivers; the
+// number is the schema version it brings the database to. Column types are
+// {{placeholders}} each dialect fills in. Files are never edited once
+// released: a change is a new file.
 //
-//go:embed migrations
+//go:embed migrations/*.sql
 var migrationFS embed.FS
 
 type migration struct {
@@ -25,25 +26,24 @@ type migration struct {
 	sql     string
 }
 
-// migrations lists the driver's migrations in version order.
-func migrations(driver string) ([]migration, error) {
-	dir := path.Join("migrations", driver)
-	entries, err := fs.ReadDir(migrationFS, dir)
+// migrations lists the migrations in version order, typed for d.
+func migrations(d dialect) ([]migration, error) {
+	entries, err := fs.ReadDir(migrationFS, "migrations")
 	if err != nil {
-		return nil, fmt.Errorf("store: migrations for %s: %w", driver, err)
+		return nil, fmt.Errorf("store: migrations: %w", err)
 	}
 	var ms []migration
 	for _, e := range entries {
 		num, _, ok := strings.Cut(e.Name(), "_")
 		v, err := strconv.Atoi(num)
 		if !ok || err != nil || v != len(ms)+1 {
-			return nil, fmt.Errorf("store: migration %s/%s: want NNNN_name.sql numbered from 1 without gaps", dir, e.Name())
+			return nil, fmt.Errorf("store: migration %s: want NNNN_name.sql numbered from 1 without gaps", e.Name())
 		}
-		b, err := migrationFS.ReadFile(path.Join(dir, e.Name()))
+		b, err := migrationFS.ReadFile(path.Join("migrations", e.Name()))
 		if err != nil {
 			return nil, err
 		}
-		ms = append(ms, migration{version: v, name: e.Name(), sql: string(b)})
+		ms = append(ms, migration{version: v, name: e.Name(), sql: d.types.Replace(string(b))})
 	}
 	return ms, nil
 }
@@ -57,7 +57,7 @@ const migrationLockID = 0x63727970746f6274
 // refused with ErrNewerSchema: this binary would misread it.
 func (s *Store) migrate(ctx context.Context, log *slog.Logger) (version int, err error) {
 	defer s.m.observe(opMigrate, time.Now(), &err)
-	ms, err := migrations(s.info.Driver)
+	ms, err := migrations(s.d)
 	if err != nil {
 		return 0, err
 	}

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"fmt"
 	"net/url"
+	"strings"
 	"time"
 
 	_ "github.com/jackc/pgx/v5/stdlib" // registers driver "pgx"
@@ -12,6 +13,7 @@ import (
 
 func postgresDialect() dialect {
 	return dialect{
+		types:    strings.NewReplacer("{{int64}}", "BIGINT", "{{bytes}}", "BYTEA", "{{time}}", "TIMESTAMPTZ"),
 		time:     func(t time.Time) any { return t.UTC() },
 		classify: func(err error) error { return err },
 	}

@@ -55,9 +55,11 @@ type Store struct {
 	release func() error // drops the SQLite file lock
 }
 
-// dialect holds what differs between the drivers at run time; the SQL text
-// itself is shared (both take $N placeholders and ON CONFLICT).
+// dialect holds what differs between the drivers; the SQL text itself is
+// shared (both take $N placeholders, ON CONFLICT and RETURNING).
 type dialect struct {
+	// types fills the column type placeholders of the migrations.
+	types *strings.Replacer
 	// time converts a time to the value stored in a time column.
 	time func(time.Time) any
 	// classify wraps driver errors that have a sentinel (ErrCorrupt).

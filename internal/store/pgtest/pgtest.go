@@ -91,7 +91,6 @@ type Server struct {
 	mu   sync.Mutex
 	cmd  *exec.Cmd
 	done chan error // the running server's exit
-	log  *syncBuffer
 }
 
 // NewServer starts a server for t alone, stopped and removed at cleanup.
@@ -103,7 +102,7 @@ func NewServer(t testing.TB) *Server {
 	}
 	t.Cleanup(func() {
 		if err := srv.stop(); err != nil {
-			t.Errorf("pgtest: stop server: %v\n%s", err, srv.log)
+			t.Errorf("pgtest: stop server: %v\n%s", err, srv.log())
 		}
 		os.RemoveAll(srv.dir)
 	})
@@ -119,7 +118,7 @@ func (s *Server) URL(db string) string {
 func (s *Server) Stop(t testing.TB) {
 	t.Helper()
 	if err := s.stop(); err != nil {
-		t.Fatalf("pgtest: stop: %v\n%s", err, s.log)
+		t.Fatalf("pgtest: stop: %v\n%s", err, s.log())
 	}
 }
 
@@ -170,7 +169,7 @@ func startServer() (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{bin: bin, dir: dir, log: &syncBuffer{}}
+	s := &Server{bin: bin, dir: dir}
 	if os.Geteuid() == 0 {
 		if s.cred, err = postgresUser(); err == nil {
 			err = os.Chown(dir, int(s.cred.Uid), int(s.cred.Gid))
@@ -198,6 +197,14 @@ func startServer() (*Server, error) {
 }
 
 func (s *Server) data() string { return filepath.Join(s.dir, "data") }
+
+func (s *Server) logPath() string { return filepath.Join(s.dir, "postgres.log") }
+
+// log returns the server's output so far, for failure messages.
+func (s *Server) log() string {
+	b, _ := os.ReadFile(s.logPath())
+	return string(b)
+}
 
 func postgresUser() (*syscall.Credential, error) {
 	u, err := user.Lookup("postgres")
@@ -236,12 +243,17 @@ func (s *Server) run() error {
 	if err := cmd.Start(); err != nil {
 		return fmt.Errorf("start postgres: %w", err)
 	}
+	logFile, err := os.OpenFile(s.logPath(), os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
+	if err != nil {
+		return err
+	}
 	ready := make(chan struct{})
 	go func() {
+		defer logFile.Close()
 		sc := bufio.NewScanner(stderr)
 		signalled := false
 		for sc.Scan() {
-			fmt.Fprintln(s.log, sc.Text())
+			fmt.Fprintln(logFile, sc.Text())
 			if !signalled && strings.Contains(sc.Text(), readyLine) {
 				close(ready)
 				signalled = true
@@ -256,11 +268,11 @@ func (s *Server) run() error {
 		s.cmd, s.done = cmd, done
 		return nil
 	case err := <-done:
-		return fmt.Errorf("postgres exited before it was ready: %v\n%s", err, s.log)
+		return fmt.Errorf("postgres exited before it was ready: %v\n%s", err, s.log())
 	case <-time.After(time.Minute):
 		cmd.Process.Kill()
 		<-done
-		return fmt.Errorf("postgres not ready after a minute\n%s", s.log)
+		return fmt.Errorf("postgres not ready after a minute\n%s", s.log())
 	}
 }
 
@@ -316,22 +328,4 @@ func createDB(t testing.TB, admin string) string {
 	}
 	u.Path = "/" + name
 	return u.String()
-}
-
-// syncBuffer collects the server log for failure messages.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.String()
 }
