@@ -21,6 +21,9 @@ func TestMain(m *testing.M) {
 	if path := os.Getenv(holdLockEnv); path != "" {
 		os.Exit(holdLock(path))
 	}
+	if path := os.Getenv(tryOpenEnv); path != "" {
+		os.Exit(tryOpen(path))
+	}
 	os.Exit(pgtest.Main(m))
 }
 

@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -119,30 +120,111 @@ func TestCorruptFile(t *testing.T) {
 	}
 }
 
+// tryOpenEnv makes the test binary a helper that opens the store at the
+// given path and prints "opened" or the error.
+const tryOpenEnv = "CRYPTOBOT_STORE_TEST_OPEN"
+
+func tryOpen(path string) int {
+	s, err := Open(context.Background(), "sqlite:"+path, Options{})
+	if err != nil {
+		fmt.Println(err)
+		return 0
+	}
+	s.Close()
+	fmt.Println("opened")
+	return 0
+}
+
+// TestUnwritablePath: a directory that cannot be created, a read-only
+// directory and a read-only file each stop Open with an error naming the
+// path. Root writes through permissions, so as root the read-only cases run
+// in a helper process as nobody.
 func TestUnwritablePath(t *testing.T) {
 	dir := t.TempDir()
 	file := filepath.Join(dir, "file")
 	if err := os.WriteFile(file, nil, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	readOnly := filepath.Join(dir, "ro")
-	if err := os.Mkdir(readOnly, 0o500); err != nil {
+	path := filepath.Join(file, "state", "cryptobot.db")
+	if _, err := Open(t.Context(), "sqlite:"+path, Options{}); err == nil || !strings.Contains(err.Error(), path) {
+		t.Errorf("Open under a regular file = %v, want an error naming %s", err, path)
+	}
+
+	try := func(t *testing.T, path string) string {
+		if os.Geteuid() != 0 {
+			_, err := Open(t.Context(), "sqlite:"+path, Options{})
+			return fmt.Sprint(err)
+		}
+		return openAsNobody(t, path)
+	}
+	t.Run("read-only directory", func(t *testing.T) {
+		ro := filepath.Join(sharedTempDir(t), "ro")
+		if err := os.Mkdir(ro, 0o555); err != nil {
+			t.Fatal(err)
+		}
+		out := try(t, filepath.Join(ro, "cryptobot.db"))
+		t.Log(out)
+		if !strings.Contains(out, ro) || strings.Contains(out, "opened") {
+			t.Errorf("Open in a read-only directory: %q, want an error naming %s", out, ro)
+		}
+	})
+	t.Run("read-only file", func(t *testing.T) {
+		rw := filepath.Join(sharedTempDir(t), "rw")
+		if err := os.Mkdir(rw, 0o777); err != nil {
+			t.Fatal(err)
+		}
+		os.Chmod(rw, 0o777) // past the umask
+		db := filepath.Join(rw, "cryptobot.db")
+		open(t, "sqlite:"+db, Options{}).Close()
+		// The lock file is created afresh by whoever opens next.
+		if err := errors.Join(os.Chmod(db, 0o444), os.Remove(db+".lock")); err != nil {
+			t.Fatal(err)
+		}
+		out := try(t, db)
+		t.Log(out)
+		if !strings.Contains(out, db) || strings.Contains(out, "opened") {
+			t.Errorf("Open of a read-only file: %q, want an error naming %s", out, db)
+		}
+	})
+}
+
+// sharedTempDir is a temporary directory other users can enter (t.TempDir's
+// parent is private to its owner).
+func sharedTempDir(t *testing.T) string {
+	dir, err := os.MkdirTemp("", "storetest-")
+	if err != nil {
 		t.Fatal(err)
 	}
-	for name, path := range map[string]string{
-		"parent is a file":    filepath.Join(file, "state", "cryptobot.db"),
-		"read-only directory": filepath.Join(readOnly, "cryptobot.db"),
-	} {
-		t.Run(name, func(t *testing.T) {
-			if name == "read-only directory" && os.Geteuid() == 0 {
-				t.Skip("root writes into read-only directories")
-			}
-			_, err := Open(t.Context(), "sqlite:"+path, Options{})
-			if err == nil || !strings.Contains(err.Error(), filepath.Dir(path)) {
-				t.Errorf("Open = %v, want an error naming %s", err, filepath.Dir(path))
-			}
-		})
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	if err := os.Chmod(dir, 0o755); err != nil {
+		t.Fatal(err)
 	}
+	return dir
+}
+
+// openAsNobody runs tryOpen in a copy of the test binary as uid/gid 65534.
+func openAsNobody(t *testing.T, path string) string {
+	t.Helper()
+	self, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	bin := filepath.Join(sharedTempDir(t), "store.test")
+	data, err := os.ReadFile(self)
+	if err == nil {
+		err = os.WriteFile(bin, data, 0o755)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(bin, "-test.run=^$")
+	cmd.Env = append(os.Environ(), tryOpenEnv+"="+path)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 65534, Gid: 65534}}
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("helper as nobody: %v\n%s", err, out)
+	}
+	return string(out)
 }
 
 // TestDiskFull: SQLite's max_page_count gives the writer the same
