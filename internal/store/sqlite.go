@@ -70,6 +70,13 @@ func openSQLite(ctx context.Context, path string) (*Store, error) {
 	if path == "" || strings.ContainsAny(path, "?#") {
 		return nil, fmt.Errorf("store: sqlite path %q: want a file path without ? or #", path)
 	}
+	// Absolute, so logs and /status say where the file is whatever the
+	// working directory.
+	path, err := filepath.Abs(path)
+	if err != nil {
+		return nil, fmt.Errorf("store: sqlite path: %w", err)
+	}
+	s.info.Location = path
 	if err := os.MkdirAll(filepath.Dir(path), 0o750); err != nil {
 		return nil, fmt.Errorf("store: create directory for %s: %w", path, err)
 	}

@@ -283,3 +283,19 @@ func TestSettleKeepsAppendsDurable(t *testing.T) {
 		t.Errorf("writer synchronous = %d (%v), want 2 (FULL)", level, err)
 	}
 }
+
+func TestRelativePath(t *testing.T) {
+	dir := t.TempDir()
+	t.Chdir(dir)
+	s := open(t, "sqlite:data/cryptobot.db", Options{})
+	want := filepath.Join(dir, "data", "cryptobot.db")
+	if got := s.Info().Location; got != want {
+		t.Errorf("Location %q, want %q", got, want)
+	}
+	if _, err := os.Stat(want); err != nil {
+		t.Errorf("no database at %s: %v", want, err)
+	}
+	if err := errors.Join(s.Close(), s.Close()); err != nil {
+		t.Errorf("Close twice: %v", err)
+	}
+}

@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -53,6 +54,8 @@ type Store struct {
 	info    Info
 	m       *storeMetrics
 	release func() error // drops the SQLite file lock
+
+	closeOnce sync.Once
 }
 
 // dialect holds what differs between the drivers; the SQL text itself is
@@ -121,15 +124,19 @@ func (s *Store) Ping(ctx context.Context) (err error) {
 	return nil
 }
 
-// Close closes the pools and releases the file lock.
+// Close closes the pools and releases the file lock. Later calls return nil.
 func (s *Store) Close() error {
-	errs := []error{s.w.Close()}
-	if s.r != s.w {
-		errs = append(errs, s.r.Close())
-	}
-	if s.release != nil {
-		errs = append(errs, s.release())
-	}
+	var errs []error
+	s.closeOnce.Do(func() {
+		for _, db := range []*sql.DB{s.w, s.r} {
+			if db != nil {
+				errs = append(errs, db.Close())
+			}
+		}
+		if s.release != nil {
+			errs = append(errs, s.release())
+		}
+	})
 	return errors.Join(errs...)
 }
 
