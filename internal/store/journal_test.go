@@ -330,6 +330,15 @@ func TestOpenRejectsUnknownURL(t *testing.T) {
 	}
 }
 
+func TestPostgresRefusalIsNotUnavailable(t *testing.T) {
+	url := pgtest.Start(t)
+	missing := url[:strings.LastIndex(url, "/")] + "/no_such_database"
+	_, err := Open(t.Context(), missing, Options{})
+	if err == nil || errors.Is(err, ErrUnavailable) {
+		t.Errorf("Open of a missing database = %v, want an error that is not ErrUnavailable (no retry)", err)
+	}
+}
+
 func TestPostgresDownAtOpen(t *testing.T) {
 	srv := pgtest.NewServer(t)
 	srv.Stop(t)

@@ -16,7 +16,7 @@ import (
 func lockFile(path string) (release func() error, err error) {
 	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
 	if err != nil {
-		return nil, fmt.Errorf("store: create lock file %s: %w", path, err)
+		return nil, fmt.Errorf("%w: create lock file %s: %w", ErrPath, path, err)
 	}
 	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
 		f.Close()

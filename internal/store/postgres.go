@@ -3,11 +3,13 @@ package store
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"net/url"
 	"strings"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgconn"
 	_ "github.com/jackc/pgx/v5/stdlib" // registers driver "pgx"
 )
 
@@ -33,6 +35,12 @@ func openPostgres(ctx context.Context, dsn string) (*Store, error) {
 	db.SetConnMaxIdleTime(5 * time.Minute)
 	if err := db.PingContext(ctx); err != nil {
 		db.Close()
+		// A server that answered with an error (login refused, no such
+		// database) will answer the same on a retry.
+		var pgErr *pgconn.PgError
+		if errors.As(err, &pgErr) {
+			return nil, fmt.Errorf("store: postgres %s: %w", loc, err)
+		}
 		return nil, fmt.Errorf("%w: postgres %s: %w", ErrUnavailable, loc, err)
 	}
 	return &Store{w: db, r: db, d: postgresDialect(), info: Info{Driver: "postgres", Location: loc}}, nil

@@ -78,7 +78,7 @@ func openSQLite(ctx context.Context, path string) (*Store, error) {
 	}
 	s.info.Location = path
 	if err := os.MkdirAll(filepath.Dir(path), 0o750); err != nil {
-		return nil, fmt.Errorf("store: create directory for %s: %w", path, err)
+		return nil, fmt.Errorf("%w: create directory for %s: %w", ErrPath, path, err)
 	}
 	release, err := lockFile(path + ".lock")
 	if err != nil {
@@ -91,7 +91,7 @@ func openSQLite(ctx context.Context, path string) (*Store, error) {
 	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
 	if err != nil {
 		release()
-		return nil, fmt.Errorf("store: open %s for writing: %w", path, err)
+		return nil, fmt.Errorf("%w: open %s for writing: %w", ErrPath, path, err)
 	}
 	f.Close()
 

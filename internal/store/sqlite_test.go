@@ -146,8 +146,8 @@ func TestUnwritablePath(t *testing.T) {
 		t.Fatal(err)
 	}
 	path := filepath.Join(file, "state", "cryptobot.db")
-	if _, err := Open(t.Context(), "sqlite:"+path, Options{}); err == nil || !strings.Contains(err.Error(), path) {
-		t.Errorf("Open under a regular file = %v, want an error naming %s", err, path)
+	if _, err := Open(t.Context(), "sqlite:"+path, Options{}); !errors.Is(err, ErrPath) || !strings.Contains(err.Error(), path) {
+		t.Errorf("Open under a regular file = %v, want ErrPath naming %s", err, path)
 	}
 
 	try := func(t *testing.T, path string) string {

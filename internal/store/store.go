@@ -28,7 +28,12 @@ var (
 	// ErrCorrupt: the SQLite file is not a database or is damaged. It is never
 	// recreated: move it aside (and keep it) to start empty.
 	ErrCorrupt = errors.New("store: database file is corrupt")
+	// ErrPath: the SQLite file or its directory cannot be created or written
+	// (the error names the path).
+	ErrPath = errors.New("store: database path not writable")
 	// ErrUnavailable: the Postgres server could not be reached; retry later.
+	// Every other Open error is one a retry cannot fix (a refused login or
+	// a missing database included).
 	ErrUnavailable = errors.New("store: database unavailable")
 )
 
