@@ -21,15 +21,17 @@ func (f *fakeTB) Fatalf(format string, _ ...any) { f.failed = format }
 
 func TestUnavailableSkipsLocallyFailsInCI(t *testing.T) {
 	for _, tc := range []struct {
-		ci       string
-		err      error
-		wantSkip bool
+		ci, envURL string
+		err        error
+		wantSkip   bool
 	}{
-		{"", errNoBinaries, true},
-		{"true", errNoBinaries, false},
-		{"", errors.New("initdb: exit status 1"), false}, // installed but broken: always a failure
+		{"", "", errNoBinaries, true},
+		{"true", "", errNoBinaries, false},
+		{"true", "postgres://db/postgres", errNoBinaries, true}, // NewServer beside an external server
+		{"", "", errors.New("initdb: exit status 1"), false},    // installed but broken: always a failure
 	} {
 		t.Setenv("CI", tc.ci)
+		t.Setenv(EnvURL, tc.envURL)
 		f := &fakeTB{}
 		unavailable(f, tc.err)
 		if skipped := f.skipped != ""; skipped != tc.wantSkip || skipped == (f.failed != "") {
