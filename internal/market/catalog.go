@@ -256,9 +256,12 @@ func (m *Market) Warm(ctx context.Context) error {
 }
 
 // Run reloads instrument lists until ctx ends: each list every
-// InstrumentRefresh, a list that failed to load sooner. It returns nil when
-// ctx ends.
+// InstrumentRefresh, a list that failed to load sooner; and refreshes hot and
+// pinned keys ahead of expiry. It returns nil when ctx ends.
 func (m *Market) Run(ctx context.Context) error {
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	wg.Go(func() { m.runRefresh(ctx) })
 	t := time.NewTimer(0)
 	defer t.Stop()
 	for {

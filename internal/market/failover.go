@@ -13,7 +13,8 @@ import (
 const minAttempt = 250 * time.Millisecond
 
 // failover calls the venues that list k.pair, in configured order, until one
-// answers. It moves on after any error except ErrUnknownSymbol, which it
+// answers plausibly. It moves on after any error (an implausible answer
+// included) except ErrUnknownSymbol, which it
 // returns at once: another venue would not know the pair either, and asking
 // would only spend budget.
 func (m *Market) failover(ctx context.Context, k key) (any, error) {
@@ -26,7 +27,7 @@ func (m *Market) failover(ctx context.Context, k key) (any, error) {
 	for i, idx := range order {
 		ex := m.exchanges[idx]
 		actx, cancel := attemptContext(ctx, len(order)-i)
-		v, err := call(actx, ex, k)
+		v, err := m.ask(actx, k, idx)
 		cancel()
 		if err == nil {
 			m.health.ok(idx)
