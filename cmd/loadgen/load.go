@@ -8,6 +8,8 @@ import (
 	"os"
 	"slices"
 	"time"
+
+	"github.com/cryptobot-dev/cryptobot/internal/market/markettest"
 )
 
 const (
@@ -64,6 +66,41 @@ type Result struct {
 	QueueFull         int            `json:"queue_full"`          // updates refused with the queue full
 	LoadAvgStart      string         `json:"loadavg_start"`
 	LoadAvgEnd        string         `json:"loadavg_end"`
+	// UpstreamPerS is the requests per second each fake venue received
+	// during the run: flat as the update rate grows when the cache works.
+	UpstreamPerS map[string]float64 `json:"upstream_requests_per_s,omitempty"`
+	Burst        *Burst             `json:"burst,omitempty"` // with -burst
+}
+
+// Burst is the measurement of -burst updates injected at once after the run.
+type Burst struct {
+	Sent       int         `json:"sent"`
+	Answered   int         `json:"answered"`
+	Lost       int         `json:"lost"`
+	Duplicated int         `json:"duplicated"`
+	LatencyMS  Percentiles `json:"latency_ms"`
+}
+
+// burstSpec injects n updates at the first injection tick.
+func burstSpec(s loadSpec, n int) loadSpec {
+	s.duration = injectEvery
+	s.rate = float64(n) / injectEvery.Seconds()
+	s.seed++
+	return s
+}
+
+// venueEndpoints are the fakes' hit-counter names (httpjson's endpoint labels).
+var venueEndpoints = []string{"ticker", "instruments", "open_interest", "oi_history", "funding", "funding_info", "candles"}
+
+// venueHits sums each fake venue's hits over every endpoint.
+func venueHits(v *markettest.Venues) map[string]int {
+	out := map[string]int{}
+	for name, s := range map[string]*markettest.Server{"binance": v.Binance.Server, "bybit": v.Bybit.Server, "okx": v.OKX.Server} {
+		for _, e := range venueEndpoints {
+			out[name] += s.Hits(e)
+		}
+	}
+	return out
 }
 
 // Percentiles of reply latency in milliseconds.
@@ -74,8 +111,10 @@ type Percentiles struct {
 	Max float64 `json:"max"`
 }
 
-// Passed reports whether every update got exactly one reply.
-func (r Result) Passed() bool { return r.Lost == 0 && r.Duplicated == 0 }
+// Passed reports whether every update, the burst's too, got exactly one reply.
+func (r Result) Passed() bool {
+	return r.Lost == 0 && r.Duplicated == 0 && (r.Burst == nil || (r.Burst.Lost == 0 && r.Burst.Duplicated == 0))
+}
 
 // percentiles uses the nearest-rank method on a copy of ds.
 func percentiles(ds []time.Duration) Percentiles {
@@ -144,6 +183,7 @@ func runLoad(ctx context.Context, r *rig, spec loadSpec) (Result, error) {
 	if err != nil {
 		return res, err
 	}
+	hits0, hitsAt := venueHits(r.venues), time.Now()
 	sctx, stopSampling := context.WithCancel(ctx)
 	defer stopSampling()
 	rss := sampleRSS(sctx, r.bot.pid, rssEvery)
@@ -206,6 +246,11 @@ func runLoad(ctx context.Context, r *rig, spec loadSpec) (Result, error) {
 	st, err := readStatus(r.bot.pid)
 	if err != nil {
 		return res, err
+	}
+	hits1, hitsSpan := venueHits(r.venues), time.Since(hitsAt)
+	res.UpstreamPerS = map[string]float64{}
+	for v, n := range hits1 {
+		res.UpstreamPerS[v] = math.Round(float64(n-hits0[v])/hitsSpan.Seconds()*10) / 10
 	}
 	stopSampling()
 	rs := <-rss
