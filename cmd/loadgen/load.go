@@ -1,12 +1,14 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"math"
 	"math/rand/v2"
 	"os"
 	"slices"
+	"strconv"
 	"time"
 
 	"github.com/cryptobot-dev/cryptobot/internal/market/markettest"
@@ -70,6 +72,60 @@ type Result struct {
 	// during the run: flat as the update rate grows when the cache works.
 	UpstreamPerS map[string]float64 `json:"upstream_requests_per_s,omitempty"`
 	Burst        *Burst             `json:"burst,omitempty"` // with -burst
+	Market       MarketCounts       `json:"market"`
+}
+
+// MarketCounts are the bot's market-cache counters over the run.
+type MarketCounts struct {
+	Hits      int            `json:"hits"` // stale ones included
+	Stale     int            `json:"stale_served"`
+	Misses    int            `json:"misses"`
+	Coalesced int            `json:"coalesced"`
+	Upstream  map[string]int `json:"upstream_by_trigger"` // wait, revalidate, ahead
+	// AgeP99S is the upper bound of the bucket holding the 99th percentile
+	// of cryptobot_market_data_age_seconds; 0 when nothing was observed.
+	AgeP99S float64 `json:"data_age_p99_le_s"`
+}
+
+// marketCounts reads MarketCounts from two scrapes of the bot.
+func marketCounts(before, after metricSet) MarketCounts {
+	delta := func(name string, labels ...string) int {
+		return int(after.value(name, labels...) - before.value(name, labels...))
+	}
+	c := MarketCounts{
+		Hits:      delta("cryptobot_market_cache_requests_total", "result", "hit"),
+		Misses:    delta("cryptobot_market_cache_requests_total", "result", "miss"),
+		Coalesced: delta("cryptobot_market_cache_requests_total", "result", "coalesced"),
+		Stale:     delta("cryptobot_market_stale_served_total"),
+		Upstream:  map[string]int{},
+	}
+	for _, tr := range []string{"wait", "revalidate", "ahead"} {
+		c.Upstream[tr] = delta("cryptobot_market_upstream_requests_total", "trigger", tr)
+	}
+	const bucket = "cryptobot_market_data_age_seconds_bucket"
+	type cum struct {
+		le float64
+		n  int
+	}
+	var bs []cum
+	for _, s := range after {
+		if s.name == bucket {
+			le, err := strconv.ParseFloat(s.labels["le"], 64)
+			if err == nil {
+				bs = append(bs, cum{le, delta(bucket, "le", s.labels["le"])})
+			}
+		}
+	}
+	slices.SortFunc(bs, func(a, b cum) int { return cmp.Compare(a.le, b.le) })
+	if len(bs) > 0 && bs[len(bs)-1].n > 0 {
+		for _, b := range bs {
+			if float64(b.n) >= 0.99*float64(bs[len(bs)-1].n) {
+				c.AgeP99S = b.le
+				break
+			}
+		}
+	}
+	return c
 }
 
 // Burst is the measurement of -burst updates injected at once after the run.
@@ -281,6 +337,7 @@ func runLoad(ctx context.Context, r *rig, spec loadSpec) (Result, error) {
 	res.LateReplies = delta("cryptobot_replies_total", "outcome", "late")
 	res.FailedReplies = delta("cryptobot_replies_total", "outcome", "failed")
 	res.QueueFull = delta("cryptobot_updates_received_total", "outcome", "queue_full")
+	res.Market = marketCounts(before, after)
 	res.LoadAvgEnd = loadAvg()
 	return res, nil
 }

@@ -50,6 +50,10 @@ func writeResult(w io.Writer, r Result) {
 		}
 		fmt.Fprintf(tw, "upstream\t%s (requests the fake venues received)\n", strings.Join(parts, " · "))
 	}
+	if mc := r.Market; mc.Hits+mc.Misses > 0 {
+		fmt.Fprintf(tw, "market\thits %d (stale %d) · misses %d · coalesced %d · venue requests: wait %d, revalidate %d, ahead %d · data age p99 ≤ %g s\n",
+			mc.Hits, mc.Stale, mc.Misses, mc.Coalesced, mc.Upstream["wait"], mc.Upstream["revalidate"], mc.Upstream["ahead"], mc.AgeP99S)
+	}
 	fmt.Fprintf(tw, "bot RSS\tpeak %s (VmHWM) · max sampled %s (%d samples)\n", mib(r.PeakRSSBytes), mib(r.MaxSampledRSS), r.RSSSamples)
 	core := 0.0
 	if r.DurationS > 0 {
