@@ -18,9 +18,12 @@ const minAttempt = 250 * time.Millisecond
 // returns at once: another venue would not know the pair either, and asking
 // would only spend budget.
 func (m *Market) failover(ctx context.Context, k key) (any, error) {
-	order := m.catalog.venuesFor(k.op.kind(), k.pair, len(m.exchanges))
-	if len(order) == 0 {
+	if len(m.exchanges) == 0 {
 		return nil, fmt.Errorf("%s %s: no venues configured: %w", k.op, k.pair, ErrUnavailable)
+	}
+	order := m.catalog.venuesFor(k.op.kind(), k.pair)
+	if len(order) == 0 {
+		return nil, fmt.Errorf("%s %s: no venue lists it: %w", k.op, k.pair, ErrUnknownSymbol)
 	}
 	order = m.health.order(order, m.now())
 	fe := &failoverError{op: k.op, pair: k.pair}

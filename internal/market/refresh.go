@@ -181,8 +181,8 @@ func (c *cache) due(now time.Time, lead, window time.Duration) []dueKey {
 func (m *Market) refreshAhead(now time.Time) int {
 	started := 0
 	for _, d := range m.cache.due(now, m.cache.ahead.lead, m.cache.ahead.window) {
-		lim := m.cache.ahead.limiters[m.firstVenue(d.k, now)]
-		if lim == nil || !lim.AllowN(now, 1) {
+		v := m.firstVenue(d.k, now)
+		if v < 0 || m.cache.ahead.limiters[v] == nil || !m.cache.ahead.limiters[v].AllowN(now, 1) {
 			continue
 		}
 		if m.cache.revalidate(d.k, d.meta, now, triggerAhead) {
@@ -192,12 +192,16 @@ func (m *Market) refreshAhead(now time.Time) int {
 	return started
 }
 
-// firstVenue is the venue a fetch of k asks first at now.
+// firstVenue is the venue a fetch of k asks first at now, or -1 for none.
 func (m *Market) firstVenue(k key, now time.Time) int {
 	if k.venue != anyVenue {
 		return k.venue
 	}
-	return m.health.order(m.catalog.venuesFor(k.op.kind(), k.pair, len(m.exchanges)), now)[0]
+	order := m.catalog.venuesFor(k.op.kind(), k.pair)
+	if len(order) == 0 {
+		return -1
+	}
+	return m.health.order(order, now)[0]
 }
 
 // runRefresh calls refreshAhead every tick until ctx ends.
