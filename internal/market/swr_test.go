@@ -34,6 +34,20 @@ func swrMarket(t *testing.T) (*Market, *stub, *fakeClock) {
 	return m, a, clock
 }
 
+// wantStale asks for BTC-USDT n times and expects the cached 100 each time,
+// letting background work settle after each ask when settle is set.
+func wantStale(t *testing.T, m *Market, n int, settle bool) {
+	t.Helper()
+	for range n {
+		if tk, err := m.Ticker(t.Context(), pair("BTC-USDT")); err != nil || tk.Last != 100 {
+			t.Fatalf("stale Ticker = %+v, %v", tk, err)
+		}
+		if settle {
+			synctest.Wait()
+		}
+	}
+}
+
 func TestStaleWhileRevalidate(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		m, a, clock := swrMarket(t)
@@ -81,12 +95,7 @@ func TestStaleRefreshFails(t *testing.T) {
 		m, a, clock := swrMarket(t)
 		a.setErr("ticker", ErrUnavailable)
 		clock.Add(3 * time.Second)
-		for range 3 {
-			if tk, err := m.Ticker(t.Context(), pair("BTC-USDT")); err != nil || tk.Last != 100 {
-				t.Fatalf("stale Ticker = %+v, %v", tk, err)
-			}
-			synctest.Wait()
-		}
+		wantStale(t, m, 3, true)
 		if got := a.count("ticker"); got != 2 {
 			t.Errorf("upstream calls = %d, want 2: a failed refresh is not retried within a TTL", got)
 		}
@@ -110,11 +119,7 @@ func TestStaleRefreshHangs(t *testing.T) {
 		m, a, clock := swrMarket(t)
 		a.setHang(true)
 		clock.Add(3 * time.Second)
-		for range 5 {
-			if tk, err := m.Ticker(t.Context(), pair("BTC-USDT")); err != nil || tk.Last != 100 {
-				t.Fatalf("stale Ticker = %+v, %v", tk, err)
-			}
-		}
+		wantStale(t, m, 5, false)
 		synctest.Wait()
 		if got := a.count("ticker"); got != 2 {
 			t.Errorf("upstream calls = %d, want 2", got)
