@@ -234,7 +234,7 @@ func (c *cache) serve(ctx context.Context, k key, now time.Time) entry {
 		fctx, cancel := detach(ctx)
 		defer cancel()
 		v, err := c.fetch(fctx, k)
-		c.store(k, v, err)
+		c.store(k, v, err, true)
 		return v, err
 	})
 	select {
@@ -274,7 +274,7 @@ func (c *cache) refresh(k key, mt *meta, trigger int) {
 	fctx := context.WithValue(ctx, triggerKey{}, trigger)
 	ch := c.group.DoChan(k.String(), func() (any, error) {
 		v, err := c.fetch(fctx, k)
-		c.store(k, v, err)
+		c.store(k, v, err, false)
 		return v, err
 	})
 	var err error
@@ -314,7 +314,9 @@ func (c *cache) lookup(k key, now time.Time) (entry, bool) {
 	return e, true
 }
 
-func (c *cache) store(k key, v any, err error) {
+// store caches a fetch's result; asked says a caller waited for it, which
+// keeps the key hot like a hit does.
+func (c *cache) store(k key, v any, err error, asked bool) {
 	now := c.now()
 	e := entry{val: v, err: err, fresh: now.Add(c.ttl), stale: now.Add(c.staleLimit)}
 	if err != nil {
@@ -338,6 +340,8 @@ func (c *cache) store(k key, v any, err error) {
 		e.meta = p.meta
 	} else {
 		e.meta = new(meta)
+	}
+	if asked {
 		e.meta.used.Store(now.UnixNano())
 	}
 	e.meta.retry.Store(0)

@@ -54,7 +54,7 @@ func TestOffVenuesFailsOver(t *testing.T) {
 	m := newTestMarket(t, Options{Now: newClock().Now}, a, b)
 	// bybit's own view once saw 1000; both stubs now answer 100. Binance's
 	// 100 is off by 10×; bybit's is checked against the others' prices only.
-	m.cache.store(key{op: opTicker, venue: 1, pair: pair("BTC-USDT")}, Ticker{Venue: "bybit", Last: 1000}, nil)
+	m.cache.store(key{op: opTicker, venue: 1, pair: pair("BTC-USDT")}, Ticker{Venue: "bybit", Last: 1000}, nil, true)
 	tk, err := m.Ticker(t.Context(), pair("BTC-USDT"))
 	if err != nil || tk.Venue != "bybit" {
 		t.Fatalf("Ticker = %+v, %v; want bybit's", tk, err)
