@@ -5,9 +5,12 @@
 // second over -chats chats, matches each reply to its request and reports
 // sent, answered, lost, duplicated, latency percentiles (injection to the
 // fake's receipt of the reply), throughput, the bot's peak RSS and CPU
-// time, and late replies from the bot's /metrics. Linux only (/proc).
+// time, the requests each fake venue received, and late replies and market
+// cache counters from the bot's /metrics; -burst adds N updates injected at
+// once after the run, reported apart. Linux only (/proc).
 //
 //	go run ./cmd/loadgen -rate 200 -duration 60s -chats 5000 -warm   # one run
+//	go run ./cmd/loadgen -rate 200 -duration 20s -chats 100 -warm -exchange-latency 150ms -burst 500
 //	go run ./cmd/loadgen -find-max -warm                             # highest rate with p99 < 1 s
 //	go run ./cmd/loadgen -soak 10m                                   # leak check at 50/s
 //
