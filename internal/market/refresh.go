@@ -65,6 +65,10 @@ const (
 // for funding), so 8/s across all endpoints.
 var defaultBudgets = map[string]float64{"binance": 20, "bybit": 30, "okx": 8}
 
+// minTick is the shortest refresh-ahead tick; below it (a TTL under 40 ms)
+// refresh ahead is off.
+const minTick = 10 * time.Millisecond
+
 // refresher keeps hot and pinned keys fresh from Market.Run: every tick it
 // refreshes the keys that expire within lead, if their venue's token bucket
 // allows.
@@ -81,7 +85,10 @@ func newRefresher(f Freshness, ttl time.Duration, venues []string) *refresher {
 		window:   f.HotWindow,
 		limiters: make([]*rate.Limiter, len(venues)),
 	}
-	r.tick = max(r.lead/2, 10*time.Millisecond)
+	r.tick = r.lead / 2
+	if r.tick < minTick {
+		return r // a TTL this short is a test's "always ask": no refresh ahead
+	}
 	for i, name := range venues {
 		rps, ok := f.Budget[name]
 		if !ok {
@@ -206,7 +213,7 @@ func (m *Market) firstVenue(k key, now time.Time) int {
 
 // runRefresh calls refreshAhead every tick until ctx ends.
 func (m *Market) runRefresh(ctx context.Context) {
-	if len(m.exchanges) == 0 {
+	if !slices.ContainsFunc(m.cache.ahead.limiters, func(l *rate.Limiter) bool { return l != nil }) {
 		return
 	}
 	t := time.NewTicker(m.cache.ahead.tick)

@@ -185,3 +185,14 @@ func TestRunRefreshesAhead(t *testing.T) {
 		}
 	})
 }
+
+// A TTL of a few milliseconds (tests that want every ask to reach a venue)
+// turns refresh ahead off.
+func TestTinyTTLNoRefreshAhead(t *testing.T) {
+	m := newTestMarket(t, Options{TTL: time.Millisecond}, newStub("binance"))
+	for i, l := range m.cache.ahead.limiters {
+		if l != nil {
+			t.Errorf("venue %d has a refresh-ahead budget at a 1 ms TTL", i)
+		}
+	}
+}
