@@ -28,7 +28,8 @@ RUN --mount=type=cache,target=/go/pkg/mod \
     --mount=type=cache,target=/root/.cache/go-build \
     go build -trimpath \
       -ldflags "-s -w -X main.version=${VERSION} -X main.commit=${COMMIT}" \
-      -o /out/cryptobot ./cmd/server
+      -o /out/cryptobot ./cmd/server \
+ && mkdir /out/data
 
 FROM scratch
 # Go reads the CA bundle from this path on Linux; the zone database from
@@ -44,7 +45,10 @@ ENV ZONEINFO=/usr/share/zoneinfo.zip \
     CRYPTOBOT_FLAGS__DIR=/flags \
     CRYPTOBOT_HTTP__LISTEN=0.0.0.0:8080 \
     CRYPTOBOT_METRICS__LISTEN=0.0.0.0:8080
-# Nothing is written at run time, so the root filesystem can be read-only.
+# The state store's directory (sqlite:/data/cryptobot.db in compose): a
+# volume mounted here inherits this owner. Nothing else is written at run
+# time, so the root filesystem can be read-only.
+COPY --from=build --chown=65532:65532 /out/data /data
 USER 65532:65532
 EXPOSE 8080
 HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 \

@@ -7,6 +7,13 @@
 //
 //	curl -d '{"chat_id":1,"user_id":1,"chat_type":"private","text":"/price btc"}' $FAKE_TELEGRAM_URL/control/messages
 //	curl "$FAKE_TELEGRAM_URL/control/sent?wait=1&timeout=5s"
+//
+// Steer the fake venues with theirs (see markettest.Venues.Control), for
+// example a Binance quoting BTC at 0, or every venue answering in 150 ms:
+//
+//	curl -X POST "$FAKE_EXCHANGES_CONTROL_URL/last?venue=binance&pair=BTC-USDT&value=0"
+//	curl -X POST "$FAKE_EXCHANGES_CONTROL_URL/latency?d=150ms"
+//	curl -X POST "$FAKE_EXCHANGES_CONTROL_URL/reset"
 package main
 
 import (
@@ -15,6 +22,8 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
+	"net/http"
 	"os"
 	"os/signal"
 	"strings"
@@ -40,6 +49,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	envFile := fs.String("env-file", "", "write KEY=VALUE lines for the bot to this file")
 	tgAddr := fs.String("telegram", "127.0.0.1:0", "listen address of the fake Bot API")
 	latency := fs.Duration("exchange-latency", 0, "delay every exchange response by this much")
+	ctlAddr := fs.String("exchange-control", "127.0.0.1:0", "listen address of the fake venues' control API")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -57,6 +67,13 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		venues.Bybit.Delay(*latency)
 		venues.OKX.Delay(*latency)
 	}
+	ln, err := net.Listen("tcp", *ctlAddr)
+	if err != nil {
+		return err
+	}
+	ctl := &http.Server{Handler: venues.Control(), ReadHeaderTimeout: 5 * time.Second}
+	go func() { _ = ctl.Serve(ln) }() // ErrServerClosed once Close runs
+	defer ctl.Close()
 	env := strings.Join([]string{
 		"TELEGRAM_BOT_TOKEN=" + tg.Token(),
 		"CRYPTOBOT_TELEGRAM__API_URL=" + tg.URL(),
@@ -65,6 +82,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		"CRYPTOBOT_EXCHANGES__BYBIT__URL=" + venues.Bybit.URL(),
 		"CRYPTOBOT_EXCHANGES__OKX__URL=" + venues.OKX.URL(),
 		"FAKE_TELEGRAM_URL=" + tg.URL(),
+		"FAKE_EXCHANGES_CONTROL_URL=http://" + ln.Addr().String(),
 	}, "\n") + "\n"
 	if *envFile != "" {
 		if err := os.WriteFile(*envFile, []byte(env), 0o600); err != nil {

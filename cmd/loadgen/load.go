@@ -1,13 +1,17 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"math"
 	"math/rand/v2"
 	"os"
 	"slices"
+	"strconv"
 	"time"
+
+	"github.com/cryptobot-dev/cryptobot/internal/market/markettest"
 )
 
 const (
@@ -64,6 +68,95 @@ type Result struct {
 	QueueFull         int            `json:"queue_full"`          // updates refused with the queue full
 	LoadAvgStart      string         `json:"loadavg_start"`
 	LoadAvgEnd        string         `json:"loadavg_end"`
+	// UpstreamPerS is the requests per second each fake venue received
+	// during the run: flat as the update rate grows when the cache works.
+	UpstreamPerS map[string]float64 `json:"upstream_requests_per_s,omitempty"`
+	Burst        *Burst             `json:"burst,omitempty"` // with -burst
+	Market       MarketCounts       `json:"market"`
+}
+
+// MarketCounts are the bot's market-cache counters over the run.
+type MarketCounts struct {
+	Hits      int            `json:"hits"` // stale ones included
+	Stale     int            `json:"stale_served"`
+	Misses    int            `json:"misses"`
+	Coalesced int            `json:"coalesced"`
+	Upstream  map[string]int `json:"upstream_by_trigger"` // wait, revalidate, ahead
+	// AgeP99S is the upper bound of the bucket holding the 99th percentile
+	// of cryptobot_market_data_age_seconds; 0 when nothing was observed.
+	AgeP99S float64 `json:"data_age_p99_le_s"`
+}
+
+// marketCounts reads MarketCounts from two scrapes of the bot.
+func marketCounts(before, after metricSet) MarketCounts {
+	delta := func(name string, labels ...string) int {
+		return int(after.value(name, labels...) - before.value(name, labels...))
+	}
+	c := MarketCounts{
+		Hits:      delta("cryptobot_market_cache_requests_total", "result", "hit"),
+		Misses:    delta("cryptobot_market_cache_requests_total", "result", "miss"),
+		Coalesced: delta("cryptobot_market_cache_requests_total", "result", "coalesced"),
+		Stale:     delta("cryptobot_market_stale_served_total"),
+		Upstream:  map[string]int{},
+	}
+	for _, tr := range []string{"wait", "revalidate", "ahead"} {
+		c.Upstream[tr] = delta("cryptobot_market_upstream_requests_total", "trigger", tr)
+	}
+	const bucket = "cryptobot_market_data_age_seconds_bucket"
+	type cum struct {
+		le float64
+		n  int
+	}
+	var bs []cum
+	for _, s := range after {
+		if s.name == bucket {
+			le, err := strconv.ParseFloat(s.labels["le"], 64)
+			if err == nil {
+				bs = append(bs, cum{le, delta(bucket, "le", s.labels["le"])})
+			}
+		}
+	}
+	slices.SortFunc(bs, func(a, b cum) int { return cmp.Compare(a.le, b.le) })
+	if len(bs) > 0 && bs[len(bs)-1].n > 0 {
+		for _, b := range bs {
+			if float64(b.n) >= 0.99*float64(bs[len(bs)-1].n) {
+				c.AgeP99S = b.le
+				break
+			}
+		}
+	}
+	return c
+}
+
+// Burst is the measurement of -burst updates injected at once after the run.
+type Burst struct {
+	Sent       int         `json:"sent"`
+	Answered   int         `json:"answered"`
+	Lost       int         `json:"lost"`
+	Duplicated int         `json:"duplicated"`
+	LatencyMS  Percentiles `json:"latency_ms"`
+}
+
+// burstSpec injects n updates at the first injection tick.
+func burstSpec(s loadSpec, n int) loadSpec {
+	s.duration = injectEvery
+	s.rate = float64(n) / injectEvery.Seconds()
+	s.seed++
+	return s
+}
+
+// venueEndpoints are the fakes' hit-counter names (httpjson's endpoint labels).
+var venueEndpoints = []string{"ticker", "instruments", "open_interest", "oi_history", "funding", "funding_info", "candles"}
+
+// venueHits sums each fake venue's hits over every endpoint.
+func venueHits(v *markettest.Venues) map[string]int {
+	out := map[string]int{}
+	for name, s := range map[string]*markettest.Server{"binance": v.Binance.Server, "bybit": v.Bybit.Server, "okx": v.OKX.Server} {
+		for _, e := range venueEndpoints {
+			out[name] += s.Hits(e)
+		}
+	}
+	return out
 }
 
 // Percentiles of reply latency in milliseconds.
@@ -74,8 +167,10 @@ type Percentiles struct {
 	Max float64 `json:"max"`
 }
 
-// Passed reports whether every update got exactly one reply.
-func (r Result) Passed() bool { return r.Lost == 0 && r.Duplicated == 0 }
+// Passed reports whether every update, the burst's too, got exactly one reply.
+func (r Result) Passed() bool {
+	return r.Lost == 0 && r.Duplicated == 0 && (r.Burst == nil || (r.Burst.Lost == 0 && r.Burst.Duplicated == 0))
+}
 
 // percentiles uses the nearest-rank method on a copy of ds.
 func percentiles(ds []time.Duration) Percentiles {
@@ -144,6 +239,7 @@ func runLoad(ctx context.Context, r *rig, spec loadSpec) (Result, error) {
 	if err != nil {
 		return res, err
 	}
+	hits0, hitsAt := venueHits(r.venues), time.Now()
 	sctx, stopSampling := context.WithCancel(ctx)
 	defer stopSampling()
 	rss := sampleRSS(sctx, r.bot.pid, rssEvery)
@@ -207,6 +303,11 @@ func runLoad(ctx context.Context, r *rig, spec loadSpec) (Result, error) {
 	if err != nil {
 		return res, err
 	}
+	hits1, hitsSpan := venueHits(r.venues), time.Since(hitsAt)
+	res.UpstreamPerS = map[string]float64{}
+	for v, n := range hits1 {
+		res.UpstreamPerS[v] = math.Round(float64(n-hits0[v])/hitsSpan.Seconds()*10) / 10
+	}
 	stopSampling()
 	rs := <-rss
 	after, err := r.metrics(ctx)
@@ -236,6 +337,7 @@ func runLoad(ctx context.Context, r *rig, spec loadSpec) (Result, error) {
 	res.LateReplies = delta("cryptobot_replies_total", "outcome", "late")
 	res.FailedReplies = delta("cryptobot_replies_total", "outcome", "failed")
 	res.QueueFull = delta("cryptobot_updates_received_total", "outcome", "queue_full")
+	res.Market = marketCounts(before, after)
 	res.LoadAvgEnd = loadAvg()
 	return res, nil
 }

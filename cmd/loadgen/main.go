@@ -5,9 +5,12 @@
 // second over -chats chats, matches each reply to its request and reports
 // sent, answered, lost, duplicated, latency percentiles (injection to the
 // fake's receipt of the reply), throughput, the bot's peak RSS and CPU
-// time, and late replies from the bot's /metrics. Linux only (/proc).
+// time, the requests each fake venue received, and late replies and market
+// cache counters from the bot's /metrics; -burst adds N updates injected at
+// once after the run, reported apart. Linux only (/proc).
 //
 //	go run ./cmd/loadgen -rate 200 -duration 60s -chats 5000 -warm   # one run
+//	go run ./cmd/loadgen -rate 200 -duration 20s -chats 100 -warm -exchange-latency 150ms -burst 500
 //	go run ./cmd/loadgen -find-max -warm                             # highest rate with p99 < 1 s
 //	go run ./cmd/loadgen -soak 10m                                   # leak check at 50/s
 //
@@ -44,6 +47,7 @@ type config struct {
 	limitsName   string
 	load         loadSpec
 	warm         bool
+	burst        int
 	jsonFile     string
 	findMax      bool
 	findStart    float64
@@ -93,6 +97,8 @@ Examples:
   go run ./cmd/loadgen -rate 200 -duration 60s -chats 5000 -warm -json /tmp/run.json
   go run ./cmd/loadgen -telegram-limits real -rate 60 -duration 20s -chats 1000 -grace 60s
   go run ./cmd/loadgen -rate 20 -duration 2s -chats 50          # CI smoke test
+  go run ./cmd/loadgen -rate 200 -duration 20s -chats 100 -warm -exchange-latency 150ms -burst 500
+                                                        venues answering in 150 ms, then 500 at once
 
 Exit status: 0 all answered exactly once (and soak/find-max criteria met),
 1 lost or duplicated replies, soak growth or a failure, 2 bad flags.
@@ -131,6 +137,7 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.StringVar(&mixText, "mix", defaultMix, "command mix as category=weight; categories: "+categoryNames())
 	fs.Uint64Var(&c.load.seed, "seed", 1, "random seed for chats and commands")
 	fs.BoolVar(&c.warm, "warm", false, "send one /price per symbol and wait for the replies before measuring")
+	fs.IntVar(&c.burst, "burst", 0, "after the run, inject this many updates at once and report them apart")
 	fs.StringVar(&c.jsonFile, "json", "", "also write the result as JSON to this file")
 	fs.BoolVar(&c.findMax, "find-max", false, "find the highest rate with p99 under -find-p99 and nothing lost")
 	fs.Float64Var(&c.findStart, "find-start", 100, "find-max: first rate")
@@ -192,8 +199,8 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 		return c, errors.New("-duration must be positive")
 	case c.load.chats < 1 || c.load.chats > 10_000_000:
 		return c, fmt.Errorf("-chats must be in [1, 1e7], got %d", c.load.chats)
-	case c.load.grace < 0 || c.rig.exchangeLatency < 0 || rateGlobal < 0 || rateChat < 0 || rateGroup < 0:
-		return c, errors.New("-grace, -exchange-latency and the -rate-* limits must not be negative")
+	case c.load.grace < 0 || c.rig.exchangeLatency < 0 || rateGlobal < 0 || rateChat < 0 || rateGroup < 0 || c.burst < 0:
+		return c, errors.New("-grace, -exchange-latency, -burst and the -rate-* limits must not be negative")
 	case c.rig.readyTimeout <= 0 || c.rig.stopTimeout <= 0:
 		return c, errors.New("-ready-timeout and -stop-timeout must be positive")
 	case c.findMax && c.soak > 0:
@@ -324,6 +331,11 @@ func measure(ctx context.Context, c config, spec loadSpec, log *slog.Logger) (Re
 	}
 	res, err := runLoad(ctx, r, spec)
 	describe(&res, c)
+	if err != nil || c.burst == 0 {
+		return res, err
+	}
+	b, err := runLoad(ctx, r, burstSpec(spec, c.burst))
+	res.Burst = &Burst{Sent: b.Sent, Answered: b.Answered, Lost: b.Lost, Duplicated: b.Duplicated, LatencyMS: b.LatencyMS}
 	return res, err
 }
 

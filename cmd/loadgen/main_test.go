@@ -88,6 +88,12 @@ func TestParseFlags(t *testing.T) {
 				t.Errorf("env %v", c.rig.extraEnv)
 			}
 		}, ""},
+		{"burst", []string{"-burst", "500", "-exchange-latency", "150ms"}, func(t *testing.T, c config) {
+			if c.burst != 500 || c.rig.exchangeLatency != 150*time.Millisecond {
+				t.Errorf("burst %d latency %s", c.burst, c.rig.exchangeLatency)
+			}
+		}, ""},
+		{"negative burst", []string{"-burst", "-1"}, nil, "must not be negative"},
 		{"bad mode", []string{"-mode", "carrier-pigeon"}, nil, "-mode must be webhook or polling"},
 		{"bad limits", []string{"-telegram-limits", "fast"}, nil, "-telegram-limits must be raised or real"},
 		{"zero rate", []string{"-rate", "0"}, nil, "-rate must be in"},

@@ -64,3 +64,38 @@ func TestParseExpositionErrors(t *testing.T) {
 		})
 	}
 }
+
+func TestMarketCounts(t *testing.T) {
+	scrape := func(text string) metricSet {
+		t.Helper()
+		ss, err := parseExposition(strings.NewReader(text))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return ss
+	}
+	before := scrape(`cryptobot_market_cache_requests_total{kind="ticker",result="hit"} 10
+cryptobot_market_data_age_seconds_bucket{le="1"} 5
+cryptobot_market_data_age_seconds_bucket{le="2"} 5
+cryptobot_market_data_age_seconds_bucket{le="3"} 5
+cryptobot_market_data_age_seconds_bucket{le="+Inf"} 5
+`)
+	after := scrape(`cryptobot_market_cache_requests_total{kind="ticker",result="hit"} 110
+cryptobot_market_cache_requests_total{kind="funding",result="hit"} 5
+cryptobot_market_cache_requests_total{kind="ticker",result="miss"} 2
+cryptobot_market_stale_served_total{kind="ticker"} 7
+cryptobot_market_upstream_requests_total{trigger="ahead",venue="binance"} 30
+cryptobot_market_upstream_requests_total{trigger="ahead",venue="okx"} 3
+cryptobot_market_data_age_seconds_bucket{le="1"} 55
+cryptobot_market_data_age_seconds_bucket{le="2"} 104
+cryptobot_market_data_age_seconds_bucket{le="3"} 105
+cryptobot_market_data_age_seconds_bucket{le="+Inf"} 105
+`)
+	c := marketCounts(before, after)
+	if c.Hits != 105 || c.Misses != 2 || c.Stale != 7 || c.Upstream["ahead"] != 33 || c.Upstream["wait"] != 0 {
+		t.Errorf("counts %+v", c)
+	}
+	if c.AgeP99S != 2 {
+		t.Errorf("age p99 ≤ %g s, want 2 (99 of 100 new observations by 2 s)", c.AgeP99S)
+	}
+}

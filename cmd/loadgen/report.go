@@ -7,6 +7,7 @@ import (
 	"maps"
 	"os"
 	"slices"
+	"strings"
 	"text/tabwriter"
 )
 
@@ -37,7 +38,22 @@ func writeResult(w io.Writer, r Result) {
 	}
 	fmt.Fprintf(tw, "latency\tp50 %.2f ms · p95 %.2f ms · p99 %.2f ms · max %.2f ms\n",
 		r.LatencyMS.P50, r.LatencyMS.P95, r.LatencyMS.P99, r.LatencyMS.Max)
+	if b := r.Burst; b != nil {
+		fmt.Fprintf(tw, "burst\t%d at once: answered %d · lost %d · duplicated %d · p50 %.2f ms · p95 %.2f ms · p99 %.2f ms · max %.2f ms\n",
+			b.Sent, b.Answered, b.Lost, b.Duplicated, b.LatencyMS.P50, b.LatencyMS.P95, b.LatencyMS.P99, b.LatencyMS.Max)
+	}
 	fmt.Fprintf(tw, "throughput\t%.1f answers/s\n", r.ThroughputPerS)
+	if len(r.UpstreamPerS) > 0 {
+		var parts []string
+		for _, v := range slices.Sorted(maps.Keys(r.UpstreamPerS)) {
+			parts = append(parts, fmt.Sprintf("%s %.1f/s", v, r.UpstreamPerS[v]))
+		}
+		fmt.Fprintf(tw, "upstream\t%s (requests the fake venues received)\n", strings.Join(parts, " · "))
+	}
+	if mc := r.Market; mc.Hits+mc.Misses > 0 {
+		fmt.Fprintf(tw, "market\thits %d (stale %d) · misses %d · coalesced %d · venue requests: wait %d, revalidate %d, ahead %d · data age p99 ≤ %g s\n",
+			mc.Hits, mc.Stale, mc.Misses, mc.Coalesced, mc.Upstream["wait"], mc.Upstream["revalidate"], mc.Upstream["ahead"], mc.AgeP99S)
+	}
 	fmt.Fprintf(tw, "bot RSS\tpeak %s (VmHWM) · max sampled %s (%d samples)\n", mib(r.PeakRSSBytes), mib(r.MaxSampledRSS), r.RSSSamples)
 	core := 0.0
 	if r.DurationS > 0 {

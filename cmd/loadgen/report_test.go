@@ -34,6 +34,33 @@ func TestWriteResult(t *testing.T) {
 	}
 }
 
+func TestWriteResultBurstAndUpstream(t *testing.T) {
+	r := sampleResult()
+	r.Lost, r.Duplicated = 0, 0
+	r.UpstreamPerS = map[string]float64{"okx": 0.5, "binance": 12.25, "bybit": 3}
+	r.Burst = &Burst{Sent: 500, Answered: 499, Lost: 1, LatencyMS: Percentiles{P50: 3, P95: 40, P99: 120.5, Max: 300}}
+	var b bytes.Buffer
+	writeResult(&b, r)
+	for _, want := range []string{
+		"burst        500 at once: answered 499 · lost 1 · duplicated 0 · p50 3.00 ms · p95 40.00 ms · p99 120.50 ms · max 300.00 ms\n",
+		"upstream     binance 12.2/s · bybit 3.0/s · okx 0.5/s (requests the fake venues received)\n",
+	} {
+		if !strings.Contains(b.String(), want) {
+			t.Errorf("report lacks %q:\n%s", want, b.String())
+		}
+	}
+	if r.Passed() {
+		t.Error("a run whose burst lost an update passed")
+	}
+}
+
+func TestBurstSpec(t *testing.T) {
+	s := burstSpec(loadSpec{rate: 200, duration: time.Minute, chats: 100, seed: 1}, 500)
+	if s.total() != 500 || s.duration != injectEvery || s.chats != 100 || s.seed == 1 {
+		t.Errorf("burstSpec = %+v (total %d), want 500 in one injection tick, a new seed", s, s.total())
+	}
+}
+
 func TestWriteFindMax(t *testing.T) {
 	step := func(rate, p99 float64, lost int) Result {
 		r := sampleResult()

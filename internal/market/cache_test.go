@@ -58,14 +58,14 @@ func TestCacheTTL(t *testing.T) {
 		wantCalls int // upstream calls after: call, call, advance, call
 	}{
 		{"value cached within ttl", nil, time.Second, 1},
-		{"value expires after ttl", nil, 2 * time.Second, 2},
+		{"value revalidated after ttl", nil, 2 * time.Second, 2},
 		{"unknown symbol cached briefly", ErrUnknownSymbol, 999 * time.Millisecond, 1},
 		{"unknown symbol expires after a second", ErrUnknownSymbol, time.Second, 2},
 		{"unavailable never cached", ErrUnavailable, 0, 3},
 		{"rate limit never cached", &RateLimitError{Venue: "binance"}, 0, 3},
 	}
 	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
+		t.Run(tc.name, synctestRun(func(t *testing.T) {
 			a := newStub("binance")
 			a.setErr("funding", tc.err)
 			clock := newClock()
@@ -78,6 +78,7 @@ func TestCacheTTL(t *testing.T) {
 				_, err := m.Venues()[0].Funding(t.Context(), pair("BTC-USDT"))
 				errs = append(errs, err)
 			}
+			synctest.Wait() // a background revalidation, if any, is done
 			if got := a.count("funding"); got != tc.wantCalls {
 				t.Errorf("upstream calls = %d, want %d", got, tc.wantCalls)
 			}
@@ -86,8 +87,13 @@ func TestCacheTTL(t *testing.T) {
 					t.Errorf("call %d: error %v, want %v", i, err, tc.err)
 				}
 			}
-		})
+		}))
 	}
+}
+
+// synctestRun adapts synctest.Test to t.Run.
+func synctestRun(f func(*testing.T)) func(*testing.T) {
+	return func(t *testing.T) { synctest.Test(t, f) }
 }
 
 func TestCacheKeys(t *testing.T) {
@@ -136,7 +142,7 @@ func TestCachedSlicesAreCopies(t *testing.T) {
 	}
 	second[1].C = -1
 	third, _ := m.Candles(ctx, pair("BTC-USDT"), H1, 5)
-	if third[0].C != 0 || third[1].C != 1 {
+	if third[0].C != 1 || third[1].C != 2 {
 		t.Errorf("cached candles changed by a caller: %+v", third[:2])
 	}
 
@@ -168,18 +174,18 @@ func TestCacheBounded(t *testing.T) {
 	if _, err := m.Candles(t.Context(), pair("BTC-USDT"), H1, 1000); err != nil {
 		t.Fatal(err)
 	}
-	if _, ok := m.cache.lookup(key{op: opCandles, venue: anyVenue, pair: pair("BTC-USDT"), iv: H1, limit: 1000}); ok {
+	if _, ok := m.cache.lookup(key{op: opCandles, venue: anyVenue, pair: pair("BTC-USDT"), iv: H1, limit: 1000}, clock.Now()); ok {
 		t.Error("an entry larger than the whole cache was stored")
 	}
 
-	// Expired entries are swept on insert even when the cache is not full.
+	// Entries past the stale limit are swept on insert even when the cache is not full.
 	m2 := newTestMarket(t, Options{Now: clock.Now, TTL: 2 * time.Second}, newStub("binance"))
 	for _, s := range []string{"BTC-USDT", "ETH-USDT", "SOL-USDT"} {
 		if _, err := m2.Ticker(t.Context(), pair(s)); err != nil {
 			t.Fatal(err)
 		}
 	}
-	clock.Add(3 * time.Second)
+	clock.Add(DefaultStaleLimit)
 	if _, err := m2.Ticker(t.Context(), pair("ETH-BTC")); err != nil {
 		t.Fatal(err)
 	}

@@ -62,21 +62,23 @@ func (c *catalog) lookup(kind Kind, p Pair) (listed, loaded bool) {
 }
 
 // venuesFor returns, in configured order, the venues that list p; when none
-// does (lists not loaded, or an unresolved pair) every venue, and the venues
-// themselves decide.
-func (c *catalog) venuesFor(kind Kind, p Pair, n int) []int {
+// does, the venues whose list is not loaded, which decide themselves. It is
+// empty when every list is loaded and none has p: asking would only cost a
+// request per second per key (unknown symbols are cached for a second) to
+// hear "unknown symbol", as /price doge does for its perpetual sections.
+func (c *catalog) venuesFor(kind Kind, p Pair) []int {
 	c.mu.RLock()
-	var out []int
+	defer c.mu.RUnlock()
+	var out, unknown []int
 	for v, set := range c.sets[kind] {
 		if _, ok := set[p]; ok {
 			out = append(out, v)
+		} else if set == nil {
+			unknown = append(unknown, v)
 		}
 	}
-	c.mu.RUnlock()
 	if len(out) == 0 {
-		for v := range n {
-			out = append(out, v)
-		}
+		return unknown
 	}
 	return out
 }
@@ -256,9 +258,12 @@ func (m *Market) Warm(ctx context.Context) error {
 }
 
 // Run reloads instrument lists until ctx ends: each list every
-// InstrumentRefresh, a list that failed to load sooner. It returns nil when
-// ctx ends.
+// InstrumentRefresh, a list that failed to load sooner; and refreshes hot and
+// pinned keys ahead of expiry. It returns nil when ctx ends.
 func (m *Market) Run(ctx context.Context) error {
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	wg.Go(func() { m.runRefresh(ctx) })
 	t := time.NewTimer(0)
 	defer t.Stop()
 	for {

@@ -13,20 +13,24 @@ import (
 const minAttempt = 250 * time.Millisecond
 
 // failover calls the venues that list k.pair, in configured order, until one
-// answers. It moves on after any error except ErrUnknownSymbol, which it
+// answers plausibly. It moves on after any error (an implausible answer
+// included) except ErrUnknownSymbol, which it
 // returns at once: another venue would not know the pair either, and asking
 // would only spend budget.
 func (m *Market) failover(ctx context.Context, k key) (any, error) {
-	order := m.catalog.venuesFor(k.op.kind(), k.pair, len(m.exchanges))
-	if len(order) == 0 {
+	if len(m.exchanges) == 0 {
 		return nil, fmt.Errorf("%s %s: no venues configured: %w", k.op, k.pair, ErrUnavailable)
+	}
+	order := m.catalog.venuesFor(k.op.kind(), k.pair)
+	if len(order) == 0 {
+		return nil, fmt.Errorf("%s %s: no venue lists it: %w", k.op, k.pair, ErrUnknownSymbol)
 	}
 	order = m.health.order(order, m.now())
 	fe := &failoverError{op: k.op, pair: k.pair}
 	for i, idx := range order {
 		ex := m.exchanges[idx]
 		actx, cancel := attemptContext(ctx, len(order)-i)
-		v, err := call(actx, ex, k)
+		v, err := m.ask(actx, k, idx)
 		cancel()
 		if err == nil {
 			m.health.ok(idx)

@@ -262,3 +262,30 @@ func TestUnsupportedDoesNotCoolDown(t *testing.T) {
 		t.Errorf("order after an unsupported request: %v, want binance still first", order)
 	}
 }
+
+// A pair no loaded list has is unknown without a request; a venue whose list
+// did not load still decides for itself.
+func TestFailoverUnlistedPair(t *testing.T) {
+	a, b := newStub("binance"), newStub("bybit")
+	m := newTestMarket(t, Options{Now: newClock().Now}, a, b)
+	if err := m.Warm(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := m.Funding(t.Context(), pair("ETH-BTC")); !errors.Is(err, ErrUnknownSymbol) {
+		t.Errorf("Funding(ETH-BTC perp, listed by none) = %v, want ErrUnknownSymbol", err)
+	}
+	if n := a.count("funding") + b.count("funding"); n != 0 {
+		t.Errorf("%d upstream calls for a pair no list has, want 0", n)
+	}
+
+	c, d := newStub("binance"), newStub("bybit")
+	d.setErr("instruments", ErrUnavailable)
+	m2 := newTestMarket(t, Options{Now: newClock().Now}, c, d)
+	if err := m2.Warm(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	m2.Funding(t.Context(), pair("ETH-BTC"))
+	if c.count("funding") != 0 || d.count("funding") != 1 {
+		t.Errorf("calls binance %d, bybit %d; want only bybit, whose list is unknown", c.count("funding"), d.count("funding"))
+	}
+}

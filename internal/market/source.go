@@ -7,6 +7,8 @@ import (
 	"slices"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/cryptobot-dev/cryptobot/internal/metrics"
 )
 
@@ -28,6 +30,10 @@ type Options struct {
 	Metrics           *metrics.Metrics
 	Log               *slog.Logger
 	Now               func() time.Time // clock for cache expiry and list schedules; default time.Now
+
+	Freshness    Freshness             // stale serving and refresh ahead
+	Plausibility Plausibility          // limits of the checks on venue answers
+	Registerer   prometheus.Registerer // for this package's own collectors; default Metrics.Registry
 }
 
 // Market is the Source modules use: symbol resolution against cached
@@ -81,7 +87,7 @@ func New(opts Options) *Market {
 		refresh:   opts.InstrumentRefresh,
 		retry:     min(opts.InstrumentRefresh, maxRetry),
 	}
-	m.cache = newCache(m.fetch, opts.Now, opts.TTL, opts.CacheBytes, opts.Metrics)
+	m.cache = newCache(m.fetch, opts)
 	m.all = view{m: m, venue: anyVenue}
 	for i, ex := range m.exchanges {
 		m.venues = append(m.venues, venueSource{view: view{m: m, venue: i}, ex: ex})
@@ -131,7 +137,7 @@ func (m *Market) fetch(ctx context.Context, k key) (any, error) {
 	if listed, known := m.catalog.listed(k.op.kind(), k.venue, k.pair); known && !listed {
 		return nil, fmt.Errorf("%s %s: %s does not list it: %w", k.op, k.pair, ex.Name(), ErrUnknownSymbol)
 	}
-	return call(ctx, ex, k)
+	return m.ask(ctx, k, k.venue)
 }
 
 // view is the Market seen through one venue, or through failover (anyVenue).

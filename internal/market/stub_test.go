@@ -1,6 +1,7 @@
 package market
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"slices"
@@ -21,8 +22,10 @@ type stub struct {
 	perp  []Pair           // listed perps
 	errs  map[string]error // per method name (op names and "instruments")
 	calls map[string]int
-	gate  chan struct{} // when set, data calls wait for it to close
-	hang  bool          // data calls block until ctx ends
+	gate  chan struct{}    // when set, data calls wait for it to close
+	hang  bool             // data calls block until ctx ends
+	last  float64          // the ticker's last price; 0: 100
+	now   func() time.Time // when set, stamps tickers
 }
 
 func pair(s string) Pair {
@@ -117,7 +120,13 @@ func (s *stub) Ticker(ctx context.Context, p Pair) (Ticker, error) {
 	if err := s.begin(ctx, "ticker", Spot, p); err != nil {
 		return Ticker{}, err
 	}
-	return Ticker{Pair: p, Venue: s.name, Last: 100}, nil
+	s.mu.Lock()
+	t := Ticker{Pair: p, Venue: s.name, Last: cmp.Or(s.last, 100)}
+	if s.now != nil {
+		t.Time = s.now()
+	}
+	s.mu.Unlock()
+	return t, nil
 }
 
 func (s *stub) OpenInterest(ctx context.Context, p Pair) (OpenInterest, error) {
@@ -151,7 +160,7 @@ func (s *stub) Candles(ctx context.Context, p Pair, iv Interval, limit int) ([]C
 	}
 	out := make([]Candle, limit)
 	for i := range out {
-		out[i] = Candle{Open: time.Unix(0, 0).Add(time.Duration(i) * iv.Duration()), O: 1, H: 2, L: 0.5, C: float64(i), Volume: 7}
+		out[i] = Candle{Open: time.Unix(0, 0).Add(time.Duration(i) * iv.Duration()), O: 1, H: 2, L: 0.5, C: float64(i + 1), Volume: 7}
 	}
 	return out, nil
 }
@@ -187,4 +196,22 @@ func newTestMarket(t testing.TB, opts Options, stubs ...*stub) *Market {
 		opts.Metrics = metrics.New("test", "test")
 	}
 	return New(opts)
+}
+
+func (s *stub) setLast(v float64) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.last = v
+}
+
+func (s *stub) setGate(g chan struct{}) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.gate = g
+}
+
+func (s *stub) setHang(h bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.hang = h
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/cryptobot-dev/cryptobot/internal/metrics"
+	"github.com/cryptobot-dev/cryptobot/internal/store"
 )
 
 // Promtool runs `promtool args...` in dir and returns its combined output,
@@ -71,11 +72,29 @@ var fqNameRE = regexp.MustCompile(`fqName: "([^"]+)"`)
 // Prometheus' own `up`. Names come from the registry's descriptors, so vector
 // collectors count even before any label values exist.
 func Metrics() map[string]bool {
-	m := metrics.New("test", "test")
-	known := map[string]bool{"up": true}
+	known := names(metrics.New("test", "test").Registry)
+	known["up"] = true
+	return known
+}
+
+// StoreMetrics lists the names the state store registers at store.Open.
+// Kept apart from Metrics until the bot registers the store on its registry
+// (and the dashboards show it).
+func StoreMetrics() map[string]bool {
+	reg := prometheus.NewRegistry()
+	s, err := store.Open(context.Background(), "sqlite::memory:", store.Options{Registerer: reg})
+	if err != nil {
+		panic(fmt.Sprintf("promcheck: in-memory store: %v", err))
+	}
+	defer s.Close()
+	return names(reg)
+}
+
+func names(reg *prometheus.Registry) map[string]bool {
+	known := map[string]bool{}
 	ch := make(chan *prometheus.Desc)
 	go func() {
-		m.Registry.Describe(ch)
+		reg.Describe(ch)
 		close(ch)
 	}()
 	for d := range ch {

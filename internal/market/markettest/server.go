@@ -53,6 +53,8 @@ type Server struct {
 	delay  time.Duration
 	hits   map[string]int
 
+	overrides []override // guarded by mu
+
 	done      chan struct{}
 	closeOnce sync.Once
 }
@@ -60,7 +62,7 @@ type Server struct {
 func newServer(b Book, mk func(b Book, s *Server) venue) *Server {
 	s := &Server{book: b.clone(), hits: map[string]int{}, done: make(chan struct{})}
 	s.v = mk(s.book, s)
-	s.routes = s.v.routes()
+	s.routes = s.withOverrides(s.v.routes())
 	s.srv = httptest.NewServer(http.HandlerFunc(s.serve)) // listens on 127.0.0.1
 	return s
 }
@@ -110,6 +112,7 @@ func (s *Server) Reset() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.faults, s.delay, s.hits = nil, 0, map[string]int{}
+	s.overrides = nil
 }
 
 func (s *Server) queue(f fault) {

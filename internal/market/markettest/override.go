@@ -1,0 +1,111 @@
+package markettest
+
+import (
+	"bytes"
+	"encoding/json"
+	"net/http"
+
+	"github.com/cryptobot-dev/cryptobot/internal/market"
+)
+
+// override replaces one field of every object an endpoint answers for a pair.
+type override struct {
+	endpoint string
+	pair     market.Pair
+	field    string // the venue's JSON field name
+	value    string
+}
+
+// Override makes endpoint ("ticker", "funding", "open_interest", …) answer
+// value, as a JSON string the way venues send numbers, for field in every
+// object of its body, for requests about pair (spot or perp); the rest of the
+// answer stays the Book's. It serves the absurd values real venues
+// occasionally do: a last price of "0" or "-5", one far above the ticker's
+// own 24 h high, a funding rate of "0.5". Reset clears overrides.
+func (s *Server) Override(endpoint string, pair market.Pair, field, value string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.overrides = append(s.overrides, override{endpoint, pair, field, value})
+}
+
+// SetLast overrides the ticker's last price of pair with last ("0", "-5",
+// "1000000", "0.00000001"), keeping its 24 h open, high and low (Binance's
+// and Bybit's lastPrice; OKX shadows it).
+func (s *Server) SetLast(pair market.Pair, last string) {
+	s.Override("ticker", pair, "lastPrice", last)
+}
+
+// SetLast is Server.SetLast for OKX's field, last.
+func (o *OKX) SetLast(pair market.Pair, last string) { o.Override("ticker", pair, "last", last) }
+
+// withOverrides wraps every route so its body passes through the overrides.
+func (s *Server) withOverrides(routes map[string]route) map[string]route {
+	for path, rt := range routes {
+		handle := rt.handle
+		rt.handle = func(r *http.Request) (int, any) {
+			status, body := handle(r)
+			if fields := s.overridesFor(rt.endpoint, r); len(fields) > 0 && status == http.StatusOK {
+				body = rewrite(body, fields)
+			}
+			return status, body
+		}
+		routes[path] = rt
+	}
+	return routes
+}
+
+// overridesFor returns the field values to force for this request.
+func (s *Server) overridesFor(endpoint string, r *http.Request) map[string]string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if len(s.overrides) == 0 {
+		return nil
+	}
+	q := r.URL.Query()
+	sym, inst := q.Get("symbol"), q.Get("instId")
+	var out map[string]string
+	for _, o := range s.overrides {
+		p := o.pair
+		if o.endpoint != endpoint || (sym != p.Base+p.Quote && inst != p.String() && inst != p.String()+"-SWAP") {
+			continue
+		}
+		if out == nil {
+			out = map[string]string{}
+		}
+		out[o.field] = o.value
+	}
+	return out
+}
+
+// rewrite round-trips body through JSON, setting fields wherever they occur.
+func rewrite(body any, fields map[string]string) any {
+	b, err := json.Marshal(body)
+	if err != nil {
+		return body
+	}
+	d := json.NewDecoder(bytes.NewReader(b))
+	d.UseNumber() // keep numeric timestamps as they were
+	var v any
+	if d.Decode(&v) != nil {
+		return body
+	}
+	var walk func(any)
+	walk = func(x any) {
+		switch x := x.(type) {
+		case map[string]any:
+			for k, e := range x {
+				if val, ok := fields[k]; ok {
+					x[k] = val
+				} else {
+					walk(e)
+				}
+			}
+		case []any:
+			for _, e := range x {
+				walk(e)
+			}
+		}
+	}
+	walk(v)
+	return v
+}

@@ -1,0 +1,151 @@
+// Package store keeps the bot's durable state: SQLite (a local file, or in
+// memory for console mode and tests) or Postgres (shared by replicas), chosen
+// by one URL. Migrations are embedded and applied at Open. Today it holds the
+// update journal: intake commits each update before acknowledging it, workers
+// settle it once answered, and a restart replays what was left unanswered.
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// Errors Open returns for conditions a restart cannot fix (the caller exits 2)
+// or that it may retry (ErrUnavailable). Test with errors.Is.
+var (
+	// ErrNewerSchema: the database was migrated by a newer binary.
+	ErrNewerSchema = errors.New("store: database schema is newer than this binary")
+	// ErrLocked: another process has the SQLite file open.
+	ErrLocked = errors.New("store: database is in use by another process")
+	// ErrCorrupt: the SQLite file is not a database or is damaged. It is never
+	// recreated: move it aside (and keep it) to start empty.
+	ErrCorrupt = errors.New("store: database file is corrupt")
+	// ErrPath: the SQLite file or its directory cannot be created or written
+	// (the error names the path).
+	ErrPath = errors.New("store: database path not writable")
+	// ErrUnavailable: the Postgres server could not be reached; retry later.
+	// Every other Open error is one a retry cannot fix (a refused login or
+	// a missing database included).
+	ErrUnavailable = errors.New("store: database unavailable")
+)
+
+// Options configure Open. The zero value is valid.
+type Options struct {
+	// Registerer receives the store's collectors; nil registers nothing.
+	Registerer prometheus.Registerer
+	// Logger logs migrations; nil discards.
+	Logger *slog.Logger
+}
+
+// Info describes an open store for /status and logs.
+type Info struct {
+	Driver        string // "sqlite" or "postgres"
+	Location      string // file path, ":memory:", or the Postgres URL without its password
+	SchemaVersion int
+}
+
+// Store is an open state store, safe for concurrent use.
+type Store struct {
+	w, r    *sql.DB // writer and reader pools; the same pool on Postgres and in memory
+	d       dialect
+	info    Info
+	m       *storeMetrics
+	release func() error // drops the SQLite file lock
+
+	closeOnce sync.Once
+}
+
+// dialect holds what differs between the drivers; the SQL text itself is
+// shared (both take $N placeholders, ON CONFLICT and RETURNING).
+type dialect struct {
+	// types fills the column type placeholders of the migrations.
+	types *strings.Replacer
+	// time converts a time to the value stored in a time column.
+	time func(time.Time) any
+	// classify wraps driver errors that have a sentinel (ErrCorrupt).
+	classify func(error) error
+	// relax and restore switch a connection to lighter durability and back
+	// (see Store.write); empty where it does not apply.
+	relax, restore string
+}
+
+// Open opens the store at url and migrates it:
+//
+//	sqlite:PATH        a file, relative to the working directory or absolute; its directory is created
+//	sqlite::memory:    in memory, gone at Close
+//	postgres://…       (or postgresql://) a Postgres database
+func Open(ctx context.Context, url string, opts Options) (*Store, error) {
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	var (
+		s   *Store
+		err error
+	)
+	switch {
+	case strings.HasPrefix(url, "sqlite:"):
+		s, err = openSQLite(ctx, strings.TrimPrefix(url, "sqlite:"))
+	case strings.HasPrefix(url, "postgres://"), strings.HasPrefix(url, "postgresql://"):
+		s, err = openPostgres(ctx, url)
+	default:
+		return nil, fmt.Errorf("store: url %q: want sqlite:PATH, sqlite::memory: or postgres://…", redactURL(url))
+	}
+	if err != nil {
+		return nil, err
+	}
+	s.m = newStoreMetrics(s)
+	version, err := s.migrate(ctx, opts.Logger)
+	if err != nil {
+		s.Close()
+		return nil, err
+	}
+	s.info.SchemaVersion = version
+	if opts.Registerer != nil {
+		if err := s.m.register(opts.Registerer); err != nil {
+			s.Close()
+			return nil, fmt.Errorf("store: register metrics: %w", err)
+		}
+	}
+	return s, nil
+}
+
+// Info describes the store; it never contains a password.
+func (s *Store) Info() Info { return s.info }
+
+// Ping checks that the database answers, for /readyz.
+func (s *Store) Ping(ctx context.Context) (err error) {
+	defer s.m.observe(opPing, time.Now(), &err)
+	if err := s.w.PingContext(ctx); err != nil {
+		return s.wrap("ping", err)
+	}
+	return nil
+}
+
+// Close closes the pools and releases the file lock. Later calls return nil.
+func (s *Store) Close() error {
+	var errs []error
+	s.closeOnce.Do(func() {
+		for _, db := range []*sql.DB{s.w, s.r} {
+			if db != nil {
+				errs = append(errs, db.Close())
+			}
+		}
+		if s.release != nil {
+			errs = append(errs, s.release())
+		}
+	})
+	return errors.Join(errs...)
+}
+
+// wrap names the operation and the database once, classifying corruption.
+func (s *Store) wrap(op string, err error) error {
+	return fmt.Errorf("store %s %s: %s: %w", s.info.Driver, s.info.Location, op, s.d.classify(err))
+}
