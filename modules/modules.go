@@ -155,13 +155,3 @@ func Registered() []Info {
 	slices.SortFunc(out, func(a, b Info) int { return strings.Compare(a.ID, b.ID) })
 	return out
 }
-
-// WorkDeadline is dispatch.WorkDeadline's old home, kept only while
-// internal/telegram still sets a deadline of its own: the router owns the
-// deadline now. Delete it once the transport stops calling it.
-func WorkDeadline(received time.Time, timeout time.Duration, now time.Time) time.Time {
-	if a, b := received.Add(timeout-timeout/10), now.Add(timeout/2); a.After(b) {
-		return a
-	}
-	return now.Add(timeout / 2)
-}
