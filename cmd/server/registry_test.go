@@ -10,6 +10,7 @@ import (
 	"github.com/cryptobot-dev/cryptobot/internal/dispatch"
 	"github.com/cryptobot-dev/cryptobot/internal/market/httpjson"
 	"github.com/cryptobot-dev/cryptobot/internal/memguard"
+	"github.com/cryptobot-dev/cryptobot/internal/telegram"
 	"github.com/cryptobot-dev/cryptobot/modules"
 )
 
@@ -61,6 +62,14 @@ func TestMetricsInitCoversEveryRecordedValue(t *testing.T) {
 	for _, c := range a.router.Commands() {
 		for _, o := range dispatch.CommandOutcomes() {
 			requireSeries(t, m.Commands, c.Name, o)
+		}
+	}
+	for _, o := range telegram.ReplyOutcomes() {
+		requireSeries(t, m.Replies, o)
+	}
+	for _, meth := range telegram.Methods() {
+		for _, st := range telegram.Statuses() {
+			requireSeries(t, m.TelegramRequests, meth, st)
 		}
 	}
 	for _, v := range cfg.Exchanges.Order {

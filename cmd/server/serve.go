@@ -167,7 +167,7 @@ func (a *app) knownLabels(infos []modules.Info) metrics.Known {
 		Venues:    a.cfg.Exchanges.Order,
 		Endpoints: httpjson.Endpoints(),
 		Flags:     slices.Sorted(maps.Keys(flags.Catalog)),
-		Methods:   []string{"getMe", "setWebhook", "deleteWebhook", "getUpdates", "sendMessage", "sendPhoto", "setMyCommands"},
+		Methods:   telegram.Methods(),
 		Routes:    []string{"/healthz", "/health", "/readyz", "/metrics", "other"},
 
 		CommandOutcomes:  dispatch.CommandOutcomes(),
@@ -175,6 +175,9 @@ func (a *app) knownLabels(infos []modules.Info) metrics.Known {
 		SkipCauses:       dispatch.SkipCauses(),
 		AdmissionResults: memguard.AdmissionResults(),
 		ExchangeOutcomes: httpjson.Outcomes(),
+		UpdateOutcomes:   telegram.IntakeOutcomes(),
+		ReplyOutcomes:    telegram.ReplyOutcomes(),
+		TelegramStatuses: telegram.Statuses(),
 	}
 	switch a.cfg.Telegram.Mode {
 	case config.ModeWebhook:

@@ -41,6 +41,7 @@ func TestInitCreatesZeroSeries(t *testing.T) {
 	if n := testutil.CollectAndCount(m.Failovers); n != 3 {
 		t.Errorf("failover pairs = %d, want 3 (forward order only)", n)
 	}
+	m.Init(Known{ReplyOutcomes: []string{"late"}})
 	if v := testutil.ToFloat64(m.Replies.WithLabelValues("late")); v != 0 {
 		t.Errorf("late replies start at %v", v)
 	}
@@ -86,6 +87,9 @@ func TestFootprint(t *testing.T) {
 		SkipCauses:       []string{"memory_budget", "error"},
 		AdmissionResults: []string{"admitted", "rejected", "shed"},
 		ExchangeOutcomes: []string{"ok", "unknown_symbol", "rate_limited", "unavailable", "bad_response"},
+		UpdateOutcomes:   []string{"accepted", "duplicate", "unauthorized", "too_large", "malformed", "queue_full", "ignored", "unavailable", "journal_error"},
+		ReplyOutcomes:    []string{"sent", "late", "failed"},
+		TelegramStatuses: []string{"200", "400", "401", "403", "409", "429", "4xx", "5xx", "error"},
 	}
 	live := func() uint64 {
 		runtime.GC()
