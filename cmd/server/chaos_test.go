@@ -64,7 +64,8 @@ func TestChaosExchanges(t *testing.T) {
 	b := startBot(t, "polling",
 		"CRYPTOBOT_EXCHANGES__BINANCE__SPOT_URL="+proxy.srv.URL,
 		"CRYPTOBOT_EXCHANGES__BINANCE__FUTURES_URL="+proxy.srv.URL,
-		"CRYPTOBOT_CACHE__TTL=1ms", // every ask reaches the venues
+		"CRYPTOBOT_CACHE__TTL=1ms",         // every ask reaches the venues,
+		"CRYPTOBOT_CACHE__STALE_LIMIT=1ms", // and no stale quote stands in for them
 	)
 	b.waitWarm()
 	venues := [3]*markettest.Server{binance.Server, b.venues.Bybit.Server, b.venues.OKX.Server}
@@ -169,7 +170,7 @@ func TestChaosWebhookBurst(t *testing.T) {
 	b := startBot(t, "webhook",
 		"CRYPTOBOT_QUEUE_SIZE=4",
 		"CRYPTOBOT_WORKERS=1",
-		"CRYPTOBOT_CACHE__TTL=1ms", // every /price reaches the slow venue
+		"CRYPTOBOT_CACHE__TTL=1ms", "CRYPTOBOT_CACHE__STALE_LIMIT=1ms", // every /price reaches the slow venue
 	)
 	b.waitWarm()
 	b.venues.Binance.Delay(100 * time.Millisecond)
@@ -344,7 +345,7 @@ func TestChaosMemoryPressure(t *testing.T) {
 }
 
 func TestChaosShutdownDuringLoad(t *testing.T) {
-	b := startBot(t, "webhook", "CRYPTOBOT_WORKERS=2", "CRYPTOBOT_CACHE__TTL=1ms")
+	b := startBot(t, "webhook", "CRYPTOBOT_WORKERS=2", "CRYPTOBOT_CACHE__TTL=1ms", "CRYPTOBOT_CACHE__STALE_LIMIT=1ms")
 	b.waitWarm()
 	b.venues.Binance.Delay(50 * time.Millisecond)
 

@@ -121,7 +121,10 @@ func (a *app) build(ctx context.Context, mods []modules.Info) error {
 			exchanges = append(exchanges, okx.New(okx.Config{BaseURL: cfg.Exchanges.OKX.URL, HTTP: hc, Metrics: a.metrics}))
 		}
 	}
-	a.market = market.New(market.Options{Exchanges: exchanges, TTL: cfg.Cache.TTL, Metrics: a.metrics, Log: a.log.With("component", "market")})
+	a.market = market.New(market.Options{
+		Exchanges: exchanges, TTL: cfg.Cache.TTL, Metrics: a.metrics, Log: a.log.With("component", "market"),
+		Freshness: market.Freshness{StaleLimit: cfg.Cache.StaleLimit},
+	})
 
 	a.flags, err = flags.NewProvider(flags.Options{Dir: cfg.Flags.Dir, Log: a.log.With("component", "flags"), Metrics: a.metrics})
 	if err != nil {

@@ -106,6 +106,9 @@ type Venue struct {
 // Cache is cache.*.
 type Cache struct {
 	TTL time.Duration `koanf:"ttl"`
+	// StaleLimit is the age up to which a value past its TTL is still served
+	// while one background refresh runs; at most the TTL turns that off.
+	StaleLimit time.Duration `koanf:"stale_limit"`
 }
 
 // Price is price.*: how /price composes its sections.
@@ -154,6 +157,7 @@ func Defaults() map[string]any {
 		"exchanges.bybit.url":           "https://api.bybit.com",
 		"exchanges.okx.url":             "https://www.okx.com",
 		"cache.ttl":                     "2s",
+		"cache.stale_limit":             "15s",
 		"price.sections_wait":           "250ms",
 		"flags.dir":                     "flags",
 		"memory.limit":                  "",
@@ -270,6 +274,9 @@ func (c *Config) Validate() error {
 	}
 	if c.Cache.TTL < 0 {
 		return bad("cache.ttl", "must not be negative")
+	}
+	if c.Cache.StaleLimit < 0 {
+		return bad("cache.stale_limit", "must not be negative")
 	}
 	if c.Price.SectionsWait <= 0 || c.Price.SectionsWait > c.ReplyTimeout {
 		return bad("price.sections_wait", "must be positive and at most reply_timeout")

@@ -203,3 +203,18 @@ func TestRatePerGroupPerSecond(t *testing.T) {
 		t.Errorf("per group = %v messages/s, want 20 a minute", got)
 	}
 }
+
+func TestStaleLimit(t *testing.T) {
+	c, err := Load("", false, []string{"TELEGRAM_BOT_TOKEN=1:a"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Cache.StaleLimit != 15*time.Second {
+		t.Errorf("cache.stale_limit defaults to %s, want 15s", c.Cache.StaleLimit)
+	}
+	c.Cache.StaleLimit = -time.Second
+	var ce *Error
+	if err := c.Validate(); !errors.As(err, &ce) || ce.Key != "cache.stale_limit" {
+		t.Errorf("negative stale limit: %v", err)
+	}
+}
