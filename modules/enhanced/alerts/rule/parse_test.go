@@ -302,5 +302,6 @@ func FuzzParse(f *testing.F) {
 		if r.Venue != "" && VenueIndex(r.Venue) == 0 {
 			t.Fatalf("venue %q", r.Venue)
 		}
+		_ = Describe("X-USDT", r)
 	})
 }
