@@ -105,7 +105,7 @@ type pairState struct {
 	aboveLv, belowLv []float64  // armed level alerts, ascending levels…
 	aboveIx, belowIx []uint32   // …and their slots, in the same order
 	cooling          []uint32   // level alerts cooling down
-	funding          []uint32   // funding alerts, armed or cooling
+	funding          []fundRef  // funding alerts, armed or cooling
 	price, oi        *series    // history and move alerts, nil until a move alert needs one
 	fund             [4]float64 // last rate by rule.VenueIndex
 	fundSeen         uint8      // bit per venue index with a rate
@@ -256,35 +256,27 @@ func (e *Engine) place(slot uint32) {
 			p.belowLv, p.belowIx = insertLevel(p.belowLv, p.belowIx, r.level, slot)
 		}
 	case rule.Move:
-		p.price = addMove(p.price, slot, r.window)
+		p.price = addMove(p.price, slot, r)
 	case rule.OIMove:
-		p.oi = addMove(p.oi, slot, r.window)
+		p.oi = addMove(p.oi, slot, r)
 	case rule.FundingAbove, rule.FundingBelow:
-		p.funding = append(p.funding, slot)
+		p.funding = append(p.funding, fundRef{slot: slot, level: r.level, venue: r.venue,
+			up: r.kind == rule.FundingAbove, cooling: r.state == rule.Cooling})
 	}
 }
 
 // addMove files a move alert under its series, creating the series or
 // its day of quarter-hour history when the window needs them.
-func addMove(s *series, slot uint32, window uint16) *series {
+func addMove(s *series, slot uint32, r *rec) *series {
 	if s == nil {
 		s = new(series)
 	}
-	if window > minuteSlots && s.qtr == nil {
+	if r.window > minuteSlots && s.qtr == nil {
 		s.qtr = new([quarterSlots]bucket)
 	}
-	s.moves = append(s.moves, moveRef{slot: slot})
+	s.moves = append(s.moves, moveRef{slot: slot, frac: r.level / 100, cooling: r.state == rule.Cooling})
 	s.gen = 0
 	return s
-}
-
-func (s *series) drop(slot uint32) {
-	for i, m := range s.moves {
-		if m.slot == slot {
-			s.moves = dropAt(s.moves, i)
-			return
-		}
-	}
 }
 
 // Remove drops a live alert (deleted, paused or edited); false if unknown.
@@ -306,11 +298,11 @@ func (e *Engine) Remove(id int64) bool {
 			p.belowLv, p.belowIx = removeLevel(p.belowLv, p.belowIx, r.level, slot)
 		}
 	case rule.Move:
-		p.price.drop(slot)
+		p.price.moves = dropRef(p.price.moves, slot)
 	case rule.OIMove:
-		p.oi.drop(slot)
+		p.oi.moves = dropRef(p.oi.moves, slot)
 	default:
-		p.funding = dropSlot(p.funding, slot)
+		p.funding = dropRef(p.funding, slot)
 	}
 	e.release(slot)
 	return true

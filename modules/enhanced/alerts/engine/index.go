@@ -66,6 +66,27 @@ func dropSlot(s []uint32, slot uint32) []uint32 {
 	return s
 }
 
+// dropRef removes the entry of slot from a list of refs.
+func dropRef[T interface{ ref() uint32 }](s []T, slot uint32) []T {
+	for i, v := range s {
+		if v.ref() == slot {
+			return dropAt(s, i)
+		}
+	}
+	return s
+}
+
+// fundRef is a funding alert with what a tick compares at hand.
+type fundRef struct {
+	slot    uint32
+	venue   uint8 // rule.VenueIndex; 0 = any
+	up      bool  // funding above
+	cooling bool
+	level   float64
+}
+
+func (f fundRef) ref() uint32 { return f.slot }
+
 // expiry is one alert's end of life; entries of removed alerts stay in the
 // heap until popped and are then ignored.
 type expiry struct {

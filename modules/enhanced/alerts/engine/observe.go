@@ -71,26 +71,29 @@ func (e *Engine) ObserveFunding(dst []Firing, pair market.Pair, venue string, ra
 	prev, seen := p.fund[v], p.fundSeen&(1<<v) != 0
 	p.fund[v], p.fundSeen = rate, p.fundSeen|1<<v
 	for i := 0; i < len(p.funding); i++ {
-		slot := p.funding[i]
-		r := &e.recs[slot]
-		if r.venue != 0 && r.venue != v {
+		f := &p.funding[i]
+		if f.venue != 0 && f.venue != v {
 			continue
 		}
-		if r.state == rule.Cooling && !e.cool(r, rate, rate, now) {
+		if f.cooling {
+			if !e.cool(&e.recs[f.slot], rate, rate, now) {
+				continue
+			}
+			f.cooling = false
+		}
+		if !seen || !((f.up && prev < f.level && rate >= f.level) || (!f.up && prev > f.level && rate <= f.level)) {
 			continue
 		}
-		up := r.kind == rule.FundingAbove
-		crossed := seen && ((up && prev < r.level && rate >= r.level) || (!up && prev > r.level && rate <= r.level))
-		if !crossed {
-			continue
-		}
+		slot := f.slot
 		var fired bool
-		dst, fired = e.fire(dst, slot, rate, prev, up, venue, now)
-		if !fired || !r.has(fRepeat) {
-			p.funding = dropAt(p.funding, i)
-			e.releaseOrExpire(slot, fired)
-			i--
+		dst, fired = e.fire(dst, slot, rate, prev, f.up, venue, now)
+		if fired && e.recs[slot].has(fRepeat) {
+			f.cooling = true
+			continue
 		}
+		p.funding = dropAt(p.funding, i)
+		e.releaseOrExpire(slot, fired)
+		i--
 	}
 	return dst
 }
@@ -181,22 +184,24 @@ func (e *Engine) evalMoves(dst []Firing, s *series, lo, hi float64, now int64) [
 		s.gen = s.ring.gen + 1
 	}
 	for i := 0; i < len(s.moves); i++ {
-		m := s.moves[i]
-		r := &e.recs[m.slot]
-		if r.state == rule.Cooling && !e.cool(r, lo, hi, now) {
-			continue
+		m := &s.moves[i]
+		if m.cooling {
+			if !e.cool(&e.recs[m.slot], lo, hi, now) {
+				continue
+			}
+			m.cooling = false
 		}
-		wlo, whi, ok := s.window(m)
+		wlo, whi, ok := s.window(*m)
 		if !ok {
 			continue
 		}
-		pct := r.level / 100
+		frac := m.frac
 		rise, fall := hi/wlo-1, 1-lo/whi
 		var up bool
 		switch {
-		case rise >= pct && rise >= fall:
+		case rise >= frac && rise >= fall:
 			up = true
-		case fall >= pct:
+		case fall >= frac:
 		default:
 			continue
 		}
@@ -204,13 +209,16 @@ func (e *Engine) evalMoves(dst []Firing, s *series, lo, hi float64, now int64) [
 		if up {
 			value, from = hi, wlo
 		}
+		slot := m.slot
 		var fired bool
-		dst, fired = e.fire(dst, m.slot, value, from, up, "", now)
-		if !fired || !r.has(fRepeat) {
-			s.moves = dropAt(s.moves, i)
-			e.releaseOrExpire(m.slot, fired)
-			i--
+		dst, fired = e.fire(dst, slot, value, from, up, "", now)
+		if fired && e.recs[slot].has(fRepeat) {
+			m.cooling = true
+			continue
 		}
+		s.moves = dropAt(s.moves, i)
+		e.releaseOrExpire(slot, fired)
+		i--
 	}
 	return dst
 }

@@ -137,10 +137,16 @@ type series struct {
 	gen   uint32 // ring.gen+1 when the cached extremes were computed; 0 = stale
 }
 
+// moveRef is a move alert as its series evaluates it: with the threshold
+// and state at hand, a tick reads no alert record unless one fires or cools.
 type moveRef struct {
-	slot   uint32
-	lo, hi float32 // window extremes before the newest minute; hi == 0: none
+	slot    uint32
+	lo, hi  float32 // window extremes before the newest minute; hi == 0: none
+	frac    float64 // the move, 0.05 for 5 %
+	cooling bool
 }
+
+func (m moveRef) ref() uint32 { return m.slot }
 
 // window is the low and high over w minutes including the newest minute.
 func (s *series) window(m moveRef) (lo, hi float64, ok bool) {
