@@ -101,6 +101,7 @@ func (r *rec) bound() float64 {
 // pairState holds one pair's alerts by the way they are evaluated.
 type pairState struct {
 	pair             market.Pair
+	name             string     // pair.String(), made once for the Firings' rules
 	last             float64    // last observed price; 0 = none yet
 	aboveLv, belowLv []float64  // armed level alerts, ascending levels…
 	aboveIx, belowIx []uint32   // …and their slots, in the same order
@@ -225,7 +226,7 @@ func (e *Engine) pairIndex(p market.Pair) uint32 {
 		return i
 	}
 	i := uint32(len(e.ps))
-	e.ps = append(e.ps, pairState{pair: p})
+	e.ps = append(e.ps, pairState{pair: p, name: p.String()})
 	e.pairs[p] = i
 	return i
 }
@@ -365,7 +366,7 @@ func (e *Engine) note(r *rec) {
 
 // ruleOf rebuilds the evaluated part of a rule for a Firing.
 func (e *Engine) ruleOf(r *rec) rule.Rule {
-	out := rule.Rule{Kind: r.kind, Symbol: e.ps[r.pair].pair.String(), Repeat: r.has(fRepeat),
+	out := rule.Rule{Kind: r.kind, Symbol: e.ps[r.pair].name, Repeat: r.has(fRepeat),
 		Cooldown: time.Duration(r.cooldown) * time.Second, Venue: rule.VenueName(r.venue)}
 	if r.kind.IsMove() {
 		out.Percent, out.Window = r.level, time.Duration(r.window)*time.Minute
@@ -403,18 +404,20 @@ func (e *Engine) fire(dst []Firing, slot uint32, value, from float64, up bool, v
 // it notes a retreat past the margin and re-arms once retreated and the
 // cooldown is over. It reports whether the alert is armed now.
 func (e *Engine) cool(r *rec, lo, hi float64, now int64) bool {
+	retreated := false
 	if !r.has(fRetreated) {
 		b := r.bound()
-		if (r.has(fUp) && lo <= b) || (!r.has(fUp) && hi >= b) {
-			r.set(fRetreated, true)
-			e.note(r)
-		}
+		retreated = (r.has(fUp) && lo <= b) || (!r.has(fUp) && hi >= b)
+		r.set(fRetreated, retreated)
 	}
 	if r.has(fRetreated) && now >= r.lastFired+int64(r.cooldown)*int64(time.Second) {
 		r.state = rule.Armed
 		r.set(fRetreated, false)
 		e.note(r)
 		return true
+	}
+	if retreated {
+		e.note(r)
 	}
 	return false
 }

@@ -161,7 +161,7 @@ func TestHoveringFiresOncePerRearm(t *testing.T) {
 	// cooldown being long over; the next crossing fires again.
 	wantIDs(t, feed(e, btc, 121, 97804))
 	ch := e.Changes(nil)
-	if len(ch) != 2 || !ch[0].Status.Retreated || ch[1].Status.State != rule.Armed {
+	if len(ch) != 1 || ch[0].Status.State != rule.Armed || ch[0].Status.Retreated {
 		t.Fatalf("changes on retreat %+v", ch)
 	}
 	wantIDs(t, feed(e, btc, 122, 98000), 1)
