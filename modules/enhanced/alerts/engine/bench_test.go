@@ -192,3 +192,33 @@ func cpuTime(tb testing.TB) time.Duration {
 	}
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
+
+// BenchmarkMassFiring is one move that fires 8,000 alerts across 2,000
+// chats at one level, and the move back that re-arms them (repeating, no
+// cooldown): the cost per firing of the range removal, the Firing values
+// and the re-insertion.
+func BenchmarkMassFiring(b *testing.B) {
+	const n = 8_000
+	e := New()
+	for id := int64(1); id <= n; id++ {
+		r := rule.Rule{Kind: rule.Above, Symbol: "BTC", Level: 100_000, Repeat: true}
+		if err := e.Add(rule.NewAlert(id, id%2_000+1, btc, r, t0)); err != nil {
+			b.Fatal(err)
+		}
+	}
+	at := t0
+	fs := e.ObservePrice(nil, btc, 99_000, at)
+	var ch []Change
+	b.ReportAllocs()
+	for b.Loop() {
+		at = at.Add(2 * time.Second)
+		fs = e.ObservePrice(fs[:0], btc, 100_500, at)
+		if len(fs) != n {
+			b.Fatalf("fired %d, want %d", len(fs), n)
+		}
+		at = at.Add(2 * time.Second)
+		fs = e.ObservePrice(fs[:0], btc, 99_000, at)
+		ch = e.Changes(ch[:0])
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*n), "ns/firing")
+}

@@ -490,3 +490,72 @@ func TestStaleExpiriesAreCompacted(t *testing.T) {
 		t.Errorf("changes %+v, live %d", ch, e.Len())
 	}
 }
+
+// TestMovesMatchModel compares move alerts over windows up to an hour
+// (minute-exact in the ring) with a direct model: the low and high of every
+// observation whose minute lies in the window, stored as the ring stores
+// them (float32), over a random walk with bursts and gaps.
+func TestMovesMatchModel(t *testing.T) {
+	rng := rand.New(rand.NewPCG(4, 8))
+	type obs struct {
+		minute int64
+		v      float64
+	}
+	e := New()
+	type alert struct {
+		w    int64
+		frac float64
+		done bool
+	}
+	alerts := map[int64]*alert{}
+	for id := int64(1); id <= 300; id++ {
+		w := 15 + rng.Int64N(46)
+		pct := 0.5 + float64(rng.IntN(40))/10
+		a := newAlert(t, id, btc, "move 1%")
+		a.Rule.Percent, a.Rule.Window = pct, time.Duration(w)*time.Minute
+		if err := e.Add(a); err != nil {
+			t.Fatal(err)
+		}
+		alerts[id] = &alert{w: w, frac: pct / 100}
+	}
+	var hist []obs
+	price, at, fired := 100.0, t0, 0
+	for step := range 4000 {
+		switch r := rng.IntN(100); {
+		case r < 2:
+			at = at.Add(time.Duration(30+rng.IntN(90)) * time.Minute) // a gap
+		case r < 60:
+			at = at.Add(time.Duration(rng.IntN(40)) * time.Second)
+		default:
+			at = at.Add(time.Duration(1+rng.IntN(3)) * time.Minute)
+		}
+		price *= 1 + (rng.Float64()-0.5)*0.01
+		m := at.Unix() / 60
+		hist = append(hist, obs{m, float64(float32(price))})
+		got := e.ObservePrice(nil, btc, price, at)
+		var want []int64
+		for id, a := range alerts {
+			if a.done {
+				continue
+			}
+			lo, hi := math.Inf(1), math.Inf(-1)
+			for _, o := range hist {
+				if o.minute > m-a.w {
+					lo, hi = min(lo, o.v), max(hi, o.v)
+				}
+			}
+			rise, fall := price/lo-1, 1-price/hi
+			if rise >= a.frac || fall >= a.frac {
+				want = append(want, id)
+				a.done = true
+			}
+		}
+		if g := ids(got); !sameSet(g, want) {
+			t.Fatalf("step %d at %v price %.4f: fired %v, model %v", step, at, price, g, want)
+		}
+		fired += len(got)
+	}
+	if fired < 100 || e.Len() == 0 {
+		t.Errorf("%d of %d alerts fired: the walk does not exercise both outcomes", fired, len(alerts))
+	}
+}
