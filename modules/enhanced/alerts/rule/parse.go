@@ -413,10 +413,14 @@ const MaxSymbolsPerCommand = 30
 
 // ParseWatch reads /watch SYMBOL…: the symbols as typed, deduplicated
 // ignoring case, in order. The module resolves them.
-func ParseWatch(args []string) ([]string, error) { return parseSymbols(args, UsageWatch, "/watch btc eth sol") }
+func ParseWatch(args []string) ([]string, error) {
+	return parseSymbols(args, UsageWatch, "/watch btc eth sol")
+}
 
 // ParseUnwatch reads /unwatch SYMBOL… like ParseWatch.
-func ParseUnwatch(args []string) ([]string, error) { return parseSymbols(args, UsageUnwatch, "/unwatch sol") }
+func ParseUnwatch(args []string) ([]string, error) {
+	return parseSymbols(args, UsageUnwatch, "/unwatch sol")
+}
 
 func parseSymbols(args []string, usage, example string) ([]string, error) {
 	if len(args) == 0 {
