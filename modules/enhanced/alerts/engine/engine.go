@@ -286,6 +286,13 @@ func (e *Engine) Remove(id int64) bool {
 	if !ok {
 		return false
 	}
+	e.unlist(slot)
+	e.release(slot)
+	return true
+}
+
+// unlist takes a slot out of its pair's lists.
+func (e *Engine) unlist(slot uint32) {
 	r := &e.recs[slot]
 	p := &e.ps[r.pair]
 	switch r.kind {
@@ -305,8 +312,6 @@ func (e *Engine) Remove(id int64) bool {
 	default:
 		p.funding = dropRef(p.funding, slot)
 	}
-	e.release(slot)
-	return true
 }
 
 // release forgets a slot already taken out of its pair's lists.
@@ -348,16 +353,19 @@ func (e *Engine) Expire(now time.Time) {
 		x := e.exp.pop()
 		if e.expiryLive(x) {
 			slot, _ := e.ids.get(e.recs, x.id)
-			e.expire(x.id, slot)
+			e.unlist(slot)
+			e.dropExpired(slot)
 		}
 	}
 }
 
-func (e *Engine) expire(id int64, slot uint32) {
+// dropExpired records an alert's expiry and releases its slot, which is
+// out of its lists or about to be.
+func (e *Engine) dropExpired(slot uint32) {
 	s := e.recs[slot].status()
 	s.State = rule.Expired
-	e.Remove(id)
-	e.pending = append(e.pending, Change{AlertID: id, Status: s})
+	e.pending = append(e.pending, Change{AlertID: e.recs[slot].id, Status: s})
+	e.release(slot)
 }
 
 func (e *Engine) note(r *rec) {
@@ -376,14 +384,15 @@ func (e *Engine) ruleOf(r *rec) rule.Rule {
 	return out
 }
 
-// fire records a firing of slot with value at now and moves the alert on:
-// a one-shot alert is done and released; a repeating one starts cooling
-// (the caller keeps it in, or moves it to, the right list). It returns
-// false, and releases nothing, when the alert had expired instead: the
-// caller then drops it like a one-shot.
+// fire records a firing of slot with value at now and moves the alert on.
+// It reports whether the alert stays live: a repeating alert starts
+// cooling and the caller keeps it in (or moves it to) a cooling list; a
+// one-shot alert, or one whose lifetime had ended (then it expires instead
+// of firing), is released and the caller drops it from its list.
 func (e *Engine) fire(dst []Firing, slot uint32, value, from float64, up bool, venue string, now int64) ([]Firing, bool) {
 	r := &e.recs[slot]
 	if r.expires != 0 && now >= r.expires {
+		e.dropExpired(slot)
 		return dst, false
 	}
 	r.lastFired, r.value = now, value
@@ -397,6 +406,10 @@ func (e *Engine) fire(dst []Firing, slot uint32, value, from float64, up bool, v
 		AlertID: r.id, ChatID: r.chat, Pair: e.ps[r.pair].pair, Rule: e.ruleOf(r),
 		Price: value, From: from, Venue: venue, At: time.Unix(0, now).UTC(), Status: r.status(),
 	})
+	if !r.has(fRepeat) {
+		e.release(slot)
+		return dst, false
+	}
 	return dst, true
 }
 

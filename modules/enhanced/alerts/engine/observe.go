@@ -84,16 +84,13 @@ func (e *Engine) ObserveFunding(dst []Firing, pair market.Pair, venue string, ra
 		if !seen || !((f.up && prev < f.level && rate >= f.level) || (!f.up && prev > f.level && rate <= f.level)) {
 			continue
 		}
-		slot := f.slot
-		var fired bool
-		dst, fired = e.fire(dst, slot, rate, prev, f.up, venue, now)
-		if fired && e.recs[slot].has(fRepeat) {
+		var stays bool
+		if dst, stays = e.fire(dst, f.slot, rate, prev, f.up, venue, now); stays {
 			f.cooling = true
-			continue
+		} else {
+			p.funding = dropAt(p.funding, i)
+			i--
 		}
-		p.funding = dropAt(p.funding, i)
-		e.releaseOrExpire(slot, fired)
-		i--
 	}
 	return dst
 }
@@ -110,20 +107,6 @@ func (e *Engine) ObserveOI(dst []Firing, pair market.Pair, usd float64, at time.
 	}
 	p.oi.add(usd, usd, at.Unix()/60)
 	return e.evalMoves(dst, p.oi, usd, usd, at.UnixNano())
-}
-
-// releaseOrExpire finishes a slot already taken out of its list: released
-// after a one-shot firing, expired when fire refused it.
-func (e *Engine) releaseOrExpire(slot uint32, fired bool) {
-	if fired {
-		e.release(slot)
-		return
-	}
-	r := &e.recs[slot]
-	s := r.status()
-	s.State = rule.Expired
-	e.pending = append(e.pending, Change{AlertID: r.id, Status: s})
-	e.release(slot)
 }
 
 // rearmLevels runs the hysteresis of a pair's cooling level alerts and puts
@@ -152,14 +135,10 @@ func (e *Engine) fireLevels(dst []Firing, lv *[]float64, ix *[]uint32, i, j int,
 		return dst
 	}
 	for _, slot := range (*ix)[i:j] {
-		var fired bool
-		dst, fired = e.fire(dst, slot, value, from, up, "", now)
-		switch {
-		case fired && e.recs[slot].has(fRepeat):
+		var stays bool
+		if dst, stays = e.fire(dst, slot, value, from, up, "", now); stays {
 			p := &e.ps[e.recs[slot].pair]
 			p.cooling = append(p.cooling, slot)
-		default:
-			e.releaseOrExpire(slot, fired)
 		}
 	}
 	*lv = append((*lv)[:i], (*lv)[j:]...)
@@ -209,16 +188,13 @@ func (e *Engine) evalMoves(dst []Firing, s *series, lo, hi float64, now int64) [
 		if up {
 			value, from = hi, wlo
 		}
-		slot := m.slot
-		var fired bool
-		dst, fired = e.fire(dst, slot, value, from, up, "", now)
-		if fired && e.recs[slot].has(fRepeat) {
+		var stays bool
+		if dst, stays = e.fire(dst, m.slot, value, from, up, "", now); stays {
 			m.cooling = true
-			continue
+		} else {
+			s.moves = dropAt(s.moves, i)
+			i--
 		}
-		s.moves = dropAt(s.moves, i)
-		e.releaseOrExpire(slot, fired)
-		i--
 	}
 	return dst
 }

@@ -29,25 +29,16 @@ const (
 var kindNames = [...]string{Above: "above", Below: "below", Move: "move",
 	FundingAbove: "funding_above", FundingBelow: "funding_below", OIMove: "oi_move"}
 
-func (k Kind) String() string {
-	if k >= Above && int(k) < len(kindNames) {
-		return kindNames[k]
-	}
-	return fmt.Sprintf("kind(%d)", k)
-}
+func (k Kind) String() string { return names(kindNames[:]).str(uint8(k), "kind") }
 
 // ParseKind reads a Kind's String form back (from the store).
 func ParseKind(s string) (Kind, error) {
-	for k := Above; int(k) < len(kindNames); k++ {
-		if kindNames[k] == s {
-			return k, nil
-		}
-	}
-	return 0, fmt.Errorf("unknown alert kind %q", s)
+	k, err := names(kindNames[:]).parse(s, "kind")
+	return Kind(k), err
 }
 
 // Kinds lists every kind's String form: the metric label set.
-func Kinds() []string { return append([]string(nil), kindNames[1:]...) }
+func Kinds() []string { return names(kindNames[:]).list() }
 
 // IsLevel reports whether k fires on a price level.
 func (k Kind) IsLevel() bool { return k == Above || k == Below }
@@ -129,25 +120,37 @@ const (
 
 var stateNames = [...]string{Armed: "armed", Cooling: "cooling", Fired: "fired", Paused: "paused", Expired: "expired"}
 
-func (s State) String() string {
-	if s >= Armed && int(s) < len(stateNames) {
-		return stateNames[s]
-	}
-	return fmt.Sprintf("state(%d)", s)
-}
+func (s State) String() string { return names(stateNames[:]).str(uint8(s), "state") }
 
 // ParseState reads a State's String form back (from the store).
 func ParseState(s string) (State, error) {
-	for st := Armed; int(st) < len(stateNames); st++ {
-		if stateNames[st] == s {
-			return st, nil
-		}
-	}
-	return 0, fmt.Errorf("unknown alert state %q", s)
+	st, err := names(stateNames[:]).parse(s, "state")
+	return State(st), err
 }
 
 // States lists every state's String form: the metric label set.
-func States() []string { return append([]string(nil), stateNames[1:]...) }
+func States() []string { return names(stateNames[:]).list() }
+
+// names are the String forms of an enumeration numbered from 1.
+type names []string
+
+func (n names) str(i uint8, what string) string {
+	if i >= 1 && int(i) < len(n) {
+		return n[i]
+	}
+	return fmt.Sprintf("%s(%d)", what, i)
+}
+
+func (n names) parse(s, what string) (uint8, error) {
+	for i := 1; i < len(n); i++ {
+		if n[i] == s {
+			return uint8(i), nil
+		}
+	}
+	return 0, fmt.Errorf("unknown alert %s %q", what, s)
+}
+
+func (n names) list() []string { return append([]string(nil), n[1:]...) }
 
 // Live reports whether alerts in s are evaluated.
 func (s State) Live() bool { return s == Armed || s == Cooling }
