@@ -69,6 +69,10 @@ func Parse(args []string) (Rule, error) {
 	if len(args) < 2 {
 		return Rule{}, &UsageError{Problem: "Tell me the pair and the condition.", Usage: UsageAlert, Example: exampleLevel}
 	}
+	switch strings.ToLower(args[0]) {
+	case "above", "below", ">", "<", "move", "funding", "oi":
+		return Rule{}, &UsageError{Problem: "Start with the pair, then the condition.", Usage: UsageAlert, Example: exampleLevel}
+	}
 	r := Rule{Symbol: args[0]}
 	rest, err := parseCondition(&r, args[1:])
 	if err != nil {
@@ -259,9 +263,10 @@ func startsWithDigit(s string) bool { return s != "" && s[0] >= '0' && s[0] <= '
 var errNumber = errors.New("not a number")
 
 // ParseNumber reads a plain positive-or-negative decimal as users type
-// prices: 98000, 98,000, 98k, 1.5m, 2b, 0.00001234. Thousands separators must
-// group by three; exponents, hex, inf and nan are refused.
+// prices: 98000, 98,000, $98k, 1.5m, 2b, 0.00001234. Thousands separators
+// must group by three; exponents, hex, inf and nan are refused.
 func ParseNumber(s string) (float64, error) {
+	s = strings.TrimPrefix(s, "$")
 	mult := 1.0
 	if n := len(s); n > 1 {
 		switch s[n-1] {

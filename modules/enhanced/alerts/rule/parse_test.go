@@ -60,6 +60,7 @@ func TestParseErrors(t *testing.T) {
 		{"", "pair and the condition", UsageAlert},
 		{"btc", "pair and the condition", UsageAlert},
 		{"btc 98000", "Unknown condition", UsageAlert},
+		{"above 98000", "Start with the pair", UsageAlert},
 		{"btc above", "Which price", UsageLevel},
 		{"btc above 0", "above 0", UsageLevel},
 		{"btc above -5", "above 0", UsageLevel},
@@ -117,13 +118,13 @@ func TestUsageErrorEscapesInput(t *testing.T) {
 func TestParseNumber(t *testing.T) {
 	for in, want := range map[string]float64{
 		"98000": 98000, "98,000": 98000, "98k": 98000, "98K": 98000, "1.5m": 1.5e6, "2b": 2e9,
-		"0.00001234": 0.00001234, ".5": 0.5, "5.": 5, "-3": -3, "1,000,000": 1e6, "0": 0,
+		"0.00001234": 0.00001234, ".5": 0.5, "$98k": 98000, "$1,250.5": 1250.5, "5.": 5, "-3": -3, "1,000,000": 1e6, "0": 0,
 	} {
 		if got, err := ParseNumber(in); err != nil || got != want {
 			t.Errorf("ParseNumber(%q) = %v, %v; want %v", in, got, err, want)
 		}
 	}
-	for _, in := range []string{"", "k", ".", "-", "1e5", "0x10", "inf", "NaN", "1,00", ",100", "1000,000", "1.2.3", "+5", "5kk", "1_000", "١٢"} {
+	for _, in := range []string{"", "$", "$$5", "k", ".", "-", "1e5", "0x10", "inf", "NaN", "1,00", ",100", "1000,000", "1.2.3", "+5", "5kk", "1_000", "١٢"} {
 		if got, err := ParseNumber(in); err == nil {
 			t.Errorf("ParseNumber(%q) = %v, want an error", in, got)
 		}
