@@ -28,7 +28,15 @@ func (e *UsageError) Text() string {
 	if e.Problem != "" {
 		b.WriteString("⚠️ " + html.EscapeString(e.Problem) + "\n")
 	}
-	b.WriteString("Usage: <code>" + html.EscapeString(e.Usage) + "</code>")
+	b.WriteString("Usage:")
+	for i, line := range strings.Split(e.Usage, "\n") {
+		if i > 0 {
+			b.WriteString("\n")
+		} else {
+			b.WriteString(" ")
+		}
+		b.WriteString("<code>" + html.EscapeString(line) + "</code>")
+	}
 	if e.Example != "" {
 		b.WriteString("\nExample: <code>" + html.EscapeString(e.Example) + "</code>")
 	}

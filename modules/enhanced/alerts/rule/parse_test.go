@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/cryptobot-dev/cryptobot/modules/modulestest"
 )
 
 func TestParse(t *testing.T) {
@@ -100,7 +102,17 @@ func TestParseErrors(t *testing.T) {
 			if txt := ue.Text(); !strings.Contains(txt, "Usage: <code>") || !strings.Contains(txt, "Example: <code>") {
 				t.Errorf("reply lacks usage or example: %q", txt)
 			}
+			modulestest.CheckHTML(t, ue.Text())
 		})
+	}
+}
+
+func TestUsageErrorText(t *testing.T) {
+	_, err := Parse(nil)
+	want := "⚠️ Tell me the pair and the condition.\nUsage: <code>" + strings.ReplaceAll(UsageAlert, "\n", "</code>\n<code>") +
+		"</code>\nExample: <code>/alert btc above 98k</code>"
+	if got := err.(*UsageError).Text(); got != want {
+		t.Errorf("got %q\nwant %q", got, want)
 	}
 }
 

@@ -129,12 +129,16 @@ func StateText(a Alert, now time.Time, loc *time.Location) string {
 	return a.State.String()
 }
 
-// ListLine is one alert in /alerts, Telegram HTML:
-// #12 BTC-USDT above 98,000 — armed, expires in 6d
-func ListLine(a Alert, now time.Time, loc *time.Location) string {
+// ListLine is one alert in /alerts with the market now (a zero Reading
+// leaves it out), Telegram HTML:
+// #12 BTC-USDT above 98,000 — armed, expires in 6d · now 97,432.10 (Binance)
+func ListLine(a Alert, market Reading, now time.Time, loc *time.Location) string {
 	s := "#" + strconv.FormatInt(a.ID, 10) + " " + Describe(a.Pair.String(), a.Rule) + " — " + StateText(a, now, loc)
 	if a.State.Live() && !a.Expires.IsZero() && a.Expires.After(now) {
 		s += ", expires in " + format.Duration(a.Expires.Sub(now))
+	}
+	if market.Value != 0 {
+		s += " · now " + readingText(a.Rule.Kind, market)
 	}
 	return html.EscapeString(s)
 }

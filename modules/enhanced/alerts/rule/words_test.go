@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/cryptobot-dev/cryptobot/internal/market"
+	"github.com/cryptobot-dev/cryptobot/modules/modulestest"
 )
 
 var t0 = time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC)
@@ -37,9 +38,11 @@ func TestAck(t *testing.T) {
 			"🔔 Alert #12 set: BTC-USDT open interest moves 10% within 1h · now $8.10B (Binance)"},
 		{"btc above 98000", Reading{}, "🔔 Alert #12 set: BTC-USDT above 98,000"},
 	} {
-		if got := Ack(12, "BTC-USDT", mustParse(t, tc.in), tc.now); got != tc.want {
+		got := Ack(12, "BTC-USDT", mustParse(t, tc.in), tc.now)
+		if got != tc.want {
 			t.Errorf("%s:\n got %q\nwant %q", tc.in, got, tc.want)
 		}
+		modulestest.CheckHTML(t, got)
 	}
 }
 
@@ -56,9 +59,11 @@ func TestMessage(t *testing.T) {
 		{"btc oi move 10% 4h", 7.2e9, 8e9, "", "🚨 BTC-USDT open interest moved -10.00% within 4h: $8.00B → $7.20B\n<i>Alert #7</i>"},
 		{"btc funding above 0.05%", 0.000612, 0, "bybit", "🚨 BTC-USDT funding is above +0.0500%: now +0.0612% (Bybit)\n<i>Alert #7</i>"},
 	} {
-		if got := Message(7, "BTC-USDT", mustParse(t, tc.in), tc.value, tc.from, tc.venue); got != tc.want {
+		got := Message(7, "BTC-USDT", mustParse(t, tc.in), tc.value, tc.from, tc.venue)
+		if got != tc.want {
 			t.Errorf("%s:\n got %q\nwant %q", tc.in, got, tc.want)
 		}
+		modulestest.CheckHTML(t, got)
 	}
 }
 
@@ -93,7 +98,10 @@ func TestStateText(t *testing.T) {
 			t.Errorf("got %q, want %q", got, tc.want)
 		}
 	}
-	if got, want := ListLine(base, t0, nil), "#3 BTC-USDT above 98,000, repeat every 30m, for 30d — armed, expires in 29d 23h"; got != want {
+	if got, want := ListLine(base, Reading{}, t0, nil), "#3 BTC-USDT above 98,000, repeat every 30m, for 30d — armed, expires in 29d 23h"; got != want {
+		t.Errorf("ListLine:\n got %q\nwant %q", got, want)
+	}
+	if got, want := ListLine(fired, Reading{Value: 91000.5, Venue: "okx"}, t0, nil), "#4 BTC-USDT below 90,000 — fired 3h 12m ago · now 91,000.50 (OKX)"; got != want {
 		t.Errorf("ListLine:\n got %q\nwant %q", got, want)
 	}
 	late := cooling
