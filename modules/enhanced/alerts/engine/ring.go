@@ -1,0 +1,163 @@
+package engine
+
+import "math"
+
+// The move window history: per-minute buckets for the last hour and, once a
+// window longer than an hour asks for it, quarter-hour buckets for the last
+// day: 0.5 KB a series, 1.25 KB with the day. Windows up to 1 h are exact to
+// the minute; longer ones reach back in 15-minute steps, so their far edge
+// is up to 14 minutes older.
+const (
+	minuteSlots  = 60
+	quarterMins  = 15
+	quarterSlots = 96
+	prefixSteps  = minuteSlots + quarterSlots
+)
+
+// bucket is the range seen in one slot; hi == 0 marks it empty (prices and
+// open interest are positive). float32 keeps 7 digits: plenty for percents.
+type bucket struct{ lo, hi float32 }
+
+func (b *bucket) merge(lo, hi float64) {
+	l, h := float32(lo), float32(hi)
+	if b.hi == 0 {
+		b.lo, b.hi = l, h
+		return
+	}
+	b.lo, b.hi = min(b.lo, l), max(b.hi, h)
+}
+
+type ring struct {
+	newest int64  // minute number (Unix minutes) of the newest slot; 0 before the first observation
+	gen    uint32 // changes whenever a slot other than the newest minute changes
+	minute [minuteSlots]bucket
+	qtr    *[quarterSlots]bucket // nil until a window over an hour needs it
+}
+
+// add merges an observation's range into the slots of its minute at (Unix
+// minutes, positive). Older observations still inside the ring are merged
+// too (gap recovery replays candles); anything older is dropped.
+func (g *ring) add(lo, hi float64, at int64) {
+	if g.newest == 0 {
+		g.newest = at
+	}
+	if at > g.newest {
+		for m := g.newest + 1; m <= at && m <= g.newest+minuteSlots; m++ {
+			g.minute[m%minuteSlots] = bucket{}
+		}
+		if g.qtr != nil {
+			oq, nq := g.newest/quarterMins, at/quarterMins
+			for q := oq + 1; q <= nq && q <= oq+quarterSlots; q++ {
+				g.qtr[q%quarterSlots] = bucket{}
+			}
+		}
+		g.newest = at
+		g.gen++
+	} else if at < g.newest {
+		g.gen++
+	}
+	if at > g.newest-minuteSlots {
+		g.minute[at%minuteSlots].merge(lo, hi)
+	}
+	if q := at / quarterMins; g.qtr != nil && q > g.newest/quarterMins-quarterSlots {
+		g.qtr[q%quarterSlots].merge(lo, hi)
+	}
+}
+
+// latest is the newest minute's bucket.
+func (g *ring) latest() bucket { return g.minute[g.newest%minuteSlots] }
+
+// step is the prefix step that covers a window of w minutes back from the
+// newest minute: steps 0…59 are minutes, then quarters older than the hour.
+func (g *ring) step(w int64) int {
+	if w <= minuteSlots || g.qtr == nil {
+		return int(min(w, minuteSlots) - 1)
+	}
+	q0 := (g.newest - minuteSlots) / quarterMins
+	oldest := g.newest - w + 1
+	return min(minuteSlots+int(q0-oldest/quarterMins), prefixSteps-1)
+}
+
+// prefix holds the running low and high of a ring walked back from the
+// minute before its newest, computed only as far as the longest window
+// asked for. The newest minute is left out: it changes on every tick, the
+// rest only when a minute passes, so callers cache these extremes and merge
+// the newest bucket themselves.
+type prefix struct {
+	g      *ring
+	n      int // steps computed
+	mi, qi int // slot of the newest minute and of the newest quarter past the hour
+	lo, hi [prefixSteps]float64
+}
+
+func (p *prefix) reset(g *ring) {
+	p.g, p.n = g, 0
+	p.mi = int(g.newest % minuteSlots)
+	p.qi = int((g.newest - minuteSlots) / quarterMins % quarterSlots)
+}
+
+// extremes are the low and high over the last w minutes but the newest; ok
+// is false when they hold no data.
+func (p *prefix) extremes(w int64) (lo, hi float64, ok bool) {
+	s := p.g.step(w)
+	for p.n <= s {
+		lo, hi := math.Inf(1), math.Inf(-1)
+		var b bucket
+		if p.n > 0 {
+			lo, hi = p.lo[p.n-1], p.hi[p.n-1]
+			if p.n < minuteSlots {
+				b = p.g.minute[wrap(p.mi-p.n, minuteSlots)]
+			} else {
+				b = p.g.qtr[wrap(p.qi-(p.n-minuteSlots), quarterSlots)]
+			}
+		}
+		if b.hi != 0 {
+			lo, hi = min(lo, float64(b.lo)), max(hi, float64(b.hi))
+		}
+		p.lo[p.n], p.hi[p.n] = lo, hi
+		p.n++
+	}
+	return p.lo[s], p.hi[s], !math.IsInf(p.lo[s], 1)
+}
+
+// wrap is i mod n for i in (-n, n).
+func wrap(i, n int) int {
+	if i < 0 {
+		return i + n
+	}
+	return i
+}
+
+// series is one watched value (a pair's price or its open interest): its
+// history and the move alerts reading it, each with the window extremes
+// cached until the ring's older slots change.
+type series struct {
+	ring
+	moves []moveRef
+	gen   uint32 // ring.gen+1 when the cached extremes were computed; 0 = stale
+}
+
+// moveRef is a move alert as its series evaluates it: with the threshold
+// and state at hand, a tick reads no alert record unless one fires or cools.
+type moveRef struct {
+	slot    uint32
+	lo, hi  float32 // window extremes before the newest minute; hi == 0: none
+	frac    float64 // the move, 0.05 for 5 %
+	cooling bool
+}
+
+func (m moveRef) ref() uint32 { return m.slot }
+
+// window is the low and high over w minutes including the newest minute.
+func (s *series) window(m moveRef) (lo, hi float64, ok bool) {
+	b := s.latest()
+	lo, hi = float64(b.lo), float64(b.hi)
+	if m.hi != 0 {
+		if b.hi == 0 {
+			lo, hi = float64(m.lo), float64(m.hi)
+		} else {
+			lo, hi = min(lo, float64(m.lo)), max(hi, float64(m.hi))
+		}
+	}
+	return lo, hi, hi != 0
+}
