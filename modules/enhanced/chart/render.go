@@ -48,6 +48,9 @@ const usageText = "Usage: <code>/chart SYMBOL [interval]</code>\n" +
 	"Intervals: 15m, 1h, 4h, 1d (default 1h).\n" +
 	"Example: <code>/chart btc 4h</code>"
 
+// tooManyText answers extra arguments rather than reading the first two.
+const tooManyText = "One pair at a time: <code>/chart</code> reads a symbol and an optional interval, nothing more.\n" + usageText
+
 // scale maps prices to rows and holds the grid levels.
 type scale struct {
 	lo, hi     float64 // the window's lowest low and highest high
