@@ -95,8 +95,9 @@ type source struct {
 	data []byte
 }
 
-// compileSet validates and compiles every source; any problem rejects the set.
-func compileSet(dir string, srcs []source) (*flagSet, []Problem) {
+// compileSet validates and compiles every source; any problem rejects the
+// set. More than maxFlags flags in all rejects it before the excess is compiled.
+func compileSet(dir string, srcs []source, maxFlags int) (*flagSet, []Problem) {
 	if len(srcs) == 0 {
 		return nil, []Problem{{File: dir, Reason: "no flag files (*.yaml, *.yml)"}}
 	}
@@ -104,7 +105,10 @@ func compileSet(dir string, srcs []source) (*flagSet, []Problem) {
 	var probs []Problem
 	for _, s := range srcs {
 		set.files = append(set.files, s.path)
-		flags, ps := compileFile(s.path, s.data)
+		flags, ps, capped := compileFile(s.path, s.data, maxFlags-len(set.flags))
+		if capped {
+			return nil, []Problem{{File: s.path, Reason: fmt.Sprintf("the flag set would hold more than %d flags (flags.max_flags)", maxFlags)}}
+		}
 		probs = append(probs, ps...)
 		for _, f := range flags {
 			if prev, dup := set.flags[f.key]; dup {
@@ -155,21 +159,23 @@ func (c *compiler) errf(n *yaml.Node, format string, args ...any) {
 
 var yamlLineRE = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
 
-func compileFile(path string, data []byte) ([]*flagDef, []Problem) {
+// compileFile compiles one file holding at most budget flags; capped
+// reports that it holds more, in which case none of its flags is compiled.
+func compileFile(path string, data []byte, budget int) (flags []*flagDef, probs []Problem, capped bool) {
 	c := &compiler{file: path, evaluators: map[string]*yaml.Node{}}
 	if len(bytes.TrimSpace(data)) == 0 {
 		c.errf(nil, "empty file")
-		return nil, c.probs
+		return nil, c.probs, false
 	}
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	var doc yaml.Node
 	if err := dec.Decode(&doc); err != nil {
 		if errors.Is(err, io.EOF) {
 			c.errf(nil, "empty file (comments only)")
-			return nil, c.probs
+			return nil, c.probs, false
 		}
 		c.yamlError(err)
-		return nil, c.probs
+		return nil, c.probs, false
 	}
 	var extra yaml.Node
 	if err := dec.Decode(&extra); !errors.Is(err, io.EOF) {
@@ -178,16 +184,16 @@ func compileFile(path string, data []byte) ([]*flagDef, []Problem) {
 		} else {
 			c.errf(&extra, "more than one YAML document")
 		}
-		return nil, c.probs
+		return nil, c.probs, false
 	}
 	if len(doc.Content) == 0 {
 		c.errf(nil, "empty file")
-		return nil, c.probs
+		return nil, c.probs, false
 	}
 	root := deref(doc.Content[0])
 	if root.Kind != yaml.MappingNode {
 		c.errf(root, "top level must be a mapping with a flags key")
-		return nil, c.probs
+		return nil, c.probs, false
 	}
 	var flagsNode *yaml.Node
 	var setMeta of.FlagMetadata
@@ -216,11 +222,14 @@ func compileFile(path string, data []byte) ([]*flagDef, []Problem) {
 	}
 	if flagsNode == nil {
 		c.errf(root, "missing top-level flags")
-		return nil, c.probs
+		return nil, c.probs, false
 	}
 	if flagsNode.Kind != yaml.MappingNode {
 		c.errf(flagsNode, "flags must be a mapping of flag key to flag")
-		return nil, c.probs
+		return nil, c.probs, false
+	}
+	if len(flagsNode.Content)/2 > budget {
+		return nil, nil, true
 	}
 	// Evaluators are checked on their own so an unused one with an error is still reported.
 	for _, name := range sortedKeys(c.evaluators) {
@@ -239,7 +248,7 @@ func compileFile(path string, data []byte) ([]*flagDef, []Problem) {
 	if len(out) == 0 && len(c.probs) == 0 {
 		c.errf(flagsNode, "flags defines no flag")
 	}
-	return out, c.probs
+	return out, c.probs, false
 }
 
 func (c *compiler) yamlError(err error) {

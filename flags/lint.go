@@ -9,13 +9,13 @@ import (
 // catalog has a flag file, every flag in the files is in catalog, and a
 // fractional rule lists "on" first (a warning: raising the first bucket's
 // weight keeps the chats already in). Catalog checks need a valid set, so
-// they run only when validation found nothing.
-func Lint(dir string, catalog map[string]string) ([]Problem, error) {
-	srcs, err := readSources(dir)
+// they run only when validation found nothing. lim caps the set as the
+// provider's Options.Limits does.
+func Lint(dir string, catalog map[string]string, lim Limits) ([]Problem, error) {
+	set, probs, err := loadSet(dir, lim)
 	if err != nil {
 		return nil, fmt.Errorf("flags: lint: %w", err)
 	}
-	set, probs := compileSet(dir, srcs)
 	if len(probs) > 0 {
 		return probs, nil
 	}

@@ -29,7 +29,7 @@ func TestLint(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			dir := t.TempDir()
 			writeFiles(t, dir, tt.files)
-			probs, err := Lint(dir, catalog)
+			probs, err := Lint(dir, catalog, Limits{})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -43,7 +43,7 @@ func TestLint(t *testing.T) {
 		})
 	}
 	t.Run("missing directory", func(t *testing.T) {
-		if _, err := Lint(filepath.Join(t.TempDir(), "nope"), catalog); err == nil {
+		if _, err := Lint(filepath.Join(t.TempDir(), "nope"), catalog, Limits{}); err == nil {
 			t.Error("want an error")
 		}
 	})
@@ -52,7 +52,7 @@ func TestLint(t *testing.T) {
 // TestShippedFlags: the files in this directory load, pass the linter, and
 // are production-safe: off by default, on in staging and for the allow-list.
 func TestShippedFlags(t *testing.T) {
-	probs, err := Lint(".", Catalog)
+	probs, err := Lint(".", Catalog, Limits{})
 	if err != nil || len(probs) > 0 {
 		t.Fatalf("Lint(flags/) = %v, %v", probs, err)
 	}

@@ -12,6 +12,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unicode/utf8"
 
 	of "github.com/open-feature/go-sdk/openfeature"
 
@@ -33,6 +34,7 @@ type Options struct {
 	Debounce time.Duration    // quiet time after a file event before reloading; 0: 100 ms
 	Poll     time.Duration    // content-hash re-read interval, the safety net for missed events; 0: 30 s
 	Now      func() time.Time // clock for timestamps and $flagd.timestamp; nil: time.Now
+	Limits   Limits           // caps on the files and flags of a set; zero fields: the defaults
 }
 
 // Status describes the flag files for /status and /readyz.
@@ -54,6 +56,7 @@ type Provider struct {
 	debounce time.Duration
 	poll     time.Duration
 	now      func() time.Time
+	limits   Limits
 
 	set    atomic.Pointer[flagSet]
 	events chan of.Event
@@ -86,6 +89,8 @@ func NewProvider(opts Options) (*Provider, error) {
 		return nil, errors.New("flags: provider needs metrics")
 	case opts.Debounce < 0 || opts.Poll < 0:
 		return nil, errors.New("flags: negative debounce or poll interval")
+	case opts.Limits.MaxFileBytes < 0 || opts.Limits.MaxFlags < 0:
+		return nil, errors.New("flags: negative file or flag limit")
 	}
 	p := &Provider{
 		dir:      opts.Dir,
@@ -94,6 +99,7 @@ func NewProvider(opts Options) (*Provider, error) {
 		debounce: opts.Debounce,
 		poll:     opts.Poll,
 		now:      opts.Now,
+		limits:   opts.Limits.withDefaults(),
 		events:   make(chan of.Event, 16),
 	}
 	if p.log == nil {
@@ -276,13 +282,7 @@ func (p *Provider) evaluate(key string, want valueKind, fc of.FlattenedContext) 
 func (p *Provider) reload(ctx context.Context) {
 	p.reloadMu.Lock()
 	defer p.reloadMu.Unlock()
-	srcs, err := readSources(p.dir)
-	var hash [sha256.Size]byte
-	if err != nil {
-		hash = sha256.Sum256([]byte("error\x00" + err.Error()))
-	} else {
-		hash = hashSources(srcs)
-	}
+	srcs, probs, hash, err := readDir(p.dir, p.limits)
 	if p.hashed && hash == p.lastHash {
 		p.m.FlagReloads.WithLabelValues("unchanged").Inc()
 		return
@@ -292,7 +292,11 @@ func (p *Provider) reload(ctx context.Context) {
 		p.reject(ctx, []Problem{{File: p.dir, Reason: err.Error()}})
 		return
 	}
-	set, probs := compileSet(p.dir, srcs)
+	if len(probs) > 0 {
+		p.reject(ctx, probs)
+		return
+	}
+	set, probs := compileSet(p.dir, srcs, p.limits.MaxFlags)
 	if len(probs) > 0 {
 		p.reject(ctx, probs)
 		return
@@ -306,7 +310,8 @@ func (p *Provider) reload(ctx context.Context) {
 	p.m.FlagConfigValid.Set(1)
 	p.m.FlagLastReload.Set(float64(now.Unix()))
 	changed := changedKeys(old, set)
-	p.log.InfoContext(ctx, "flags loaded", "dir", p.dir, "files", len(set.files), "flags", len(set.keys), "changed", changed)
+	p.log.InfoContext(ctx, "flags loaded", "dir", p.dir, "files", len(set.files), "flags", len(set.keys),
+		"changed", len(changed), "changed_first", firstKeys(changed))
 	if p.initFailed {
 		p.initFailed = false
 		p.emit(ctx, of.Event{ProviderName: ProviderName, EventType: of.ProviderReady,
@@ -322,7 +327,7 @@ func (p *Provider) reject(ctx context.Context, probs []Problem) {
 	first := probs[0]
 	p.statusMu.Lock()
 	p.status.Valid = false
-	p.status.LastError = first.String()
+	p.status.LastError = clip(first.String())
 	p.statusMu.Unlock()
 	p.m.FlagReloads.WithLabelValues("rejected").Inc()
 	p.m.FlagReloadFailure.Inc()
@@ -331,7 +336,7 @@ func (p *Provider) reject(ctx context.Context, probs []Problem) {
 	if p.set.Load() != nil {
 		keeping = "last good set"
 	}
-	p.log.ErrorContext(ctx, "flag files rejected", "file", first.File, "line", first.Line, "reason", first.Reason,
+	p.log.ErrorContext(ctx, "flag files rejected", "file", first.File, "line", first.Line, "reason", clip(first.Reason),
 		"problems", len(probs), "keeping", keeping)
 }
 
@@ -343,6 +348,34 @@ func (p *Provider) emit(ctx context.Context, ev of.Event) {
 	default:
 		p.log.WarnContext(ctx, "flag event dropped: channel full", "event", string(ev.EventType))
 	}
+}
+
+// Log lines name at most logKeys keys, each clipped to logChars: a set may
+// hold a thousand flags and a key or reason may be as long as the file.
+const (
+	logKeys  = 5
+	logChars = 200
+)
+
+// firstKeys is the head of keys for a log line, the full count logged beside it.
+func firstKeys(keys []string) []string {
+	out := make([]string, 0, min(len(keys), logKeys))
+	for _, k := range keys[:min(len(keys), logKeys)] {
+		out = append(out, clip(k))
+	}
+	return out
+}
+
+// clip shortens s to logChars bytes on a rune boundary, marking the cut.
+func clip(s string) string {
+	if len(s) <= logChars {
+		return s
+	}
+	cut := logChars
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut] + "…"
 }
 
 // changedKeys lists keys added, removed or redefined, sorted.

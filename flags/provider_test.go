@@ -267,7 +267,7 @@ func TestReloadMetrics(t *testing.T) {
 func TestChangedKeys(t *testing.T) {
 	load := func(body string) *flagSet {
 		t.Helper()
-		set, probs := compileSet("d", []source{{path: "d/a.yaml", data: []byte(body)}})
+		set, probs := compileSet("d", []source{{path: "d/a.yaml", data: []byte(body)}}, DefaultMaxFlags)
 		if len(probs) > 0 {
 			t.Fatal(probs)
 		}

@@ -25,24 +25,12 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/cryptobot-dev/cryptobot/deploy/grafana"
+	"github.com/cryptobot-dev/cryptobot/deploy/prometheus/promcheck"
 	"github.com/cryptobot-dev/cryptobot/internal/market/markettest"
 	"github.com/cryptobot-dev/cryptobot/internal/telegram/telegramtest"
 )
 
 const secret = "live_secret"
-
-// need returns the path of a tool, failing under CI and skipping elsewhere.
-func need(t *testing.T, name string) string {
-	t.Helper()
-	p, err := exec.LookPath(name)
-	if err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("%s not on PATH; .ci/run installs Debian's prometheus package", name)
-		}
-		t.Skipf("%s not on PATH (apt-get install prometheus); CI runs this test", name)
-	}
-	return p
-}
 
 func freeAddr(t *testing.T) string {
 	t.Helper()
@@ -127,7 +115,8 @@ func TestDashboardsAndAlertsAgainstRealPrometheus(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts the binary and Prometheus")
 	}
-	prom, promtool := need(t, "prometheus"), need(t, "promtool")
+	// The same major version as the deploy kit's image (3.x); .ci/run builds both.
+	prom, promtool := promcheck.Tool(t, "prometheus"), promcheck.Tool(t, "promtool")
 	dir := t.TempDir()
 
 	bin := filepath.Join(dir, "cryptobot")

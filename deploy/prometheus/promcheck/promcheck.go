@@ -1,5 +1,5 @@
-// Package promcheck holds test helpers shared by the deploy/ tests: running
-// promtool, and checking the metric selectors in PromQL expressions against
+// Package promcheck holds test helpers shared by the deploy/ tests: finding
+// and running the Prometheus 3 tools, and checking the metric selectors in PromQL expressions against
 // the collectors the bot registers (internal/metrics), without linking the
 // Prometheus server's PromQL parser into the bot's go.mod.
 package promcheck
@@ -7,6 +7,7 @@ package promcheck
 import (
 	"bytes"
 	"context"
+	"debug/buildinfo"
 	"fmt"
 	"os"
 	"os/exec"
@@ -20,18 +21,70 @@ import (
 	"github.com/cryptobot-dev/cryptobot/internal/store"
 )
 
-// Promtool runs `promtool args...` in dir and returns its combined output,
-// with an error when promtool exits non-zero. When promtool is not on PATH
-// the test is skipped, or fails when CI=true so CI cannot pass silently.
-func Promtool(ctx context.Context, t testing.TB, dir string, args ...string) (string, error) {
+// Module and Version pin the Prometheus the tests run: the major version
+// deploy/docker-compose.yml ships (3.x), which the Go module proxy serves
+// under v0.3xx tags (v0.316.0 is Prometheus 3.16.0). .ci/run builds promtool
+// and prometheus from it; keep the two in step.
+const (
+	Module  = "github.com/prometheus/prometheus"
+	Version = "v0.316.0"
+	major   = 3
+)
+
+// Install is the command that puts name (promtool or prometheus) on PATH.
+func Install(name string) string {
+	return fmt.Sprintf("go install %s/cmd/%s@%s", Module, name, Version)
+}
+
+// Tool returns the path of name, a Prometheus 3 tool on PATH. A missing tool
+// or one of another major version (Debian's 2.42) skips the test, or fails it
+// when CI=true so CI cannot pass silently or on the wrong Prometheus.
+func Tool(t testing.TB, name string) string {
 	t.Helper()
-	bin, err := exec.LookPath("promtool")
+	bin, err := exec.LookPath(name)
+	if err == nil {
+		err = checkMajor(bin)
+	}
 	if err != nil {
 		if os.Getenv("CI") == "true" {
-			t.Fatalf("promtool not on PATH and CI=true: install it (apt-get install prometheus): %v", err)
+			t.Fatalf("%v and CI=true: %s", err, Install(name))
 		}
-		t.Skipf("promtool not on PATH (set CI=true to make this a failure): %v", err)
+		t.Skipf("%v (%s; set CI=true to make this a failure)", err, Install(name))
 	}
+	return bin
+}
+
+var versionRE = regexp.MustCompile(`version (\d+)\.(\d+)\.(\d+)`)
+
+// checkMajor reads the version from the module build info (go install
+// leaves --version empty) or, for a release or distribution build, from
+// --version.
+func checkMajor(bin string) error {
+	if bi, err := buildinfo.ReadFile(bin); err == nil && bi.Main.Path == Module && strings.HasPrefix(bi.Main.Version, fmt.Sprintf("v0.%d", major)) {
+		return nil
+	}
+	out, _ := exec.Command(bin, "--version").CombinedOutput()
+	m := versionRE.FindSubmatch(out)
+	if m == nil {
+		return fmt.Errorf("%s: no version in --version output %q", bin, firstLine(out))
+	}
+	if string(m[1]) != fmt.Sprint(major) {
+		return fmt.Errorf("%s is Prometheus %s.%s.%s, not %d.x as the deploy kit ships", bin, m[1], m[2], m[3], major)
+	}
+	return nil
+}
+
+func firstLine(b []byte) string {
+	line, _, _ := bytes.Cut(b, []byte("\n"))
+	return string(line)
+}
+
+// Promtool runs `promtool args...` in dir (a Prometheus 3 promtool, see
+// Tool) and returns its combined output, with an error when promtool exits
+// non-zero.
+func Promtool(ctx context.Context, t testing.TB, dir string, args ...string) (string, error) {
+	t.Helper()
+	bin := Tool(t, "promtool")
 	cmd := exec.CommandContext(ctx, bin, args...)
 	cmd.Dir = dir
 	var out bytes.Buffer

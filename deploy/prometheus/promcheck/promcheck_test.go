@@ -42,11 +42,16 @@ func run(t *testing.T, args ...string) (rec *recorder, out string, err error) {
 }
 
 func TestPromtool(t *testing.T) {
-	fake := t.TempDir()
-	script := "#!/bin/sh\necho \"args: $*\"\n[ \"$1\" = ok ]\n"
-	if err := os.WriteFile(filepath.Join(fake, "promtool"), []byte(script), 0o755); err != nil {
-		t.Fatal(err)
+	fakeTool := func(version string) string {
+		dir := t.TempDir()
+		script := "#!/bin/sh\n[ \"$1\" = --version ] && { echo \"promtool, version " + version + " (branch: HEAD)\"; exit 0; }\n" +
+			"echo \"args: $*\"\n[ \"$1\" = ok ]\n"
+		if err := os.WriteFile(filepath.Join(dir, "promtool"), []byte(script), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		return dir
 	}
+	fake, debian := fakeTool("3.16.0"), fakeTool("2.42.0+ds")
 	empty := t.TempDir()
 	for _, tc := range []struct {
 		name, path, ci string
@@ -57,6 +62,8 @@ func TestPromtool(t *testing.T) {
 	}{
 		{name: "missing, CI=true fails", path: empty, ci: "true", wantFatal: true},
 		{name: "missing, outside CI skips", path: empty, ci: "", wantSkip: true},
+		{name: "Prometheus 2, CI=true fails", path: debian, ci: "true", wantFatal: true},
+		{name: "Prometheus 2, outside CI skips", path: debian, ci: "", wantSkip: true},
 		{name: "exit 0 returns output", path: fake, ci: "true", args: []string{"ok", "x"}},
 		{name: "non-zero exit is an error", path: fake, ci: "true", args: []string{"bad"}, wantErr: true},
 	} {

@@ -1,13 +1,17 @@
 // Command flaglint checks the flag files: flagd schema subset, quoted chat
-// ids, known operators, flags.Catalog coverage, "on" first in fractional rules.
+// ids, known operators, flags.Catalog coverage, "on" first in fractional
+// rules, and the provider's caps on file size and flag count.
 //
-//	go run ./flags/cmd/flaglint flags/
+//	go run ./flags/cmd/flaglint [-max-file-bytes N] [-max-flags N] flags/
 //
 // It prints "file:line: reason" per problem and exits 1 on any problem
-// (warnings alone exit 0), 2 on usage or I/O errors.
+// (warnings alone exit 0), 2 on usage or I/O errors. The caps default to the
+// provider's (flags.max_file_bytes, flags.max_flags); pass the deploy's
+// values when it sets others.
 package main
 
 import (
+	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -20,11 +24,22 @@ func main() {
 }
 
 func run(args []string, stdout, stderr io.Writer) int {
-	if len(args) != 1 || args[0] == "-h" || args[0] == "--help" {
-		fmt.Fprintln(stderr, "usage: flaglint DIR")
+	fs := flag.NewFlagSet("flaglint", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var lim flags.Limits
+	fs.Int64Var(&lim.MaxFileBytes, "max-file-bytes", flags.DefaultMaxFileBytes, "largest flag file accepted, in bytes")
+	fs.IntVar(&lim.MaxFlags, "max-flags", flags.DefaultMaxFlags, "most flags accepted in the whole set")
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "usage: flaglint [-max-file-bytes N] [-max-flags N] DIR")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil || fs.NArg() != 1 || lim.MaxFileBytes <= 0 || lim.MaxFlags <= 0 {
+		if err == nil {
+			fs.Usage()
+		}
 		return 2
 	}
-	probs, err := flags.Lint(args[0], flags.Catalog)
+	probs, err := flags.Lint(fs.Arg(0), flags.Catalog, lim)
 	if err != nil {
 		fmt.Fprintln(stderr, "flaglint:", err)
 		return 2

@@ -49,6 +49,18 @@ func TestRun(t *testing.T) {
 			writeFile(t, filepath.Join(dir, "open-interest.yaml"), strings.ReplaceAll(valid, "%s", "open-interest")+"    targeting: { fractional: [[\"off\", 95], [\"on\", 5]] }\n")
 			return []string{dir}
 		}, 0, "open-interest.yaml:6: warning:", ""},
+		{"file over the default size cap exits 1", func(t *testing.T) []string {
+			dir := good(t)
+			writeFile(t, filepath.Join(dir, "big.yaml"), "# "+strings.Repeat("x", flags.DefaultMaxFileBytes)+"\n")
+			return []string{dir}
+		}, 1, "big.yaml: file exceeds 1048576 bytes (flags.max_file_bytes)", ""},
+		{"file over -max-file-bytes exits 1", func(t *testing.T) []string {
+			return []string{"-max-file-bytes", "100", good(t)}
+		}, 1, "exceeds 100 bytes", ""},
+		{"set over -max-flags exits 1", func(t *testing.T) []string {
+			return []string{"-max-flags", "2", good(t)}
+		}, 1, "more than 2 flags (flags.max_flags)", ""},
+		{"bad cap is usage", func(t *testing.T) []string { return []string{"-max-flags", "0", good(t)} }, 2, "", "usage"},
 		{"no arguments", func(*testing.T) []string { return nil }, 2, "", "usage"},
 		{"missing directory", func(t *testing.T) []string { return []string{filepath.Join(t.TempDir(), "nope")} }, 2, "", "flaglint:"},
 	}

@@ -5,7 +5,10 @@ package price
 import (
 	"context"
 	"html"
+	"slices"
+	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/cryptobot-dev/cryptobot/internal/format"
@@ -54,30 +57,109 @@ func New(src Source, sections Sections, now func() time.Time) *Module {
 // Commands implements modules.Module.
 func (m *Module) Commands() []modules.Command {
 	return []modules.Command{{
-		Name: "price", Usage: "/price SYMBOL", Description: "Last price, 24h change, range and volume",
+		Name: "price", Usage: "/price SYMBOL [SYMBOL…]", Description: "Last price, 24h change, range and volume; up to " + strconv.Itoa(MaxPairs) + " pairs at once, one line each",
 		Handler: modules.HandlerFunc(m.handle),
 	}}
 }
 
-const usage = "Usage: <code>/price SYMBOL</code>, for example <code>/price BTC</code> or <code>/price ETH-BTC</code>."
+// MaxPairs is how many pairs one /price answers. Each costs a ticker fetch
+// and a line; more is a wall of text in a group chat.
+const MaxPairs = 5
+
+var (
+	usage = "Usage: <code>/price SYMBOL</code>, for example <code>/price BTC</code> or <code>/price ETH-BTC</code>; " +
+		"up to " + strconv.Itoa(MaxPairs) + " pairs at once: <code>/price BTC ETH SOL</code>."
+	tooMany = "At most " + strconv.Itoa(MaxPairs) + " pairs at once. " + usage
+)
 
 func (m *Module) handle(ctx context.Context, req modules.Request) (modules.Reply, error) {
-	if len(req.Args) == 0 {
+	switch {
+	case len(req.Args) == 0:
 		return modules.Reply{Text: usage}, nil
+	case len(req.Args) > MaxPairs:
+		return modules.Reply{Text: tooMany}, nil
+	case len(req.Args) > 1:
+		return modules.Reply{Text: formatMany(m.quotes(ctx, req.Args), m.now())}, nil
 	}
-	pair, err := m.src.Resolve(ctx, req.Args[0], market.Spot)
-	if err != nil {
-		return modules.Reply{Text: reply.MarketError(req.Args[0], err)}, nil
-	}
-	t, err := m.src.Ticker(ctx, pair)
-	if err != nil {
-		return modules.Reply{Text: reply.MarketError(pair.String(), err)}, nil
+	q := m.quote(ctx, req.Args[0])
+	if q.err != "" {
+		return modules.Reply{Text: q.err}, nil
 	}
 	var extra []string
 	if m.sections != nil {
-		extra = m.sections.Sections(ctx, req, pair)
+		extra = m.sections.Sections(ctx, req, q.t.Pair)
 	}
-	return modules.Reply{Text: Format(t, extra, m.now())}, nil
+	return modules.Reply{Text: Format(q.t, extra, m.now())}, nil
+}
+
+// quote is one pair's answer: its ticker, or the user-facing text of why not
+// (with t.Pair set when the pair resolved but its ticker failed).
+type quote struct {
+	t   market.Ticker
+	err string
+}
+
+func (m *Module) quote(ctx context.Context, input string) quote {
+	pair, err := m.src.Resolve(ctx, input, market.Spot)
+	if err != nil {
+		return quote{err: reply.MarketError(input, err)}
+	}
+	t, err := m.src.Ticker(ctx, pair)
+	if err != nil {
+		return quote{t: market.Ticker{Pair: pair}, err: reply.MarketError(pair.String(), err)}
+	}
+	return quote{t: t}
+}
+
+// quotes fetches every input at once under the request's deadline; the
+// source's cache and singleflight make repeated pairs free.
+func (m *Module) quotes(ctx context.Context, inputs []string) []quote {
+	out := make([]quote, len(inputs))
+	var wg sync.WaitGroup
+	for i, in := range inputs {
+		wg.Go(func() { out[i] = m.quote(ctx, in) })
+	}
+	wg.Wait()
+	return out
+}
+
+// formatMany renders several pairs one line each, in the order asked, a pair
+// asked twice once. Sections are left out: each would cost its own upstream
+// calls and memory admission per pair, and the detail is one /price away.
+// When every pair failed the same way (the venues are down) that is said once.
+func formatMany(qs []quote, now time.Time) string {
+	if same := qs[0].err; same != "" && !slices.ContainsFunc(qs, func(q quote) bool { return q.err != same }) {
+		return same
+	}
+	var b strings.Builder
+	b.Grow(96 * len(qs))
+	seen := map[market.Pair]bool{}
+	var oldest time.Time
+	for _, q := range qs {
+		if q.err != "" && q.t.Pair.Base != "" {
+			b.WriteString("<b>" + html.EscapeString(q.t.Pair.String()) + "</b> · " + q.err + "\n")
+			continue
+		}
+		if q.err != "" {
+			b.WriteString(q.err + "\n")
+			continue
+		}
+		t := q.t
+		if seen[t.Pair] {
+			continue
+		}
+		seen[t.Pair] = true
+		b.WriteString("<b>" + html.EscapeString(t.Pair.String()) + "</b> " + format.Price(t.Last) + " " +
+			html.EscapeString(t.Pair.Quote) + "  " + format.Arrow(t.ChangePct) + " " + format.Percent(t.ChangePct, 2) +
+			" · " + html.EscapeString(reply.Venue(t.Venue)) + "\n")
+		if !t.Time.IsZero() && (oldest.IsZero() || t.Time.Before(oldest)) {
+			oldest = t.Time
+		}
+	}
+	if !oldest.IsZero() {
+		b.WriteString("<i>24h change · data up to " + format.Duration(max(now.Sub(oldest), 0)) + " old</i>")
+	}
+	return strings.TrimRight(b.String(), "\n")
 }
 
 // Format renders a ticker and the enhanced sections as Telegram HTML.

@@ -68,6 +68,12 @@ func TestReplies(t *testing.T) {
 		{"invalid", src, nil, []string{"<b>"}},
 		{"unavailable", fakeSource{err: fmt.Errorf("all venues: %w", market.ErrUnavailable)}, nil, []string{"btc"}},
 		{"timeout", fakeSource{err: fmt.Errorf("binance: %w", context.DeadlineExceeded)}, nil, []string{"btc"}},
+		// Several pairs: one line each in the order asked, BTC once, the unknown one said, no sections.
+		{"many", src, sections{"OI $8.10B (24h +1.2%)"}, []string{"btc", "pepe", "zzz", "ETH-BTC", "BTCUSDT"}},
+		{"many_unavailable", fakeSource{err: fmt.Errorf("all venues: %w", market.ErrUnavailable)}, nil, []string{"btc", "pepe"}},
+		{"many_mixed_failures", fakeSource{err: fmt.Errorf("all venues: %w", market.ErrUnavailable)}, nil, []string{"btc", "zzz"}},
+		{"too_many", src, nil, strings.Fields("btc eth sol xrp doge ada")},
+		{"fifty", src, nil, strings.Fields(strings.Repeat("btc ", 50))},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			m := New(tc.src, tc.sec, func() time.Time { return now })

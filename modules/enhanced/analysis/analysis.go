@@ -80,8 +80,11 @@ func (m *Module) Commands() []modules.Command {
 }
 
 func (m *Module) handle(ctx context.Context, req modules.Request) (modules.Reply, error) {
-	if len(req.Args) == 0 || len(req.Args) > 2 {
+	switch {
+	case len(req.Args) == 0:
 		return modules.Reply{Text: usageText}, nil
+	case len(req.Args) > 2:
+		return modules.Reply{Text: tooManyText}, nil
 	}
 	iv := market.H1
 	if len(req.Args) == 2 {

@@ -149,7 +149,8 @@ func TestHandle(t *testing.T) {
 		{"malformed candles", "unavailable", badData, []string{"btc"}, nil},
 		{"bad interval", "bad_interval", btcMarket(300), []string{"btc", "2h<"}, []string{}},
 		{"no args", "usage", btcMarket(300), nil, []string{}},
-		{"too many args", "usage", btcMarket(300), []string{"btc", "1h", "extra"}, []string{}},
+		{"too many args", "too_many", btcMarket(300), []string{"btc", "1h", "extra"}, []string{}},
+		{"two pairs", "too_many", btcMarket(300), []string{"btc", "eth", "4h"}, []string{}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			m := New(tc.src, func() time.Time { return testNow })

@@ -16,6 +16,8 @@ const (
 	usageText = "Usage: <code>/analysis SYMBOL [interval]</code>\n" +
 		"Intervals: 15m, 1h, 4h, 1d (default 1h).\n" +
 		"Example: <code>/analysis btc 4h</code>"
+	// tooManyText answers extra arguments rather than reading the first two.
+	tooManyText = "One pair at a time: <code>/analysis</code> reads a symbol and an optional interval, nothing more.\n" + usageText
 )
 
 // Signal directions and their marks.

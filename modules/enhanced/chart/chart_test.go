@@ -102,6 +102,7 @@ func TestHandleText(t *testing.T) {
 	}{
 		{"usage", &fakeMarket{}, nil},
 		{"usage_too_many", &fakeMarket{}, []string{"btc", "1h", "extra"}},
+		{"usage_too_many_pairs", &fakeMarket{}, strings.Fields("btc eth sol xrp doge ada")},
 		{"bad_interval", &fakeMarket{}, []string{"btc", "<3m>"}},
 		{"unknown_suggestions", &fakeMarket{}, []string{"btcc"}},
 		{"unknown_escaped", &fakeMarket{}, []string{"<b>&"}},

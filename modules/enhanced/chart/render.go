@@ -40,6 +40,9 @@ const usageText = "Usage: <code>/chart SYMBOL [interval]</code>\n" +
 	"Intervals: 15m, 1h, 4h, 1d (default 1h).\n" +
 	"Example: <code>/chart btc 4h</code>"
 
+// tooManyText answers extra arguments rather than reading the first two.
+const tooManyText = "One pair at a time: <code>/chart</code> reads a symbol and an optional interval, nothing more.\n" + usageText
+
 // layout is the horizontal placement, which depends on the labels and the
 // number of candles.
 type layout struct {
