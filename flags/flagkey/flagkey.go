@@ -9,6 +9,7 @@ const (
 	FundingRates   = "funding-rates"
 	MarketAnalysis = "market-analysis"
 	Charts         = "charts"
+	Alerts         = "alerts"
 )
 
 // Catalog describes every flag key in one line; a test fails when an enhanced
@@ -18,4 +19,5 @@ var Catalog = map[string]string{
 	FundingRates:   "funding module: /funding and the funding line in /price",
 	MarketAnalysis: "analysis module: /analysis with indicators and the analysis line in /price",
 	Charts:         "chart module: /chart renders a candlestick PNG with EMA20 and volume",
+	Alerts:         "alerts module: /alert, /alerts, /unalert, /watch, /unwatch, /watchlist, /digest and the alert runner",
 }

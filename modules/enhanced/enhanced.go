@@ -3,6 +3,7 @@
 package enhanced
 
 import (
+	_ "github.com/cryptobot-dev/cryptobot/modules/enhanced/alerts"       // /alert, /alerts, /watch, /digest …
 	_ "github.com/cryptobot-dev/cryptobot/modules/enhanced/analysis"     // /analysis
 	_ "github.com/cryptobot-dev/cryptobot/modules/enhanced/chart"        // /chart
 	_ "github.com/cryptobot-dev/cryptobot/modules/enhanced/funding"      // /funding

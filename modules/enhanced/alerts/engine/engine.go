@@ -32,6 +32,7 @@ type Firing struct {
 	From    float64 // the previous value: price or rate before the crossing, a move's window low (rise) or high (fall)
 	Venue   string  // funding: the venue whose rate fired it
 	At      time.Time
+	Expires time.Time   // the alert's end of life (zero: never), to Add it back if the firing cannot be stored
 	Status  rule.Status // the alert's status after this firing: store it with the message
 }
 
@@ -402,10 +403,14 @@ func (e *Engine) fire(dst []Firing, slot uint32, value, from float64, up bool, v
 	if r.has(fRepeat) {
 		r.state = rule.Cooling
 	}
-	dst = append(dst, Firing{
+	f := Firing{
 		AlertID: r.id, ChatID: r.chat, Pair: e.ps[r.pair].pair, Rule: e.ruleOf(r),
 		Price: value, From: from, Venue: venue, At: time.Unix(0, now).UTC(), Status: r.status(),
-	})
+	}
+	if r.expires != 0 {
+		f.Expires = time.Unix(0, r.expires).UTC()
+	}
+	dst = append(dst, f)
 	if !r.has(fRepeat) {
 		e.release(slot)
 		return dst, false

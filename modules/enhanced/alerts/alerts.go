@@ -1,0 +1,178 @@
+// Package alerts is the alerts module: price, move, funding and open-interest
+// alerts per chat (/alert, /alerts, /unalert), watchlists (/watch, /unwatch,
+// /watchlist) and daily digests (/digest). State lives in the store; the
+// module's Runner owns the evaluation engine and writes each firing together
+// with its outbound message in one store transaction (the outbox), which the
+// Telegram side drains under its rate limits.
+package alerts
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	flags "github.com/cryptobot-dev/cryptobot/flags/flagkey"
+	"github.com/cryptobot-dev/cryptobot/internal/market"
+	"github.com/cryptobot-dev/cryptobot/modules"
+	"github.com/cryptobot-dev/cryptobot/modules/enhanced/alerts/rule"
+)
+
+// Memory cost, checked by TestMemoryCost: the module holds its settings,
+// collectors and the runner's command channel; the heaviest request is a
+// full /watchlist (30 pairs, two fetches each, at most fetchers at a time).
+// The engine the runner builds holds about 100 B per live alert on top,
+// bounded by max_global (10 MB at the default).
+const (
+	residentBytes   = 6 << 10
+	perRequestBytes = 96 << 10
+)
+
+func init() {
+	modules.Register(modules.Info{
+		ID:   "enhanced.alerts",
+		Flag: flags.Alerts,
+		Cost: modules.Cost{Resident: residentBytes, PerRequest: perRequestBytes},
+		New: func(d modules.Deps) (modules.Module, error) {
+			st := storeOf(d)
+			if d.Market == nil || st == nil {
+				return nil, errors.New("alerts: needs a market source and a store")
+			}
+			var cfg Config
+			if d.Decode != nil {
+				if err := d.Decode(&cfg); err != nil {
+					return nil, fmt.Errorf("alerts: %w", err)
+				}
+			}
+			return New(Options{Config: cfg, Store: st, Market: d.Market, Log: d.Log, Now: d.Now})
+		},
+	})
+}
+
+// Config is modules.enhanced.alerts.
+type Config struct {
+	Poll       time.Duration `koanf:"poll"`         // price evaluation period; default 2s
+	SlowPoll   time.Duration `koanf:"slow_poll"`    // funding and open interest; default 1m
+	MaxPerChat int           `koanf:"max_per_chat"` // live alerts per chat; default 50
+	MaxWatch   int           `koanf:"max_watch"`    // watched pairs per chat; default 30
+	MaxGlobal  int           `koanf:"max_global"`   // live alerts in all chats; default 100000
+}
+
+func (c Config) withDefaults() (Config, error) {
+	if c.Poll == 0 {
+		c.Poll = 2 * time.Second
+	}
+	if c.SlowPoll == 0 {
+		c.SlowPoll = time.Minute
+	}
+	if c.MaxPerChat == 0 {
+		c.MaxPerChat = 50
+	}
+	if c.MaxWatch == 0 {
+		c.MaxWatch = 30
+	}
+	if c.MaxGlobal == 0 {
+		c.MaxGlobal = 100_000
+	}
+	if c.Poll < 100*time.Millisecond || c.SlowPoll < c.Poll || c.MaxPerChat < 0 || c.MaxWatch < 0 || c.MaxGlobal < 0 {
+		return c, fmt.Errorf("bad settings %+v: poll ≥ 100ms, slow_poll ≥ poll, limits ≥ 0", c)
+	}
+	return c, nil
+}
+
+// Market is the market data the module reads; market.Source has it all.
+type Market interface {
+	Resolve(ctx context.Context, input string, kind market.Kind) (market.Pair, error)
+	Ticker(ctx context.Context, pair market.Pair) (market.Ticker, error)
+	Funding(ctx context.Context, pair market.Pair) (market.Funding, error)
+	OpenInterest(ctx context.Context, pair market.Pair) (market.OpenInterest, error)
+	Candles(ctx context.Context, pair market.Pair, iv market.Interval, limit int) ([]market.Candle, error)
+	Venues() []market.Exchange
+}
+
+// pinner keeps a pair's ticker hot (market.Market.Pin).
+type pinner interface {
+	Pin(pair market.Pair) (unpin func())
+}
+
+// Options configures New.
+type Options struct {
+	Config Config
+	Store  Store
+	Market Market
+	// Prices, when set, returns every listed pair's last spot price in one
+	// batch; otherwise the runner asks Ticker per pair.
+	Prices func(ctx context.Context) (map[market.Pair]float64, error)
+	Log    *slog.Logger
+	Now    func() time.Time
+}
+
+// Module answers the alert commands and, as a modules.Runner, evaluates
+// the alerts.
+type Module struct {
+	cfg    Config
+	st     Store
+	mkt    Market
+	prices func(ctx context.Context) (map[market.Pair]float64, error)
+	log    *slog.Logger
+	now    func() time.Time
+	met    *metricSet
+
+	ops    chan op     // to the runner, which owns the engine
+	resync atomic.Bool // an op was dropped: reload the engine from the store
+	once   sync.Mutex  // one runner at a time
+}
+
+// op is a change a command makes to the engine: an alert added or removed.
+type op struct {
+	add    *rule.Alert
+	remove []int64
+}
+
+var (
+	_ modules.Module = (*Module)(nil)
+	_ modules.Runner = (*Module)(nil)
+)
+
+// New returns the module.
+func New(o Options) (*Module, error) {
+	cfg, err := o.Config.withDefaults()
+	if err != nil {
+		return nil, fmt.Errorf("alerts: %w", err)
+	}
+	if o.Log == nil {
+		o.Log = slog.New(slog.DiscardHandler)
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	return &Module{cfg: cfg, st: o.Store, mkt: o.Market, prices: o.Prices, log: o.Log, now: o.Now,
+		met: newMetricSet(), ops: make(chan op, 64)}, nil
+}
+
+// Commands returns the alert, watchlist and digest commands.
+func (m *Module) Commands() []modules.Command {
+	return []modules.Command{
+		{Name: "alert", Usage: "/alert SYMBOL above|below PRICE", Description: "Alert on a price level, a move, funding or open interest", Handler: modules.HandlerFunc(m.alert)},
+		{Name: "alerts", Usage: "/alerts", Description: "This chat's alerts and where they stand", Handler: modules.HandlerFunc(m.list)},
+		{Name: "unalert", Usage: rule.UsageUnalert, Description: "Delete an alert, or all of this chat's", Handler: modules.HandlerFunc(m.unalert)},
+		{Name: "watch", Usage: rule.UsageWatch, Description: "Add pairs to this chat's watchlist", Handler: modules.HandlerFunc(m.watch)},
+		{Name: "unwatch", Usage: rule.UsageUnwatch, Description: "Remove pairs from the watchlist", Handler: modules.HandlerFunc(m.unwatch)},
+		{Name: "watchlist", Usage: "/watchlist", Description: "Last price, 24h change and funding of the watched pairs", Handler: modules.HandlerFunc(m.watchlist)},
+		{Name: "digest", Usage: rule.UsageDigest, Description: "A daily digest of the watchlist and fired alerts", Handler: modules.HandlerFunc(m.digest)},
+	}
+}
+
+// send hands an op to the runner without blocking a reply: when the
+// runner is behind (or not running), the engine is rebuilt from the store
+// on its next tick instead.
+func (m *Module) send(o op) {
+	select {
+	case m.ops <- o:
+	default:
+		m.resync.Store(true)
+	}
+}

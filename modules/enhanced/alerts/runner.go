@@ -1,0 +1,337 @@
+package alerts
+
+import (
+	"context"
+	"errors"
+	"strconv"
+	"time"
+
+	"github.com/cryptobot-dev/cryptobot/internal/market"
+	"github.com/cryptobot-dev/cryptobot/modules/enhanced/alerts/engine"
+	"github.com/cryptobot-dev/cryptobot/modules/enhanced/alerts/rule"
+)
+
+// maxBacklog bounds the firings and changes a runner keeps retrying while
+// the store refuses them.
+const maxBacklog = 100_000
+
+// runner is one Run's state. Only the Run goroutine touches it.
+type runner struct {
+	m        *Module
+	eng      *engine.Engine
+	last     map[market.Pair]float64 // last observed prices, to re-seed a rebuilt engine
+	lastAt   time.Time
+	pins     map[market.Pair]func()
+	nextSlow time.Time
+	fs       []engine.Firing
+	retry    []pending // firings for the store, with the ones it refused before
+	changes  []engine.Change
+	pairs    []market.Pair
+}
+
+// Run evaluates the alerts every poll until ctx ends: it loads the live
+// alerts from the store, applies the commands' changes, feeds the engine
+// and stores what fires. A failed load returns the error, and the router
+// starts Run again after a backoff.
+func (m *Module) Run(ctx context.Context) error {
+	if !m.once.TryLock() {
+		return errors.New("alerts: runner already running")
+	}
+	defer m.once.Unlock()
+	r := m.newRunner()
+	defer r.unpinAll()
+	if err := r.load(ctx); err != nil {
+		return err
+	}
+	go m.digestLoop(ctx)
+	t := time.NewTicker(m.cfg.Poll)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case o := <-m.ops:
+			r.apply(o)
+		case <-t.C:
+			r.tick(ctx)
+		}
+	}
+}
+
+func (m *Module) newRunner() *runner {
+	return &runner{m: m, eng: engine.New(), last: map[market.Pair]float64{}, pins: map[market.Pair]func(){}}
+}
+
+// load fills a fresh engine with the store's live alerts, seeded with the
+// last prices this runner saw so a crossing right after a rebuild counts.
+func (r *runner) load(ctx context.Context) error {
+	rows, err := r.m.st.LiveAlerts(ctx)
+	if err != nil {
+		r.m.met.tickErrors.WithLabelValues("load").Inc()
+		return errors.New("alerts: load live alerts: " + err.Error())
+	}
+	eng := engine.New()
+	for _, row := range rows {
+		a, err := fromRow(row)
+		if err == nil {
+			err = eng.Add(a)
+		}
+		if err != nil {
+			r.m.log.WarnContext(ctx, "alerts: skipping unreadable alert", "err", err)
+		}
+	}
+	for p, v := range r.last {
+		eng.ObservePrice(nil, p, v, r.lastAt) // baseline only: nothing lies between a price and itself
+	}
+	r.eng = eng
+	r.m.met.live.Set(float64(eng.Len()))
+	return nil
+}
+
+// apply runs one command's change on the engine.
+func (r *runner) apply(o op) {
+	if o.add != nil {
+		if err := r.eng.Add(*o.add); err != nil {
+			r.m.log.Warn("alerts: engine refused a new alert", "err", err)
+		}
+	}
+	for _, id := range o.remove {
+		r.eng.Remove(id)
+	}
+}
+
+// tick is one evaluation: expiries, prices, (every slow_poll) funding and
+// open interest, then the firings and changes go to the store.
+func (r *runner) tick(ctx context.Context) {
+	if r.m.resync.Swap(false) {
+		if err := r.load(ctx); err != nil {
+			r.m.resync.Store(true)
+		}
+	}
+	now := r.m.now()
+	r.eng.Expire(now)
+	r.fs = r.fs[:0]
+	r.observePrices(ctx, now)
+	if !now.Before(r.nextSlow) {
+		r.nextSlow = now.Add(r.m.cfg.SlowPoll)
+		r.observeSlow(ctx, now)
+	}
+	r.outboxStats(ctx, now)
+	r.persist(ctx)
+	r.flushChanges(ctx)
+	r.m.met.live.Set(float64(r.eng.Len()))
+	r.m.met.lastTick.Set(float64(now.Unix()))
+}
+
+// observePrices feeds the last price of every pair with a price alert:
+// one batch call when the market offers it, else one cached ticker per
+// pair, fetchers at a time.
+func (r *runner) observePrices(ctx context.Context, now time.Time) {
+	r.pairs = r.eng.Pairs(r.pairs[:0], engine.Prices)
+	r.repin()
+	if len(r.pairs) == 0 {
+		return
+	}
+	ctx, cancel := context.WithTimeout(ctx, r.m.cfg.Poll)
+	defer cancel()
+	var prices map[market.Pair]float64
+	if r.m.prices != nil {
+		var err error
+		if prices, err = r.m.prices(ctx); err != nil {
+			r.m.met.tickErrors.WithLabelValues("prices").Inc()
+			return
+		}
+	} else {
+		last := make([]float64, len(r.pairs))
+		each(ctx, len(r.pairs), func(ctx context.Context, i int) {
+			if t, err := r.m.mkt.Ticker(ctx, r.pairs[i]); err == nil {
+				last[i] = t.Last
+			}
+		})
+		prices = make(map[market.Pair]float64, len(r.pairs))
+		for i, p := range r.pairs {
+			if last[i] > 0 {
+				prices[p] = last[i]
+			}
+		}
+	}
+	for _, p := range r.pairs {
+		if v, ok := prices[p]; ok && v > 0 {
+			r.fs = r.eng.ObservePrice(r.fs, p, v, now)
+			r.last[p] = v
+		}
+	}
+	r.lastAt = now
+}
+
+// observeSlow feeds funding from every venue and open interest from the
+// failover for the pairs with such alerts.
+func (r *runner) observeSlow(ctx context.Context, now time.Time) {
+	ctx, cancel := context.WithTimeout(ctx, r.m.cfg.Poll)
+	defer cancel()
+	fund := r.eng.Pairs(nil, engine.FundingRates)
+	venues := r.m.mkt.Venues()
+	rates := make([][]market.Result[market.Funding], len(fund))
+	each(ctx, len(fund), func(ctx context.Context, i int) {
+		rates[i] = market.FanOut(ctx, venues, func(ctx context.Context, v market.Exchange) (market.Funding, error) {
+			return v.Funding(ctx, fund[i])
+		})
+	})
+	for i, rs := range rates {
+		for j, res := range rs {
+			if res.Err == nil {
+				r.fs = r.eng.ObserveFunding(r.fs, fund[i], venues[j].Name(), res.Value.Rate, now)
+			}
+		}
+	}
+	oi := r.eng.Pairs(nil, engine.OpenInterest)
+	usd := make([]float64, len(oi))
+	each(ctx, len(oi), func(ctx context.Context, i int) {
+		if v, err := r.m.mkt.OpenInterest(ctx, oi[i]); err == nil {
+			usd[i] = v.USD
+		}
+	})
+	for i, p := range oi {
+		if usd[i] > 0 {
+			r.fs = r.eng.ObserveOI(r.fs, p, usd[i], now)
+		}
+	}
+}
+
+// persist stores this tick's firings, with the ones the store refused
+// before, in one transaction. The engine already moved those alerts on, so
+// a refused batch is retried (the triggers make it idempotent) rather than
+// lost; past maxBacklog the oldest are added back to the engine armed,
+// consistent with the store, to fire on a later crossing.
+func (r *runner) persist(ctx context.Context) {
+	for _, f := range r.fs {
+		r.retry = append(r.retry, stored(f))
+	}
+	if len(r.retry) == 0 {
+		return
+	}
+	batch := make([]Firing, len(r.retry))
+	for i := range r.retry {
+		batch[i] = r.retry[i].Firing
+	}
+	fired, err := r.m.st.Fire(ctx, batch)
+	if err != nil {
+		r.m.met.tickErrors.WithLabelValues("fire").Inc()
+		r.m.log.ErrorContext(ctx, "alerts: storing firings failed; retrying next tick", "firings", len(r.retry), "err", err)
+		r.rollbackOverflow()
+		return
+	}
+	committed := r.m.now()
+	for i, ok := range fired {
+		if ok {
+			f := &r.retry[i]
+			r.m.met.fired.WithLabelValues(f.kind).Inc()
+			r.m.met.lag.Observe(committed.Sub(f.at).Seconds())
+		}
+	}
+	r.retry = r.retry[:0]
+}
+
+// rollbackOverflow drops the oldest refused firings beyond maxBacklog and
+// re-adds their alerts armed: the store still has them so.
+func (r *runner) rollbackOverflow() {
+	n := len(r.retry) - maxBacklog
+	if n <= 0 {
+		return
+	}
+	for _, f := range r.retry[:n] {
+		_ = r.eng.Add(f.restore) // it was valid when it fired
+	}
+	r.retry = append(r.retry[:0], r.retry[n:]...)
+}
+
+// pending is a firing as the store takes it, with what the runner needs
+// for metrics and if the store keeps refusing it.
+type pending struct {
+	Firing
+	kind    string
+	at      time.Time
+	restore rule.Alert
+}
+
+// stored is f for the store. The trigger is unique per crossing: the same
+// observation never makes two outbox rows, across retries and restarts.
+func stored(f engine.Firing) pending {
+	return pending{
+		Firing: Firing{
+			AlertID: f.AlertID,
+			Trigger: strconv.FormatInt(f.AlertID, 10) + ":" + strconv.FormatInt(f.At.UnixMilli(), 10),
+			State:   f.Status.State.String(),
+			Status:  statusJSON(f.Status),
+			Message: OutMessage{ChatID: f.ChatID, Text: rule.Message(f.AlertID, f.Pair.String(), f.Rule, f.Price, f.From, f.Venue), Created: f.At},
+		},
+		kind:    f.Rule.Kind.String(),
+		at:      f.At,
+		restore: rule.Alert{ID: f.AlertID, ChatID: f.ChatID, Pair: f.Pair, Rule: f.Rule, Expires: f.Expires, Status: rule.Status{State: rule.Armed}},
+	}
+}
+
+// flushChanges stores the re-arms and expiries; refused ones wait for the
+// next tick (a lost one only makes an alert wait for another retreat).
+func (r *runner) flushChanges(ctx context.Context) {
+	r.changes = r.eng.Changes(r.changes)
+	if len(r.changes) == 0 {
+		return
+	}
+	us := make([]AlertUpdate, len(r.changes))
+	for i, c := range r.changes {
+		us[i] = AlertUpdate{ID: c.AlertID, State: c.Status.State.String(), Status: statusJSON(c.Status)}
+	}
+	if err := r.m.st.UpdateAlerts(ctx, us); err != nil {
+		r.m.met.tickErrors.WithLabelValues("update").Inc()
+		if n := len(r.changes) - maxBacklog; n > 0 {
+			r.changes = append(r.changes[:0], r.changes[n:]...)
+		}
+		return
+	}
+	r.changes = r.changes[:0]
+}
+
+// repin keeps the tickers of the pairs with price alerts hot when there is
+// no batch call (market.Market.Pin), and lets go of the others.
+func (r *runner) repin() {
+	p, ok := r.m.mkt.(pinner)
+	if !ok || r.m.prices != nil {
+		return
+	}
+	want := make(map[market.Pair]bool, len(r.pairs))
+	for _, pair := range r.pairs {
+		want[pair] = true
+		if _, pinned := r.pins[pair]; !pinned {
+			r.pins[pair] = p.Pin(pair)
+		}
+	}
+	for pair, unpin := range r.pins {
+		if !want[pair] {
+			unpin()
+			delete(r.pins, pair)
+		}
+	}
+}
+
+func (r *runner) unpinAll() {
+	for pair, unpin := range r.pins {
+		unpin()
+		delete(r.pins, pair)
+	}
+}
+
+// outboxStats refreshes the outbox gauges.
+func (r *runner) outboxStats(ctx context.Context, now time.Time) {
+	depth, oldest, err := r.m.st.OutboxStats(ctx)
+	if err != nil {
+		r.m.met.tickErrors.WithLabelValues("outbox_stats").Inc()
+		return
+	}
+	r.m.met.depth.Set(float64(depth))
+	age := 0.0
+	if depth > 0 && !oldest.IsZero() {
+		age = max(now.Sub(oldest).Seconds(), 0)
+	}
+	r.m.met.oldest.Set(age)
+}
