@@ -121,9 +121,10 @@ type Module struct {
 	now    func() time.Time
 	met    *metricSet
 
-	ops    chan op     // to the runner, which owns the engine
-	resync atomic.Bool // an op was dropped: reload the engine from the store
-	once   sync.Mutex  // one runner at a time
+	ops    chan op      // to the runner, which owns the engine
+	resync atomic.Bool  // an op was dropped: reload the engine from the store
+	stacks atomic.Int64 // fetch goroutines at once, summed over calls: what memory tests charge
+	once   sync.Mutex   // one runner at a time
 }
 
 // op is a change a command makes to the engine: an alert added or removed.

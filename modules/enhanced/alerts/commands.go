@@ -219,7 +219,7 @@ func (m *Module) list(ctx context.Context, req modules.Request) (modules.Reply, 
 		as = append(as, a)
 	}
 	readings := make([]rule.Reading, len(as))
-	each(ctx, len(as), func(ctx context.Context, i int) {
+	m.each(ctx, len(as), func(ctx context.Context, i int) {
 		if as[i].State.Live() {
 			readings[i] = m.reading(ctx, as[i].Pair, as[i].Rule)
 		}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/cryptobot-dev/cryptobot/internal/market"
@@ -43,7 +44,9 @@ func (m *Module) Run(ctx context.Context) error {
 	if err := r.load(ctx); err != nil {
 		return err
 	}
-	go m.digestLoop(ctx)
+	var digests sync.WaitGroup
+	defer digests.Wait()
+	digests.Go(func() { m.digestLoop(ctx) })
 	t := time.NewTicker(m.cfg.Poll)
 	defer t.Stop()
 	for {
@@ -88,6 +91,18 @@ func (r *runner) load(ctx context.Context) error {
 	return nil
 }
 
+// applyQueued applies the commands' changes waiting in the channel.
+func (r *runner) applyQueued() {
+	for {
+		select {
+		case o := <-r.m.ops:
+			r.apply(o)
+		default:
+			return
+		}
+	}
+}
+
 // apply runs one command's change on the engine.
 func (r *runner) apply(o op) {
 	if o.add != nil {
@@ -108,6 +123,7 @@ func (r *runner) tick(ctx context.Context) {
 			r.m.resync.Store(true)
 		}
 	}
+	r.applyQueued()
 	now := r.m.now()
 	r.eng.Expire(now)
 	r.fs = r.fs[:0]
@@ -117,8 +133,13 @@ func (r *runner) tick(ctx context.Context) {
 		r.observeSlow(ctx, now)
 	}
 	r.outboxStats(ctx, now)
-	r.persist(ctx)
-	r.flushChanges(ctx)
+	// Changes first: a cooling alert that re-armed and fired in this tick
+	// must be armed in the store for Fire to take it.
+	if r.flushChanges(ctx) {
+		r.persist(ctx)
+	} else {
+		r.queue()
+	}
 	r.m.met.live.Set(float64(r.eng.Len()))
 	r.m.met.lastTick.Set(float64(now.Unix()))
 }
@@ -143,7 +164,7 @@ func (r *runner) observePrices(ctx context.Context, now time.Time) {
 		}
 	} else {
 		last := make([]float64, len(r.pairs))
-		each(ctx, len(r.pairs), func(ctx context.Context, i int) {
+		r.m.each(ctx, len(r.pairs), func(ctx context.Context, i int) {
 			if t, err := r.m.mkt.Ticker(ctx, r.pairs[i]); err == nil {
 				last[i] = t.Last
 			}
@@ -172,7 +193,7 @@ func (r *runner) observeSlow(ctx context.Context, now time.Time) {
 	fund := r.eng.Pairs(nil, engine.FundingRates)
 	venues := r.m.mkt.Venues()
 	rates := make([][]market.Result[market.Funding], len(fund))
-	each(ctx, len(fund), func(ctx context.Context, i int) {
+	r.m.each(ctx, len(fund), func(ctx context.Context, i int) {
 		rates[i] = market.FanOut(ctx, venues, func(ctx context.Context, v market.Exchange) (market.Funding, error) {
 			return v.Funding(ctx, fund[i])
 		})
@@ -186,7 +207,7 @@ func (r *runner) observeSlow(ctx context.Context, now time.Time) {
 	}
 	oi := r.eng.Pairs(nil, engine.OpenInterest)
 	usd := make([]float64, len(oi))
-	each(ctx, len(oi), func(ctx context.Context, i int) {
+	r.m.each(ctx, len(oi), func(ctx context.Context, i int) {
 		if v, err := r.m.mkt.OpenInterest(ctx, oi[i]); err == nil {
 			usd[i] = v.USD
 		}
@@ -204,9 +225,7 @@ func (r *runner) observeSlow(ctx context.Context, now time.Time) {
 // lost; past maxBacklog the oldest are added back to the engine armed,
 // consistent with the store, to fire on a later crossing.
 func (r *runner) persist(ctx context.Context) {
-	for _, f := range r.fs {
-		r.retry = append(r.retry, stored(f))
-	}
+	r.queue()
 	if len(r.retry) == 0 {
 		return
 	}
@@ -218,7 +237,6 @@ func (r *runner) persist(ctx context.Context) {
 	if err != nil {
 		r.m.met.tickErrors.WithLabelValues("fire").Inc()
 		r.m.log.ErrorContext(ctx, "alerts: storing firings failed; retrying next tick", "firings", len(r.retry), "err", err)
-		r.rollbackOverflow()
 		return
 	}
 	committed := r.m.now()
@@ -230,6 +248,15 @@ func (r *runner) persist(ctx context.Context) {
 		}
 	}
 	r.retry = r.retry[:0]
+}
+
+// queue adds this tick's firings to those waiting for the store.
+func (r *runner) queue() {
+	for _, f := range r.fs {
+		r.retry = append(r.retry, stored(f))
+	}
+	r.fs = r.fs[:0]
+	r.rollbackOverflow()
 }
 
 // rollbackOverflow drops the oldest refused firings beyond maxBacklog and
@@ -271,12 +298,12 @@ func stored(f engine.Firing) pending {
 	}
 }
 
-// flushChanges stores the re-arms and expiries; refused ones wait for the
-// next tick (a lost one only makes an alert wait for another retreat).
-func (r *runner) flushChanges(ctx context.Context) {
+// flushChanges stores the re-arms and expiries and reports whether the
+// store took them; refused ones wait for the next tick.
+func (r *runner) flushChanges(ctx context.Context) bool {
 	r.changes = r.eng.Changes(r.changes)
 	if len(r.changes) == 0 {
-		return
+		return true
 	}
 	us := make([]AlertUpdate, len(r.changes))
 	for i, c := range r.changes {
@@ -287,9 +314,10 @@ func (r *runner) flushChanges(ctx context.Context) {
 		if n := len(r.changes) - maxBacklog; n > 0 {
 			r.changes = append(r.changes[:0], r.changes[n:]...)
 		}
-		return
+		return false
 	}
 	r.changes = r.changes[:0]
+	return true
 }
 
 // repin keeps the tickers of the pairs with price alerts hot when there is

@@ -22,7 +22,8 @@ const fetchers = 8
 
 // each calls f(ctx, i) for i in [0, n), at most fetchers at a time, and
 // returns when all have.
-func each(ctx context.Context, n int, f func(ctx context.Context, i int)) {
+func (m *Module) each(ctx context.Context, n int, f func(ctx context.Context, i int)) {
+	m.stacks.Add(int64(min(n, fetchers)))
 	sem := make(chan struct{}, fetchers)
 	var wg sync.WaitGroup
 	for i := range n {
@@ -111,27 +112,34 @@ func (m *Module) watchTable(ctx context.Context, chat int64) (string, error) {
 	if len(names) == 0 {
 		return "", nil
 	}
-	rows := make([][]string, len(names)+1)
-	rows[0] = []string{"Pair", "Last", "24h", "Funding"}
-	each(ctx, len(names), func(ctx context.Context, i int) { rows[i+1] = m.watchRow(ctx, names[i]) })
+	n := len(names)
+	pairs := make([]market.Pair, n)
+	for i, name := range names {
+		base, quote, _ := strings.Cut(name, "-")
+		pairs[i] = market.Pair{Base: base, Quote: quote}
+	}
+	ticks := make([]market.Result[market.Ticker], n)
+	funds := make([]market.Result[market.Funding], n)
+	m.each(ctx, 2*n, func(ctx context.Context, i int) {
+		if i < n {
+			ticks[i].Value, ticks[i].Err = m.mkt.Ticker(ctx, pairs[i])
+		} else {
+			funds[i-n].Value, funds[i-n].Err = m.mkt.Funding(ctx, pairs[i-n])
+		}
+	})
+	rows := make([][]string, 0, n+1)
+	rows = append(rows, []string{"Pair", "Last", "24h", "Funding"})
+	for i, name := range names {
+		row := []string{name, "–", "–", "–"} // what the market does not say
+		if t := ticks[i]; t.Err == nil {
+			row[1], row[2] = format.Price(t.Value.Last), format.Percent(t.Value.ChangePct, 2)
+		}
+		if f := funds[i]; f.Err == nil {
+			row[3] = format.Percent(f.Value.Rate*100, 4) + "/" + format.Duration(f.Value.Interval)
+		}
+		rows = append(rows, row)
+	}
 	return "<b>Watchlist</b>\n<pre>" + html.EscapeString(reply.Table(rows)) + "</pre>", nil
-}
-
-// watchRow is one pair's row: last, 24 h change and funding, each "–"
-// when the market does not say.
-func (m *Module) watchRow(ctx context.Context, name string) []string {
-	row := []string{name, "–", "–", "–"}
-	base, quote, _ := strings.Cut(name, "-")
-	p := market.Pair{Base: base, Quote: quote}
-	tick := market.Start(ctx, func(ctx context.Context) (market.Ticker, error) { return m.mkt.Ticker(ctx, p) })
-	fund := market.Start(ctx, func(ctx context.Context) (market.Funding, error) { return m.mkt.Funding(ctx, p) })
-	if t, err := tick.Wait(ctx); err == nil {
-		row[1], row[2] = format.Price(t.Last), format.Percent(t.ChangePct, 2)
-	}
-	if f, err := fund.Wait(ctx); err == nil {
-		row[3] = format.Percent(f.Rate*100, 4) + "/" + format.Duration(f.Interval)
-	}
-	return row
 }
 
 func (m *Module) digest(ctx context.Context, req modules.Request) (modules.Reply, error) {

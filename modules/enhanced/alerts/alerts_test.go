@@ -1,0 +1,261 @@
+package alerts
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/cryptobot-dev/cryptobot/modules/modulestest"
+)
+
+func wantSent(t *testing.T, h *harness, chat int64, n int, contains ...string) []string {
+	t.Helper()
+	got := h.st.sent(chat)
+	if len(got) != n {
+		t.Fatalf("chat %d got %d messages, want %d: %q", chat, len(got), n, got)
+	}
+	for _, s := range got {
+		modulestest.CheckHTML(t, s)
+	}
+	for _, c := range contains {
+		if n == 0 || !strings.Contains(got[n-1], c) {
+			t.Errorf("last message lacks %q: %q", c, got)
+		}
+	}
+	return got
+}
+
+func wantReply(t *testing.T, got string, contains ...string) {
+	t.Helper()
+	modulestest.CheckHTML(t, got)
+	for _, c := range contains {
+		if !strings.Contains(got, c) {
+			t.Errorf("reply %q lacks %q", got, c)
+		}
+	}
+}
+
+func TestAboveAndBelowFireOnce(t *testing.T) {
+	h := newHarness(t, Config{})
+	wantReply(t, h.cmd(1, "/alert btc above 98k"), "🔔 Alert #1 set: BTC-USDT above 98,000 · now 97,000", "(Binance)")
+	wantReply(t, h.cmd(1, "/alert btc < 96,000"), "Alert #2 set: BTC-USDT below 96,000")
+	h.prices(btc, 97_000, 97_500, 98_100, 99_000, 98_500)
+	wantSent(t, h, 1, 1, "BTC-USDT is above 98,000: now 98,100", "Alert #1")
+	if got := h.st.state(1); got != "fired" {
+		t.Errorf("alert 1 is %s in the store, want fired", got)
+	}
+	h.prices(btc, 97_000, 95_900, 95_000, 97_000, 95_000)
+	wantSent(t, h, 1, 2, "below 96,000: now 95,900")
+	if n := h.r.eng.Len(); n != 0 {
+		t.Errorf("engine holds %d alerts after both fired, want 0", n)
+	}
+	wantReply(t, h.cmd(1, "/alerts"), "#1 BTC-USDT above 98,000 — fired", "#2 BTC-USDT below 96,000 — fired")
+}
+
+func TestHoveringFiresOncePerRearm(t *testing.T) {
+	h := newHarness(t, Config{})
+	h.cmd(1, "/alert btc above 98000 repeat every 1m")
+	h.prices(btc, 97_990)
+	// Hovering within the 0.2 % margin around the level: one message.
+	for range 30 {
+		h.prices(btc, 98_010, 97_990)
+	}
+	wantSent(t, h, 1, 1)
+	if got := h.st.state(1); got != "cooling" {
+		t.Errorf("state %s, want cooling", got)
+	}
+	// Back past the margin (98,000 × 0.998 = 97,804) and up again after the cooldown: the second.
+	h.prices(btc, 97_700, 98_050)
+	wantSent(t, h, 1, 2, "now 98,050", "repeats after 1m")
+	// Back past the margin but within the cooldown: no third yet.
+	h.prices(btc, 97_700, 98_050)
+	wantSent(t, h, 1, 2)
+}
+
+func TestMoveWithinWindow(t *testing.T) {
+	h := newHarness(t, Config{})
+	wantReply(t, h.cmd(1, "/alert eth move 5% 15m"), "ETH-USDT moves 5% within 15m")
+	for _, v := range []float64{3000, 3050, 3100} {
+		h.mkt.set(eth, v)
+		h.tick(time.Minute)
+	}
+	wantSent(t, h, 1, 0)
+	h.mkt.set(eth, 3160) // +5.3 % on the window's low
+	h.tick(time.Minute)
+	wantSent(t, h, 1, 1, "ETH-USDT moved +5.33% within 15m", "3,000", "3,160")
+}
+
+func TestFundingAndOpenInterest(t *testing.T) {
+	h := newHarness(t, Config{SlowPoll: 2 * time.Second})
+	wantReply(t, h.cmd(1, "/alert btc funding above 0.05% on bybit"), "funding above +0.0500% on Bybit", "now +0.0100%/8h (Bybit)")
+	wantReply(t, h.cmd(1, "/alert btc oi move 10% 1h"), "open interest moves 10% within 1h")
+	h.tick(2 * time.Second)                 // baselines
+	h.mkt.setFunding(btc, "binance", 0.001) // another venue: not this alert's
+	h.tick(2 * time.Second)
+	wantSent(t, h, 1, 0)
+	h.mkt.setFunding(btc, "bybit", 0.0006)
+	h.tick(2 * time.Second)
+	wantSent(t, h, 1, 1, "BTC-USDT funding is above +0.0500%: now +0.0600% (Bybit)")
+	h.mkt.setOI(btc, 11.5e9)
+	h.tick(2 * time.Second)
+	wantSent(t, h, 1, 2, "open interest moved +15.00% within 1h", "$10")
+}
+
+func TestRestartKeepsArmedAlertsAndNeverFiresTwice(t *testing.T) {
+	h := newHarness(t, Config{})
+	h.cmd(1, "/alert btc above 98k")
+	h.cmd(1, "/alert btc below 90k")
+	h.prices(btc, 97_000)
+	h.restart(Config{})
+	if n := h.r.eng.Len(); n != 2 {
+		t.Fatalf("engine reloaded %d alerts, want 2", n)
+	}
+	h.prices(btc, 97_000, 98_500)
+	wantSent(t, h, 1, 1, "above 98,000")
+	h.restart(Config{})
+	if n := h.r.eng.Len(); n != 1 {
+		t.Fatalf("engine reloaded %d alerts after one fired, want 1", n)
+	}
+	h.prices(btc, 97_000, 98_500)
+	wantSent(t, h, 1, 1)
+}
+
+func TestRefusedFiringIsRetriedOnce(t *testing.T) {
+	h := newHarness(t, Config{})
+	h.cmd(1, "/alert btc above 98k")
+	h.prices(btc, 97_000)
+	h.st.failFire = 2
+	h.prices(btc, 98_500, 98_600)
+	wantSent(t, h, 1, 0)
+	h.prices(btc, 98_700, 98_800)
+	wantSent(t, h, 1, 1, "now 98,500")
+	if h.st.fires != 3 {
+		t.Errorf("Fire called %d times, want 3 (two refused, one taken)", h.st.fires)
+	}
+}
+
+func TestLimits(t *testing.T) {
+	h := newHarness(t, Config{MaxPerChat: 2, MaxGlobal: 3, MaxWatch: 2})
+	h.cmd(1, "/alert btc above 98k")
+	h.cmd(1, "/alert btc above 99k")
+	wantReply(t, h.cmd(1, "/alert btc above 100k"), "the limit is 2 per chat")
+	h.cmd(2, "/alert btc above 98k")
+	wantReply(t, h.cmd(3, "/alert btc above 98k"), "(3 in all chats)")
+	if n := h.st.count(); n != 3 {
+		t.Errorf("store holds %d alerts, want 3", n)
+	}
+	wantReply(t, h.cmd(1, "/watch btc eth"), "Watching BTC-USDT, ETH-USDT")
+	wantReply(t, h.cmd(1, "/watch xyz"), "at most 2 pairs per chat")
+}
+
+func TestBadInputStoresNothing(t *testing.T) {
+	h := newHarness(t, Config{})
+	h.cmd(2, "/alert btc above 98k") // another chat's #1
+	for _, c := range []struct{ line, want string }{
+		{"/alert btcc above 98k", "Unknown pair <code>BTCC</code>. Did you mean <code>BTC-USDT</code>?"},
+		{"/alert btc above 0", "The price must be a number above 0"},
+		{"/alert btc above lots", "The price must be a number above 0"},
+		{"/alert btc above 98000000", "more than 100× away"},
+		{"/alert btc below 900", "more than 100× away"},
+		{"/alert btc move 0%", "The move must be a percent above 0 and at most 1000"},
+		{"/alert btc move 1001%", "at most 1000"},
+		{"/alert btc move 5% 2m", "Unknown window"},
+		{"/alert xyz funding above 0.01%", "<code>XYZ-USDT</code> trades spot only: Funding alerts need a perpetual"},
+		{"/alert xyz oi move 5%", "Open-interest alerts need a perpetual"},
+		{"/digest 25:00", "Not a time of day"},
+		{"/digest 08:00 Mars/Olympus", "Unknown time zone"},
+		{"/watch btcc", "Unknown pair"},
+	} {
+		wantReply(t, h.cmd(1, c.line), c.want)
+	}
+	if n := h.st.count(); n != 1 {
+		t.Errorf("store holds %d alerts, want only chat 2's", n)
+	}
+	wantReply(t, h.cmd(1, "/unalert 1"), "No such alert in this chat: #1")
+	if n := h.st.count(); n != 1 {
+		t.Error("/unalert deleted another chat's alert")
+	}
+	h.r.applyQueued()
+	if n := h.r.eng.Len(); n != 1 {
+		t.Errorf("engine holds %d alerts, want chat 2's", n)
+	}
+	wantReply(t, h.cmd(1, "/alerts"), "No alerts in this chat")
+	wantReply(t, h.cmd(1, "/alert btc above 98000000 confirm"), "Alert #2 set")
+}
+
+func TestUnalert(t *testing.T) {
+	h := newHarness(t, Config{})
+	h.cmd(1, "/alert btc above 98k")
+	h.cmd(1, "/alert btc above 99k")
+	h.cmd(1, "/alert btc above 100k")
+	wantReply(t, h.cmd(1, "/unalert 2 7"), "Deleted alert #2.", "No such alert in this chat: #7")
+	h.prices(btc, 97_000, 99_500)
+	wantSent(t, h, 1, 1, "Alert #1")
+	wantReply(t, h.cmd(1, "/unalert all"), "Deleted all 2 alerts")
+	h.prices(btc, 101_000)
+	wantSent(t, h, 1, 1)
+}
+
+func TestWatchlist(t *testing.T) {
+	h := newHarness(t, Config{})
+	wantReply(t, h.cmd(1, "/watchlist"), "The watchlist is empty")
+	h.cmd(1, "/watch btc eth xyz")
+	got := h.cmd(1, "/watchlist")
+	wantReply(t, got, "<pre>", "BTC-USDT", "97,000", "+1.25%", "+0.0100%/8h", "ETH-USDT", "-0.50%", "XYZ-USDT")
+	xyz := got[strings.Index(got, "XYZ-USDT"):]
+	if line, _, _ := strings.Cut(xyz, "\n"); !strings.HasSuffix(strings.TrimSuffix(line, "</pre>"), "–") {
+		t.Errorf("spot-only pair shows funding: %q", line)
+	}
+	wantReply(t, h.cmd(1, "/unwatch eth"), "Stopped watching 1 of 1")
+}
+
+func TestDigestAtLocalTimeAcrossDST(t *testing.T) {
+	h := newHarness(t, Config{})
+	if _, err := time.LoadLocation("Europe/Berlin"); err != nil {
+		t.Skip("no tzdata:", err)
+	}
+	h.clk.set(time.Date(2026, 10, 23, 12, 0, 0, 0, time.UTC))
+	h.cmd(7, "/watch btc")
+	wantReply(t, h.cmd(7, "/digest 08:00 Europe/Berlin"), "Daily digest at 08:00 Europe/Berlin", "Next: Sat Oct 24 08:00 CEST")
+	// Summer time ends on Sunday Oct 25: 08:00 in Berlin is 06:00 UTC before, 07:00 UTC after.
+	want := []time.Time{
+		time.Date(2026, 10, 24, 6, 0, 0, 0, time.UTC),
+		time.Date(2026, 10, 25, 7, 0, 0, 0, time.UTC),
+		time.Date(2026, 10, 26, 7, 0, 0, 0, time.UTC),
+	}
+	var got []time.Time
+	for at := h.clk.Now(); at.Before(time.Date(2026, 10, 26, 12, 0, 0, 0, time.UTC)); at = at.Add(digestEvery) {
+		h.clk.set(at)
+		before := len(h.st.sent(7))
+		h.m.sendDueDigests(t.Context(), at)
+		if len(h.st.sent(7)) > before {
+			got = append(got, at)
+		}
+	}
+	if len(got) != len(want) {
+		t.Fatalf("digests at %v, want %v", got, want)
+	}
+	for i := range want {
+		if got[i].Before(want[i]) || got[i].Sub(want[i]) >= digestEvery {
+			t.Errorf("digest %d at %v, want at %v", i, got[i], want[i])
+		}
+	}
+	wantSent(t, h, 7, 3, "Daily digest", "Mon Oct 26", "BTC-USDT", "No alert fired")
+	// A restart between the enqueue and MarkDigestSent: the trigger keeps it once a day.
+	h.st.digests[7] = DigestRow{ChatID: 7, Hour: 8, Zone: "Europe/Berlin", LastSent: want[2].Add(-time.Hour)}
+	h.m.sendDueDigests(t.Context(), want[2].Add(time.Hour))
+	wantSent(t, h, 7, 3)
+	wantReply(t, h.cmd(7, "/digest off"), "Daily digest off")
+}
+
+func TestExpiredAlertIsStoredExpired(t *testing.T) {
+	h := newHarness(t, Config{})
+	h.cmd(1, "/alert btc above 98k repeat for 1h")
+	h.prices(btc, 97_000)
+	h.tick(2 * time.Hour)
+	if got := h.st.state(1); got != "expired" {
+		t.Errorf("state %s after its lifetime, want expired", got)
+	}
+	h.prices(btc, 99_000)
+	wantSent(t, h, 1, 0)
+}
