@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cryptobot-dev/cryptobot/internal/market"
 	"github.com/cryptobot-dev/cryptobot/modules/modulestest"
 )
 
@@ -258,4 +259,27 @@ func TestExpiredAlertIsStoredExpired(t *testing.T) {
 	}
 	h.prices(btc, 99_000)
 	wantSent(t, h, 1, 0)
+}
+
+func TestCrossingWhileDownFiresOnStartFromCandles(t *testing.T) {
+	h := newHarness(t, Config{})
+	h.cmd(1, "/alert btc above 98k")
+	h.cmd(1, "/alert btc below 90k")
+	h.prices(btc, 97_000)
+	candle := func(at time.Time, lo, hi float64) market.Candle {
+		return market.Candle{Open: at, O: lo, H: hi, L: lo, C: lo}
+	}
+	h.mkt.candles = map[market.Pair][]market.Candle{btc: {
+		candle(t0.Add(-30*time.Minute), 80_000, 99_000), // before the alerts existed: not theirs
+		candle(t0.Add(15*time.Minute), 97_000, 98_400),
+		candle(t0.Add(30*time.Minute), 97_000, 97_500),
+	}}
+	h.clk.advance(time.Hour)
+	h.restart(Config{})
+	wantSent(t, h, 1, 1, "above 98,000: now 98,400")
+	if n := h.r.eng.Len(); n != 1 {
+		t.Errorf("engine holds %d alerts after the gap, want the below one", n)
+	}
+	h.restart(Config{}) // the fired alert is done: the same candles fire nothing twice
+	wantSent(t, h, 1, 1)
 }

@@ -252,6 +252,7 @@ type fakeMarket struct {
 	change  map[market.Pair]float64
 	funding map[market.Pair]map[string]float64 // by venue
 	oi      map[market.Pair]float64
+	candles map[market.Pair][]market.Candle
 	calls   atomic.Int64
 	venues  []market.Exchange
 }
@@ -334,8 +335,14 @@ func (m *fakeMarket) OpenInterest(_ context.Context, p market.Pair) (market.Open
 	return market.OpenInterest{Pair: p, Venue: "binance", USD: v}, nil
 }
 
-func (m *fakeMarket) Candles(context.Context, market.Pair, market.Interval, int) ([]market.Candle, error) {
-	return nil, market.ErrUnavailable
+func (m *fakeMarket) Candles(_ context.Context, p market.Pair, iv market.Interval, limit int) ([]market.Candle, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	c, ok := m.candles[p]
+	if !ok || iv != gapInterval {
+		return nil, market.ErrUnavailable
+	}
+	return slices.Clone(c[max(len(c)-limit, 0):]), nil
 }
 
 func (m *fakeMarket) OIHistory(context.Context, market.Pair, time.Duration, int) ([]market.OIPoint, error) {
@@ -417,6 +424,7 @@ func (h *harness) restart(cfg Config) {
 	if err := h.r.load(h.t.Context()); err != nil {
 		h.t.Fatal(err)
 	}
+	h.r.recoverGap(h.t.Context())
 }
 
 // cmd runs a command in chat and returns the reply text.

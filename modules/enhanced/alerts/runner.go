@@ -28,6 +28,7 @@ type runner struct {
 	retry    []pending // firings for the store, with the ones it refused before
 	changes  []engine.Change
 	pairs    []market.Pair
+	since    map[market.Pair]time.Time // per pair with level alerts: when the newest was created or last fired
 }
 
 // Run evaluates the alerts every poll until ctx ends: it loads the live
@@ -44,6 +45,7 @@ func (m *Module) Run(ctx context.Context) error {
 	if err := r.load(ctx); err != nil {
 		return err
 	}
+	r.recoverGap(ctx)
 	var digests sync.WaitGroup
 	defer digests.Wait()
 	digests.Go(func() { m.digestLoop(ctx) })
@@ -74,6 +76,7 @@ func (r *runner) load(ctx context.Context) error {
 		return errors.New("alerts: load live alerts: " + err.Error())
 	}
 	eng := engine.New()
+	r.since = map[market.Pair]time.Time{}
 	for _, row := range rows {
 		a, err := fromRow(row)
 		if err == nil {
@@ -81,6 +84,10 @@ func (r *runner) load(ctx context.Context) error {
 		}
 		if err != nil {
 			r.m.log.WarnContext(ctx, "alerts: skipping unreadable alert", "err", err)
+			continue
+		}
+		if a.Rule.Kind.IsLevel() {
+			r.since[a.Pair] = latest(r.since[a.Pair], a.Created, a.LastFired)
 		}
 	}
 	for p, v := range r.last {
@@ -101,6 +108,48 @@ func (r *runner) applyQueued() {
 			return
 		}
 	}
+}
+
+// Gap recovery reads closed candles of this interval, at most gapCandles
+// of them: the finest the market offers.
+const (
+	gapInterval = market.M15
+	gapCandles  = 8
+)
+
+// recoverGap fires the level alerts whose level the market crossed while
+// the bot was away: the closed candles since the newest of a pair's level
+// alerts was created or last fired (so no alert sees a crossing from
+// before it existed, nor one it already fired on) go to the engine as
+// ranges, oldest first. The candle still open is not covered: a level
+// touched and left within the last quarter hour before the start is missed.
+func (r *runner) recoverGap(ctx context.Context) {
+	pairs := make([]market.Pair, 0, len(r.since))
+	for p := range r.since {
+		pairs = append(pairs, p)
+	}
+	candles := make([][]market.Candle, len(pairs))
+	r.m.each(ctx, len(pairs), func(ctx context.Context, i int) {
+		candles[i], _ = r.m.mkt.Candles(ctx, pairs[i], gapInterval, gapCandles)
+	})
+	for i, p := range pairs {
+		for _, c := range candles[i] {
+			if !c.Open.Before(r.since[p]) && c.L > 0 && c.H >= c.L {
+				r.fs = r.eng.ObserveRange(r.fs, p, c.L, c.H, c.Open.Add(gapInterval.Duration()))
+			}
+		}
+	}
+	r.store(ctx)
+}
+
+func latest(ts ...time.Time) time.Time {
+	var out time.Time
+	for _, t := range ts {
+		if t.After(out) {
+			out = t
+		}
+	}
+	return out
 }
 
 // apply runs one command's change on the engine.
@@ -133,13 +182,7 @@ func (r *runner) tick(ctx context.Context) {
 		r.observeSlow(ctx, now)
 	}
 	r.outboxStats(ctx, now)
-	// Changes first: a cooling alert that re-armed and fired in this tick
-	// must be armed in the store for Fire to take it.
-	if r.flushChanges(ctx) {
-		r.persist(ctx)
-	} else {
-		r.queue()
-	}
+	r.store(ctx)
 	r.m.met.live.Set(float64(r.eng.Len()))
 	r.m.met.lastTick.Set(float64(now.Unix()))
 }
@@ -216,6 +259,17 @@ func (r *runner) observeSlow(ctx context.Context, now time.Time) {
 		if usd[i] > 0 {
 			r.fs = r.eng.ObserveOI(r.fs, p, usd[i], now)
 		}
+	}
+}
+
+// store writes what the engine did. Changes go first: a cooling alert that
+// re-armed and fired in one tick must be armed in the store for Fire to
+// take it, so while changes are refused the firings wait too.
+func (r *runner) store(ctx context.Context) {
+	if r.flushChanges(ctx) {
+		r.persist(ctx)
+	} else {
+		r.queue()
 	}
 }
 
