@@ -47,7 +47,11 @@ func init() {
 					return nil, fmt.Errorf("alerts: %w", err)
 				}
 			}
-			return New(Options{Config: cfg, Store: st, Market: d.Market, Log: d.Log, Now: d.Now})
+			o := Options{Config: cfg, Store: st, Market: d.Market, Log: d.Log, Now: d.Now}
+			if b, ok := d.Market.(batcher); ok {
+				o.Prices = b.LastPrices
+			}
+			return New(o)
 		},
 	})
 }
@@ -98,13 +102,19 @@ type pinner interface {
 	Pin(pair market.Pair) (unpin func())
 }
 
+// batcher is the market's batched last prices (market.Market.LastPrices).
+type batcher interface {
+	LastPrices(ctx context.Context) (map[market.Pair]float64, error)
+}
+
 // Options configures New.
 type Options struct {
 	Config Config
 	Store  Store
 	Market Market
-	// Prices, when set, returns every listed pair's last spot price in one
-	// batch; otherwise the runner asks Ticker per pair.
+	// Prices, when set, returns the last spot prices of every pair one
+	// venue lists, in one batch; the runner asks Ticker for the pairs it
+	// lacks, and for every pair when Prices is nil.
 	Prices func(ctx context.Context) (map[market.Pair]float64, error)
 	Log    *slog.Logger
 	Now    func() time.Time

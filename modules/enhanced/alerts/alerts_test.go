@@ -1,6 +1,7 @@
 package alerts
 
 import (
+	"context"
 	"strings"
 	"testing"
 	"time"
@@ -282,4 +283,25 @@ func TestCrossingWhileDownFiresOnStartFromCandles(t *testing.T) {
 	}
 	h.restart(Config{}) // the fired alert is done: the same candles fire nothing twice
 	wantSent(t, h, 1, 1)
+}
+
+// The batch serves the pairs its venue lists; the others are asked one by one.
+func TestBatchPricesWithTickerForTheRest(t *testing.T) {
+	h := newHarness(t, Config{})
+	batches := 0
+	h.batch = func(context.Context) (map[market.Pair]float64, error) {
+		batches++
+		h.mkt.mu.Lock()
+		defer h.mkt.mu.Unlock()
+		return map[market.Pair]float64{eth: h.mkt.last[eth], spot: h.mkt.last[spot]}, nil
+	}
+	h.restart(Config{})
+	h.cmd(1, "/alert eth above 3100")
+	h.cmd(1, "/alert btc above 98k")
+	h.prices(eth, 3000, 3200)
+	h.prices(btc, 97_000, 98_500)
+	wantSent(t, h, 1, 2, "BTC-USDT is above 98,000")
+	if batches != 4 {
+		t.Errorf("%d batch calls in 4 ticks", batches)
+	}
 }

@@ -402,6 +402,8 @@ type harness struct {
 	clk *clock
 	m   *Module
 	r   *runner
+	// batch, when set before restart, is the module's batched prices.
+	batch func(ctx context.Context) (map[market.Pair]float64, error)
 }
 
 var t0 = time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC)
@@ -416,7 +418,7 @@ func newHarness(t *testing.T, cfg Config) *harness {
 // as a process restart does.
 func (h *harness) restart(cfg Config) {
 	h.t.Helper()
-	m, err := New(Options{Config: cfg, Store: h.st, Market: h.mkt, Now: h.clk.Now})
+	m, err := New(Options{Config: cfg, Store: h.st, Market: h.mkt, Now: h.clk.Now, Prices: h.batch})
 	if err != nil {
 		h.t.Fatal(err)
 	}

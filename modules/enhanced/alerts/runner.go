@@ -188,8 +188,8 @@ func (r *runner) tick(ctx context.Context) {
 }
 
 // observePrices feeds the last price of every pair with a price alert:
-// one batch call when the market offers it, else one cached ticker per
-// pair, fetchers at a time.
+// one batch call when the market offers it, and one cached ticker per pair
+// the batch lacks (or when the batch failed), fetchers at a time.
 func (r *runner) observePrices(ctx context.Context, now time.Time) {
 	r.pairs = r.eng.Pairs(r.pairs[:0], engine.Prices)
 	r.repin()
@@ -198,25 +198,32 @@ func (r *runner) observePrices(ctx context.Context, now time.Time) {
 	}
 	ctx, cancel := context.WithTimeout(ctx, r.m.cfg.Poll)
 	defer cancel()
-	var prices map[market.Pair]float64
+	prices := map[market.Pair]float64{}
 	if r.m.prices != nil {
-		var err error
-		if prices, err = r.m.prices(ctx); err != nil {
+		batch, err := r.m.prices(ctx)
+		if err != nil {
 			r.m.met.tickErrors.WithLabelValues("prices").Inc()
-			return
 		}
-	} else {
-		last := make([]float64, len(r.pairs))
-		r.m.each(ctx, len(r.pairs), func(ctx context.Context, i int) {
-			if t, err := r.m.mkt.Ticker(ctx, r.pairs[i]); err == nil {
+		prices = batch
+	}
+	var missing []market.Pair
+	for _, p := range r.pairs {
+		if prices[p] <= 0 {
+			missing = append(missing, p)
+		}
+	}
+	if len(missing) > 0 {
+		if prices == nil {
+			prices = make(map[market.Pair]float64, len(missing))
+		}
+		last := make([]float64, len(missing))
+		r.m.each(ctx, len(missing), func(ctx context.Context, i int) {
+			if t, err := r.m.mkt.Ticker(ctx, missing[i]); err == nil {
 				last[i] = t.Last
 			}
 		})
-		prices = make(map[market.Pair]float64, len(r.pairs))
-		for i, p := range r.pairs {
-			if last[i] > 0 {
-				prices[p] = last[i]
-			}
+		for i, p := range missing {
+			prices[p] = last[i]
 		}
 	}
 	for _, p := range r.pairs {
