@@ -219,3 +219,31 @@ func updateJSON(id, chatID int64, chatType, text string) string {
 	return fmt.Sprintf(`{"update_id":%d,"message":{"message_id":%d,"from":{"id":7,"is_bot":false,"first_name":"Ann","language_code":"de"},"chat":{"id":%d,"type":%q},"date":1,"text":%q}}`,
 		id, id, chatID, chatType, text)
 }
+
+// The interaction methods record their calls; the end-to-end tests against
+// telegramtest check what they send.
+
+func (f *fakeAPI) EditMessageText(ctx context.Context, e EditText) error {
+	f.record("editMessageText")
+	return ctx.Err()
+}
+
+func (f *fakeAPI) EditMessagePhoto(ctx context.Context, e EditPhoto) error {
+	f.record("editMessageMedia")
+	return ctx.Err()
+}
+
+func (f *fakeAPI) AnswerCallbackQuery(ctx context.Context, a CallbackAnswer) error {
+	f.record("answerCallbackQuery")
+	return ctx.Err()
+}
+
+func (f *fakeAPI) AnswerInlineQuery(ctx context.Context, a InlineAnswer) error {
+	f.record("answerInlineQuery")
+	return ctx.Err()
+}
+
+func (f *fakeAPI) ChatMember(ctx context.Context, chat, user int64) (string, error) {
+	f.record("getChatMember")
+	return "member", ctx.Err()
+}

@@ -298,7 +298,7 @@ func TestRegisterWebhook(t *testing.T) {
 				}
 				return
 			}
-			want := Webhook{URL: tt.url, Secret: testSecret, AllowedUpdates: []string{"message"}}
+			want := Webhook{URL: tt.url, Secret: testSecret, AllowedUpdates: []string{"message", "callback_query", "inline_query", "my_chat_member"}}
 			if len(api.webhooks) != 1 || api.webhooks[0].URL != want.URL || api.webhooks[0].Secret != want.Secret ||
 				!slices.Equal(api.webhooks[0].AllowedUpdates, want.AllowedUpdates) {
 				t.Errorf("setWebhook calls %+v, want one %+v", api.webhooks, want)
