@@ -223,27 +223,27 @@ func updateJSON(id, chatID int64, chatType, text string) string {
 // The interaction methods record their calls; the end-to-end tests against
 // telegramtest check what they send.
 
-func (f *fakeAPI) EditMessageText(ctx context.Context, e EditText) error {
-	f.record("editMessageText")
+func (f *fakeAPI) called(ctx context.Context, method string) error {
+	f.record(method)
 	return ctx.Err()
 }
 
-func (f *fakeAPI) EditMessagePhoto(ctx context.Context, e EditPhoto) error {
-	f.record("editMessageMedia")
-	return ctx.Err()
+func (f *fakeAPI) EditMessageText(ctx context.Context, _ EditText) error {
+	return f.called(ctx, "editMessageText")
 }
 
-func (f *fakeAPI) AnswerCallbackQuery(ctx context.Context, a CallbackAnswer) error {
-	f.record("answerCallbackQuery")
-	return ctx.Err()
+func (f *fakeAPI) EditMessagePhoto(ctx context.Context, _ EditPhoto) error {
+	return f.called(ctx, "editMessageMedia")
 }
 
-func (f *fakeAPI) AnswerInlineQuery(ctx context.Context, a InlineAnswer) error {
-	f.record("answerInlineQuery")
-	return ctx.Err()
+func (f *fakeAPI) AnswerCallbackQuery(ctx context.Context, _ CallbackAnswer) error {
+	return f.called(ctx, "answerCallbackQuery")
 }
 
-func (f *fakeAPI) ChatMember(ctx context.Context, chat, user int64) (string, error) {
-	f.record("getChatMember")
-	return "member", ctx.Err()
+func (f *fakeAPI) AnswerInlineQuery(ctx context.Context, _ InlineAnswer) error {
+	return f.called(ctx, "answerInlineQuery")
+}
+
+func (f *fakeAPI) ChatMember(ctx context.Context, _, _ int64) (string, error) {
+	return "member", f.called(ctx, "getChatMember")
 }

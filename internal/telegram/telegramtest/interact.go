@@ -362,60 +362,56 @@ func sameMarkup(a, b *Keyboard) bool {
 	return bytes.Equal(ja, jb)
 }
 
-// editChat reads the chat and message an edit method names.
-func (s *Server) editChat(p params) (msgKey, *apiError) {
+// editChat reads the chat and message an edit method names, and the new keyboard.
+func (s *Server) editChat(p params) (msgKey, *Keyboard, *apiError) {
+	kb, e := keyboard(p)
+	if e != nil {
+		return msgKey{}, nil, e
+	}
 	if p.vals["inline_message_id"] != "" {
-		return msgKey{}, badRequest("MESSAGE_ID_INVALID") // the fake sends no inline messages
+		return msgKey{}, nil, badRequest("MESSAGE_ID_INVALID") // the fake sends no inline messages
 	}
 	chat, e := s.recipient(p)
 	if e != nil {
-		return msgKey{}, e
+		return msgKey{}, nil, e
 	}
 	id, e := p.integer("message_id", 0)
-	return msgKey{chat, id}, e
+	return msgKey{chat, id}, kb, e
 }
 
-// editTarget finds the message to edit; s.mu must be held.
-func (s *Server) editTarget(k msgKey) (*stored, *apiError) {
+// editTarget finds the message to edit, a photo or a text; s.mu must be held.
+func (s *Server) editTarget(k msgKey, photo bool) (*stored, *apiError) {
 	st, ok := s.msgs[k]
 	switch {
 	case !ok || st.deleted:
 		return nil, badRequest("message to edit not found")
 	case st.uneditab:
 		return nil, badRequest("message can't be edited")
+	case photo && st.msg.Photo == nil:
+		return nil, badRequest("there is no media in the message to edit")
+	case !photo && st.msg.Photo != nil:
+		return nil, badRequest("there is no text in the message to edit")
 	}
 	return st, nil
 }
 
 func (s *Server) editMessageText(w http.ResponseWriter, _ *http.Request, p params) *apiError {
-	kb, e := keyboard(p)
+	k, kb, e := s.editChat(p)
 	if e != nil {
 		return e
 	}
-	k, e := s.editChat(p)
+	text, mode, e := messageText(p)
 	if e != nil {
 		return e
-	}
-	text, mode := p.vals["text"], p.vals["parse_mode"]
-	n, e := checkText(text, mode)
-	switch {
-	case e != nil:
-		return e
-	case n == 0:
-		return badRequest("message text is empty")
-	case n > maxTextLen:
-		return badRequest("MESSAGE_TOO_LONG")
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	st, e := s.editTarget(k)
-	switch {
-	case e != nil:
+	st, e := s.editTarget(k, false)
+	if e == nil && st.msg.Text == text && sameMarkup(st.msg.ReplyMarkup, kb) {
+		e = badRequest(notModified)
+	}
+	if e != nil {
 		return e
-	case st.msg.Photo != nil:
-		return badRequest("there is no text in the message to edit")
-	case st.msg.Text == text && sameMarkup(st.msg.ReplyMarkup, kb):
-		return badRequest(notModified)
 	}
 	st.msg.Text, st.msg.ReplyMarkup = text, kb
 	s.record(SentMessage{Method: "editMessageText", MessageID: st.msg.MessageID, ChatID: k.chat, Text: text, ParseMode: mode,
@@ -425,11 +421,7 @@ func (s *Server) editMessageText(w http.ResponseWriter, _ *http.Request, p param
 }
 
 func (s *Server) editMessageMedia(w http.ResponseWriter, _ *http.Request, p params) *apiError {
-	kb, e := keyboard(p)
-	if e != nil {
-		return e
-	}
-	k, e := s.editChat(p)
+	k, kb, e := s.editChat(p)
 	if e != nil {
 		return e
 	}
@@ -456,23 +448,17 @@ func (s *Server) editMessageMedia(w http.ResponseWriter, _ *http.Request, p para
 	if e != nil {
 		return e
 	}
-	n, e := checkText(media.Caption, media.ParseMode)
-	switch {
-	case e != nil:
+	if e := checkCaption(media.Caption, media.ParseMode); e != nil {
 		return e
-	case n > maxCaptionLen:
-		return badRequest("message caption is too long")
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	st, e := s.editTarget(k)
-	switch {
-	case e != nil:
+	st, e := s.editTarget(k, true)
+	if e == nil && st.photo == sha256.Sum256(photo) && st.msg.Caption == media.Caption && sameMarkup(st.msg.ReplyMarkup, kb) {
+		e = badRequest(notModified)
+	}
+	if e != nil {
 		return e
-	case st.msg.Photo == nil:
-		return badRequest("there is no media in the message to edit")
-	case st.photo == sha256.Sum256(photo) && st.msg.Caption == media.Caption && sameMarkup(st.msg.ReplyMarkup, kb):
-		return badRequest(notModified)
 	}
 	id := "photo-" + strconv.FormatInt(st.msg.MessageID, 10) + "-" + strconv.Itoa(len(s.sent))
 	st.msg.Caption, st.msg.ReplyMarkup, st.photo = media.Caption, kb, sha256.Sum256(photo)
@@ -483,13 +469,19 @@ func (s *Server) editMessageMedia(w http.ResponseWriter, _ *http.Request, p para
 	return nil
 }
 
-// takeQuery marks an issued, unanswered query id answered; s.mu must be held.
-func (s *Server) takeQuery(id string) *apiError {
+// answerQuery marks an issued, unanswered query id answered, lets add
+// record the answer (under s.mu) and answers true.
+func (s *Server) answerQuery(w http.ResponseWriter, id string, add func()) *apiError {
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	q, ok := s.queries[id]
 	if !ok || q.answered {
 		return badRequest(queryInvalid)
 	}
 	q.answered = true
+	add()
+	s.changed()
+	writeResult(w, true)
 	return nil
 }
 
@@ -498,16 +490,10 @@ func (s *Server) answerCallbackQuery(w http.ResponseWriter, _ *http.Request, p p
 	if utf16Len(text) > maxToastLen {
 		return badRequest("MESSAGE_TOO_LONG")
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if e := s.takeQuery(p.vals["callback_query_id"]); e != nil {
-		return e
-	}
-	s.answers = append(s.answers, CallbackAnswer{QueryID: p.vals["callback_query_id"], Text: text,
-		ShowAlert: p.flag("show_alert"), Time: time.Now()})
-	s.changed()
-	writeResult(w, true)
-	return nil
+	id := p.vals["callback_query_id"]
+	return s.answerQuery(w, id, func() {
+		s.answers = append(s.answers, CallbackAnswer{QueryID: id, Text: text, ShowAlert: p.flag("show_alert"), Time: time.Now()})
+	})
 }
 
 func (s *Server) answerInlineQuery(w http.ResponseWriter, _ *http.Request, p params) *apiError {
@@ -538,16 +524,11 @@ func (s *Server) answerInlineQuery(w http.ResponseWriter, _ *http.Request, p par
 			return badRequest("START_PARAM_INVALID")
 		}
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if e := s.takeQuery(p.vals["inline_query_id"]); e != nil {
-		return e
-	}
-	s.inlineAs = append(s.inlineAs, InlineAnswer{QueryID: p.vals["inline_query_id"], Results: results,
-		CacheTime: int(min(max(cache, 0), 86400)), IsPersonal: p.flag("is_personal"), Button: button, Time: time.Now()})
-	s.changed()
-	writeResult(w, true)
-	return nil
+	id := p.vals["inline_query_id"]
+	return s.answerQuery(w, id, func() {
+		s.inlineAs = append(s.inlineAs, InlineAnswer{QueryID: id, Results: results, CacheTime: int(min(max(cache, 0), 86400)),
+			IsPersonal: p.flag("is_personal"), Button: button, Time: time.Now()})
+	})
 }
 
 // checkResult checks one article result; ids collects the ids seen.

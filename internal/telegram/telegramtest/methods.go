@@ -419,20 +419,38 @@ func checkText(text, mode string) (int, *apiError) {
 	return 0, badRequest("unsupported parse_mode")
 }
 
+// messageText reads and checks a message's text and parse mode.
+func messageText(p params) (text, mode string, e *apiError) {
+	text, mode = p.vals["text"], p.vals["parse_mode"]
+	n, e := checkText(text, mode)
+	switch {
+	case e != nil:
+		return "", "", e
+	case n == 0:
+		return "", "", badRequest("message text is empty")
+	case n > maxTextLen:
+		return "", "", badRequest("message is too long")
+	}
+	return text, mode, nil
+}
+
+// checkCaption checks a photo's caption.
+func checkCaption(caption, mode string) *apiError {
+	n, e := checkText(caption, mode)
+	if e == nil && n > maxCaptionLen {
+		e = badRequest("message caption is too long")
+	}
+	return e
+}
+
 func (s *Server) sendMessage(w http.ResponseWriter, _ *http.Request, p params) *apiError {
 	chat, e := s.recipient(p)
 	if e != nil {
 		return e
 	}
-	text, mode := p.vals["text"], p.vals["parse_mode"]
-	n, e := checkText(text, mode)
-	switch {
-	case e != nil:
+	text, mode, e := messageText(p)
+	if e != nil {
 		return e
-	case n == 0:
-		return badRequest("message text is empty")
-	case n > maxTextLen:
-		return badRequest("message is too long")
 	}
 	o, e := s.sendOptions(chat, p)
 	if e != nil {
@@ -473,12 +491,8 @@ func (s *Server) sendPhoto(w http.ResponseWriter, _ *http.Request, p params) *ap
 		return e
 	}
 	caption, mode := p.vals["caption"], p.vals["parse_mode"]
-	n, e := checkText(caption, mode)
-	switch {
-	case e != nil:
+	if e := checkCaption(caption, mode); e != nil {
 		return e
-	case n > maxCaptionLen:
-		return badRequest("message caption is too long")
 	}
 	o, e := s.sendOptions(chat, p)
 	if e != nil {
