@@ -7,10 +7,12 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
+	"github.com/cryptobot-dev/cryptobot/internal/store"
 	"github.com/cryptobot-dev/cryptobot/internal/telegram/telegramtest"
 	"github.com/cryptobot-dev/cryptobot/modules"
 )
@@ -299,4 +301,33 @@ func TestMemberChangesReachTheHandler(t *testing.T) {
 	if sent[0].ChatID != -5 || sent[0].ReplyTo != 0 {
 		t.Errorf("hello sent as %+v", sent[0])
 	}
+}
+
+// A press or inline query left in the journal is replayed only while
+// Telegram still takes its answer.
+func TestReplayTakesOnlyFreshPresses(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		now := time.Now()
+		press := func(id int64) Update {
+			return Update{UpdateID: id, CallbackQuery: &CallbackQuery{ID: "q", From: User{ID: 7}, Data: "v1:r",
+				Message: &Message{MessageID: 3, Chat: Chat{ID: 42, Type: "private"}, Date: 1}}}
+		}
+		inline := Update{UpdateID: 3, InlineQuery: &InlineQuery{ID: "i", From: User{ID: 7}, Query: "btc"}}
+		j := newFakeJournal()
+		j.seed(journaled(press(1), now.Add(-time.Minute)), journaled(press(2), now.Add(-10*time.Second)),
+			journaled(inline, now.Add(-time.Minute)), journaled(msgUpdate(4, 42, "private", "/price"), now.Add(-time.Minute)))
+		rec := &recorder{}
+		cfg := journalConfig(j)
+		cfg.Workers = 1
+		newBot(t, cfg, newFakeAPI(), rec)
+		synctest.Wait()
+		if ids := handledIDs(rec); !slices.Equal(ids, []int64{4, 2}) {
+			t.Errorf("replayed %v, want the command 4, then the fresh press 2 (oldest first)", ids)
+		}
+		for id, o := range map[int64]store.Outcome{1: store.Expired, 2: store.Answered, 3: store.Expired, 4: store.Answered} {
+			if got := j.outcome(id); got != o {
+				t.Errorf("outcome of %d = %q, want %q", id, got, o)
+			}
+		}
+	})
 }
