@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"slices"
 	"strconv"
 	"time"
 )
@@ -18,7 +19,12 @@ import (
 //	GET  /control/calls?method=sendMessage                             → {"method", "calls"}
 //	GET  /control/webhook                                              → {"url", "secret"}
 //	POST /control/refuse       {chat_id, code, migrate_to_chat_id}     → {} (code 0: accept again)
+//	POST /control/press        {chat_id, user_id, message_id, data}    → {"query_id"}
+//	POST /control/inline       {user_id, query, chat_type}             → {"query_id"}
+//	POST /control/member       {chat_id, user_id, status}              → {} (getChatMember's answer)
+//	GET  /control/answers                                              → {"callbacks": [CallbackAnswer], "inline": [InlineAnswer]}
 func (s *Server) controlRoutes(mux *http.ServeMux) {
+	s.interactionRoutes(mux)
 	mux.HandleFunc("POST /control/updates", func(w http.ResponseWriter, r *http.Request) {
 		var u Update
 		if !decodeControl(w, r, &u) {
@@ -124,4 +130,45 @@ func decodeControl(w http.ResponseWriter, r *http.Request, v any) bool {
 
 func controlError(w http.ResponseWriter, status int, msg string) {
 	writeJSON(w, status, map[string]string{"error": msg})
+}
+
+// interactionRoutes are the control routes for buttons, inline mode and members.
+func (s *Server) interactionRoutes(mux *http.ServeMux) {
+	mux.HandleFunc("POST /control/press", func(w http.ResponseWriter, r *http.Request) {
+		var p struct {
+			ChatID    int64  `json:"chat_id"`
+			UserID    int64  `json:"user_id"`
+			MessageID int64  `json:"message_id"`
+			Data      string `json:"data"`
+		}
+		if decodeControl(w, r, &p) {
+			writeJSON(w, http.StatusOK, map[string]string{"query_id": s.Press(p.ChatID, p.UserID, p.MessageID, p.Data)})
+		}
+	})
+	mux.HandleFunc("POST /control/inline", func(w http.ResponseWriter, r *http.Request) {
+		var q struct {
+			UserID   int64  `json:"user_id"`
+			Query    string `json:"query"`
+			ChatType string `json:"chat_type"`
+		}
+		if decodeControl(w, r, &q) {
+			writeJSON(w, http.StatusOK, map[string]string{"query_id": s.Inline(q.UserID, q.Query, q.ChatType)})
+		}
+	})
+	mux.HandleFunc("POST /control/member", func(w http.ResponseWriter, r *http.Request) {
+		var m struct {
+			ChatID int64  `json:"chat_id"`
+			UserID int64  `json:"user_id"`
+			Status string `json:"status"`
+		}
+		if decodeControl(w, r, &m) {
+			s.SetMember(m.ChatID, m.UserID, m.Status)
+			writeJSON(w, http.StatusOK, struct{}{})
+		}
+	})
+	mux.HandleFunc("GET /control/answers", func(w http.ResponseWriter, _ *http.Request) {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		writeJSON(w, http.StatusOK, map[string]any{"callbacks": slices.Clone(s.answers), "inline": slices.Clone(s.inlineAs)})
+	})
 }

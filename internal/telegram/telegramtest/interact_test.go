@@ -2,8 +2,10 @@ package telegramtest
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"mime/multipart"
+	"net/http"
 	"strconv"
 	"strings"
 	"testing"
@@ -299,4 +301,57 @@ func TestGetChatMember(t *testing.T) {
 	wantBad(t, st, r, "chat not found")
 	st, r = callJSON(ctx, t, s, "getChatMember", map[string]any{"chat_id": -5, "user_id": 0})
 	wantBad(t, st, r, "invalid user_id")
+}
+
+func TestControlHTTPInteraction(t *testing.T) {
+	s := newServer(t, Options{})
+	ctx := testCtx(t)
+	do := func(path, body string, out any) {
+		t.Helper()
+		status, err := controlCall(ctx, s, path, body, out)
+		if err != nil || status != 200 {
+			t.Fatalf("%s: %d %v", path, status, err)
+		}
+	}
+	var q struct {
+		QueryID string `json:"query_id"`
+	}
+	do("/control/press", `{"chat_id":42,"user_id":7,"message_id":1,"data":"v1:r"}`, &q)
+	mustOK(t)(callJSON(ctx, t, s, "answerCallbackQuery", map[string]any{"callback_query_id": q.QueryID, "text": "Updated"}))
+	do("/control/inline", `{"user_id":7,"query":"btc","chat_type":"sender"}`, &q)
+	mustOK(t)(callJSON(ctx, t, s, "answerInlineQuery", map[string]any{"inline_query_id": q.QueryID, "results": []any{}}))
+	do("/control/member", `{"chat_id":-5,"user_id":7,"status":"creator"}`, nil)
+	var m ChatMember
+	if err := json.Unmarshal(mustOK(t)(callJSON(ctx, t, s, "getChatMember", map[string]any{"chat_id": -5, "user_id": 7})), &m); err != nil || m.Status != "creator" {
+		t.Errorf("member %+v, %v", m, err)
+	}
+	var answers struct {
+		Callbacks []CallbackAnswer `json:"callbacks"`
+		Inline    []InlineAnswer   `json:"inline"`
+	}
+	status, err := controlCall(ctx, s, "GET /control/answers", "", &answers)
+	if err != nil || status != 200 || len(answers.Callbacks) != 1 || answers.Callbacks[0].Text != "Updated" || len(answers.Inline) != 1 {
+		t.Errorf("answers %d %+v %v", status, answers, err)
+	}
+}
+
+// controlCall POSTs body to path ("GET path" for a GET) and decodes the answer into out.
+func controlCall(ctx context.Context, s *Server, path, body string, out any) (int, error) {
+	method := http.MethodPost
+	if p, ok := strings.CutPrefix(path, "GET "); ok {
+		method, path = http.MethodGet, p
+	}
+	req, err := http.NewRequestWithContext(ctx, method, s.URL()+path, strings.NewReader(body))
+	if err != nil {
+		return 0, err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return 0, err
+	}
+	defer resp.Body.Close()
+	if out == nil {
+		return resp.StatusCode, nil
+	}
+	return resp.StatusCode, json.NewDecoder(resp.Body).Decode(out)
 }

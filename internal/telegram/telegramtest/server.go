@@ -2,8 +2,12 @@
 // end-to-end runs. It speaks the real wire format (JSON, urlencoded and
 // multipart requests; {"ok":…} envelopes), long-polls getUpdates for real,
 // pushes updates to a webhook with the secret header and retries, and can
-// inject 429 and 5xx answers. It uses only the standard library and does not
-// import package telegram, so tests inside that package can use it.
+// inject 429 and 5xx answers. It knows the interaction the bot uses, with
+// the real server's checks: replies and forum topics, inline keyboards,
+// edits in place, button presses (Press), inline queries (Inline), the
+// bot's membership (MemberChange), getChatMember statuses (SetMember) and
+// allowed_updates. It uses only the standard library and does not import
+// package telegram, so tests inside that package can use it.
 package telegramtest
 
 import (
