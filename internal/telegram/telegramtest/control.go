@@ -134,41 +134,46 @@ func controlError(w http.ResponseWriter, status int, msg string) {
 
 // interactionRoutes are the control routes for buttons, inline mode and members.
 func (s *Server) interactionRoutes(mux *http.ServeMux) {
-	mux.HandleFunc("POST /control/press", func(w http.ResponseWriter, r *http.Request) {
-		var p struct {
-			ChatID    int64  `json:"chat_id"`
-			UserID    int64  `json:"user_id"`
-			MessageID int64  `json:"message_id"`
-			Data      string `json:"data"`
-		}
-		if decodeControl(w, r, &p) {
-			writeJSON(w, http.StatusOK, map[string]string{"query_id": s.Press(p.ChatID, p.UserID, p.MessageID, p.Data)})
-		}
+	type press struct {
+		ChatID    int64  `json:"chat_id"`
+		UserID    int64  `json:"user_id"`
+		MessageID int64  `json:"message_id"`
+		Data      string `json:"data"`
+	}
+	type inline struct {
+		UserID   int64  `json:"user_id"`
+		Query    string `json:"query"`
+		ChatType string `json:"chat_type"`
+	}
+	type member struct {
+		ChatID int64  `json:"chat_id"`
+		UserID int64  `json:"user_id"`
+		Status string `json:"status"`
+	}
+	handleControl(mux, "POST /control/press", func(p press) any {
+		return map[string]string{"query_id": s.Press(p.ChatID, p.UserID, p.MessageID, p.Data)}
 	})
-	mux.HandleFunc("POST /control/inline", func(w http.ResponseWriter, r *http.Request) {
-		var q struct {
-			UserID   int64  `json:"user_id"`
-			Query    string `json:"query"`
-			ChatType string `json:"chat_type"`
-		}
-		if decodeControl(w, r, &q) {
-			writeJSON(w, http.StatusOK, map[string]string{"query_id": s.Inline(q.UserID, q.Query, q.ChatType)})
-		}
+	handleControl(mux, "POST /control/inline", func(q inline) any {
+		return map[string]string{"query_id": s.Inline(q.UserID, q.Query, q.ChatType)}
 	})
-	mux.HandleFunc("POST /control/member", func(w http.ResponseWriter, r *http.Request) {
-		var m struct {
-			ChatID int64  `json:"chat_id"`
-			UserID int64  `json:"user_id"`
-			Status string `json:"status"`
-		}
-		if decodeControl(w, r, &m) {
-			s.SetMember(m.ChatID, m.UserID, m.Status)
-			writeJSON(w, http.StatusOK, struct{}{})
-		}
+	handleControl(mux, "POST /control/member", func(m member) any {
+		s.SetMember(m.ChatID, m.UserID, m.Status)
+		return struct{}{}
 	})
 	mux.HandleFunc("GET /control/answers", func(w http.ResponseWriter, _ *http.Request) {
 		s.mu.Lock()
 		defer s.mu.Unlock()
 		writeJSON(w, http.StatusOK, map[string]any{"callbacks": slices.Clone(s.answers), "inline": slices.Clone(s.inlineAs)})
+	})
+}
+
+// handleControl registers a control route that decodes a JSON T and
+// answers what f returns.
+func handleControl[T any](mux *http.ServeMux, pattern string, f func(T) any) {
+	mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
+		var v T
+		if decodeControl(w, r, &v) {
+			writeJSON(w, http.StatusOK, f(v))
+		}
 	})
 }
