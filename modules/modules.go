@@ -51,7 +51,8 @@ type Callback struct {
 }
 
 // InlineQuery is an inline query. Request.ChatID is then the sender's
-// private chat (= UserID): the query belongs to no chat yet.
+// private chat (= UserID, ChatType "private"): the query belongs to no
+// chat yet. The transport always answers it, with no results if need be.
 type InlineQuery struct {
 	ID       string
 	Query    string // as typed, up to 256 characters
