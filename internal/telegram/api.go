@@ -3,6 +3,13 @@
 // before acknowledging it, the bounded queue and worker pool, replay of what
 // a previous run left unanswered, and outbound sending with rate limits,
 // splitting, 429 retry, and memory of chats that refuse the bot.
+//
+// Besides commands it carries the interaction of modules.Request and Reply:
+// replies to the command message in its forum topic with an inline
+// keyboard; button presses, limited per user, whose reply edits the pressed
+// message and whose query is always answered (with a toast, or at the reply
+// deadline); inline queries, always answered; and the bot's own membership
+// changes. MemberCache checks group admins for features.
 package telegram
 
 import (
