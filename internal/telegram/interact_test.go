@@ -19,7 +19,7 @@ import (
 
 // newPolling runs a Bot long-polling the fake Bot API through the real
 // client, stopped at cleanup.
-func newPolling(t *testing.T, cfg Config, h Handler) (*telegramtest.Server, *Bot) {
+func newPolling(t testing.TB, cfg Config, h Handler) (*telegramtest.Server, *Bot) {
 	t.Helper()
 	srv := telegramtest.New(telegramtest.Options{})
 	t.Cleanup(srv.Close)
