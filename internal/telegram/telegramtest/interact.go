@@ -113,10 +113,10 @@ type msgKey struct{ chat, id int64 }
 
 // stored is a message as the fake remembers it, for replies and edits.
 type stored struct {
-	msg      Message
-	photo    [32]byte // sha256 of the photo; zero for text
-	deleted  bool     // gone: edits fail, presses carry an InaccessibleMessage
-	uneditab bool     // too old (or not the bot's) to edit
+	msg     Message
+	photo   [32]byte // sha256 of the photo; zero for text
+	deleted bool     // gone: edits fail, presses carry an InaccessibleMessage
+	frozen  bool     // too old (or not the bot's) to edit
 }
 
 // query is an issued callback or inline query id.
@@ -159,7 +159,7 @@ func (s *Server) setAllowed(p params) *apiError {
 
 // store remembers m (a copy), with the hash of its photo; s.mu must be held.
 func (s *Server) store(m *Message, photo []byte) {
-	st := &stored{msg: *m, uneditab: m.From == nil || m.From.ID != s.me.ID}
+	st := &stored{msg: *m, frozen: m.From == nil || m.From.ID != s.me.ID}
 	if photo != nil {
 		st.photo = sha256.Sum256(photo)
 	}
@@ -251,7 +251,7 @@ func (s *Server) Freeze(chat, messageID int64) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if st, ok := s.msgs[msgKey{chat, messageID}]; ok {
-		st.uneditab = true
+		st.frozen = true
 	}
 }
 
@@ -385,7 +385,7 @@ func (s *Server) editTarget(k msgKey, photo bool) (*stored, *apiError) {
 	switch {
 	case !ok || st.deleted:
 		return nil, badRequest("message to edit not found")
-	case st.uneditab:
+	case st.frozen:
 		return nil, badRequest("message can't be edited")
 	case photo && st.msg.Photo == nil:
 		return nil, badRequest("there is no media in the message to edit")
