@@ -75,6 +75,12 @@ type dialect struct {
 	// relax and restore switch a connection to lighter durability and back
 	// (see Store.write); empty where it does not apply.
 	relax, restore string
+	// forUpdate ends a SELECT that claims rows for a drainer (SKIP LOCKED on
+	// Postgres; SQLite has one writer, nothing to skip).
+	forUpdate string
+	// lockAlerts serialises the transactions that count alerts globally
+	// (CreateAlert); empty on SQLite, whose writes are serial already.
+	lockAlerts string
 }
 
 // Open opens the store at url and migrates it:
