@@ -6,6 +6,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"time"
 )
@@ -50,16 +51,18 @@ const (
 func (e *LimitError) Error() string { return fmt.Sprintf("%v: %s (%d)", ErrLimit, e.Limit, e.Max) }
 func (e *LimitError) Unwrap() error { return ErrLimit }
 
-// liveStates are the states that count against the limits.
-const liveStates = "('armed', 'cooling', 'paused')"
+// isLive reports whether alerts in state count against the limits.
+func isLive(state string) bool {
+	return state == stateArmed || state == stateCooling || state == statePaused
+}
 
 // CreateAlert stores a (zero State: armed) and returns its id, unless the
 // chat already has perChat live alerts (armed, cooling or paused) or all
-// chats together global ones; a limit ≤ 0 is no limit. The counts and the
-// insert are one transaction, and on Postgres concurrent creations count in
-// turn: the chat's row is locked by the upsert, and with a global limit an
-// advisory lock serialises creations across chats (they are rare, and a
-// count of the live index is cheap), so no race lets a chat pass a limit.
+// chats together global ones; a limit ≤ 0 is no limit. The counts are the
+// counters of chats.live_alerts and alert_totals, read and raised in the
+// insert's transaction: on Postgres the chat's row is locked by the upsert
+// and the totals row by the UPDATE, so concurrent creations (other replicas
+// included) count in turn and none slips past a limit.
 func (s *Store) CreateAlert(ctx context.Context, a AlertRow, perChat, global int) (id int64, err error) {
 	defer s.m.observe(opCreateAlert, time.Now(), &err)
 	if a.State == "" {
@@ -72,16 +75,23 @@ func (s *Store) CreateAlert(ctx context.Context, a AlertRow, perChat, global int
 		if err := lockChat(ctx, ex, a.ChatID); err != nil {
 			return err
 		}
-		if global > 0 && s.d.lockAlerts != "" {
-			if _, err := ex.ExecContext(ctx, s.d.lockAlerts); err != nil {
+		if isLive(a.State) {
+			var chat, all int
+			if err := queryRow(ctx, ex, "SELECT live_alerts FROM chats WHERE chat_id = $1", []any{a.ChatID}, &chat); err != nil {
 				return err
 			}
-		}
-		if err := checkLimit(ctx, ex, LimitPerChat, perChat, "SELECT COUNT(*) FROM alerts WHERE chat_id = $1 AND state IN "+liveStates, a.ChatID); err != nil {
-			return err
-		}
-		if err := checkLimit(ctx, ex, LimitGlobal, global, "SELECT COUNT(*) FROM alerts WHERE state IN "+liveStates); err != nil {
-			return err
+			if perChat > 0 && chat >= perChat {
+				return &LimitError{Limit: LimitPerChat, Max: perChat}
+			}
+			if err := queryRow(ctx, ex, "UPDATE alert_totals SET live = live + 1 WHERE id = 1 RETURNING live", nil, &all); err != nil {
+				return err
+			}
+			if global > 0 && all > global {
+				return &LimitError{Limit: LimitGlobal, Max: global} // the rollback undoes the + 1
+			}
+			if _, err := ex.ExecContext(ctx, "UPDATE chats SET live_alerts = live_alerts + 1 WHERE chat_id = $1", a.ChatID); err != nil {
+				return err
+			}
 		}
 		return queryRow(ctx, ex, `INSERT INTO alerts (chat_id, pair, kind, state, rule, status, created_at, expires_at)
 			VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id`,
@@ -93,19 +103,26 @@ func (s *Store) CreateAlert(ctx context.Context, a AlertRow, perChat, global int
 	return id, nil
 }
 
-// checkLimit fails with a *LimitError when count (the query) is at max.
-func checkLimit(ctx context.Context, ex execer, name string, max int, count string, args ...any) error {
-	if max <= 0 {
+// liveDelta collects the changes to the live-alert counts of a transaction,
+// by chat, applied once at its end (chats in id order, then the total).
+type liveDelta map[int64]int
+
+func (d liveDelta) apply(ctx context.Context, ex execer) error {
+	total := 0
+	for _, chat := range slices.Sorted(maps.Keys(d)) {
+		if d[chat] == 0 {
+			continue
+		}
+		if _, err := ex.ExecContext(ctx, "UPDATE chats SET live_alerts = live_alerts + $2 WHERE chat_id = $1", chat, d[chat]); err != nil {
+			return err
+		}
+		total += d[chat]
+	}
+	if total == 0 {
 		return nil
 	}
-	var n int
-	if err := queryRow(ctx, ex, count, args, &n); err != nil {
-		return err
-	}
-	if n >= max {
-		return &LimitError{Limit: name, Max: max}
-	}
-	return nil
+	_, err := ex.ExecContext(ctx, "UPDATE alert_totals SET live = live + $1 WHERE id = 1", total)
+	return err
 }
 
 const alertColumns = "id, chat_id, pair, kind, state, rule, status, created_at, expires_at"
@@ -142,17 +159,31 @@ func (s *Store) queryAlerts(ctx context.Context, q string, args ...any) ([]Alert
 // is empty) and returns how many it deleted; another chat's ids are ignored.
 func (s *Store) DeleteAlerts(ctx context.Context, chatID int64, ids ...int64) (deleted int, err error) {
 	defer s.m.observe(opDeleteAlerts, time.Now(), &err)
-	err = s.write(ctx, len(ids) > batchRows, false, func(ex execer) error {
-		if len(ids) == 0 {
-			return execCount(ctx, ex, &deleted, "DELETE FROM alerts WHERE chat_id = $1", chatID)
+	err = s.write(ctx, true, false, func(ex execer) error {
+		deleted = 0
+		live := 0
+		del := func(q string, args ...any) error {
+			states, err := queryAll(ctx, ex, q+" RETURNING state", args, func(rows *sql.Rows, st *string) error { return rows.Scan(st) })
+			for _, st := range states {
+				if isLive(st) {
+					live++
+				}
+			}
+			deleted += len(states)
+			return err
 		}
-		for chunk := range slices.Chunk(ids, batchRows) {
-			args := append([]any{chatID}, int64Args(chunk)...)
-			if err := execCount(ctx, ex, &deleted, "DELETE FROM alerts WHERE chat_id = $1 AND id IN ("+placeholders(2, len(chunk))+")", args...); err != nil {
+		if len(ids) == 0 {
+			if err := del("DELETE FROM alerts WHERE chat_id = $1", chatID); err != nil {
 				return err
 			}
 		}
-		return nil
+		for chunk := range slices.Chunk(ids, batchRows) {
+			args := append([]any{chatID}, int64Args(chunk)...)
+			if err := del("DELETE FROM alerts WHERE chat_id = $1 AND id IN ("+placeholders(2, len(chunk))+")", args...); err != nil {
+				return err
+			}
+		}
+		return liveDelta{chatID: -live}.apply(ctx, ex)
 	})
 	if err != nil {
 		return deleted, s.wrap("delete alerts", err)
@@ -179,17 +210,27 @@ func (s *Store) UpdateAlerts(ctx context.Context, us []AlertUpdate) (err error) 
 	}
 	defer s.m.observe(opUpdateAlerts, time.Now(), &err)
 	err = s.write(ctx, true, false, func(ex execer) error {
+		// Every row the WHERE lets through was live: only an update to a
+		// final state changes the counts.
+		d := liveDelta{}
 		for _, u := range us {
-			_, err := ex.ExecContext(ctx, `UPDATE alerts SET state = $2, status = COALESCE($3, status),
+			var chat int64
+			err := queryRow(ctx, ex, `UPDATE alerts SET state = $2, status = COALESCE($3, status),
 				block_paused = CASE WHEN $2 = 'paused' THEN block_paused ELSE FALSE END
 				WHERE id = $1 AND state NOT IN ('fired', 'expired')
-				AND NOT (block_paused AND $2 IN ('armed', 'cooling', 'paused'))`,
-				u.ID, u.State, orNull(u.Status))
+				AND NOT (block_paused AND $2 IN ('armed', 'cooling', 'paused')) RETURNING chat_id`,
+				[]any{u.ID, u.State, orNull(u.Status)}, &chat)
+			if errors.Is(err, errNoRows) {
+				continue
+			}
 			if err != nil {
 				return err
 			}
+			if !isLive(u.State) {
+				d[chat]--
+			}
 		}
-		return nil
+		return d.apply(ctx, ex)
 	})
 	if err != nil {
 		return s.wrap("update alerts", err)
@@ -233,14 +274,15 @@ func (s *Store) Fire(ctx context.Context, fs []Firing) (fired []bool, err error)
 	now := time.Now()
 	err = s.write(ctx, true, false, func(ex execer) error {
 		clear(fired)
+		d := liveDelta{}
 		for _, i := range order {
-			ok, err := s.fireOne(ctx, ex, fs[i], now)
+			ok, err := s.fireOne(ctx, ex, fs[i], now, d)
 			if err != nil {
 				return err
 			}
 			fired[i] = ok
 		}
-		return nil
+		return d.apply(ctx, ex)
 	})
 	if err != nil {
 		return nil, s.wrap("fire", err)
@@ -258,7 +300,7 @@ func (s *Store) Fire(ctx context.Context, fs []Firing) (fired []bool, err error)
 // fireOne claims f's trigger with its outbox row, then moves the alert on;
 // if the alert was not armed it withdraws the row (never seen outside the
 // transaction). Claiming first means a replayed trigger changes nothing.
-func (s *Store) fireOne(ctx context.Context, ex execer, f Firing, now time.Time) (bool, error) {
+func (s *Store) fireOne(ctx context.Context, ex execer, f Firing, now time.Time, d liveDelta) (bool, error) {
 	m := f.Message
 	if m.Created.IsZero() {
 		m.Created = now
@@ -274,14 +316,18 @@ func (s *Store) fireOne(ctx context.Context, ex execer, f Firing, now time.Time)
 	if err != nil {
 		return false, err
 	}
-	var n int
-	if err := execCount(ctx, ex, &n, "UPDATE alerts SET state = $2, status = COALESCE($3, status) WHERE id = $1 AND state = 'armed'",
-		f.AlertID, f.State, orNull(f.Status)); err != nil {
+	var chat int64
+	err = queryRow(ctx, ex, "UPDATE alerts SET state = $2, status = COALESCE($3, status) WHERE id = $1 AND state = 'armed' RETURNING chat_id",
+		[]any{f.AlertID, f.State, orNull(f.Status)}, &chat)
+	if errors.Is(err, errNoRows) {
+		_, err = ex.ExecContext(ctx, "DELETE FROM outbox WHERE id = $1", outID)
 		return false, err
 	}
-	if n == 1 {
-		return true, nil
+	if err != nil {
+		return false, err
 	}
-	_, err = ex.ExecContext(ctx, "DELETE FROM outbox WHERE id = $1", outID)
-	return false, err
+	if !isLive(f.State) {
+		d[chat]--
+	}
+	return true, nil
 }

@@ -421,8 +421,29 @@ var stateCases = []struct {
 func TestState(t *testing.T) {
 	for _, tc := range stateCases {
 		t.Run(tc.name, func(t *testing.T) {
-			forEachDriver(t, func(t *testing.T, url string) { tc.run(t, open(t, url, Options{})) })
+			forEachDriver(t, func(t *testing.T, url string) {
+				s := open(t, url, Options{})
+				tc.run(t, s)
+				checkCounts(t, s)
+			})
 		})
+	}
+}
+
+// checkCounts compares the live-alert counters with a count of the rows.
+func checkCounts(t *testing.T, s *Store) {
+	t.Helper()
+	var bad, total, live int
+	if err := s.r.QueryRowContext(t.Context(), `SELECT COUNT(*) FROM chats c WHERE live_alerts !=
+		(SELECT COUNT(*) FROM alerts a WHERE a.chat_id = c.chat_id AND a.state IN ('armed', 'cooling', 'paused'))`).Scan(&bad); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.r.QueryRowContext(t.Context(), `SELECT (SELECT live FROM alert_totals),
+		(SELECT COUNT(*) FROM alerts WHERE state IN ('armed', 'cooling', 'paused'))`).Scan(&total, &live); err != nil {
+		t.Fatal(err)
+	}
+	if bad != 0 || total != live {
+		t.Errorf("live-alert counters drifted: %d chats wrong, total %d for %d live alerts", bad, total, live)
 	}
 }
 
@@ -509,6 +530,7 @@ func TestFireTwoLeaders(t *testing.T) {
 		if got := outboxRows(t, s1); got != 2*n {
 			t.Errorf("%d outbox rows, want %d", got, 2*n)
 		}
+		checkCounts(t, s1)
 	})
 }
 
@@ -628,6 +650,7 @@ func TestCreateAlertLimitsUnderConcurrency(t *testing.T) {
 				t.Errorf("chat %d has %d alerts, over the limit %d", c, n, perChat)
 			}
 		}
+		checkCounts(t, s1)
 	})
 }
 

@@ -70,3 +70,31 @@ func BenchmarkJournalSettle(b *testing.B) {
 		}
 	})
 }
+
+// BenchmarkCreateAlert: one /alert's store cost with 100,000 live alerts
+// already stored (the issue's scale), limits on: both counts are read.
+func BenchmarkCreateAlert(b *testing.B) {
+	benchDrivers(b, func(b *testing.B, s *Store) {
+		if _, err := s.w.ExecContext(b.Context(), `INSERT INTO alerts (chat_id, pair, kind, state, rule, status, created_at)
+			WITH RECURSIVE g(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM g WHERE n < 100000)
+			SELECT n % 2000, 'BTC-USDT', 'above', 'armed', $1, $1, $2 FROM g`,
+			[]byte("{}"), s.d.time(time.Now())); err != nil {
+			b.Fatal(err)
+		}
+		if _, err := s.w.ExecContext(b.Context(), "UPDATE alert_totals SET live = 100000"); err != nil {
+			b.Fatal(err)
+		}
+		// What autovacuum (Postgres) would have done by then.
+		for _, q := range []string{"VACUUM", "ANALYZE"} {
+			if _, err := s.w.ExecContext(b.Context(), q); err != nil {
+				b.Fatal(err)
+			}
+		}
+		a := AlertRow{ChatID: -1, Pair: "BTC-USDT", Kind: "above", Rule: []byte("{}"), Status: []byte("{}")}
+		for b.Loop() {
+			if _, err := s.CreateAlert(b.Context(), a, 1<<30, 1<<30); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}

@@ -92,7 +92,8 @@ func (s *Store) MigrateChat(ctx context.Context, from, to int64) (err error) {
 			{"DELETE FROM watchlist WHERE chat_id = $1", only},
 			{"UPDATE digests SET chat_id = $2 WHERE chat_id = $1 AND NOT EXISTS (SELECT 1 FROM digests WHERE chat_id = $2)", both},
 			{"DELETE FROM digests WHERE chat_id = $1", only},
-			{"UPDATE chats SET blocked = (SELECT blocked FROM chats WHERE chat_id = $1) WHERE chat_id = $2", both},
+			{`UPDATE chats SET blocked = (SELECT blocked FROM chats WHERE chat_id = $1),
+				live_alerts = live_alerts + (SELECT live_alerts FROM chats WHERE chat_id = $1) WHERE chat_id = $2`, both},
 			{"DELETE FROM chats WHERE chat_id = $1", only},
 		} {
 			if _, err := ex.ExecContext(ctx, st.q, st.args...); err != nil {
