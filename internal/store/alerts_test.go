@@ -238,8 +238,10 @@ var stateCases = []struct {
 	}},
 	{"outbox drains oldest first with retries and give-ups", func(t *testing.T, s *Store) {
 		ctx := t.Context()
+		// An hour old, so the sends and failures below are later.
+		t0 := time.Now().Add(-time.Hour).Truncate(time.Millisecond)
 		for i, trig := range []string{"digest:1:2026-12-01", "digest:2:2026-12-01", "digest:3:2026-12-01", "digest:1:2026-12-01"} {
-			added, err := s.Enqueue(ctx, OutMessage{ChatID: int64(i%3 + 1), Text: trig, Silent: i == 1, Created: base.Add(time.Duration(-i) * time.Second)}, trig)
+			added, err := s.Enqueue(ctx, OutMessage{ChatID: int64(i%3 + 1), Text: trig, Silent: i == 1, Created: t0.Add(time.Duration(-i) * time.Second)}, trig)
 			if err != nil || added != (i < 3) {
 				t.Fatalf("Enqueue %d %s = %v, %v", i, trig, added, err)
 			}
@@ -251,7 +253,7 @@ var stateCases = []struct {
 		if again := pending(t, s, 0); len(again) != 0 {
 			t.Errorf("claimed messages handed out again: %+v", again)
 		}
-		if depth, oldest, err := s.OutboxStats(ctx); err != nil || depth != 3 || !oldest.Equal(base.Add(-2*time.Second)) {
+		if depth, oldest, err := s.OutboxStats(ctx); err != nil || depth != 3 || !oldest.Equal(t0.Add(-2*time.Second)) {
 			t.Errorf("OutboxStats = %d, %v, %v; want 3, oldest", depth, oldest, err)
 		}
 		if err := s.MarkSent(ctx, ms[0].ID); err != nil {
@@ -277,6 +279,32 @@ var stateCases = []struct {
 		}
 		if depth, oldest, err := s.OutboxStats(ctx); err != nil || depth != 0 || !oldest.IsZero() {
 			t.Errorf("OutboxStats = %d, %v, %v; want empty", depth, oldest, err)
+		}
+		// Sent, failed and given up: all three pruned, in batches of 2.
+		if n, err := s.PruneOutbox(ctx, t0.Add(time.Second), 2); err != nil || n != 1 {
+			t.Errorf("PruneOutbox(before the sends) = %d, %v; want the given-up one", n, err)
+		}
+		if n, err := s.PruneOutbox(ctx, time.Now().Add(time.Minute), 2); err != nil || n != 2 {
+			t.Errorf("PruneOutbox(now) = %d, %v; want 2", n, err)
+		}
+		if added, err := s.Enqueue(ctx, OutMessage{ChatID: 1, Text: "again"}, "digest:1:2026-12-01"); err != nil || !added {
+			t.Errorf("Enqueue of a pruned trigger = %v, %v; want added", added, err)
+		}
+	}},
+	{"a dead drainer's claim expires", func(t *testing.T, s *Store) {
+		if _, err := s.Enqueue(t.Context(), OutMessage{ChatID: 1, Text: "x"}, "t"); err != nil {
+			t.Fatal(err)
+		}
+		first := pending(t, s, 1)
+		if len(first) != 1 || len(pending(t, s, 1)) != 0 {
+			t.Fatalf("claim: %+v then more", first)
+		}
+		// The drainer died; its lease ran out.
+		if _, err := s.w.ExecContext(t.Context(), "UPDATE outbox SET claimed_until = $1", s.d.time(time.Now().Add(-time.Second))); err != nil {
+			t.Fatal(err)
+		}
+		if again := pending(t, s, 1); len(again) != 1 || again[0].ID != first[0].ID {
+			t.Errorf("after the lease: %+v, want message %d again", again, first[0].ID)
 		}
 	}},
 	{"watchlist limits, ignores duplicates, keeps order", func(t *testing.T, s *Store) {

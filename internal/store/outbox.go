@@ -132,6 +132,17 @@ func (s *Store) MarkOutboxFailed(ctx context.Context, id int64, permanent bool) 
 	return nil
 }
 
+// PruneOutbox deletes messages done before before (sent, failed for good,
+// or given up after MaxAttempts and created before it), batch rows per
+// transaction, and returns how many. A pruned trigger can be enqueued
+// again, so keep at least a day: triggers are replayed within seconds
+// (restarts, a second evaluator), digest triggers name their day.
+func (s *Store) PruneOutbox(ctx context.Context, before time.Time, batch int) (deleted int, err error) {
+	return s.pruneBatches(ctx, "prune outbox", `DELETE FROM outbox WHERE id IN (
+		SELECT id FROM outbox WHERE sent_at < $1 OR failed_at < $1 OR (attempts >= `+strconv.Itoa(MaxAttempts)+` AND created_at < $1) LIMIT $2)`,
+		before, batch)
+}
+
 // OutboxStats returns the number of messages waiting to be sent and when
 // the oldest was created (zero when none).
 func (s *Store) OutboxStats(ctx context.Context) (depth int, oldest time.Time, err error) {
