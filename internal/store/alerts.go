@@ -199,7 +199,7 @@ type AlertUpdate struct {
 	Status []byte
 }
 
-// UpdateAlerts applies us in one transaction. Fired and expired alerts are
+// UpdateAlerts applies us in one transaction (the last of one id's wins). Fired and expired alerts are
 // final and keep their state, and an alert paused because its chat blocked
 // the bot stays paused unless the update ends it (fired, expired): an
 // evaluator that has not seen the block yet must not revive it. Unknown ids
@@ -211,9 +211,9 @@ func (s *Store) UpdateAlerts(ctx context.Context, us []AlertUpdate) (err error) 
 	defer s.m.observe(opUpdateAlerts, time.Now(), &err)
 	err = s.write(ctx, true, false, func(ex execer) error {
 		// Every row the WHERE lets through was live: only an update to a
-		// final state changes the counts.
+		// final state changes the counts. In id order, like Fire's locks.
 		d := liveDelta{}
-		for _, u := range us {
+		for _, u := range slices.SortedStableFunc(slices.Values(us), func(a, b AlertUpdate) int { return cmp.Compare(a.ID, b.ID) }) {
 			var chat int64
 			err := queryRow(ctx, ex, `UPDATE alerts SET state = $2, status = COALESCE($3, status),
 				block_paused = CASE WHEN $2 = 'paused' THEN block_paused ELSE FALSE END

@@ -29,11 +29,8 @@ func (s *Store) SetChatBlocked(ctx context.Context, chatID int64, blocked bool) 
 		}
 	}
 	defer s.m.observe(opChats, time.Now(), &err)
+	// Alert rows before the chat row, the order Fire locks them in.
 	err = s.write(ctx, true, false, func(ex execer) error {
-		if _, err := ex.ExecContext(ctx, `INSERT INTO chats (chat_id, blocked) VALUES ($1, $2)
-			ON CONFLICT (chat_id) DO UPDATE SET blocked = excluded.blocked`, chatID, blocked); err != nil {
-			return err
-		}
 		q := "UPDATE alerts SET state = 'paused', block_paused = TRUE WHERE chat_id = $1 AND state IN ('armed', 'cooling')"
 		if !blocked {
 			q = "UPDATE alerts SET state = 'armed', block_paused = FALSE WHERE chat_id = $1 AND block_paused"
@@ -41,7 +38,11 @@ func (s *Store) SetChatBlocked(ctx context.Context, chatID int64, blocked bool) 
 		if _, err := ex.ExecContext(ctx, q, chatID); err != nil {
 			return err
 		}
-		_, err := ex.ExecContext(ctx, "UPDATE digests SET paused = $2 WHERE chat_id = $1", chatID, blocked)
+		if _, err := ex.ExecContext(ctx, "UPDATE digests SET paused = $2 WHERE chat_id = $1", chatID, blocked); err != nil {
+			return err
+		}
+		_, err := ex.ExecContext(ctx, `INSERT INTO chats (chat_id, blocked) VALUES ($1, $2)
+			ON CONFLICT (chat_id) DO UPDATE SET blocked = excluded.blocked`, chatID, blocked)
 		return err
 	})
 	if err != nil {
