@@ -52,20 +52,6 @@ func TestRepositoryDockerfile(t *testing.T) {
 	}
 }
 
-// lintFile reads and lints the Dockerfile at path.
-func lintFile(t *testing.T, path string) []Finding {
-	t.Helper()
-	dt, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	findings, err := lint(t.Context(), path, dt)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return findings
-}
-
 func TestRun(t *testing.T) {
 	tests := []struct {
 		name       string
@@ -99,4 +85,18 @@ func TestRun(t *testing.T) {
 			}
 		})
 	}
+}
+
+// lintFile reads and lints the Dockerfile at path.
+func lintFile(t *testing.T, path string) []Finding {
+	t.Helper()
+	dt, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	findings, err := lint(t.Context(), path, dt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return findings
 }
