@@ -48,22 +48,19 @@ func BenchmarkEvaluateFractional(b *testing.B) {
 	for i := range ids {
 		ids[i] = of.FlattenedContext{of.TargetingKey: strconv.Itoa(100_000_000 + i), "environment": "production"}
 	}
-	b.Run("fractional only", func(b *testing.B) {
-		b.ReportAllocs()
-		i := 0
-		for b.Loop() {
-			p.BooleanEvaluation(ctx, "advanced-analysis", false, ids[i%len(ids)])
-			i++
-		}
-	})
-	b.Run("allow-list then fractional", func(b *testing.B) {
-		b.ReportAllocs()
-		i := 0
-		for b.Loop() {
-			p.BooleanEvaluation(ctx, "staging-or-beta", false, ids[i%len(ids)])
-			i++
-		}
-	})
+	for _, bc := range []struct{ name, flag string }{
+		{"fractional only", "advanced-analysis"},
+		{"allow-list then fractional", "staging-or-beta"},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			b.ReportAllocs()
+			i := 0
+			for b.Loop() {
+				p.BooleanEvaluation(ctx, bc.flag, false, ids[i%len(ids)])
+				i++
+			}
+		})
+	}
 }
 
 // BenchmarkGate is one module decision through OpenFeature with the metrics hook.

@@ -163,36 +163,8 @@ var yamlLineRE = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
 // reports that it holds more, in which case none of its flags is compiled.
 func compileFile(path string, data []byte, budget int) (flags []*flagDef, probs []Problem, capped bool) {
 	c := &compiler{file: path, evaluators: map[string]*yaml.Node{}}
-	if len(bytes.TrimSpace(data)) == 0 {
-		c.errf(nil, "empty file")
-		return nil, c.probs, false
-	}
-	dec := yaml.NewDecoder(bytes.NewReader(data))
-	var doc yaml.Node
-	if err := dec.Decode(&doc); err != nil {
-		if errors.Is(err, io.EOF) {
-			c.errf(nil, "empty file (comments only)")
-			return nil, c.probs, false
-		}
-		c.yamlError(err)
-		return nil, c.probs, false
-	}
-	var extra yaml.Node
-	if err := dec.Decode(&extra); !errors.Is(err, io.EOF) {
-		if err != nil {
-			c.yamlError(err)
-		} else {
-			c.errf(&extra, "more than one YAML document")
-		}
-		return nil, c.probs, false
-	}
-	if len(doc.Content) == 0 {
-		c.errf(nil, "empty file")
-		return nil, c.probs, false
-	}
-	root := deref(doc.Content[0])
-	if root.Kind != yaml.MappingNode {
-		c.errf(root, "top level must be a mapping with a flags key")
+	root := c.document(data)
+	if root == nil {
 		return nil, c.probs, false
 	}
 	var flagsNode *yaml.Node
@@ -249,6 +221,44 @@ func compileFile(path string, data []byte, budget int) (flags []*flagDef, probs 
 		c.errf(flagsNode, "flags defines no flag")
 	}
 	return out, c.probs, false
+}
+
+// document decodes data as exactly one YAML document whose top level is a
+// mapping and returns that mapping, or nil with the problem recorded.
+func (c *compiler) document(data []byte) *yaml.Node {
+	if len(bytes.TrimSpace(data)) == 0 {
+		c.errf(nil, "empty file")
+		return nil
+	}
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	var doc yaml.Node
+	if err := dec.Decode(&doc); err != nil {
+		if errors.Is(err, io.EOF) {
+			c.errf(nil, "empty file (comments only)")
+			return nil
+		}
+		c.yamlError(err)
+		return nil
+	}
+	var extra yaml.Node
+	if err := dec.Decode(&extra); !errors.Is(err, io.EOF) {
+		if err != nil {
+			c.yamlError(err)
+		} else {
+			c.errf(&extra, "more than one YAML document")
+		}
+		return nil
+	}
+	if len(doc.Content) == 0 {
+		c.errf(nil, "empty file")
+		return nil
+	}
+	root := deref(doc.Content[0])
+	if root.Kind != yaml.MappingNode {
+		c.errf(root, "top level must be a mapping with a flags key")
+		return nil
+	}
+	return root
 }
 
 func (c *compiler) yamlError(err error) {

@@ -87,20 +87,7 @@ func (c *compiler) operation(n *yaml.Node, x ruleCtx) node {
 		}
 		return out
 	}
-	arity := func(lo, hi int) bool {
-		if len(args) < lo || (hi >= 0 && len(args) > hi) {
-			want := strconv.Itoa(lo)
-			switch {
-			case hi < 0:
-				want = "at least " + want
-			case hi != lo:
-				want = fmt.Sprintf("%d or %d", lo, hi)
-			}
-			c.errf(opNode, "%q takes %s argument(s), found %d%s", op, want, len(args), x.suffix())
-			return false
-		}
-		return true
-	}
+	arity := func(lo, hi int) bool { return c.arity(opNode, len(args), lo, hi, x) }
 	switch op {
 	case "if":
 		if !arity(2, -1) {
@@ -138,15 +125,7 @@ func (c *compiler) operation(n *yaml.Node, x ruleCtx) node {
 		if !arity(2, 2) {
 			return literal{}
 		}
-		if list := deref(args[1]); list.Kind == yaml.SequenceNode {
-			for _, it := range list.Content {
-				it = deref(it)
-				if t := it.ShortTag(); it.Kind == yaml.ScalarNode && (t == "!!int" || t == "!!float") {
-					c.errf(it, "unquoted number %s in an \"in\" list never matches a string id: quote it (\"%s\")%s",
-						it.Value, it.Value, x.suffix())
-				}
-			}
-		}
+		c.lintInList(deref(args[1]), x)
 		ns := nodes(x.operand())
 		return inNode{needle: ns[0], haystack: ns[1]}
 	case "var":
@@ -163,6 +142,38 @@ func (c *compiler) operation(n *yaml.Node, x ruleCtx) node {
 	}
 	c.errf(opNode, "unknown operator %q (allowed: %s)%s", op, operators, x.suffix())
 	return literal{}
+}
+
+// arity reports whether operator opNode has between lo and hi arguments (hi
+// < 0: no upper bound), recording an error when it has not.
+func (c *compiler) arity(opNode *yaml.Node, n, lo, hi int, x ruleCtx) bool {
+	if n >= lo && (hi < 0 || n <= hi) {
+		return true
+	}
+	want := strconv.Itoa(lo)
+	switch {
+	case hi < 0:
+		want = "at least " + want
+	case hi != lo:
+		want = fmt.Sprintf("%d or %d", lo, hi)
+	}
+	c.errf(opNode, "%q takes %s argument(s), found %d%s", opNode.Value, want, n, x.suffix())
+	return false
+}
+
+// lintInList flags unquoted numbers in a literal "in" list: YAML reads them
+// as numbers, and a number never equals a string chat id.
+func (c *compiler) lintInList(list *yaml.Node, x ruleCtx) {
+	if list.Kind != yaml.SequenceNode {
+		return
+	}
+	for _, it := range list.Content {
+		it = deref(it)
+		if t := it.ShortTag(); it.Kind == yaml.ScalarNode && (t == "!!int" || t == "!!float") {
+			c.errf(it, "unquoted number %s in an \"in\" list never matches a string id: quote it (\"%s\")%s",
+				it.Value, it.Value, x.suffix())
+		}
+	}
 }
 
 func (c *compiler) varOp(opNode *yaml.Node, args []*yaml.Node, x ruleCtx) node {

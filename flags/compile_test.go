@@ -73,8 +73,7 @@ func TestValidateRejects(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			dir := t.TempDir()
-			writeFiles(t, dir, tt.files)
+			dir := flagDir(t, tt.files)
 			probs, err := Validate(dir)
 			if err != nil {
 				t.Fatal(err)
@@ -113,8 +112,7 @@ func TestValidateAccepts(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			dir := t.TempDir()
-			writeFiles(t, dir, tt.files)
+			dir := flagDir(t, tt.files)
 			probs, err := Validate(dir)
 			if err != nil || len(probs) > 0 {
 				t.Errorf("Validate = %v, %v; want no problems", probs, err)

@@ -104,8 +104,7 @@ const analysisFlag = `flags:
 // TestFractionalGolden is the reference's bit-exact check: 100,000 chat ids,
 // exactly 24,782 "on", and the assignment itself pinned in a bitmap.
 func TestFractionalGolden(t *testing.T) {
-	dir := t.TempDir()
-	writeFiles(t, dir, map[string]string{"analysis.yaml": analysisFlag})
+	dir := flagDir(t, map[string]string{"analysis.yaml": analysisFlag})
 	p, _ := newTestProvider(t, dir)
 	const first, count = 100_000_000, 100_000
 	bitmap := make([]byte, count/8)
@@ -155,8 +154,7 @@ func TestFractionalGolden(t *testing.T) {
 // TestRollout25 checks a 25 % rollout over 10,000 supergroup-style ids lands
 // in 23–27 % and is the same for two provider instances.
 func TestRollout25(t *testing.T) {
-	dir := t.TempDir()
-	writeFiles(t, dir, map[string]string{"analysis.yaml": analysisFlag})
+	dir := flagDir(t, map[string]string{"analysis.yaml": analysisFlag})
 	p1, _ := newTestProvider(t, dir)
 	p2, _ := newTestProvider(t, dir)
 	on := 0

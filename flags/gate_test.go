@@ -12,8 +12,7 @@ import (
 )
 
 func TestGate(t *testing.T) {
-	dir := t.TempDir()
-	writeFiles(t, dir, map[string]string{"flags.yaml": evalFlags})
+	dir := flagDir(t, map[string]string{"flags.yaml": evalFlags})
 	p, m := newTestProvider(t, dir)
 	ctx := context.Background()
 	g, err := NewGate(ctx, p, m, "production")
@@ -92,8 +91,7 @@ func TestGate(t *testing.T) {
 // TestGateWithoutValidFlags: the gate builds, reads everything as off, and
 // turns on once a valid set loads (PROVIDER_READY clears the ERROR state).
 func TestGateWithoutValidFlags(t *testing.T) {
-	dir := t.TempDir()
-	writeFiles(t, dir, map[string]string{"a.yaml": "flags: {}\n"})
+	dir := flagDir(t, map[string]string{"a.yaml": "flags: {}\n"})
 	p, m := newTestProvider(t, dir)
 	ctx := context.Background()
 	g, err := NewGate(ctx, p, m, "production")
@@ -112,8 +110,7 @@ func TestGateWithoutValidFlags(t *testing.T) {
 }
 
 func TestGateLifecycle(t *testing.T) {
-	dir := t.TempDir()
-	writeFiles(t, dir, map[string]string{"a.yaml": base})
+	dir := flagDir(t, map[string]string{"a.yaml": base})
 	p, m := newTestProvider(t, dir)
 	ctx := context.Background()
 	t.Run("nil arguments", func(t *testing.T) {

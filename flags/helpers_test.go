@@ -26,6 +26,14 @@ func writeFiles(t testing.TB, dir string, files map[string]string) {
 	}
 }
 
+// flagDir returns a new temporary flag directory holding files.
+func flagDir(t testing.TB, files map[string]string) string {
+	t.Helper()
+	dir := t.TempDir()
+	writeFiles(t, dir, files)
+	return dir
+}
+
 // newTestProvider loads dir with a fresh registry.
 func newTestProvider(t testing.TB, dir string) (*Provider, *metrics.Metrics) {
 	t.Helper()

@@ -98,8 +98,7 @@ func maxLine(buf *bytes.Buffer) int {
 func TestFlagBombs(t *testing.T) {
 	ctx := context.Background()
 	t.Run("24 MB valid file with 300,000 flags", func(t *testing.T) {
-		dir := t.TempDir()
-		writeFiles(t, dir, map[string]string{"a.yaml": fmt.Sprintf(oneFlag, "good")})
+		dir := flagDir(t, map[string]string{"a.yaml": fmt.Sprintf(oneFlag, "good")})
 		p, logs := limitProvider(t, dir, Limits{})
 		size := writeFlags(t, filepath.Join(dir, "bomb.yaml"), 300_000)
 		if size < 20<<20 {
@@ -116,8 +115,7 @@ func TestFlagBombs(t *testing.T) {
 		}
 	})
 	t.Run("50 MB of garbage through a pipe: the LimitReader stops it", func(t *testing.T) {
-		dir := t.TempDir()
-		writeFiles(t, dir, map[string]string{"a.yaml": fmt.Sprintf(oneFlag, "good")})
+		dir := flagDir(t, map[string]string{"a.yaml": fmt.Sprintf(oneFlag, "good")})
 		p, _ := limitProvider(t, dir, Limits{})
 		// A FIFO has no size to stat, so only the LimitReader bounds the read.
 		path := filepath.Join(dir, "garbage.yaml")
@@ -154,8 +152,7 @@ func TestFlagBombs(t *testing.T) {
 		}
 	})
 	t.Run("more flags than max_flags in small files", func(t *testing.T) {
-		dir := t.TempDir()
-		writeFiles(t, dir, map[string]string{"a.yaml": fmt.Sprintf(oneFlag, "good")})
+		dir := flagDir(t, map[string]string{"a.yaml": fmt.Sprintf(oneFlag, "good")})
 		p, logs := limitProvider(t, dir, Limits{})
 		writeFlags(t, filepath.Join(dir, "b.yaml"), DefaultMaxFlags) // 1,001 with a.yaml's
 		got := allocated(func() { p.reload(ctx) })
@@ -170,8 +167,7 @@ func TestFlagBombs(t *testing.T) {
 		}
 	})
 	t.Run("files under the cap adding up to 4× it", func(t *testing.T) {
-		dir := t.TempDir()
-		writeFiles(t, dir, map[string]string{"a.yaml": fmt.Sprintf(oneFlag, "good")})
+		dir := flagDir(t, map[string]string{"a.yaml": fmt.Sprintf(oneFlag, "good")})
 		p, _ := limitProvider(t, dir, Limits{MaxFileBytes: 10_000, MaxFlags: 10_000})
 		for i := range 5 {
 			writeFlags(t, filepath.Join(dir, fmt.Sprintf("b%d.yaml", i)), 90) // ~9 KB each
@@ -180,8 +176,7 @@ func TestFlagBombs(t *testing.T) {
 		requireKeptGoodSet(t, p, "exceed 40000 bytes in total")
 	})
 	t.Run("options lower the caps", func(t *testing.T) {
-		dir := t.TempDir()
-		writeFiles(t, dir, map[string]string{"a.yaml": fmt.Sprintf(oneFlag, "good")})
+		dir := flagDir(t, map[string]string{"a.yaml": fmt.Sprintf(oneFlag, "good")})
 		p, _ := limitProvider(t, dir, Limits{MaxFlags: 2})
 		writeFiles(t, dir, map[string]string{"b.yaml": fmt.Sprintf(oneFlag, "b") + fmt.Sprintf(oneFlag, "c")[len("flags:\n"):]})
 		p.reload(ctx)

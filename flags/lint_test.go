@@ -27,8 +27,7 @@ func TestLint(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			dir := t.TempDir()
-			writeFiles(t, dir, tt.files)
+			dir := flagDir(t, tt.files)
 			probs, err := Lint(dir, catalog, Limits{})
 			if err != nil {
 				t.Fatal(err)

@@ -72,8 +72,7 @@ metadata: { flagSetId: cryptobot }
 `
 
 func TestEvaluate(t *testing.T) {
-	dir := t.TempDir()
-	writeFiles(t, dir, map[string]string{"flags.yaml": evalFlags})
+	dir := flagDir(t, map[string]string{"flags.yaml": evalFlags})
 	p, _ := newTestProvider(t, dir)
 	ctx := context.Background()
 
@@ -184,8 +183,7 @@ func TestNewProviderOptions(t *testing.T) {
 // TestInitWithoutValidFlags: Init fails on a bad first load, evaluations
 // answer code defaults, and the first good reload emits PROVIDER_READY.
 func TestInitWithoutValidFlags(t *testing.T) {
-	dir := t.TempDir()
-	writeFiles(t, dir, map[string]string{"a.yaml": "flags: [\n"})
+	dir := flagDir(t, map[string]string{"a.yaml": "flags: [\n"})
 	p, m := newTestProvider(t, dir)
 	if err := p.Init(of.EvaluationContext{}); !errors.Is(err, ErrNoValidFlags) {
 		t.Fatalf("Init = %v, want ErrNoValidFlags", err)
@@ -212,8 +210,7 @@ func TestInitWithoutValidFlags(t *testing.T) {
 }
 
 func TestReloadMetrics(t *testing.T) {
-	dir := t.TempDir()
-	writeFiles(t, dir, map[string]string{"a.yaml": base})
+	dir := flagDir(t, map[string]string{"a.yaml": base})
 	p, m := newTestProvider(t, dir)
 	ctx := context.Background()
 	steps := []struct {

@@ -231,8 +231,7 @@ func TestReloadUnderLoad(t *testing.T) {
 }
 
 func TestRunLifecycle(t *testing.T) {
-	dir := t.TempDir()
-	writeFiles(t, dir, map[string]string{"a.yaml": base})
+	dir := flagDir(t, map[string]string{"a.yaml": base})
 	p, _ := newTestProvider(t, dir)
 	before := runtime.NumGoroutine()
 	ctx, cancel := context.WithCancel(context.Background())

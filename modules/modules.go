@@ -32,6 +32,39 @@ type Request struct {
 	Command  string // lower case, without the slash and the @botname
 	Args     []string
 	Received time.Time // intake time; the reply deadline runs from here
+
+	// Interaction (Telegram buttons, inline mode, membership). At most one
+	// of Callback, Inline and Member is set; Command is then "".
+	MessageID int64         // the command's message, or the message whose button was pressed
+	ThreadID  int64         // forum topic the message is in; 0 outside topics (and in General)
+	Callback  *Callback     // a button press; answer with Toast and, for an edit, Edit
+	Inline    *InlineQuery  // "@bot query" typed in any chat; answer with Reply.Inline
+	Member    *MemberChange // the bot's own membership changed in ChatID
+}
+
+// Callback is a press of an inline keyboard button.
+type Callback struct {
+	ID   string // answered by the transport, always, within the reply deadline
+	Data string // the button's Data as Telegram returned it: unvalidated, may be forged or from an older build
+	// MessageID is the message the button is on; 0 when Telegram no longer
+	// gives it (deleted, or too old), and an edit is then impossible.
+	MessageID int64
+}
+
+// InlineQuery is an inline query. Request.ChatID is then the sender's
+// private chat (= UserID, ChatType "private"): the query belongs to no
+// chat yet. The transport always answers it, with no results if need be.
+type InlineQuery struct {
+	ID       string
+	Query    string // as typed, up to 256 characters
+	ChatType string // where it is typed: "sender", "private", "group", "supergroup", "channel", or ""
+}
+
+// MemberChange is a change of the bot's own status in a chat: added to a
+// group ("left" → "member"), removed ("kicked"/"left"), or, in a private
+// chat, blocked ("member" → "kicked") and unblocked.
+type MemberChange struct {
+	Old, New string // "creator", "administrator", "member", "restricted", "left", "kicked"
 }
 
 // Reply is what a handler answers. Text is HTML (Telegram's subset): every
@@ -39,6 +72,40 @@ type Request struct {
 type Reply struct {
 	Text  string
 	Photo []byte // optional PNG; when set, Text is its caption (≤ 1024 characters)
+
+	Buttons [][]Button // inline keyboard under the message (or the edited one), rows of buttons
+	// Edit, on a reply to a Callback, replaces the pressed message in place
+	// (text, or photo for a photo reply) instead of sending a new one.
+	Edit  bool
+	Toast string // on a reply to a Callback: the short note shown (≤ 200 characters, plain text)
+	// Inline answers an InlineQuery; nil answers with no results.
+	Inline *InlineAnswer
+}
+
+// Button is an inline keyboard button: a callback button (Data, 1–64
+// bytes, returned in Callback.Data when pressed) or a link (URL).
+type Button struct {
+	Text string // plain text label
+	Data string
+	URL  string
+}
+
+// InlineAnswer is the answer to an inline query.
+type InlineAnswer struct {
+	Results   []InlineResult // at most 50
+	CacheTime time.Duration  // how long Telegram may reuse it; capped at 10 s so prices stay fresh
+	Personal  bool           // results depend on the user (settings), not only the query
+	// Hint, if set, is a button above the results that opens the private
+	// chat with "/start <HintStart>"; the transport adds one for no results.
+	Hint, HintStart string
+}
+
+// InlineResult is one article of an inline answer.
+type InlineResult struct {
+	ID          string // 1–64 bytes, unique within the answer
+	Title       string // plain text
+	Description string // plain text, may be empty
+	Text        string // HTML (as Reply.Text) sent to the chat when the result is chosen
 }
 
 // Handler answers one command. Expected outcomes (usage, unknown pair) are

@@ -204,38 +204,16 @@ func warm(ctx context.Context, r *rig, timeout time.Duration) error {
 	return nil
 }
 
-// runLoad injects spec.total() updates open-loop: a 5 ms ticker releases
-// every update that is due by the schedule, whether or not earlier ones
-// were answered, so a slow bot cannot slow the offered load. Replies are
-// collected from the fake every 100 ms and matched by the fake's receive
-// time. After the last injection it waits until everything is answered or
-// spec.grace passes.
+// runLoad injects spec.total() updates open-loop (see inject) and reports
+// the replies matched, the bot's CPU, memory and metric deltas over the run.
 func runLoad(ctx context.Context, r *rig, spec loadSpec) (Result, error) {
 	res := Result{TargetRate: spec.rate, Chats: spec.chats, LoadAvgStart: loadAvg()}
-	rng := rand.New(rand.NewPCG(spec.seed, spec.seed^0x9e3779b97f4a7c15))
 	m := newMatcher()
-	offset := len(r.tg.Sent())
-	collect := func() {
-		sent := r.tg.Sent()
-		for _, msg := range sent[offset:] {
-			m.reply(msg.ChatID, msg.Text, msg.Time)
-		}
-		offset = len(sent)
-	}
-
 	before, err := r.metrics(ctx)
 	if err != nil {
 		return res, err
 	}
-	cpu0, err := readCPU(r.bot.pid)
-	if err != nil {
-		return res, err
-	}
-	wait0, err := readRunQueueWait(r.bot.pid)
-	if err != nil {
-		return res, err
-	}
-	self0, err := readCPU(os.Getpid())
+	cpu0, err := readCPUTimes(r.bot.pid)
 	if err != nil {
 		return res, err
 	}
@@ -244,58 +222,12 @@ func runLoad(ctx context.Context, r *rig, spec loadSpec) (Result, error) {
 	defer stopSampling()
 	rss := sampleRSS(sctx, r.bot.pid, rssEvery)
 
-	total := spec.total()
-	inject := time.NewTicker(injectEvery)
-	defer inject.Stop()
-	poll := time.NewTicker(collectEach)
-	defer poll.Stop()
-	start := time.Now()
-	for m.sent < total {
-		select {
-		case <-ctx.Done():
-			return res, ctx.Err()
-		case <-r.bot.done:
-			return res, fmt.Errorf("bot exited during the run (%v); its log:\n%s", r.bot.waitErr, r.bot.tail.String())
-		case <-poll.C:
-			collect()
-		case now := <-inject.C:
-			due := min(total, int(now.Sub(start).Seconds()*spec.rate)+1)
-			for m.sent < due {
-				chat := int64(firstChat + rng.IntN(spec.chats))
-				c := spec.mix.pick(rng)
-				m.request(chat, c.kind, time.Now())
-				r.tg.SendText(chat, chat, "private", c.text)
-			}
-		}
-	}
-	injected := time.Since(start)
-	graceEnd := time.Now().Add(spec.grace)
-	for collect(); m.waiting > 0 && time.Now().Before(graceEnd); collect() {
-		select {
-		case <-ctx.Done():
-			return res, ctx.Err()
-		case <-poll.C:
-		}
-	}
-	// A duplicate would come after its original: give it a moment to show.
-	if m.waiting == 0 {
-		select {
-		case <-ctx.Done():
-			return res, ctx.Err()
-		case <-time.After(settle):
-		}
-		collect()
+	injected, err := inject(ctx, r, spec, m)
+	if err != nil {
+		return res, err
 	}
 
-	cpu1, err := readCPU(r.bot.pid)
-	if err != nil {
-		return res, err
-	}
-	wait1, err := readRunQueueWait(r.bot.pid)
-	if err != nil {
-		return res, err
-	}
-	self1, err := readCPU(os.Getpid())
+	cpu1, err := readCPUTimes(r.bot.pid)
 	if err != nil {
 		return res, err
 	}
@@ -321,6 +253,82 @@ func runLoad(ctx context.Context, r *rig, spec loadSpec) (Result, error) {
 	span := injected + time.Duration(float64(time.Second)/spec.rate)
 	res.DurationS = span.Seconds()
 	res.AchievedRate = float64(m.sent) / span.Seconds()
+	res.matched(m)
+	res.PeakRSSBytes, res.MaxSampledRSS, res.RSSSamples = st.PeakRSS, max(rs.Max, st.RSS), rs.Samples
+	res.CPUSeconds = (cpu1.bot - cpu0.bot).Seconds()
+	res.RunQueueWaitS = (cpu1.wait - cpu0.wait).Seconds()
+	res.LoadgenCPUSeconds = (cpu1.self - cpu0.self).Seconds()
+	res.LateReplies = delta("cryptobot_replies_total", "outcome", "late")
+	res.FailedReplies = delta("cryptobot_replies_total", "outcome", "failed")
+	res.QueueFull = delta("cryptobot_updates_received_total", "outcome", "queue_full")
+	res.Market = marketCounts(before, after)
+	res.LoadAvgEnd = loadAvg()
+	return res, nil
+}
+
+// inject sends the updates open-loop: a 5 ms ticker releases every update
+// that is due by the schedule, whether or not earlier ones were answered,
+// so a slow bot cannot slow the offered load. Replies are collected from the
+// fake every 100 ms into m and matched by the fake's receive time. After the
+// last injection it waits until everything is answered or spec.grace passes.
+// It returns how long the injection took.
+func inject(ctx context.Context, r *rig, spec loadSpec, m *matcher) (time.Duration, error) {
+	rng := rand.New(rand.NewPCG(spec.seed, spec.seed^0x9e3779b97f4a7c15))
+	offset := len(r.tg.Sent())
+	collect := func() {
+		sent := r.tg.Sent()
+		for _, msg := range sent[offset:] {
+			m.reply(msg.ChatID, msg.Text, msg.Time)
+		}
+		offset = len(sent)
+	}
+	total := spec.total()
+	tick := time.NewTicker(injectEvery)
+	defer tick.Stop()
+	poll := time.NewTicker(collectEach)
+	defer poll.Stop()
+	start := time.Now()
+	for m.sent < total {
+		select {
+		case <-ctx.Done():
+			return 0, ctx.Err()
+		case <-r.bot.done:
+			return 0, fmt.Errorf("bot exited during the run (%v); its log:\n%s", r.bot.waitErr, r.bot.tail.String())
+		case <-poll.C:
+			collect()
+		case now := <-tick.C:
+			due := min(total, int(now.Sub(start).Seconds()*spec.rate)+1)
+			for m.sent < due {
+				chat := int64(firstChat + rng.IntN(spec.chats))
+				c := spec.mix.pick(rng)
+				m.request(chat, c.kind, time.Now())
+				r.tg.SendText(chat, chat, "private", c.text)
+			}
+		}
+	}
+	injected := time.Since(start)
+	graceEnd := time.Now().Add(spec.grace)
+	for collect(); m.waiting > 0 && time.Now().Before(graceEnd); collect() {
+		select {
+		case <-ctx.Done():
+			return 0, ctx.Err()
+		case <-poll.C:
+		}
+	}
+	// A duplicate would come after its original: give it a moment to show.
+	if m.waiting == 0 {
+		select {
+		case <-ctx.Done():
+			return 0, ctx.Err()
+		case <-time.After(settle):
+		}
+		collect()
+	}
+	return injected, nil
+}
+
+// matched records the matcher's counts and latencies.
+func (res *Result) matched(m *matcher) {
 	res.Sent, res.Answered, res.Lost = m.sent, m.answered, m.waiting
 	res.Duplicated, res.Mismatched = m.duplicated, m.mismatched
 	if len(m.examples) > 0 {
@@ -330,14 +338,21 @@ func runLoad(ctx context.Context, r *rig, spec loadSpec) (Result, error) {
 	if m.answered > 0 {
 		res.ThroughputPerS = float64(m.answered) / m.last.Sub(m.first).Seconds()
 	}
-	res.PeakRSSBytes, res.MaxSampledRSS, res.RSSSamples = st.PeakRSS, max(rs.Max, st.RSS), rs.Samples
-	res.CPUSeconds = (cpu1 - cpu0).Seconds()
-	res.RunQueueWaitS = (wait1 - wait0).Seconds()
-	res.LoadgenCPUSeconds = (self1 - self0).Seconds()
-	res.LateReplies = delta("cryptobot_replies_total", "outcome", "late")
-	res.FailedReplies = delta("cryptobot_replies_total", "outcome", "failed")
-	res.QueueFull = delta("cryptobot_updates_received_total", "outcome", "queue_full")
-	res.Market = marketCounts(before, after)
-	res.LoadAvgEnd = loadAvg()
-	return res, nil
+}
+
+// cpuTimes are the counters read before and after a run: the bot's CPU
+// time and run-queue wait, and this process's own CPU time.
+type cpuTimes struct{ bot, wait, self time.Duration }
+
+func readCPUTimes(pid int) (cpuTimes, error) {
+	var c cpuTimes
+	var err error
+	if c.bot, err = readCPU(pid); err != nil {
+		return c, err
+	}
+	if c.wait, err = readRunQueueWait(pid); err != nil {
+		return c, err
+	}
+	c.self, err = readCPU(os.Getpid())
+	return c, err
 }

@@ -106,49 +106,24 @@ Exit status: 0 all answered exactly once (and soak/find-max criteria met),
 Flags:
 `
 
+// rawFlags are the flag values parseFlags turns into config fields.
+type rawFlags struct {
+	mix                             string
+	env                             envList
+	rateGlobal, rateChat, rateGroup float64
+	soakMiB                         float64
+}
+
 func parseFlags(args []string, stderr io.Writer) (config, error) {
 	var c config
-	var mixText string
-	var extraEnv envList
-	var rateGlobal, rateChat, rateGroup float64
-	var soakBytesMiB float64
+	var raw rawFlags
 	fs := flag.NewFlagSet("loadgen", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.Usage = func() {
 		fmt.Fprint(stderr, usageHead)
 		fs.PrintDefaults()
 	}
-	fs.StringVar(&c.rig.mode, "mode", "webhook", "how updates reach the bot: webhook or polling")
-	fs.StringVar(&c.rig.bin, "bot", "", "bot binary to run (default: go build ./cmd/server into a temp dir)")
-	fs.StringVar(&c.rig.flagsSrc, "flags", "", "flag files to copy and force (default: flags/ of the repository)")
-	fs.BoolVar(&c.rig.enhanced, "enhanced", true, "force every enhanced flag on for every chat (false: off)")
-	fs.DurationVar(&c.rig.exchangeLatency, "exchange-latency", 0, "delay every fake exchange response by this much")
-	fs.StringVar(&c.limitsName, "telegram-limits", "raised", "outbound limits: raised (100000/s, 1000/s per chat, 60000/min per group) or real (30/s, 1/s, 20/min)")
-	fs.Float64Var(&rateGlobal, "rate-global", 0, "outbound messages per second, all chats (0: from -telegram-limits)")
-	fs.Float64Var(&rateChat, "rate-chat", 0, "outbound messages per second to one private chat (0: from -telegram-limits)")
-	fs.Float64Var(&rateGroup, "rate-group", 0, "outbound messages per minute to one group (0: from -telegram-limits)")
-	fs.Var(&extraEnv, "bot-env", "extra KEY=VALUE for the bot's environment, repeatable (e.g. CRYPTOBOT_WORKERS=16)")
-	fs.DurationVar(&c.rig.readyTimeout, "ready-timeout", 30*time.Second, "how long to wait for the bot's /readyz")
-	fs.DurationVar(&c.rig.stopTimeout, "stop-timeout", 15*time.Second, "how long the bot may take to exit after SIGTERM before SIGKILL")
-	fs.Float64Var(&c.load.rate, "rate", 100, "updates injected per second")
-	fs.DurationVar(&c.load.duration, "duration", 30*time.Second, "how long to inject (find-max: per step, default 15s)")
-	fs.IntVar(&c.load.chats, "chats", 1000, "distinct private chats the updates come from")
-	fs.DurationVar(&c.load.grace, "grace", 10*time.Second, "wait this long after the last injection for replies; later ones count as lost")
-	fs.StringVar(&mixText, "mix", defaultMix, "command mix as category=weight; categories: "+categoryNames())
-	fs.Uint64Var(&c.load.seed, "seed", 1, "random seed for chats and commands")
-	fs.BoolVar(&c.warm, "warm", false, "send one /price per symbol and wait for the replies before measuring")
-	fs.IntVar(&c.burst, "burst", 0, "after the run, inject this many updates at once and report them apart")
-	fs.StringVar(&c.jsonFile, "json", "", "also write the result as JSON to this file")
-	fs.BoolVar(&c.findMax, "find-max", false, "find the highest rate with p99 under -find-p99 and nothing lost")
-	fs.Float64Var(&c.findStart, "find-start", 100, "find-max: first rate")
-	fs.Float64Var(&c.findLimit, "find-limit", 12800, "find-max: highest rate to try")
-	fs.IntVar(&c.findRefine, "find-refine", 2, "find-max: bisection steps between the last pass and the first failure")
-	fs.DurationVar(&c.findP99, "find-p99", time.Second, "find-max: p99 latency limit")
-	fs.DurationVar(&c.soak, "soak", 0, "run a soak of this length (e.g. 10m) instead of one run")
-	fs.DurationVar(&c.soakEvery, "soak-every", 5*time.Second, "soak: sampling interval of /metrics and RSS")
-	fs.Float64Var(&c.soakTol.growth, "soak-growth", 0.20, "soak: allowed growth as a fraction of the first third's median")
-	fs.Float64Var(&soakBytesMiB, "soak-bytes", 5, "soak: allowed heap and RSS growth in MiB when larger than -soak-growth")
-	fs.Float64Var(&c.soakTol.goroutines, "soak-goroutines", 10, "soak: allowed goroutine growth when larger than -soak-growth")
+	c.define(fs, &raw)
 	if err := fs.Parse(args); err != nil {
 		return c, err
 	}
@@ -159,7 +134,7 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
 
 	var err error
-	if c.load.mix, err = parseMix(mixText); err != nil {
+	if c.load.mix, err = parseMix(raw.mix); err != nil {
 		return c, err
 	}
 	switch c.limitsName {
@@ -173,13 +148,13 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	for _, o := range []struct {
 		v   float64
 		dst *float64
-	}{{rateGlobal, &c.rig.limits.Global}, {rateChat, &c.rig.limits.PerChat}, {rateGroup, &c.rig.limits.PerGroup}} {
+	}{{raw.rateGlobal, &c.rig.limits.Global}, {raw.rateChat, &c.rig.limits.PerChat}, {raw.rateGroup, &c.rig.limits.PerGroup}} {
 		if o.v > 0 {
 			*o.dst = o.v
 		}
 	}
-	c.rig.extraEnv = extraEnv
-	c.soakTol.bytes = soakBytesMiB * (1 << 20)
+	c.rig.extraEnv = raw.env
+	c.soakTol.bytes = raw.soakMiB * (1 << 20)
 	if c.findMax && !set["duration"] {
 		c.load.duration = 15 * time.Second
 	}
@@ -190,31 +165,72 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 		}
 	}
 	c.warmTimeout, c.buildTimeout = 30*time.Second, 5*time.Minute
+	return c, c.validate(raw)
+}
+
+// define declares every flag on fs, into c or raw.
+func (c *config) define(fs *flag.FlagSet, raw *rawFlags) {
+	fs.StringVar(&c.rig.mode, "mode", "webhook", "how updates reach the bot: webhook or polling")
+	fs.StringVar(&c.rig.bin, "bot", "", "bot binary to run (default: go build ./cmd/server into a temp dir)")
+	fs.StringVar(&c.rig.flagsSrc, "flags", "", "flag files to copy and force (default: flags/ of the repository)")
+	fs.BoolVar(&c.rig.enhanced, "enhanced", true, "force every enhanced flag on for every chat (false: off)")
+	fs.DurationVar(&c.rig.exchangeLatency, "exchange-latency", 0, "delay every fake exchange response by this much")
+	fs.StringVar(&c.limitsName, "telegram-limits", "raised", "outbound limits: raised (100000/s, 1000/s per chat, 60000/min per group) or real (30/s, 1/s, 20/min)")
+	fs.Float64Var(&raw.rateGlobal, "rate-global", 0, "outbound messages per second, all chats (0: from -telegram-limits)")
+	fs.Float64Var(&raw.rateChat, "rate-chat", 0, "outbound messages per second to one private chat (0: from -telegram-limits)")
+	fs.Float64Var(&raw.rateGroup, "rate-group", 0, "outbound messages per minute to one group (0: from -telegram-limits)")
+	fs.Var(&raw.env, "bot-env", "extra KEY=VALUE for the bot's environment, repeatable (e.g. CRYPTOBOT_WORKERS=16)")
+	fs.DurationVar(&c.rig.readyTimeout, "ready-timeout", 30*time.Second, "how long to wait for the bot's /readyz")
+	fs.DurationVar(&c.rig.stopTimeout, "stop-timeout", 15*time.Second, "how long the bot may take to exit after SIGTERM before SIGKILL")
+	fs.Float64Var(&c.load.rate, "rate", 100, "updates injected per second")
+	fs.DurationVar(&c.load.duration, "duration", 30*time.Second, "how long to inject (find-max: per step, default 15s)")
+	fs.IntVar(&c.load.chats, "chats", 1000, "distinct private chats the updates come from")
+	fs.DurationVar(&c.load.grace, "grace", 10*time.Second, "wait this long after the last injection for replies; later ones count as lost")
+	fs.StringVar(&raw.mix, "mix", defaultMix, "command mix as category=weight; categories: "+categoryNames())
+	fs.Uint64Var(&c.load.seed, "seed", 1, "random seed for chats and commands")
+	fs.BoolVar(&c.warm, "warm", false, "send one /price per symbol and wait for the replies before measuring")
+	fs.IntVar(&c.burst, "burst", 0, "after the run, inject this many updates at once and report them apart")
+	fs.StringVar(&c.jsonFile, "json", "", "also write the result as JSON to this file")
+	fs.BoolVar(&c.findMax, "find-max", false, "find the highest rate with p99 under -find-p99 and nothing lost")
+	fs.Float64Var(&c.findStart, "find-start", 100, "find-max: first rate")
+	fs.Float64Var(&c.findLimit, "find-limit", 12800, "find-max: highest rate to try")
+	fs.IntVar(&c.findRefine, "find-refine", 2, "find-max: bisection steps between the last pass and the first failure")
+	fs.DurationVar(&c.findP99, "find-p99", time.Second, "find-max: p99 latency limit")
+	fs.DurationVar(&c.soak, "soak", 0, "run a soak of this length (e.g. 10m) instead of one run")
+	fs.DurationVar(&c.soakEvery, "soak-every", 5*time.Second, "soak: sampling interval of /metrics and RSS")
+	fs.Float64Var(&c.soakTol.growth, "soak-growth", 0.20, "soak: allowed growth as a fraction of the first third's median")
+	fs.Float64Var(&raw.soakMiB, "soak-bytes", 5, "soak: allowed heap and RSS growth in MiB when larger than -soak-growth")
+	fs.Float64Var(&c.soakTol.goroutines, "soak-goroutines", 10, "soak: allowed goroutine growth when larger than -soak-growth")
+}
+
+// validate checks the settled configuration and the raw values it keeps no
+// field for.
+func (c *config) validate(raw rawFlags) error {
 	switch {
 	case c.rig.mode != "webhook" && c.rig.mode != "polling":
-		return c, fmt.Errorf("-mode must be webhook or polling, got %q", c.rig.mode)
+		return fmt.Errorf("-mode must be webhook or polling, got %q", c.rig.mode)
 	case c.load.rate <= 0 || c.load.rate > 1e6:
-		return c, fmt.Errorf("-rate must be in (0, 1e6], got %g", c.load.rate)
+		return fmt.Errorf("-rate must be in (0, 1e6], got %g", c.load.rate)
 	case c.load.duration <= 0:
-		return c, errors.New("-duration must be positive")
+		return errors.New("-duration must be positive")
 	case c.load.chats < 1 || c.load.chats > 10_000_000:
-		return c, fmt.Errorf("-chats must be in [1, 1e7], got %d", c.load.chats)
-	case c.load.grace < 0 || c.rig.exchangeLatency < 0 || rateGlobal < 0 || rateChat < 0 || rateGroup < 0 || c.burst < 0:
-		return c, errors.New("-grace, -exchange-latency, -burst and the -rate-* limits must not be negative")
+		return fmt.Errorf("-chats must be in [1, 1e7], got %d", c.load.chats)
+	case c.load.grace < 0 || c.rig.exchangeLatency < 0 || raw.rateGlobal < 0 || raw.rateChat < 0 || raw.rateGroup < 0 || c.burst < 0:
+		return errors.New("-grace, -exchange-latency, -burst and the -rate-* limits must not be negative")
 	case c.rig.readyTimeout <= 0 || c.rig.stopTimeout <= 0:
-		return c, errors.New("-ready-timeout and -stop-timeout must be positive")
+		return errors.New("-ready-timeout and -stop-timeout must be positive")
 	case c.findMax && c.soak > 0:
-		return c, errors.New("-find-max and -soak are exclusive")
+		return errors.New("-find-max and -soak are exclusive")
 	case c.soak < 0:
-		return c, errors.New("-soak must not be negative")
+		return errors.New("-soak must not be negative")
 	case c.findMax && (c.findStart <= 0 || c.findLimit < c.findStart || c.findRefine < 0 || c.findP99 <= 0):
-		return c, errors.New("-find-start must be positive, -find-limit at least -find-start, -find-refine ≥ 0, -find-p99 positive")
-	case c.soak > 0 && (c.soakEvery <= 0 || c.soakTol.growth < 0 || soakBytesMiB < 0 || c.soakTol.goroutines < 0):
-		return c, errors.New("-soak-every must be positive and the soak tolerances not negative")
+		return errors.New("-find-start must be positive, -find-limit at least -find-start, -find-refine ≥ 0, -find-p99 positive")
+	case c.soak > 0 && (c.soakEvery <= 0 || c.soakTol.growth < 0 || raw.soakMiB < 0 || c.soakTol.goroutines < 0):
+		return errors.New("-soak-every must be positive and the soak tolerances not negative")
 	case c.soak > 0 && c.soak < minSoakSamples*c.soakEvery:
-		return c, fmt.Errorf("-soak %s is too short for %d samples every %s", c.soak, minSoakSamples, c.soakEvery)
+		return fmt.Errorf("-soak %s is too short for %d samples every %s", c.soak, minSoakSamples, c.soakEvery)
 	}
-	return c, nil
+	return nil
 }
 
 // run is main without the process: it returns the exit status.

@@ -19,30 +19,32 @@ Threads:	9
 `
 
 func TestParseStatus(t *testing.T) {
-	tests := []struct {
-		name    string
-		in      string
-		want    memStatus
-		wantErr string
-	}{
+	checkParser(t, func(in string) (memStatus, error) { return parseStatus(strings.NewReader(in)) }, []parserCase[memStatus]{
 		{"typical", statusSample, memStatus{RSS: 29696 << 10, PeakRSS: 31744 << 10}, ""},
 		{"kernel thread has no Vm lines", "Name:\tkthreadd\nState:\tS (sleeping)\n", memStatus{}, "no VmRSS or VmHWM"},
 		{"only VmRSS", "VmRSS:\t 10 kB\n", memStatus{}, "no VmRSS or VmHWM"},
 		{"wrong unit", "VmHWM:\t 10 MB\nVmRSS:\t 10 kB\n", memStatus{}, `VmHWM: want "N kB"`},
 		{"not a number", "VmHWM:\t ten kB\nVmRSS:\t 10 kB\n", memStatus{}, `VmHWM: bad size "ten"`},
 		{"negative", "VmHWM:\t 10 kB\nVmRSS:\t -1 kB\n", memStatus{}, `VmRSS: bad size "-1"`},
-	}
-	for _, tt := range tests {
+	})
+}
+
+// parserCase is one input of a /proc parser and what it must give: the
+// value, or an error containing wantErr.
+type parserCase[T comparable] struct {
+	name    string
+	in      string
+	want    T
+	wantErr string
+}
+
+func checkParser[T comparable](t *testing.T, parse func(string) (T, error), cases []parserCase[T]) {
+	t.Helper()
+	for _, tt := range cases {
 		t.Run(tt.name, func(t *testing.T) {
-			got, err := parseStatus(strings.NewReader(tt.in))
-			if tt.wantErr != "" {
-				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
-					t.Fatalf("err = %v, want one containing %q", err, tt.wantErr)
-				}
+			got, err := parse(tt.in)
+			if errorCase(t, err, tt.wantErr) {
 				return
-			}
-			if err != nil {
-				t.Fatal(err)
 			}
 			if got != tt.want {
 				t.Errorf("got %+v, want %+v", got, tt.want)
@@ -54,36 +56,14 @@ func TestParseStatus(t *testing.T) {
 func TestParseStatCPU(t *testing.T) {
 	// Fields 14 and 15 (utime, stime) are 250 and 50 ticks: 3 s.
 	const rest = " S 1 4242 4242 0 -1 4194560 1234 0 0 0 250 50 0 0 20 0 9 0 12345 1263932 7424 18446744073709551615"
-	tests := []struct {
-		name    string
-		in      string
-		want    time.Duration
-		wantErr string
-	}{
+	checkParser(t, func(in string) (time.Duration, error) { return parseStatCPU([]byte(in)) }, []parserCase[time.Duration]{
 		{"typical", "4242 (cryptobot)" + rest, 3 * time.Second, ""},
 		{"command with spaces and parens", "4242 (my (odd) bot)" + rest, 3 * time.Second, ""},
 		{"zero", "1 (x) S 1 1 1 0 -1 0 0 0 0 0 0 0 0 0", 0, ""},
 		{"no command", "4242 cryptobot S 1", 0, "no ')'"},
 		{"truncated", "4242 (cryptobot) S 1 4242", 0, "fields after the command name"},
 		{"bad ticks", "4242 (x) S 1 1 1 0 -1 0 0 0 0 0 abc 50", 0, `bad tick count "abc"`},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			got, err := parseStatCPU([]byte(tt.in))
-			if tt.wantErr != "" {
-				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
-					t.Fatalf("err = %v, want one containing %q", err, tt.wantErr)
-				}
-				return
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
-			if got != tt.want {
-				t.Errorf("got %v, want %v", got, tt.want)
-			}
-		})
-	}
+	})
 }
 
 // The parsers must agree with the running kernel, not only with samples.
@@ -107,31 +87,12 @@ func TestReadOwnProcess(t *testing.T) {
 }
 
 func TestParseSchedstat(t *testing.T) {
-	tests := []struct {
-		name    string
-		in      string
-		want    time.Duration
-		wantErr string
-	}{
+	checkParser(t, func(in string) (time.Duration, error) { return parseSchedstat([]byte(in)) }, []parserCase[time.Duration]{
 		{"typical", "123456789 2500000000 4242\n", 2500 * time.Millisecond, ""},
 		{"idle", "0 0 0", 0, ""},
 		{"short", "1 2", 0, "want 3 fields"},
 		{"bad wait", "1 x 3", 0, `bad wait "x"`},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			got, err := parseSchedstat([]byte(tt.in))
-			if tt.wantErr != "" {
-				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
-					t.Fatalf("err = %v, want one containing %q", err, tt.wantErr)
-				}
-				return
-			}
-			if err != nil || got != tt.want {
-				t.Errorf("got %v, %v; want %v", got, err, tt.want)
-			}
-		})
-	}
+	})
 	if _, err := os.Stat("/proc/self/task"); err == nil {
 		if _, err := readRunQueueWait(os.Getpid()); err != nil {
 			t.Errorf("own process: %v", err)

@@ -8,9 +8,9 @@
 # Usage: deploy/ci/check.sh   (from anywhere; installs caddy with apt if missing)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
+. deploy/ci/lib.sh
 root=$PWD
 
-step() { printf '\n==> %s\n' "$*"; }
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 trap 'exit 143' INT TERM
@@ -52,15 +52,6 @@ for port in 443 8443; do
 done
 
 # Behaviour, over plain HTTP on loopback: only POST /webhook reaches the bot.
-# freeport: a random loopback port nothing listens on (bash only, no python).
-freeport() {
-  local p
-  for _ in $(seq 50); do
-    p=$(( 20000 + RANDOM % 40000 ))
-    (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null || { echo "$p"; return 0; }
-  done
-  return 1
-}
 up=$(freeport) front=$(freeport)
 export XDG_DATA_HOME="$tmp/caddy-data" XDG_CONFIG_HOME="$tmp/caddy-config"
 timeout 60 caddy respond --listen "127.0.0.1:$up" --body bot >"$tmp/up.log" 2>&1 &

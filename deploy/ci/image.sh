@@ -13,25 +13,16 @@
 #        seconds instead of minutes); SKIP_CHECKS=1 skips deploy/ci/check.sh.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
+. deploy/ci/lib.sh
 
 max_image_bytes=${MAX_IMAGE_BYTES:-20000000}
 builder=docker.io/library/golang:1.26-alpine
 image=localhost/cryptobot:ci
 name=cryptobot-ci-$$
 
-step() { printf '\n==> %s\n' "$*"; }
 die() { echo "image.sh: $*" >&2; exit 1; }
 now() { date +%s.%N; }
 elapsed() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", b - a }'; }
-# freeport: a random loopback port nothing listens on (bash only, no python).
-freeport() {
-  local p
-  for _ in $(seq 50); do
-    p=$(( 20000 + RANDOM % 40000 ))
-    (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null || { echo "$p"; return 0; }
-  done
-  return 1
-}
 
 # wait_for SECONDS DESCRIPTION COMMAND...: retry COMMAND every 0.1 s.
 wait_for() {

@@ -6,11 +6,23 @@ import (
 	"time"
 )
 
+// floatCase is one input of a float formatter and the text it must give.
+type floatCase struct {
+	in   float64
+	want string
+}
+
+func checkFloat(t *testing.T, name string, format func(float64) string, cases []floatCase) {
+	t.Helper()
+	for _, tc := range cases {
+		if got := format(tc.in); got != tc.want {
+			t.Errorf("%s(%v) = %q, want %q", name, tc.in, got, tc.want)
+		}
+	}
+}
+
 func TestPrice(t *testing.T) {
-	for _, tc := range []struct {
-		in   float64
-		want string
-	}{
+	checkFloat(t, "Price", Price, []floatCase{
 		{97123.4, "97,123.40"},
 		{1234567.891, "1,234,567.89"},
 		{3456.78, "3,456.78"},
@@ -22,18 +34,11 @@ func TestPrice(t *testing.T) {
 		{0, "0"},
 		{math.NaN(), "n/a"},
 		{math.Inf(1), "n/a"},
-	} {
-		if got := Price(tc.in); got != tc.want {
-			t.Errorf("Price(%v) = %q, want %q", tc.in, got, tc.want)
-		}
-	}
+	})
 }
 
 func TestCompact(t *testing.T) {
-	for _, tc := range []struct {
-		in   float64
-		want string
-	}{
+	checkFloat(t, "Compact", Compact, []floatCase{
 		{1.23e9, "1.23B"},
 		{999_999_999, "1.00B"},
 		{4.5e6, "4.50M"},
@@ -42,11 +47,7 @@ func TestCompact(t *testing.T) {
 		{999, "999.00"},
 		{0.005, "0.005000"},
 		{-3e6, "-3.00M"},
-	} {
-		if got := Compact(tc.in); got != tc.want {
-			t.Errorf("Compact(%v) = %q, want %q", tc.in, got, tc.want)
-		}
-	}
+	})
 }
 
 func TestPercent(t *testing.T) {

@@ -46,6 +46,7 @@ type Market struct {
 	catalog   *catalog
 	health    *health
 	cache     *cache
+	prices    *priceCache // batched last prices (prices.go)
 	metrics   *metrics.Metrics
 	log       *slog.Logger
 	now       func() time.Time
@@ -88,6 +89,7 @@ func New(opts Options) *Market {
 		retry:     min(opts.InstrumentRefresh, maxRetry),
 	}
 	m.cache = newCache(m.fetch, opts)
+	m.prices = newPriceCache(m)
 	m.all = view{m: m, venue: anyVenue}
 	for i, ex := range m.exchanges {
 		m.venues = append(m.venues, venueSource{view: view{m: m, venue: i}, ex: ex})

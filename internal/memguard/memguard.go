@@ -6,6 +6,7 @@
 package memguard
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -181,24 +182,12 @@ func (o *Options) defaults() error {
 	if o.Log == nil {
 		o.Log = slog.New(slog.DiscardHandler)
 	}
-	if o.Ratio == 0 {
-		o.Ratio = defaultRatio
-	}
-	if o.Fallback == 0 {
-		o.Fallback = defaultFallback
-	}
-	if o.High == 0 {
-		o.High = defaultHigh
-	}
-	if o.Low == 0 {
-		o.Low = defaultLow
-	}
-	if o.Interval == 0 {
-		o.Interval = defaultInterval
-	}
-	if o.ModuleShare == 0 {
-		o.ModuleShare = defaultModuleShare
-	}
+	o.Ratio = cmp.Or(o.Ratio, defaultRatio)
+	o.Fallback = cmp.Or(o.Fallback, defaultFallback)
+	o.High = cmp.Or(o.High, defaultHigh)
+	o.Low = cmp.Or(o.Low, defaultLow)
+	o.Interval = cmp.Or(o.Interval, defaultInterval)
+	o.ModuleShare = cmp.Or(o.ModuleShare, defaultModuleShare)
 	if o.LookupEnv == nil {
 		o.LookupEnv = os.LookupEnv
 	}

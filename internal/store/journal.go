@@ -179,30 +179,31 @@ func (s *Store) Unanswered(ctx context.Context, limit int) (us []Update, err err
 // Prune deletes entries settled before before, batch rows per transaction
 // so the writer is never held for long, and returns how many it deleted.
 func (s *Store) Prune(ctx context.Context, before time.Time, batch int) (deleted int, err error) {
+	return s.pruneBatches(ctx, "prune", `DELETE FROM journal WHERE update_id IN (
+		SELECT update_id FROM journal WHERE outcome IS NOT NULL AND settled_at < $1 LIMIT $2)`, before, batch)
+}
+
+// pruneBatches runs the DELETE q ($1 the cut-off, $2 the batch) until it
+// deletes fewer than batch rows.
+func (s *Store) pruneBatches(ctx context.Context, op, q string, before time.Time, batch int) (deleted int, err error) {
 	if batch <= 0 {
-		return 0, fmt.Errorf("store: prune: batch %d, want > 0", batch)
+		return 0, fmt.Errorf("store: %s: batch %d, want > 0", op, batch)
 	}
 	defer s.m.observe(opPrune, time.Now(), &err)
 	for {
-		var n int64
+		var n int
 		err := s.write(ctx, false, true, func(ex execer) error {
-			res, err := ex.ExecContext(ctx, `DELETE FROM journal WHERE update_id IN (
-				SELECT update_id FROM journal WHERE outcome IS NOT NULL AND settled_at < $1 LIMIT $2)`,
-				s.d.time(before), batch)
-			if err == nil {
-				n, err = res.RowsAffected()
-			}
-			return err
+			return execCount(ctx, ex, &n, q, s.d.time(before), batch)
 		})
 		if err != nil {
-			return deleted, s.wrap("prune", err)
+			return deleted, s.wrap(op, err)
 		}
-		deleted += int(n)
-		if int(n) < batch {
+		deleted += n
+		if n < batch {
 			return deleted, nil
 		}
 		if err := ctx.Err(); err != nil {
-			return deleted, s.wrap("prune", err)
+			return deleted, s.wrap(op, err)
 		}
 	}
 }

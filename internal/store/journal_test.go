@@ -57,6 +57,9 @@ func open(t *testing.T, url string, opts Options) *Store {
 	return s
 }
 
+// schemaVersion is the number of migrations this binary carries.
+const schemaVersion = 2
+
 // base is a fixed, microsecond-aligned instant so stored times compare equal.
 var base = time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC)
 
@@ -276,12 +279,12 @@ func TestReopenKeepsData(t *testing.T) {
 		if got := mustAppend(t, s, upd(1, 0)); got[0] {
 			t.Error("update 1 fresh again after reopen: dedupe did not survive the restart")
 		}
-		if v := s.Info().SchemaVersion; v != 1 {
-			t.Errorf("schema version %d, want 1", v)
+		if v := s.Info().SchemaVersion; v != schemaVersion {
+			t.Errorf("schema version %d, want %d", v, schemaVersion)
 		}
 		var applied int
-		if err := s.r.QueryRowContext(t.Context(), "SELECT COUNT(*) FROM schema_version").Scan(&applied); err != nil || applied != 1 {
-			t.Errorf("%d migrations recorded (%v), want 1: reopening must not re-apply", applied, err)
+		if err := s.r.QueryRowContext(t.Context(), "SELECT COUNT(*) FROM schema_version").Scan(&applied); err != nil || applied != schemaVersion {
+			t.Errorf("%d migrations recorded (%v), want %d: reopening must not re-apply", applied, err, schemaVersion)
 		}
 	})
 }
@@ -297,7 +300,7 @@ func TestNewerSchemaRefused(t *testing.T) {
 		if !errors.Is(err, ErrNewerSchema) {
 			t.Fatalf("Open = %v, want ErrNewerSchema", err)
 		}
-		if msg := err.Error(); !strings.Contains(msg, "version 7") || !strings.Contains(msg, "up to 1") {
+		if msg := err.Error(); !strings.Contains(msg, "version 7") || !strings.Contains(msg, fmt.Sprintf("up to %d", schemaVersion)) {
 			t.Errorf("error %q does not name both versions (7 and 1)", msg)
 		}
 	})
@@ -305,7 +308,7 @@ func TestNewerSchemaRefused(t *testing.T) {
 
 func TestInfo(t *testing.T) {
 	s := open(t, "sqlite::memory:", Options{})
-	if got := s.Info(); got != (Info{Driver: "sqlite", Location: ":memory:", SchemaVersion: 1}) {
+	if got := s.Info(); got != (Info{Driver: "sqlite", Location: ":memory:", SchemaVersion: schemaVersion}) {
 		t.Errorf("Info = %+v", got)
 	}
 	if err := s.Ping(t.Context()); err != nil {
@@ -314,7 +317,7 @@ func TestInfo(t *testing.T) {
 	url := pgtest.Start(t)
 	withPassword := strings.Replace(url, "postgres@", "postgres:s3cret@", 1)
 	p := open(t, withPassword, Options{})
-	if got := p.Info(); got.Driver != "postgres" || strings.Contains(got.Location, "s3cret") || got.SchemaVersion != 1 {
+	if got := p.Info(); got.Driver != "postgres" || strings.Contains(got.Location, "s3cret") || got.SchemaVersion != schemaVersion {
 		t.Errorf("Info = %+v, want driver postgres, version 1, no password", got)
 	}
 }

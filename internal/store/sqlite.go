@@ -29,8 +29,9 @@ const (
 
 func sqliteDialect() dialect {
 	return dialect{
-		types: strings.NewReplacer("{{int64}}", "INTEGER", "{{bytes}}", "BLOB", "{{time}}", "INTEGER"),
-		time:  func(t time.Time) any { return t.UnixMicro() },
+		types: strings.NewReplacer("{{int64}}", "INTEGER", "{{bytes}}", "BLOB", "{{time}}", "INTEGER",
+			"{{serial}}", "INTEGER PRIMARY KEY AUTOINCREMENT"),
+		time: func(t time.Time) any { return t.UnixMicro() },
 		classify: func(err error) error {
 			var coded interface{ Code() int }
 			if errors.As(err, &coded) {

@@ -1,8 +1,10 @@
 // Package store keeps the bot's durable state: SQLite (a local file, or in
 // memory for console mode and tests) or Postgres (shared by replicas), chosen
-// by one URL. Migrations are embedded and applied at Open. Today it holds the
-// update journal: intake commits each update before acknowledging it, workers
-// settle it once answered, and a restart replays what was left unanswered.
+// by one URL. Migrations are embedded and applied at Open. It holds the
+// update journal (intake commits each update before acknowledging it,
+// workers settle it once answered, a restart replays what was left
+// unanswered) and the alerts' state: alerts, the outbox their firings write,
+// watchlists, digest schedules and per-chat state.
 package store
 
 import (
@@ -75,6 +77,9 @@ type dialect struct {
 	// relax and restore switch a connection to lighter durability and back
 	// (see Store.write); empty where it does not apply.
 	relax, restore string
+	// forUpdate ends a SELECT that claims rows for a drainer (SKIP LOCKED on
+	// Postgres; SQLite has one writer, nothing to skip).
+	forUpdate string
 }
 
 // Open opens the store at url and migrates it:

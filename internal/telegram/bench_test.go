@@ -52,3 +52,41 @@ func BenchmarkPipeline(b *testing.B) {
 	}
 	<-api.done
 }
+
+// BenchmarkPressToAnswer measures a button press from the fake Bot API
+// through long polling, the journal, a worker, editMessageText and
+// answerCallbackQuery over loopback HTTP, one press at a time.
+func BenchmarkPressToAnswer(b *testing.B) {
+	h := &priceBot{}
+	srv, _ := newPolling(b, testConfig(), h)
+	ctx := b.Context()
+	srv.SendText(42, 7, "", "/price")
+	sent, err := srv.WaitSent(ctx, 1)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ResetTimer()
+	for i := range b.N {
+		h.price.Store(int64(i%50 + 2)) // a new price each time: a real edit
+		srv.Press(42, int64(1000+i), sent[0].MessageID, "v1:r:BTC")
+		if _, err := srv.WaitAnswers(ctx, i+1); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkInlineAnswer measures an inline query to its answer the same way.
+func BenchmarkInlineAnswer(b *testing.B) {
+	h := HandlerFunc(func(_ context.Context, req modules.Request) modules.Reply {
+		return modules.Reply{Inline: &modules.InlineAnswer{Results: []modules.InlineResult{{ID: "BTC-USDT", Title: "BTC-USDT 64,000", Text: "<b>BTC</b>"}}}}
+	})
+	srv, _ := newPolling(b, testConfig(), h)
+	ctx := b.Context()
+	b.ResetTimer()
+	for i := range b.N {
+		srv.Inline(int64(1000+i), "btc", "private")
+		if _, err := srv.WaitInline(ctx, i+1); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

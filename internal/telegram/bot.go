@@ -74,6 +74,11 @@ type Config struct {
 	// MaxAge is how old an unanswered journal entry may be at Start to
 	// still be answered; older ones are settled expired. Default 10m.
 	MaxAge time.Duration
+	// PressRate and PressBurst limit button presses per user: a token
+	// bucket, default 1/s with a burst of 3. Over it, a press is answered
+	// "Slow down" and the handler is not called.
+	PressRate  float64
+	PressBurst int
 	// Commands are the known command names. They, and only they, label
 	// metrics; any other command is labelled "unknown" and plain text "text",
 	// so user input never becomes a label value.
@@ -111,6 +116,8 @@ func (c Config) withDefaults() (Config, error) {
 	if c.MaxBody == 0 {
 		c.MaxBody = 1 << 20
 	}
+	defF(&c.PressRate, 1)
+	def(&c.PressBurst, 3)
 	defF(&c.Rate.Global, 30)
 	def(&c.Rate.GlobalBurst, 30)
 	defF(&c.Rate.PerChat, 1)
@@ -125,7 +132,7 @@ func (c Config) withDefaults() (Config, error) {
 		return c, errors.New("workers, queue size and unreachable size must be positive")
 	case c.ReplyTimeout < 0 || c.PollTimeout < 0 || c.StallAfter < 0 || c.MaxBody < 0 || c.MaxAge < 0:
 		return c, errors.New("timeouts and body cap must be positive")
-	case c.Rate.Global < 0 || c.Rate.PerChat < 0 || c.Rate.PerGroup < 0 ||
+	case c.Rate.Global < 0 || c.Rate.PerChat < 0 || c.Rate.PerGroup < 0 || c.PressRate < 0 || c.PressBurst < 0 ||
 		c.Rate.GlobalBurst < 0 || c.Rate.PerChatBurst < 0 || c.Rate.PerGroupBurst < 0:
 		return c, errors.New("rates and bursts must be positive")
 	case c.Mode == ModeWebhook && !secretRE.MatchString(c.WebhookSecret):
@@ -148,6 +155,7 @@ type Bot struct {
 	labels  commandLabels
 	q       *queue
 	out     *sender
+	presses *presses
 	journal Journal
 	tm      *transportMetrics
 
@@ -208,6 +216,7 @@ func New(cfg Config, api API, h Handler, m *metrics.Metrics, log *slog.Logger) (
 		labels:  labels,
 		q:       newQueue(cfg.QueueSize),
 		out:     newSender(api, cfg, labels, m, tm, log),
+		presses: newPresses(cfg.PressRate, cfg.PressBurst),
 		journal: cfg.Journal,
 		tm:      tm,
 		drain:   make(chan struct{}),
@@ -369,7 +378,8 @@ func (b *Bot) worker(ctx context.Context) {
 	}
 }
 
-// process handles one update: call the handler, send its reply.
+// process handles one update: call the handler, send its reply (or
+// answer the press or inline query).
 func (b *Bot) process(ctx context.Context, req modules.Request) {
 	b.busy.Add(1)
 	b.m.WorkersBusy.Inc()
@@ -377,14 +387,14 @@ func (b *Bot) process(ctx context.Context, req modules.Request) {
 		b.m.WorkersBusy.Dec()
 		b.busy.Add(-1)
 	}()
-	deadline := req.Received.Add(b.cfg.ReplyTimeout)
-	res := resultAnswered
-	reply, ok := b.call(ctx, req)
+	var res result
 	switch {
-	case ctx.Err() != nil:
-		res = resultAborted // Shutdown cut the work short: answer it at the next start
-	case ok:
-		res = b.out.deliver(ctx, req, reply, deadline)
+	case req.Callback != nil:
+		res = b.processPress(ctx, req)
+	case req.Inline != nil:
+		res = b.processInline(ctx, req)
+	default:
+		res = b.processMessage(ctx, req)
 	}
 	switch res {
 	case resultAnswered:
@@ -393,6 +403,18 @@ func (b *Bot) process(ctx context.Context, req modules.Request) {
 		b.settle(ctx, store.Failed, req.UpdateID)
 	}
 	b.q.done(res != resultAborted)
+}
+
+// processMessage answers a command, text or membership change.
+func (b *Bot) processMessage(ctx context.Context, req modules.Request) result {
+	reply, ok := b.call(ctx, req)
+	switch {
+	case ctx.Err() != nil:
+		return resultAborted // Shutdown cut the work short: answer it at the next start
+	case !ok:
+		return resultAnswered
+	}
+	return b.out.deliver(ctx, req, reply, req.Received.Add(b.cfg.ReplyTimeout))
 }
 
 // settleTimeout bounds a Settle made after an aborted shutdown cancelled

@@ -36,7 +36,8 @@ const (
 // Methods are the Bot API methods the client calls, the "method" label of
 // the Telegram request metrics.
 func Methods() []string {
-	return []string{"getMe", "setWebhook", "deleteWebhook", "getUpdates", "sendMessage", "sendPhoto", "setMyCommands"}
+	return []string{"getMe", "setWebhook", "deleteWebhook", "getUpdates", "sendMessage", "sendPhoto", "setMyCommands",
+		"editMessageText", "editMessageMedia", "answerCallbackQuery", "answerInlineQuery", "getChatMember"}
 }
 
 // Statuses are the values of the "status" label of TelegramRequests.
@@ -134,18 +135,25 @@ func (c *BotClient) DeleteWebhook(ctx context.Context) error {
 	return c.callJSON(ctx, "deleteWebhook", struct{}{}, nil)
 }
 
+// AllowedUpdates are the update types the bot asks for, in setWebhook and
+// getUpdates: Telegram discards the others when they happen.
+func AllowedUpdates() []string {
+	return []string{"message", "callback_query", "inline_query", "my_chat_member"}
+}
+
 // GetUpdates long-polls for up to timeout (clamped to the configured poll
-// timeout, sent in whole seconds, 0 = no wait). offset confirms every update
-// below it. Cancelling ctx ends a pending poll at once.
+// timeout, sent in whole seconds, 0 = no wait) for AllowedUpdates. offset
+// confirms every update below it. Cancelling ctx ends a pending poll at once.
 func (c *BotClient) GetUpdates(ctx context.Context, offset int64, timeout time.Duration) ([]Update, error) {
 	if timeout < 0 {
 		return nil, fmt.Errorf("telegram getUpdates: negative timeout %s", timeout)
 	}
 	var raws []json.RawMessage
 	err := c.callJSON(ctx, "getUpdates", struct {
-		Offset  int64 `json:"offset"`
-		Timeout int   `json:"timeout"`
-	}{offset, int(math.Ceil(min(timeout, c.pollTimeout).Seconds()))}, &raws)
+		Offset  int64    `json:"offset"`
+		Timeout int      `json:"timeout"`
+		Allowed []string `json:"allowed_updates"`
+	}{offset, int(math.Ceil(min(timeout, c.pollTimeout).Seconds())), AllowedUpdates()}, &raws)
 	if err != nil {
 		return nil, err
 	}
@@ -167,15 +175,73 @@ func (c *BotClient) SendMessage(ctx context.Context, m OutMessage) error {
 	if err := checkParseMode("sendMessage", m.ParseMode); err != nil {
 		return err
 	}
-	type preview struct {
-		IsDisabled bool `json:"is_disabled"`
-	}
 	return c.callJSON(ctx, "sendMessage", struct {
-		ChatID    int64   `json:"chat_id"`
-		Text      string  `json:"text"`
-		ParseMode string  `json:"parse_mode,omitempty"`
-		Preview   preview `json:"link_preview_options"`
-	}{m.ChatID, m.Text, m.ParseMode, preview{true}}, nil)
+		ChatID    int64        `json:"chat_id"`
+		Text      string       `json:"text"`
+		ParseMode string       `json:"parse_mode,omitempty"`
+		Preview   linkPreview  `json:"link_preview_options"`
+		Thread    int64        `json:"message_thread_id,omitempty"`
+		Reply     *replyParams `json:"reply_parameters,omitempty"`
+		Markup    *markup      `json:"reply_markup,omitempty"`
+	}{m.ChatID, m.Text, m.ParseMode, noPreview, m.ThreadID, m.replyParams(), m.Keyboard.markup()}, nil)
+}
+
+// linkPreview is LinkPreviewOptions: prices need no link previews.
+type linkPreview struct {
+	IsDisabled bool `json:"is_disabled"`
+}
+
+var noPreview = linkPreview{IsDisabled: true}
+
+// replyParams are ReplyParameters: a reply that is sent even when the
+// message it answers is gone.
+type replyParams struct {
+	MessageID    int64 `json:"message_id"`
+	WithoutReply bool  `json:"allow_sending_without_reply"`
+}
+
+func (s Send) replyParams() *replyParams {
+	if s.ReplyTo == 0 {
+		return nil
+	}
+	return &replyParams{s.ReplyTo, true}
+}
+
+// markup is an InlineKeyboardMarkup.
+type markup struct {
+	InlineKeyboard Keyboard `json:"inline_keyboard"`
+}
+
+func (k Keyboard) markup() *markup {
+	if len(k) == 0 {
+		return nil
+	}
+	return &markup{k}
+}
+
+// fields are s as multipart form fields.
+func (s Send) fields() [][2]string {
+	var f [][2]string
+	if s.ThreadID != 0 {
+		f = append(f, [2]string{"message_thread_id", strconv.FormatInt(s.ThreadID, 10)})
+	}
+	if rp := s.replyParams(); rp != nil {
+		f = append(f, [2]string{"reply_parameters", jsonField(rp)})
+	}
+	return append(f, keyboardField(s.Keyboard)...)
+}
+
+func keyboardField(k Keyboard) [][2]string {
+	if m := k.markup(); m != nil {
+		return [][2]string{{"reply_markup", jsonField(m)}}
+	}
+	return nil
+}
+
+// jsonField encodes a form field's JSON value; our plain structs cannot fail.
+func jsonField(v any) string {
+	b, _ := json.Marshal(v)
+	return string(b)
 }
 
 // SendPhoto uploads p.PNG as multipart with its caption. An empty PNG is
@@ -184,21 +250,113 @@ func (c *BotClient) SendPhoto(ctx context.Context, p OutPhoto) error {
 	if err := checkParseMode("sendPhoto", p.ParseMode); err != nil {
 		return err
 	}
-	if len(p.PNG) == 0 {
-		return errors.New("telegram sendPhoto: empty photo")
+	fields := [][2]string{{"chat_id", strconv.FormatInt(p.ChatID, 10)}, {"caption", p.Caption}, {"parse_mode", p.ParseMode}}
+	return c.upload(ctx, "sendPhoto", append(fields, p.fields()...), "photo", p.PNG)
+}
+
+// upload makes a multipart call with png as the file field file; empty
+// fields are left out. An empty PNG is refused without a request.
+func (c *BotClient) upload(ctx context.Context, method string, fields [][2]string, file string, png []byte) error {
+	if len(png) == 0 {
+		return fmt.Errorf("telegram %s: empty photo", method)
 	}
 	var body bytes.Buffer
 	mw := multipart.NewWriter(&body)
-	fields := [][2]string{{"chat_id", strconv.FormatInt(p.ChatID, 10)}, {"caption", p.Caption}, {"parse_mode", p.ParseMode}}
 	for _, f := range fields {
 		if f[1] != "" {
 			_ = mw.WriteField(f[0], f[1]) // writes to a bytes.Buffer cannot fail
 		}
 	}
-	part, _ := mw.CreateFormFile("photo", "chart.png")
-	_, _ = part.Write(p.PNG)
+	part, _ := mw.CreateFormFile(file, "chart.png")
+	_, _ = part.Write(png)
 	_ = mw.Close()
-	return c.call(ctx, "sendPhoto", mw.FormDataContentType(), body.Bytes(), nil)
+	return c.call(ctx, method, mw.FormDataContentType(), body.Bytes(), nil)
+}
+
+// EditMessageText replaces a message's text and keyboard (none if nil).
+func (c *BotClient) EditMessageText(ctx context.Context, e EditText) error {
+	if err := checkParseMode("editMessageText", e.ParseMode); err != nil {
+		return err
+	}
+	return c.callJSON(ctx, "editMessageText", struct {
+		ChatID    int64       `json:"chat_id"`
+		MessageID int64       `json:"message_id"`
+		Text      string      `json:"text"`
+		ParseMode string      `json:"parse_mode,omitempty"`
+		Preview   linkPreview `json:"link_preview_options"`
+		Markup    *markup     `json:"reply_markup,omitempty"`
+	}{e.ChatID, e.MessageID, e.Text, e.ParseMode, noPreview, e.Keyboard.markup()}, nil)
+}
+
+// EditMessagePhoto replaces a photo message's photo, caption and keyboard
+// with editMessageMedia, the PNG attached as multipart (attach://).
+func (c *BotClient) EditMessagePhoto(ctx context.Context, e EditPhoto) error {
+	if err := checkParseMode("editMessageMedia", e.ParseMode); err != nil {
+		return err
+	}
+	media := jsonField(struct {
+		Type      string `json:"type"`
+		Media     string `json:"media"`
+		Caption   string `json:"caption,omitempty"`
+		ParseMode string `json:"parse_mode,omitempty"`
+	}{"photo", "attach://chart", e.Caption, e.ParseMode})
+	fields := [][2]string{{"chat_id", strconv.FormatInt(e.ChatID, 10)}, {"message_id", strconv.FormatInt(e.MessageID, 10)},
+		{"media", media}}
+	return c.upload(ctx, "editMessageMedia", append(fields, keyboardField(e.Keyboard)...), "chart", e.PNG)
+}
+
+// AnswerCallbackQuery stops the client's spinner, showing a.Text as a toast if set.
+func (c *BotClient) AnswerCallbackQuery(ctx context.Context, a CallbackAnswer) error {
+	return c.callJSON(ctx, "answerCallbackQuery", struct {
+		ID   string `json:"callback_query_id"`
+		Text string `json:"text,omitempty"`
+	}{a.ID, a.Text}, nil)
+}
+
+// AnswerInlineQuery answers an inline query with article results.
+func (c *BotClient) AnswerInlineQuery(ctx context.Context, a InlineAnswer) error {
+	type content struct {
+		Text      string      `json:"message_text"`
+		ParseMode string      `json:"parse_mode,omitempty"`
+		Preview   linkPreview `json:"link_preview_options"`
+	}
+	type article struct {
+		Type        string  `json:"type"`
+		ID          string  `json:"id"`
+		Title       string  `json:"title"`
+		Description string  `json:"description,omitempty"`
+		Content     content `json:"input_message_content"`
+	}
+	type button struct {
+		Text  string `json:"text"`
+		Start string `json:"start_parameter"`
+	}
+	results := make([]article, len(a.Results))
+	for i, r := range a.Results {
+		results[i] = article{Type: "article", ID: r.ID, Title: r.Title, Description: r.Description,
+			Content: content{Text: r.Text, ParseMode: r.ParseMode, Preview: noPreview}}
+	}
+	var b *button
+	if a.ButtonText != "" {
+		b = &button{a.ButtonText, a.ButtonStart}
+	}
+	return c.callJSON(ctx, "answerInlineQuery", struct {
+		ID        string    `json:"inline_query_id"`
+		Results   []article `json:"results"`
+		CacheTime int       `json:"cache_time"`
+		Personal  bool      `json:"is_personal,omitempty"`
+		Button    *button   `json:"button,omitempty"`
+	}{a.ID, results, a.CacheTime, a.Personal, b}, nil)
+}
+
+// ChatMember returns user's status in chat.
+func (c *BotClient) ChatMember(ctx context.Context, chat, user int64) (string, error) {
+	var m ChatMember
+	err := c.callJSON(ctx, "getChatMember", struct {
+		Chat int64 `json:"chat_id"`
+		User int64 `json:"user_id"`
+	}{chat, user}, &m)
+	return m.Status, err
 }
 
 // SetMyCommands replaces the bot's command list (default scope).

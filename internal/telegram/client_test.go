@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"reflect"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -253,7 +254,7 @@ func TestBotClientSendPhoto(t *testing.T) {
 					t.Fatalf("sent %d, want 1", len(sent))
 				}
 				sent[0].Time = time.Time{}
-				if sent[0] != want {
+				if !reflect.DeepEqual(sent[0], want) {
 					t.Errorf("sent %+v, want %+v", sent[0], want)
 				}
 			}

@@ -219,3 +219,31 @@ func updateJSON(id, chatID int64, chatType, text string) string {
 	return fmt.Sprintf(`{"update_id":%d,"message":{"message_id":%d,"from":{"id":7,"is_bot":false,"first_name":"Ann","language_code":"de"},"chat":{"id":%d,"type":%q},"date":1,"text":%q}}`,
 		id, id, chatID, chatType, text)
 }
+
+// The interaction methods record their calls; the end-to-end tests against
+// telegramtest check what they send.
+
+func (f *fakeAPI) called(ctx context.Context, method string) error {
+	f.record(method)
+	return ctx.Err()
+}
+
+func (f *fakeAPI) EditMessageText(ctx context.Context, _ EditText) error {
+	return f.called(ctx, "editMessageText")
+}
+
+func (f *fakeAPI) EditMessagePhoto(ctx context.Context, _ EditPhoto) error {
+	return f.called(ctx, "editMessageMedia")
+}
+
+func (f *fakeAPI) AnswerCallbackQuery(ctx context.Context, _ CallbackAnswer) error {
+	return f.called(ctx, "answerCallbackQuery")
+}
+
+func (f *fakeAPI) AnswerInlineQuery(ctx context.Context, _ InlineAnswer) error {
+	return f.called(ctx, "answerInlineQuery")
+}
+
+func (f *fakeAPI) ChatMember(ctx context.Context, _, _ int64) (string, error) {
+	return "member", f.called(ctx, "getChatMember")
+}

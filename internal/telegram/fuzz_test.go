@@ -35,6 +35,15 @@ func (nullAPI) GetUpdates(ctx context.Context, _ int64, _ time.Duration) ([]Upda
 func (nullAPI) SendMessage(context.Context, OutMessage) error     { return nil }
 func (nullAPI) SendPhoto(context.Context, OutPhoto) error         { return nil }
 func (nullAPI) SetMyCommands(context.Context, []BotCommand) error { return nil }
+func (nullAPI) EditMessageText(context.Context, EditText) error   { return nil }
+func (nullAPI) EditMessagePhoto(context.Context, EditPhoto) error { return nil }
+func (nullAPI) AnswerCallbackQuery(context.Context, CallbackAnswer) error {
+	return nil
+}
+func (nullAPI) AnswerInlineQuery(context.Context, InlineAnswer) error { return nil }
+func (nullAPI) ChatMember(context.Context, int64, int64) (string, error) {
+	return "member", nil
+}
 
 // FuzzWebhook feeds arbitrary bodies to the real webhook handler of a
 // running pipeline. Whatever arrives, the answer is 200 (accepted, duplicate

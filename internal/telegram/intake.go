@@ -195,12 +195,32 @@ func (b *Bot) count(source, outcome string, n int) {
 	c.Add(uint64(n))
 }
 
+// MaxCallbackData is the longest callback_data Telegram lets a button
+// carry; a press with more is forged and ignored.
+const MaxCallbackData = 64
+
 // request turns an update into a Request, or reports that the bot ignores
-// it: anything but a text message, a message from a bot, a command
-// addressed to another bot, and non-command text outside private chats.
-// Plain text in a private chat goes to the handler with an empty Command,
-// so the user gets a hint.
+// it. Button presses, inline queries and changes of the bot's membership
+// are taken whole (the router and features validate the callback data);
+// of messages, the bot ignores anything but text, messages from bots, a
+// command addressed to another bot, and non-command text outside private
+// chats. Plain text in a private chat goes to the handler with an empty
+// Command, so the user gets a hint.
 func (b *Bot) request(u Update, received time.Time) (modules.Request, bool) {
+	switch {
+	case u.CallbackQuery != nil:
+		return pressRequest(u.UpdateID, u.CallbackQuery, received)
+	case u.InlineQuery != nil:
+		q := u.InlineQuery
+		return modules.Request{UpdateID: u.UpdateID, ChatID: q.From.ID, UserID: q.From.ID, ChatType: "private",
+			Lang: q.From.LanguageCode, Received: received,
+			Inline: &modules.InlineQuery{ID: q.ID, Query: q.Query, ChatType: q.ChatType}}, !q.From.IsBot
+	case u.MyChatMember != nil:
+		c := u.MyChatMember
+		return modules.Request{UpdateID: u.UpdateID, ChatID: c.Chat.ID, UserID: c.From.ID, ChatType: c.Chat.Type,
+			Lang: c.From.LanguageCode, Received: received,
+			Member: &modules.MemberChange{Old: c.Old.Status, New: c.New.Status}}, true
+	}
 	msg := u.Message
 	if msg == nil || msg.Text == "" || (msg.From != nil && msg.From.IsBot) {
 		return modules.Request{}, false // other bots are ignored: two bots could loop forever
@@ -213,16 +233,44 @@ func (b *Bot) request(u Update, received time.Time) (modules.Request, bool) {
 		return modules.Request{}, false
 	}
 	req := modules.Request{
-		UpdateID: u.UpdateID,
-		ChatID:   msg.Chat.ID,
-		ChatType: msg.Chat.Type,
-		Command:  cmd,
-		Args:     args,
-		Received: received,
+		UpdateID:  u.UpdateID,
+		ChatID:    msg.Chat.ID,
+		ChatType:  msg.Chat.Type,
+		Command:   cmd,
+		Args:      args,
+		Received:  received,
+		MessageID: msg.MessageID,
+		ThreadID:  msg.thread(),
 	}
 	if msg.From != nil {
 		req.UserID = msg.From.ID
 		req.Lang = msg.From.LanguageCode
+	}
+	return req, true
+}
+
+// thread is the forum topic a message is in: message_thread_id also marks
+// reply threads outside forums, which a send must not name.
+func (m *Message) thread() int64 {
+	if !m.IsTopicMessage {
+		return 0
+	}
+	return m.MessageThreadID
+}
+
+// pressRequest takes a button press on a message of ours. A press without
+// data (a game), with more data than a button can hold, or on a message
+// sent in inline mode (the bot puts no buttons there) is ignored.
+func pressRequest(id int64, q *CallbackQuery, received time.Time) (modules.Request, bool) {
+	if q.Data == "" || len(q.Data) > MaxCallbackData || q.Message == nil || q.From.IsBot {
+		return modules.Request{}, false
+	}
+	m := q.Message
+	req := modules.Request{UpdateID: id, ChatID: m.Chat.ID, UserID: q.From.ID, ChatType: m.Chat.Type,
+		Lang: q.From.LanguageCode, Received: received, MessageID: m.MessageID, ThreadID: m.thread(),
+		Callback: &modules.Callback{ID: q.ID, Data: q.Data, MessageID: m.MessageID}}
+	if m.Date == 0 {
+		req.Callback.MessageID = 0 // an InaccessibleMessage: deleted, or too old to be given
 	}
 	return req, true
 }

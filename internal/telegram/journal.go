@@ -28,8 +28,8 @@ type Journal interface {
 // without update_id is malformed.
 func decodeBody(body []byte) (Update, error) {
 	var wire struct {
-		UpdateID *int64   `json:"update_id"`
-		Message  *Message `json:"message"`
+		UpdateID *int64 `json:"update_id"` // shallower: shadows Update's, to tell a missing one
+		Update
 	}
 	if err := json.Unmarshal(body, &wire); err != nil {
 		return Update{}, err
@@ -37,7 +37,9 @@ func decodeBody(body []byte) (Update, error) {
 	if wire.UpdateID == nil {
 		return Update{}, errors.New("no update_id")
 	}
-	return Update{UpdateID: *wire.UpdateID, Message: wire.Message, Raw: body}, nil
+	u := wire.Update
+	u.UpdateID, u.Raw = *wire.UpdateID, body
+	return u, nil
 }
 
 // body is the update as journaled: as received when we have it.

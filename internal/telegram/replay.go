@@ -101,6 +101,10 @@ func (b *Bot) replayPage(ctx context.Context, page []store.Update, queued map[in
 			b.log.WarnContext(ctx, "telegram journal: entry does not decode, skipped", "update_id", su.ID, "err", err)
 			continue
 		}
+		if tooOldToReplay(u, su) {
+			tooOld = append(tooOld, su.ID)
+			continue
+		}
 		// The reply deadline starts now: the original one passed while the
 		// bot was down, and the router would cancel the work at once.
 		req, wanted := b.request(u, time.Now())

@@ -87,7 +87,7 @@ type delivery struct {
 // whitespace sends and counts nothing; one to a chat known to be
 // unreachable is skipped and counted as such.
 func (s *sender) deliver(ctx context.Context, req modules.Request, reply modules.Reply, deadline time.Time) result {
-	if reply.Photo == nil && strings.TrimSpace(StripHTML(reply.Text)) == "" {
+	if !hasContent(reply) {
 		return resultAnswered // nothing to send; Telegram rejects an empty message
 	}
 	if reason, skip := s.gone.skip(req.ChatID, req.Received, time.Now()); skip {
@@ -152,16 +152,36 @@ func later(a, b time.Time) time.Time {
 
 // sendReply sends a photo with its caption, or the text split into
 // messages. A caption too long for Telegram follows the photo as text.
+// The first message replies to the command, every one goes to its forum
+// topic, and the last carries the keyboard.
 func (s *sender) sendReply(ctx context.Context, d *delivery, reply modules.Reply) error {
 	text := reply.Text
+	var chunks []string
+	for _, chunk := range SplitHTML(text, MaxMessageLen) {
+		if strings.TrimSpace(StripHTML(chunk)) != "" { // Telegram rejects an empty message
+			chunks = append(chunks, chunk)
+		}
+	}
+	parts, n := len(chunks), 0
+	next := func() Send {
+		o := Send{ThreadID: d.req.ThreadID}
+		if n == 0 && d.req.Callback == nil {
+			o.ReplyTo = d.req.MessageID // a press's message is ours: no reply to it
+		}
+		if n++; n == parts {
+			o.Keyboard = keyboard(reply.Buttons)
+		}
+		return o
+	}
 	if reply.Photo != nil {
 		caption := text
 		if visibleLen(caption) > MaxCaptionLen {
 			caption = ""
 		} else {
-			text = ""
+			chunks = nil
 		}
-		p := OutPhoto{PNG: reply.Photo, Caption: caption}
+		parts = len(chunks) + 1
+		p := OutPhoto{PNG: reply.Photo, Caption: caption, Send: next()}
 		if caption != "" {
 			p.ParseMode = parseModeHTML
 		}
@@ -171,11 +191,8 @@ func (s *sender) sendReply(ctx context.Context, d *delivery, reply modules.Reply
 			return fmt.Errorf("send photo: %w", err)
 		}
 	}
-	for i, chunk := range SplitHTML(text, MaxMessageLen) {
-		if strings.TrimSpace(StripHTML(chunk)) == "" {
-			continue // Telegram rejects an empty message
-		}
-		msg := OutMessage{Text: chunk, ParseMode: parseModeHTML}
+	for i, chunk := range chunks {
+		msg := OutMessage{Text: chunk, ParseMode: parseModeHTML, Send: next()}
 		if err := s.sendOne(ctx, d, func(ctx context.Context, chat int64, plain bool) error {
 			return s.api.SendMessage(ctx, msg.to(chat, plain))
 		}); err != nil {

@@ -17,6 +17,10 @@ type transportMetrics struct {
 	expired       prometheus.Counter
 	undecodable   prometheus.Counter
 	journalErrors *prometheus.CounterVec // op
+
+	callbacks *prometheus.CounterVec // outcome
+	inline    *prometheus.CounterVec // outcome
+	edits     *prometheus.CounterVec // outcome
 }
 
 // Journal operations, the "op" label of the journal error counter.
@@ -51,6 +55,21 @@ func newTransportMetrics(reg prometheus.Registerer) *transportMetrics {
 			"Journal entries whose body no longer decodes, settled as skipped."),
 		journalErrors: counterVec("telegram_journal_errors_total",
 			"Journal calls that failed, by operation (append, settle, unanswered).", "op"),
+		callbacks: counterVec("telegram_callbacks_total",
+			"Button presses by how their callback query was answered (answered, rate_limited, late, expired, failed).", "outcome"),
+		inline: counterVec("telegram_inline_queries_total",
+			"Inline queries by how they were answered (answered, empty, expired, failed).", "outcome"),
+		edits: counterVec("telegram_edits_total",
+			"Messages edited in place after a press, by outcome (ok, not_modified, too_old, failed).", "outcome"),
+	}
+	for _, o := range CallbackOutcomes() {
+		tm.callbacks.WithLabelValues(o)
+	}
+	for _, o := range InlineOutcomes() {
+		tm.inline.WithLabelValues(o)
+	}
+	for _, o := range EditOutcomes() {
+		tm.edits.WithLabelValues(o)
 	}
 	for _, op := range JournalOps() {
 		tm.journalErrors.WithLabelValues(op)

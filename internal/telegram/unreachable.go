@@ -1,7 +1,6 @@
 package telegram
 
 import (
-	"container/list"
 	"errors"
 	"strings"
 	"sync"
@@ -56,21 +55,18 @@ func refusal(err error, now time.Time) (reason string, until time.Time) {
 // refused chat stays marked until it writes again (an update received after
 // the mark); a rate-limited one until its retry_after has passed.
 type unreachable struct {
-	mu   sync.Mutex
-	size int
-	ll   *list.List // front: most recently marked
-	m    map[int64]*list.Element
+	mu    sync.Mutex
+	marks *lru[int64, mark]
 }
 
 type mark struct {
-	chat   int64
 	reason string
 	at     time.Time // when it was marked
 	until  time.Time // rate limits only: when sends may resume
 }
 
 func newUnreachable(size int) *unreachable {
-	return &unreachable{size: size, ll: list.New(), m: make(map[int64]*list.Element)}
+	return &unreachable{marks: newLRU[int64, mark](size)}
 }
 
 // skip reports whether a reply to chat, for an update received at
@@ -79,18 +75,16 @@ func newUnreachable(size int) *unreachable {
 func (u *unreachable) skip(chat int64, received, now time.Time) (string, bool) {
 	u.mu.Lock()
 	defer u.mu.Unlock()
-	e, ok := u.m[chat]
+	mk, ok := u.marks.get(chat)
 	if !ok {
 		return "", false
 	}
-	mk := e.Value.(mark)
 	expired := received.After(mk.at)
 	if !mk.until.IsZero() {
 		expired = !now.Before(mk.until)
 	}
 	if expired {
-		u.ll.Remove(e)
-		delete(u.m, chat)
+		u.marks.remove(chat)
 		return "", false
 	}
 	return mk.reason, true
@@ -101,23 +95,13 @@ func (u *unreachable) skip(chat int64, received, now time.Time) (string, bool) {
 func (u *unreachable) mark(chat int64, reason string, at, until time.Time) bool {
 	u.mu.Lock()
 	defer u.mu.Unlock()
-	if e, ok := u.m[chat]; ok {
-		old := e.Value.(mark)
-		e.Value = mark{chat: chat, reason: reason, at: at, until: until}
-		u.ll.MoveToFront(e)
-		return old.reason != reason
-	}
-	u.m[chat] = u.ll.PushFront(mark{chat: chat, reason: reason, at: at, until: until})
-	if u.ll.Len() > u.size {
-		oldest := u.ll.Back()
-		u.ll.Remove(oldest)
-		delete(u.m, oldest.Value.(mark).chat)
-	}
-	return true
+	old, known := u.marks.get(chat)
+	u.marks.put(chat, mark{reason: reason, at: at, until: until})
+	return !known || old.reason != reason
 }
 
 func (u *unreachable) len() int {
 	u.mu.Lock()
 	defer u.mu.Unlock()
-	return u.ll.Len()
+	return u.marks.len()
 }

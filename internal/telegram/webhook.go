@@ -76,8 +76,8 @@ func (b *Bot) decodeUpdate(w http.ResponseWriter, r *http.Request) (Update, stri
 	return u, ""
 }
 
-// RegisterWebhook points Telegram at rawURL with our secret, for message
-// updates only. Readiness in webhook mode waits for it.
+// RegisterWebhook points Telegram at rawURL with our secret, for the
+// AllowedUpdates types. Readiness in webhook mode waits for it.
 func (b *Bot) RegisterWebhook(ctx context.Context, rawURL string) error {
 	if b.cfg.Mode != ModeWebhook {
 		return errors.New("telegram: register webhook: bot is in polling mode")
@@ -86,7 +86,7 @@ func (b *Bot) RegisterWebhook(ctx context.Context, rawURL string) error {
 	if err != nil || !u.IsAbs() || u.Host == "" {
 		return fmt.Errorf("telegram: register webhook: %q is not an absolute URL", rawURL)
 	}
-	err = b.api.SetWebhook(ctx, Webhook{URL: rawURL, Secret: b.cfg.WebhookSecret, AllowedUpdates: []string{"message"}})
+	err = b.api.SetWebhook(ctx, Webhook{URL: rawURL, Secret: b.cfg.WebhookSecret, AllowedUpdates: AllowedUpdates()})
 	if err != nil {
 		return fmt.Errorf("telegram: register webhook: %w", err)
 	}

@@ -32,6 +32,12 @@ func post(h http.Handler, secret *string, body string) *httptest.ResponseRecorde
 
 func ptr[T any](v T) *T { return &v }
 
+// pressJSON is a callback_query update with data (a JSON string).
+func pressJSON(data string) string {
+	return `{"update_id":5,"callback_query":{"id":"77","from":{"id":7,"is_bot":false,"first_name":"A"},"chat_instance":"1",` +
+		`"message":{"message_id":3,"chat":{"id":42,"type":"private"},"date":1,"text":"BTC"},"data":` + data + `}}`
+}
+
 func received(m *metrics.Metrics, source, outcome string) float64 {
 	return testutil.ToFloat64(m.UpdatesReceived.WithLabelValues(source, outcome))
 }
@@ -65,6 +71,11 @@ func TestWebhook(t *testing.T) {
 		{name: "chatter in a group", secret: ptr(testSecret), body: updateJSON(1, -100, "group", "hello all"), wantCode: 200, wantOutcome: "ignored"},
 		{name: "command in a group", secret: ptr(testSecret), body: updateJSON(1, -100, "group", "/price@ourbot eth"), wantCode: 200, wantOutcome: "accepted", wantHandled: 1},
 		{name: "text in a private chat", secret: ptr(testSecret), body: updateJSON(1, 42, "private", "hello"), wantCode: 200, wantOutcome: "accepted", wantHandled: 1},
+		{name: "button press", secret: ptr(testSecret), body: pressJSON(`"v1:r:BTC"`), wantCode: 200, wantOutcome: "accepted", wantHandled: 1},
+		{name: "press with forged long data", secret: ptr(testSecret), body: pressJSON(`"` + strings.Repeat("x", 65) + `"`), wantCode: 200, wantOutcome: "ignored"},
+		{name: "press of a game", secret: ptr(testSecret), body: strings.Replace(pressJSON(`""`), `"data":""`, `"game_short_name":"g"`, 1), wantCode: 200, wantOutcome: "ignored"},
+		{name: "inline query", secret: ptr(testSecret), body: `{"update_id":5,"inline_query":{"id":"9","from":{"id":7,"is_bot":false,"first_name":"A"},"query":"btc","offset":""}}`, wantCode: 200, wantOutcome: "accepted", wantHandled: 1},
+		{name: "bot added to a group", secret: ptr(testSecret), body: `{"update_id":5,"my_chat_member":{"chat":{"id":-5,"type":"group"},"from":{"id":7,"is_bot":false,"first_name":"A"},"date":1,"old_chat_member":{"status":"left","user":{"id":1,"is_bot":true,"first_name":"B"}},"new_chat_member":{"status":"member","user":{"id":1,"is_bot":true,"first_name":"B"}}}}`, wantCode: 200, wantOutcome: "accepted", wantHandled: 1},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -298,7 +309,7 @@ func TestRegisterWebhook(t *testing.T) {
 				}
 				return
 			}
-			want := Webhook{URL: tt.url, Secret: testSecret, AllowedUpdates: []string{"message"}}
+			want := Webhook{URL: tt.url, Secret: testSecret, AllowedUpdates: []string{"message", "callback_query", "inline_query", "my_chat_member"}}
 			if len(api.webhooks) != 1 || api.webhooks[0].URL != want.URL || api.webhooks[0].Secret != want.Secret ||
 				!slices.Equal(api.webhooks[0].AllowedUpdates, want.AllowedUpdates) {
 				t.Errorf("setWebhook calls %+v, want one %+v", api.webhooks, want)

@@ -74,6 +74,38 @@ func CheckSectionAtDeadline(t *testing.T, s modules.Sectioner, pair market.Pair)
 	})
 }
 
+// SectionCase is one /price section check: Modify (if set) changes a fresh
+// canned market, then the section must be Want and, when WantErr is set, fail
+// with an error wrapping it.
+type SectionCase struct {
+	Name    string
+	Modify  func(*Source)
+	Want    string
+	WantErr error
+}
+
+// CheckSections runs each case's section for pair on the module build makes
+// over a fresh newSource, and checks that every section is valid HTML.
+func CheckSections(t *testing.T, newSource func() *Source, build func(*Source) modules.Sectioner, pair market.Pair, cases []SectionCase) {
+	t.Helper()
+	for _, tc := range cases {
+		t.Run(tc.Name, func(t *testing.T) {
+			src := newSource()
+			if tc.Modify != nil {
+				tc.Modify(src)
+			}
+			got, err := build(src).Section(t.Context(), modules.Request{Command: "price"}, pair)
+			if !errors.Is(err, tc.WantErr) || (tc.WantErr == nil) != (err == nil) {
+				t.Fatalf("Section error = %v, want %v", err, tc.WantErr)
+			}
+			if got != tc.Want {
+				t.Errorf("Section = %q, want %q", got, tc.Want)
+			}
+			CheckHTML(t, got)
+		})
+	}
+}
+
 // CheckUsage checks that h answers each argument list, and fifty arguments,
 // with the usage it gives for none (text starting with prefix), never
 // ignoring input silently, and that calls (the venue calls so far) stays put.

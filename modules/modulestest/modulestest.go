@@ -5,34 +5,19 @@
 package modulestest
 
 import (
-	"flag"
-	"os"
 	"path/filepath"
 	"runtime"
 	"strings"
 	"testing"
 	"unicode/utf8"
-)
 
-var update = flag.Bool("update", false, "rewrite testdata/*.golden with the replies the tests produce")
+	"github.com/cryptobot-dev/cryptobot/internal/golden"
+)
 
 // Golden compares got with testdata/<name>.golden; with -update it rewrites the file.
 func Golden(t testing.TB, name, got string) {
 	t.Helper()
-	path := filepath.Join("testdata", name+".golden")
-	if *update {
-		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test -update to create it)", err)
-	}
-	if got != string(want) {
-		t.Errorf("reply differs from %s:\n--- got ---\n%s\n--- want ---\n%s", path, got, want)
-	}
+	golden.Check(t, filepath.Join("testdata", name+".golden"), got)
 }
 
 // entities are the escapes html.EscapeString writes and Telegram accepts.

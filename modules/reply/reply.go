@@ -6,6 +6,7 @@ package reply
 import (
 	"context"
 	"errors"
+	"fmt"
 	"html"
 	"strings"
 	"unicode/utf8"
@@ -37,6 +38,25 @@ func MarketError(input string, err error) string {
 		return "⚠️ Market data unavailable: the exchanges did not answer in time. Please try again in a moment."
 	}
 	return Unavailable
+}
+
+// PerpError is the text for a failed Resolve of a perpetual: an unknown
+// symbol gets MarketError's suggestions, any other failure is unavailable.
+func PerpError(input string, err error) string {
+	if errors.Is(err, market.ErrUnknownSymbol) {
+		return MarketError(input, err)
+	}
+	return Unavailable
+}
+
+// SectionError is a /price section's error for a failed fetch of what: nil
+// when no venue lists the pair's perpetual (a spot-only pair has no such
+// section, which is not a failure), else err wrapped with what and the pair.
+func SectionError(what string, pair market.Pair, err error) error {
+	if errors.Is(err, market.ErrUnknownSymbol) {
+		return nil
+	}
+	return fmt.Errorf("%s %s: %w", what, pair, err)
 }
 
 func unknownPair(input string, suggestions []market.Pair) string {

@@ -34,6 +34,27 @@ func TestMarketError(t *testing.T) {
 	}
 }
 
+func TestPerpAndSectionErrors(t *testing.T) {
+	btc := market.Pair{Base: "BTC", Quote: "USDT"}
+	unknown := fmt.Errorf("okx: %w", market.ErrUnknownSymbol)
+	if got := PerpError("zzz", unknown); got != "Unknown pair <code>ZZZ</code>." {
+		t.Errorf("PerpError(unknown) = %q", got)
+	}
+	// Unlike MarketError, an unreadable symbol or a timeout is unavailable data.
+	for _, err := range []error{market.ErrInvalidSymbol, context.DeadlineExceeded, market.ErrUnavailable} {
+		if got := PerpError("btc", err); got != Unavailable {
+			t.Errorf("PerpError(%v) = %q, want Unavailable", err, got)
+		}
+	}
+	if err := SectionError("funding", btc, unknown); err != nil {
+		t.Errorf("SectionError(unknown) = %v, want nil: a spot-only pair has no section", err)
+	}
+	err := SectionError("funding", btc, market.ErrUnavailable)
+	if !errors.Is(err, market.ErrUnavailable) || err.Error() != "funding BTC-USDT: market data unavailable" {
+		t.Errorf("SectionError = %v", err)
+	}
+}
+
 func TestTable(t *testing.T) {
 	got := Table([][]string{
 		{"venue", "rate", "APR"},

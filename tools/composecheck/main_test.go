@@ -1,12 +1,13 @@
 package main
 
 import (
-	"bytes"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/cryptobot-dev/cryptobot/tools/internal/clitest"
 )
 
 // good is a minimal deploy that passes every rule; cases edit it.
@@ -264,17 +265,7 @@ func TestRun(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			file := project(t, tt.compose)
-			var stdout, stderr bytes.Buffer
-			code := run(t.Context(), tt.args(file), &stdout, &stderr)
-			if code != tt.wantCode {
-				t.Errorf("exit code %d, want %d (stdout %q, stderr %q)", code, tt.wantCode, stdout.String(), stderr.String())
-			}
-			if !strings.Contains(stdout.String(), tt.wantStdout) {
-				t.Errorf("stdout %q does not contain %q", stdout.String(), tt.wantStdout)
-			}
-			if !strings.Contains(stderr.String(), tt.wantStderr) {
-				t.Errorf("stderr %q does not contain %q", stderr.String(), tt.wantStderr)
-			}
+			clitest.Run(t, run, tt.args(file), clitest.Want{Code: tt.wantCode, Stdout: tt.wantStdout, Stderr: tt.wantStderr})
 		})
 	}
 }

@@ -1,12 +1,13 @@
 package main
 
 import (
-	"bytes"
 	"flag"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/cryptobot-dev/cryptobot/tools/internal/clitest"
 )
 
 var update = flag.Bool("update", false, "rewrite testdata/*.golden")
@@ -21,14 +22,7 @@ func TestLintGolden(t *testing.T) {
 	for _, path := range files {
 		name := strings.TrimSuffix(filepath.Base(path), ".Dockerfile")
 		t.Run(name, func(t *testing.T) {
-			dt, err := os.ReadFile(path)
-			if err != nil {
-				t.Fatal(err)
-			}
-			findings, err := lint(t.Context(), path, dt)
-			if err != nil {
-				t.Fatal(err)
-			}
+			findings := lintFile(t, path)
 			var got strings.Builder
 			for _, f := range findings {
 				got.WriteString(f.String() + "\n")
@@ -53,15 +47,7 @@ func TestLintGolden(t *testing.T) {
 // TestRepositoryDockerfile keeps the image's Dockerfile free of findings.
 func TestRepositoryDockerfile(t *testing.T) {
 	const path = "../../Dockerfile"
-	dt, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	findings, err := lint(t.Context(), path, dt)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, f := range findings {
+	for _, f := range lintFile(t, path) {
 		t.Errorf("%s", f)
 	}
 }
@@ -93,20 +79,24 @@ func TestRun(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			var stdout, stderr bytes.Buffer
-			code := run(t.Context(), tt.args, &stdout, &stderr)
-			if code != tt.wantCode {
-				t.Errorf("exit code %d, want %d (stdout %q, stderr %q)", code, tt.wantCode, stdout.String(), stderr.String())
-			}
-			if !strings.Contains(stdout.String(), tt.wantStdout) {
-				t.Errorf("stdout %q does not contain %q", stdout.String(), tt.wantStdout)
-			}
-			if !strings.Contains(stderr.String(), tt.wantStderr) {
-				t.Errorf("stderr %q does not contain %q", stderr.String(), tt.wantStderr)
-			}
-			if tt.wantCode == 0 && stdout.Len() > 0 {
-				t.Errorf("clean run printed %q", stdout.String())
+			stdout := clitest.Run(t, run, tt.args, clitest.Want{Code: tt.wantCode, Stdout: tt.wantStdout, Stderr: tt.wantStderr})
+			if tt.wantCode == 0 && stdout != "" {
+				t.Errorf("clean run printed %q", stdout)
 			}
 		})
 	}
+}
+
+// lintFile reads and lints the Dockerfile at path.
+func lintFile(t *testing.T, path string) []Finding {
+	t.Helper()
+	dt, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	findings, err := lint(t.Context(), path, dt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return findings
 }

@@ -53,9 +53,14 @@ type Client struct {
 	mu          sync.Mutex
 	intervals   map[string]time.Duration // fundingInfo, by symbol
 	intervalsAt time.Time
+
+	symbols httpjson.Symbols // spot symbol → pair, for AllPrices
 }
 
-var _ market.Exchange = (*Client)(nil)
+var (
+	_ market.Exchange    = (*Client)(nil)
+	_ market.PriceLister = (*Client)(nil)
+)
 
 // New returns a Client.
 func New(cfg Config) *Client {
@@ -108,7 +113,28 @@ func (c *Client) Instruments(ctx context.Context, kind market.Kind) ([]market.In
 		return nil, c.hj.Wrap(market.ErrUnsupported, "instruments %q", kind)
 	}
 	out, err := httpjson.Fetch(ctx, c.hj, req, func(b []byte) ([]market.Instrument, error) { return decodeInstruments(b, kind) })
+	if err == nil && kind == market.Spot {
+		c.symbols.Set(out, c.hj.Now())
+	}
 	return out, c.hj.Wrap(err, "instruments %s", kind)
+}
+
+// AllPrices returns the last price of every TRADING spot pair in one request:
+// GET /api/v3/ticker/price without a symbol (weight 4; ticker/24hr without a
+// symbol costs 80). Symbols map back to pairs through the last spot
+// instrument list (loaded first if there is none or it is over
+// httpjson.SymbolsMaxAge old); rows of other symbols, delisted ones among
+// them, are left out. The endpoint sends no timestamp: At is the arrival.
+func (c *Client) AllPrices(ctx context.Context) ([]market.Price, error) {
+	syms, err := c.symbols.Get(ctx, c.hj.Now(), func(ctx context.Context) ([]market.Instrument, error) {
+		return c.Instruments(ctx, market.Spot)
+	})
+	if err != nil {
+		return nil, c.hj.Wrap(err, "all prices: symbols")
+	}
+	req := httpjson.Request{Endpoint: httpjson.EndpointAllPrices, URL: c.spot + "/api/v3/ticker/price", MaxBytes: httpjson.MaxPricesBody}
+	out, err := httpjson.Fetch(ctx, c.hj, req, func(b []byte) ([]market.Price, error) { return decodePrices(b, syms, c.hj.Now()) })
+	return out, c.hj.Wrap(err, "all prices")
 }
 
 // Ticker returns the spot 24 h ticker.

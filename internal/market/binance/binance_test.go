@@ -303,3 +303,34 @@ func FuzzDecodeFunding(f *testing.F) {
 		}
 	})
 }
+
+func TestAllPrices(t *testing.T) {
+	venuetest.RunAllPrices(t, harness, func(h venuetest.Harness, p market.Pair, last string) { h.Fake.SetLast(p, last) })
+}
+
+// BenchmarkDecodePrices decodes a ticker/price answer of 2,000 symbols, as
+// AllPrices does after the request.
+func BenchmarkDecodePrices(b *testing.B) {
+	book := markettest.LargeBook(2000)
+	fake := markettest.NewBinanceBook(book)
+	defer fake.Close()
+	c := New(Config{SpotURL: fake.URL(), FuturesURL: fake.URL()})
+	ins, err := c.Instruments(context.Background(), market.Spot)
+	if err != nil {
+		b.Fatal(err)
+	}
+	syms := map[string]market.Pair{}
+	for _, in := range ins {
+		syms[in.Symbol] = in.Pair
+	}
+	body := venuetest.Body(b, fake.URL()+"/api/v3/ticker/price")
+	at := time.Now()
+	b.SetBytes(int64(len(body)))
+	b.ReportAllocs()
+	for b.Loop() {
+		ps, err := decodePrices(body, syms, at)
+		if err != nil || len(ps) != 2000 {
+			b.Fatal(len(ps), err)
+		}
+	}
+}

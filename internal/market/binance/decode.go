@@ -194,3 +194,27 @@ func decodeKlines(body []byte, iv time.Duration, now time.Time) ([]market.Candle
 	}
 	return out, f.Err()
 }
+
+type priceRow struct {
+	Symbol string `json:"symbol"`
+	Price  string `json:"price"`
+}
+
+// decodePrices parses ticker/price's [{"symbol":"BTCUSDT","price":"97000.01"}, …],
+// keeping the rows of symbols in syms; a price that does not parse is NaN.
+func decodePrices(body []byte, syms map[string]market.Pair, at time.Time) ([]market.Price, error) {
+	var rows []priceRow
+	if err := httpjson.Decode(body, &rows); err != nil {
+		return nil, err
+	}
+	if rows == nil {
+		return nil, fmt.Errorf("%w: ticker/price is not a list", market.ErrBadResponse)
+	}
+	out := make([]market.Price, 0, min(len(rows), len(syms)))
+	for _, r := range rows {
+		if p, ok := syms[r.Symbol]; ok {
+			out = append(out, market.Price{Pair: p, Last: httpjson.PriceOf(r.Price), At: at})
+		}
+	}
+	return out, nil
+}

@@ -37,11 +37,15 @@ type Config struct {
 
 // Client reads Bybit market data. It is safe for concurrent use.
 type Client struct {
-	base string
-	hj   *httpjson.Client
+	base    string
+	hj      *httpjson.Client
+	symbols httpjson.Symbols // spot symbol → pair, for AllPrices
 }
 
-var _ market.Exchange = (*Client)(nil)
+var (
+	_ market.Exchange    = (*Client)(nil)
+	_ market.PriceLister = (*Client)(nil)
+)
 
 // New returns a Client.
 func New(cfg Config) *Client {
@@ -97,7 +101,28 @@ func (c *Client) Instruments(ctx context.Context, kind market.Kind) ([]market.In
 		return nil, c.hj.Wrap(err, "instruments %q", kind)
 	}
 	out, err := c.instruments(ctx, kind, cat)
+	if err == nil && kind == market.Spot {
+		c.symbols.Set(out, c.hj.Now())
+	}
 	return out, c.hj.Wrap(err, "instruments %s", kind)
+}
+
+// AllPrices returns the last price of every Trading spot pair in one request:
+// GET /v5/market/tickers?category=spot without a symbol. Symbols map back to
+// pairs through the last spot instrument list (loaded first if there is none
+// or it is over httpjson.SymbolsMaxAge old); rows of other symbols are left
+// out. At is the envelope's time.
+func (c *Client) AllPrices(ctx context.Context) ([]market.Price, error) {
+	syms, err := c.symbols.Get(ctx, c.hj.Now(), func(ctx context.Context) ([]market.Instrument, error) {
+		return c.Instruments(ctx, market.Spot)
+	})
+	if err != nil {
+		return nil, c.hj.Wrap(err, "all prices: symbols")
+	}
+	req := c.request(httpjson.EndpointAllPrices, "/v5/market/tickers", url.Values{"category": {"spot"}})
+	req.MaxBytes = httpjson.MaxPricesBody
+	out, err := httpjson.Fetch(ctx, c.hj, req, func(b []byte) ([]market.Price, error) { return decodePrices(b, syms, c.hj.Now()) })
+	return out, c.hj.Wrap(err, "all prices")
 }
 
 func (c *Client) instruments(ctx context.Context, kind market.Kind, cat string) ([]market.Instrument, error) {

@@ -330,3 +330,29 @@ func FuzzDecodeInstruments(f *testing.F) {
 		}
 	})
 }
+
+func TestAllPrices(t *testing.T) {
+	venuetest.RunAllPrices(t, harness, func(h venuetest.Harness, p market.Pair, last string) { h.Fake.SetLast(p, last) })
+}
+
+// BenchmarkDecodePrices decodes a spot tickers answer of 2,000 symbols,
+// envelope included, as AllPrices does after the request.
+func BenchmarkDecodePrices(b *testing.B) {
+	book := markettest.LargeBook(2000)
+	fake := markettest.NewBybitBook(book)
+	defer fake.Close()
+	syms := map[string]market.Pair{}
+	for _, m := range book.Markets {
+		syms[m.Pair.Base+m.Pair.Quote] = m.Pair
+	}
+	body := venuetest.Body(b, fake.URL()+"/v5/market/tickers?category=spot")
+	now := time.Now()
+	b.SetBytes(int64(len(body)))
+	b.ReportAllocs()
+	for b.Loop() {
+		ps, err := decodePrices(body, syms, now)
+		if err != nil || len(ps) != 2000 {
+			b.Fatal(len(ps), err)
+		}
+	}
+}

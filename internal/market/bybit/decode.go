@@ -222,3 +222,48 @@ func decodeKlines(res []byte, iv time.Duration, now time.Time) ([]market.Candle,
 	}
 	return out, nil
 }
+
+// pricesAnswer is a whole spot tickers answer without a symbol, decoded in
+// one pass (envelope and list together: the list runs to hundreds of KB).
+type pricesAnswer struct {
+	RetCode *int   `json:"retCode"`
+	RetMsg  string `json:"retMsg"`
+	Result  struct {
+		List []struct {
+			Symbol    string `json:"symbol"`
+			LastPrice string `json:"lastPrice"`
+		} `json:"list"`
+	} `json:"result"`
+	Time httpjson.Millis `json:"time"`
+}
+
+// decodePrices parses {"retCode":0,…,"result":{"category":"spot","list":
+// [{"symbol":"BTCUSDT","lastPrice":"97000.01",…},…]},"time":…}, checking
+// retCode first and keeping the rows of symbols in syms; a price that does
+// not parse is NaN. At is the envelope's time, or now without one.
+func decodePrices(body []byte, syms map[string]market.Pair, now time.Time) ([]market.Price, error) {
+	var a pricesAnswer
+	if err := httpjson.Decode(body, &a); err != nil {
+		return nil, err
+	}
+	if a.RetCode == nil {
+		return nil, fmt.Errorf("%w: no retCode", market.ErrBadResponse)
+	}
+	if *a.RetCode != 0 {
+		return nil, envelope{RetCode: a.RetCode, RetMsg: a.RetMsg}.err()
+	}
+	if a.Result.List == nil {
+		return nil, fmt.Errorf("%w: no ticker list", market.ErrBadResponse)
+	}
+	at := now
+	if a.Time > 0 {
+		at = a.Time.Time()
+	}
+	out := make([]market.Price, 0, min(len(a.Result.List), len(syms)))
+	for _, row := range a.Result.List {
+		if p, ok := syms[row.Symbol]; ok {
+			out = append(out, market.Price{Pair: p, Last: httpjson.PriceOf(row.LastPrice), At: at})
+		}
+	}
+	return out, nil
+}

@@ -17,10 +17,14 @@ import (
 	"github.com/cryptobot-dev/cryptobot/internal/metrics"
 )
 
-// Body caps: instrument lists are large, everything else is small.
+// Body caps: instrument lists are large, everything else is small. The
+// batched price lists run to a few hundred KB (Binance ticker/price about
+// 3,000 rows of 50 bytes, Bybit and OKX spot tickers about 700 rows of 400);
+// MaxPricesBody leaves room for ten times that.
 const (
 	MaxBody            int64 = 1 << 20
 	MaxInstrumentsBody int64 = 8 << 20
+	MaxPricesBody      int64 = 4 << 20
 )
 
 // DefaultTimeout is the http.Client backstop; callers' contexts are tighter.
@@ -35,6 +39,7 @@ const (
 	EndpointFunding      = "funding"
 	EndpointFundingInfo  = "funding_info"
 	EndpointCandles      = "candles"
+	EndpointAllPrices    = "all_prices" // one request for every spot pair's last price
 )
 
 // Endpoints returns every endpoint label Get can record, for metrics to
@@ -43,7 +48,7 @@ const (
 func Endpoints() []string {
 	return []string{
 		EndpointInstruments, EndpointTicker, EndpointOpenInterest, EndpointOIHistory,
-		EndpointFunding, EndpointFundingInfo, EndpointCandles,
+		EndpointFunding, EndpointFundingInfo, EndpointCandles, EndpointAllPrices,
 	}
 }
 

@@ -278,8 +278,8 @@ func TestLabelSets(t *testing.T) {
 		}
 	}
 	eps := Endpoints()
-	if len(slices.Compact(slices.Sorted(slices.Values(eps)))) != 7 || slices.Contains(eps, "") {
-		t.Errorf("Endpoints() = %v, want the seven distinct endpoint labels", eps)
+	if len(slices.Compact(slices.Sorted(slices.Values(eps)))) != 8 || slices.Contains(eps, "") {
+		t.Errorf("Endpoints() = %v, want the eight distinct endpoint labels", eps)
 	}
 }
 

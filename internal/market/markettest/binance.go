@@ -59,6 +59,7 @@ func (v binance) routes() map[string]route {
 		"/api/v3/exchangeInfo":           {httpjson.EndpointInstruments, func(r *http.Request) (int, any) { return v.exchangeInfo(r, false) }},
 		"/fapi/v1/exchangeInfo":          {httpjson.EndpointInstruments, func(r *http.Request) (int, any) { return v.exchangeInfo(r, true) }},
 		"/api/v3/ticker/24hr":            {httpjson.EndpointTicker, v.ticker},
+		"/api/v3/ticker/price":           {httpjson.EndpointAllPrices, v.tickerPrice},
 		"/api/v3/klines":                 {httpjson.EndpointCandles, v.klines},
 		"/fapi/v1/premiumIndex":          {httpjson.EndpointFunding, v.premiumIndex},
 		"/fapi/v1/fundingInfo":           {httpjson.EndpointFundingInfo, v.fundingInfo},
@@ -228,6 +229,29 @@ func (v binance) openInterestHist(r *http.Request) (int, any) {
 			"symbol": m.Pair.Base + m.Pair.Quote, "sumOpenInterest": decN(pts[j].coin, 8),
 			"sumOpenInterestValue": decN(pts[j].usd, 8), "timestamp": ms(pts[j].t),
 		})
+	}
+	return http.StatusOK, rows
+}
+
+// tickerPrice is GET /api/v3/ticker/price: with a symbol, that symbol's
+// {"symbol","price"}; without, every spot symbol's, halted ones included
+// (Binance lists BREAK symbols too, with their last price).
+func (v binance) tickerPrice(r *http.Request) (int, any) {
+	row := func(m Market) map[string]any {
+		return map[string]any{"symbol": m.Pair.Base + m.Pair.Quote, "price": decN(m.Price, 8)}
+	}
+	if r.URL.Query().Has("symbol") {
+		m, st, body := v.market(r, false)
+		if body != nil {
+			return st, body
+		}
+		return http.StatusOK, row(m)
+	}
+	rows := []map[string]any{}
+	for _, m := range v.book.Markets {
+		if m.Spot {
+			rows = append(rows, row(m))
+		}
 	}
 	return http.StatusOK, rows
 }

@@ -6,6 +6,7 @@
 package markettest
 
 import (
+	"fmt"
 	"math"
 	"time"
 
@@ -153,4 +154,21 @@ func (m Market) oiHistory(now time.Time, period time.Duration, n int) []oiPoint 
 		out[j] = oiPoint{t: start.Add(-time.Duration(j) * period), coin: coin, usd: coin * m.Price * curve(j)}
 	}
 	return out
+}
+
+// LargeBook returns a Book of n spot pairs against USDT (bases C0001, C0002,
+// …, prices spread over nine orders of magnitude), the first third also
+// listed as perpetuals: a venue's full listing, for batched-price tests and
+// benchmarks.
+func LargeBook(n int) Book {
+	b := Book{Now: DefaultNow}
+	for i := range n {
+		price := math.Pow(10, float64(i%9)-4) * (1 + float64(i%997)/1000)
+		b.Markets = append(b.Markets, Market{
+			Pair:  market.Pair{Base: fmt.Sprintf("C%04d", i+1), Quote: "USDT"},
+			Price: price, Open: price * 0.98, BaseVolume: 1e6 / price,
+			Spot: true, Perp: i < n/3, OICoin: 1e5, FundingRate: 0.0001,
+		})
+	}
+	return b
 }

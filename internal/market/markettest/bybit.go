@@ -188,21 +188,47 @@ func (v *bybit) instruments(r *http.Request) (int, any) {
 	return http.StatusOK, v.envelope(0, "OK", map[string]any{"category": cat, "list": page, "nextPageCursor": next})
 }
 
+// tickers answers one symbol's ticker or, without a symbol, every listed
+// symbol's of the category (GET /v5/market/tickers?category=spot).
 func (v *bybit) tickers(r *http.Request) (int, any) {
+	if r.URL.Query().Get("symbol") == "" {
+		perp, eb := v.category(r)
+		if eb != nil {
+			return http.StatusOK, eb
+		}
+		now := v.book.Now()
+		list := []any{}
+		for _, m := range v.book.Markets {
+			if !m.Halted && ((perp && m.Perp) || (!perp && m.Spot)) {
+				list = append(list, v.tickerRow(m, perp, now))
+			}
+		}
+		return http.StatusOK, v.envelope(0, "OK", map[string]any{"category": map[bool]string{false: "spot", true: "linear"}[perp], "list": list})
+	}
 	m, perp, eb := v.market(r)
 	if eb != nil {
 		return http.StatusOK, eb
 	}
-	now := v.book.Now()
+	cat := map[bool]string{false: "spot", true: "linear"}[perp]
+	return http.StatusOK, v.envelope(0, "OK", map[string]any{"category": cat, "list": []any{v.tickerRow(m, perp, v.book.Now())}})
+}
+
+// endpointOf counts a tickers request without a symbol as all_prices.
+func (*bybit) endpointOf(r *http.Request, def string) string {
+	if r.URL.Path == "/v5/market/tickers" && r.URL.Query().Get("symbol") == "" {
+		return httpjson.EndpointAllPrices
+	}
+	return def
+}
+
+func (v *bybit) tickerRow(m Market, perp bool, now time.Time) map[string]any {
 	t := map[string]any{
 		"symbol": bybitSymbol(m, perp), "lastPrice": dec(m.Price), "prevPrice24h": dec(m.Open),
 		"price24hPcnt": decN(m.changePct()/100, 4), "highPrice24h": dec(m.high()), "lowPrice24h": dec(m.low()),
 		"volume24h": dec(m.BaseVolume), "turnover24h": decN(m.BaseVolume*m.Price, 4),
 		"bid1Price": dec(m.Price), "bid1Size": "1", "ask1Price": dec(m.Price), "ask1Size": "1",
 	}
-	cat := "spot"
 	if perp {
-		cat = "linear"
 		t["indexPrice"], t["markPrice"], t["prevPrice1h"] = dec(m.Price), dec(m.Price), dec(m.Price)
 		t["openInterest"], t["openInterestValue"] = dec(m.OICoin), decN(m.OICoin*m.Price, 2)
 		t["fundingRate"], t["nextFundingTime"] = dec(m.FundingRate), msStr(m.nextFunding(now))
@@ -211,7 +237,7 @@ func (v *bybit) tickers(r *http.Request) (int, any) {
 	} else {
 		t["usdIndexPrice"] = dec(m.Price)
 	}
-	return http.StatusOK, v.envelope(0, "OK", map[string]any{"category": cat, "list": []any{t}})
+	return t
 }
 
 func (v *bybit) openInterest(r *http.Request) (int, any) {

@@ -68,6 +68,7 @@ func (v okx) routes() map[string]route {
 	return map[string]route{
 		"/api/v5/public/instruments":                         {httpjson.EndpointInstruments, v.instruments},
 		"/api/v5/market/ticker":                              {httpjson.EndpointTicker, v.ticker},
+		"/api/v5/market/tickers":                             {httpjson.EndpointAllPrices, v.tickers},
 		"/api/v5/public/open-interest":                       {httpjson.EndpointOpenInterest, v.openInterest},
 		"/api/v5/rubik/stat/contracts/open-interest-history": {httpjson.EndpointOIHistory, v.oiHistory},
 		"/api/v5/public/funding-rate":                        {httpjson.EndpointFunding, v.fundingRate},
@@ -150,19 +151,43 @@ func (v okx) ticker(r *http.Request) (int, any) {
 	if eb != nil {
 		return st, eb
 	}
+	return http.StatusOK, okxEnv("0", "", []map[string]any{v.tickerRow(m, swap, v.book.Now())})
+}
+
+// tickers is GET /api/v5/market/tickers?instType=SPOT|SWAP: every live
+// instrument's ticker of the type.
+func (v okx) tickers(r *http.Request) (int, any) {
+	var swap bool
+	switch r.URL.Query().Get("instType") {
+	case "SPOT":
+	case "SWAP":
+		swap = true
+	default:
+		return http.StatusBadRequest, okxEnv("51000", "Parameter instType error", nil)
+	}
+	now := v.book.Now()
+	rows := []map[string]any{}
+	for _, m := range v.book.Markets {
+		if !m.Halted && ((swap && m.Perp) || (!swap && m.Spot)) {
+			rows = append(rows, v.tickerRow(m, swap, now))
+		}
+	}
+	return http.StatusOK, okxEnv("0", "", rows)
+}
+
+func (v okx) tickerRow(m Market, swap bool, now time.Time) map[string]any {
 	vol, volCcy := m.BaseVolume, m.BaseVolume*m.Price // SPOT: base, quote
 	typ := "SPOT"
 	if swap {
 		vol, volCcy, typ = m.BaseVolume/m.CtVal, m.BaseVolume, "SWAP" // SWAP: contracts, base
 	}
-	now := v.book.Now()
-	return http.StatusOK, okxEnv("0", "", []map[string]any{{
+	return map[string]any{
 		"instType": typ, "instId": okxID(m, swap), "last": dec(m.Price), "lastSz": "0.1",
 		"askPx": dec(m.Price), "askSz": "1", "bidPx": dec(m.Price), "bidSz": "1",
 		"open24h": dec(m.Open), "high24h": dec(m.high()), "low24h": dec(m.low()),
 		"volCcy24h": decN(volCcy, 4), "vol24h": decN(vol, 4),
 		"sodUtc0": dec(m.Open), "sodUtc8": dec(m.Open), "ts": msStr(now),
-	}})
+	}
 }
 
 func (v okx) openInterest(r *http.Request) (int, any) {

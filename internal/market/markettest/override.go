@@ -6,6 +6,7 @@ import (
 	"net/http"
 
 	"github.com/cryptobot-dev/cryptobot/internal/market"
+	"github.com/cryptobot-dev/cryptobot/internal/market/httpjson"
 )
 
 // override replaces one field of every object an endpoint answers for a pair.
@@ -21,7 +22,10 @@ type override struct {
 // object of its body, for requests about pair (spot or perp); the rest of the
 // answer stays the Book's. It serves the absurd values real venues
 // occasionally do: a last price of "0" or "-5", one far above the ticker's
-// own 24 h high, a funding rate of "0.5". Reset clears overrides.
+// own 24 h high, a funding rate of "0.5". The batched price lists
+// (endpoint "all_prices") apply a pair's "ticker" and "all_prices" overrides
+// to its row, so SetLast moves the pair in the batch too. Reset clears
+// overrides.
 func (s *Server) Override(endpoint string, pair market.Pair, field, value string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -44,7 +48,13 @@ func (s *Server) withOverrides(routes map[string]route) map[string]route {
 		handle := rt.handle
 		rt.handle = func(r *http.Request) (int, any) {
 			status, body := handle(r)
-			if fields := s.overridesFor(rt.endpoint, r); len(fields) > 0 && status == http.StatusOK {
+			if status != http.StatusOK {
+				return status, body
+			}
+			if s.endpoint(rt, r) == httpjson.EndpointAllPrices {
+				return status, s.rewriteRows(body)
+			}
+			if fields := s.overridesFor(rt.endpoint, r); len(fields) > 0 {
 				body = rewrite(body, fields)
 			}
 			return status, body
@@ -75,6 +85,82 @@ func (s *Server) overridesFor(endpoint string, r *http.Request) map[string]strin
 		out[o.field] = o.value
 	}
 	return out
+}
+
+// rewriteRows applies, to every row of a batched price list, the ticker and
+// all_prices overrides of the row's pair (its "symbol" or "instId"), so
+// SetLast moves a pair's price in the batch as in its own ticker. Binance's
+// batch calls the last price "price": a ticker override of lastPrice sets it
+// too.
+func (s *Server) rewriteRows(body any) any {
+	s.mu.Lock()
+	byID := map[string]map[string]string{}
+	for _, o := range s.overrides {
+		if o.endpoint != "ticker" && o.endpoint != httpjson.EndpointAllPrices {
+			continue
+		}
+		for _, id := range []string{o.pair.Base + o.pair.Quote, o.pair.String()} {
+			f := byID[id]
+			if f == nil {
+				f = map[string]string{}
+				byID[id] = f
+			}
+			f[o.field] = o.value
+			if o.field == "lastPrice" {
+				f["price"] = o.value
+			}
+		}
+	}
+	s.mu.Unlock()
+	if len(byID) == 0 {
+		return body
+	}
+	v, ok := roundTrip(body)
+	if !ok {
+		return body
+	}
+	var walk func(any)
+	walk = func(x any) {
+		switch x := x.(type) {
+		case map[string]any:
+			id, _ := x["symbol"].(string)
+			if inst, ok := x["instId"].(string); ok {
+				id = inst
+			}
+			if fields := byID[id]; fields != nil {
+				for k := range x {
+					if val, ok := fields[k]; ok {
+						x[k] = val
+					}
+				}
+				return
+			}
+			for _, e := range x {
+				walk(e)
+			}
+		case []any:
+			for _, e := range x {
+				walk(e)
+			}
+		}
+	}
+	walk(v)
+	return v
+}
+
+// roundTrip turns body into the generic JSON values it encodes to.
+func roundTrip(body any) (any, bool) {
+	b, err := json.Marshal(body)
+	if err != nil {
+		return nil, false
+	}
+	d := json.NewDecoder(bytes.NewReader(b))
+	d.UseNumber() // keep numeric timestamps as they were
+	var v any
+	if d.Decode(&v) != nil {
+		return nil, false
+	}
+	return v, true
 }
 
 // rewrite round-trips body through JSON, setting fields wherever they occur.

@@ -24,6 +24,20 @@ type venue interface {
 	rateLimited() (int, any)
 }
 
+// classifier is a venue one of whose paths serves two endpoints (Bybit's
+// tickers: one symbol's ticker, or every symbol's last price).
+type classifier interface {
+	endpointOf(r *http.Request, def string) string
+}
+
+// endpoint is the endpoint label of a request on route rt.
+func (s *Server) endpoint(rt route, r *http.Request) string {
+	if c, ok := s.v.(classifier); ok {
+		return c.endpointOf(r, rt.endpoint)
+	}
+	return rt.endpoint
+}
+
 type faultKind int
 
 const (
@@ -99,7 +113,8 @@ func (s *Server) Delay(d time.Duration) {
 }
 
 // Hits returns how many requests reached endpoint ("ticker", "instruments",
-// "open_interest", "oi_history", "funding", "funding_info", "candles"),
+// "open_interest", "oi_history", "funding", "funding_info", "candles",
+// "all_prices"),
 // faulted ones included.
 func (s *Server) Hits(endpoint string) int {
 	s.mu.Lock()
@@ -145,7 +160,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusNotFound, s.v.failBody(http.StatusNotFound), false)
 		return
 	}
-	delay, f := s.admit(rt.endpoint)
+	delay, f := s.admit(s.endpoint(rt, r))
 	if delay > 0 {
 		t := time.NewTimer(delay)
 		defer t.Stop()

@@ -3,6 +3,8 @@ package okx
 import (
 	"encoding/json"
 	"fmt"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/cryptobot-dev/cryptobot/internal/market"
@@ -26,24 +28,32 @@ func decodeEnvelope(body []byte) (json.RawMessage, error) {
 	if err := httpjson.Decode(body, &env); err != nil {
 		return nil, err
 	}
-	if env.Code == nil {
-		return nil, fmt.Errorf("%w: no code", market.ErrBadResponse)
-	}
-	switch code := string(*env.Code); code {
-	case "0":
-	case "51001": // Instrument ID does not exist
-		return nil, fmt.Errorf("%w: code 51001: %s", market.ErrUnknownSymbol, env.Msg)
-	case "50011": // Too Many Requests
-		return nil, &market.RateLimitError{Venue: venue}
-	case "50001", "50004", "50013": // service unavailable, endpoint timeout, system busy
-		return nil, fmt.Errorf("%w: code %s: %s", market.ErrUnavailable, code, env.Msg)
-	default:
-		return nil, fmt.Errorf("%w: code %s: %s", market.ErrBadResponse, code, env.Msg)
+	if err := codeErr(env.Code, env.Msg); err != nil {
+		return nil, err
 	}
 	if len(env.Data) == 0 {
 		return nil, fmt.Errorf("%w: no data", market.ErrBadResponse)
 	}
 	return env.Data, nil
+}
+
+// codeErr maps an envelope's code: nil for "0".
+func codeErr(c *httpjson.Text, msg string) error {
+	if c == nil {
+		return fmt.Errorf("%w: no code", market.ErrBadResponse)
+	}
+	switch code := string(*c); code {
+	case "0":
+		return nil
+	case "51001": // Instrument ID does not exist
+		return fmt.Errorf("%w: code 51001: %s", market.ErrUnknownSymbol, msg)
+	case "50011": // Too Many Requests
+		return &market.RateLimitError{Venue: venue}
+	case "50001", "50004", "50013": // service unavailable, endpoint timeout, system busy
+		return fmt.Errorf("%w: code %s: %s", market.ErrUnavailable, code, msg)
+	default:
+		return fmt.Errorf("%w: code %s: %s", market.ErrBadResponse, code, msg)
+	}
 }
 
 // first decodes the one object a single-instrument endpoint returns; an empty
@@ -254,6 +264,45 @@ func decodeCandles(data []byte) ([]market.Candle, error) {
 	}
 	if err := f.Err(); err != nil {
 		return nil, err
+	}
+	return out, nil
+}
+
+// decodePrices parses a whole SPOT tickers answer in one pass (envelope and
+// data together: the data runs to hundreds of KB),
+// {"code":"0","msg":"","data":[{"instType":"SPOT","instId":"BTC-USDT","last":"97000.1",…,"ts":"1700000000000"},…]},
+// checking code first. A price that does not parse is NaN; a row without a
+// valid ts has a zero At; an instId that is not BASE-QUOTE is left out.
+func decodePrices(body []byte) ([]market.Price, error) {
+	var a struct {
+		Code *httpjson.Text `json:"code"`
+		Msg  string         `json:"msg"`
+		Data []struct {
+			InstID string `json:"instId"`
+			Last   string `json:"last"`
+			TS     string `json:"ts"`
+		} `json:"data"`
+	}
+	if err := httpjson.Decode(body, &a); err != nil {
+		return nil, err
+	}
+	if err := codeErr(a.Code, a.Msg); err != nil {
+		return nil, err
+	}
+	if a.Data == nil {
+		return nil, fmt.Errorf("%w: no data", market.ErrBadResponse)
+	}
+	out := make([]market.Price, 0, len(a.Data))
+	for _, r := range a.Data {
+		base, quote, ok := strings.Cut(r.InstID, "-")
+		if !ok || base == "" || quote == "" || strings.Contains(quote, "-") {
+			continue
+		}
+		var at time.Time
+		if ms, err := strconv.ParseInt(r.TS, 10, 64); err == nil && ms > 0 {
+			at = time.UnixMilli(ms).UTC()
+		}
+		out = append(out, market.Price{Pair: market.Pair{Base: base, Quote: quote}, Last: httpjson.PriceOf(r.Last), At: at})
 	}
 	return out, nil
 }

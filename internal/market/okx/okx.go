@@ -43,7 +43,10 @@ type Client struct {
 	ctVals map[string]float64 // swap contract values, by instId
 }
 
-var _ market.Exchange = (*Client)(nil)
+var (
+	_ market.Exchange    = (*Client)(nil)
+	_ market.PriceLister = (*Client)(nil)
+)
 
 // New returns a Client.
 func New(cfg Config) *Client {
@@ -96,6 +99,18 @@ func (c *Client) Instruments(ctx context.Context, kind market.Kind) ([]market.In
 	req.MaxBytes = httpjson.MaxInstrumentsBody
 	out, err := httpjson.Fetch(ctx, c.hj, req, inData(func(data []byte) ([]market.Instrument, error) { return decodeInstruments(data, kind) }))
 	return out, c.hj.Wrap(err, "instruments %s", kind)
+}
+
+// AllPrices returns the last price of every SPOT instrument in one request:
+// GET /api/v5/market/tickers?instType=SPOT (20 requests per 2 s per IP).
+// OKX's instId is the pair itself (BTC-USDT, the inverse of spotID), so no
+// instrument list is needed; rows whose instId is not BASE-QUOTE are left
+// out. At is each row's ts.
+func (c *Client) AllPrices(ctx context.Context) ([]market.Price, error) {
+	req := c.request(httpjson.EndpointAllPrices, "/api/v5/market/tickers", url.Values{"instType": {"SPOT"}})
+	req.MaxBytes = httpjson.MaxPricesBody
+	out, err := httpjson.Fetch(ctx, c.hj, req, decodePrices)
+	return out, c.hj.Wrap(err, "all prices")
 }
 
 // Ticker returns the SPOT 24 h ticker; OKX has no change field, so the

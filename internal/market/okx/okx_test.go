@@ -392,3 +392,23 @@ func FuzzDecodeInstruments(f *testing.F) {
 		}
 	})
 }
+
+func TestAllPrices(t *testing.T) {
+	venuetest.RunAllPrices(t, harness, func(h venuetest.Harness, p market.Pair, last string) { h.Fake.Override("ticker", p, "last", last) }) // OKX.SetLast
+}
+
+// BenchmarkDecodePrices decodes a SPOT tickers answer of 2,000 instruments,
+// envelope included, as AllPrices does after the request.
+func BenchmarkDecodePrices(b *testing.B) {
+	fake := markettest.NewOKXBook(markettest.LargeBook(2000))
+	defer fake.Close()
+	body := venuetest.Body(b, fake.URL()+"/api/v5/market/tickers?instType=SPOT")
+	b.SetBytes(int64(len(body)))
+	b.ReportAllocs()
+	for b.Loop() {
+		ps, err := decodePrices(body)
+		if err != nil || len(ps) != 2000 {
+			b.Fatal(len(ps), err)
+		}
+	}
+}

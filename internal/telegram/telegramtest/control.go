@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"slices"
 	"strconv"
 	"time"
 )
@@ -18,7 +19,12 @@ import (
 //	GET  /control/calls?method=sendMessage                             → {"method", "calls"}
 //	GET  /control/webhook                                              → {"url", "secret"}
 //	POST /control/refuse       {chat_id, code, migrate_to_chat_id}     → {} (code 0: accept again)
+//	POST /control/press        {chat_id, user_id, message_id, data}    → {"query_id"}
+//	POST /control/inline       {user_id, query, chat_type}             → {"query_id"}
+//	POST /control/member       {chat_id, user_id, status}              → {} (getChatMember's answer)
+//	GET  /control/answers                                              → {"callbacks": [CallbackAnswer], "inline": [InlineAnswer]}
 func (s *Server) controlRoutes(mux *http.ServeMux) {
+	s.interactionRoutes(mux)
 	mux.HandleFunc("POST /control/updates", func(w http.ResponseWriter, r *http.Request) {
 		var u Update
 		if !decodeControl(w, r, &u) {
@@ -124,4 +130,50 @@ func decodeControl(w http.ResponseWriter, r *http.Request, v any) bool {
 
 func controlError(w http.ResponseWriter, status int, msg string) {
 	writeJSON(w, status, map[string]string{"error": msg})
+}
+
+// interactionRoutes are the control routes for buttons, inline mode and members.
+func (s *Server) interactionRoutes(mux *http.ServeMux) {
+	type press struct {
+		ChatID    int64  `json:"chat_id"`
+		UserID    int64  `json:"user_id"`
+		MessageID int64  `json:"message_id"`
+		Data      string `json:"data"`
+	}
+	type inline struct {
+		UserID   int64  `json:"user_id"`
+		Query    string `json:"query"`
+		ChatType string `json:"chat_type"`
+	}
+	type member struct {
+		ChatID int64  `json:"chat_id"`
+		UserID int64  `json:"user_id"`
+		Status string `json:"status"`
+	}
+	handleControl(mux, "POST /control/press", func(p press) any {
+		return map[string]string{"query_id": s.Press(p.ChatID, p.UserID, p.MessageID, p.Data)}
+	})
+	handleControl(mux, "POST /control/inline", func(q inline) any {
+		return map[string]string{"query_id": s.Inline(q.UserID, q.Query, q.ChatType)}
+	})
+	handleControl(mux, "POST /control/member", func(m member) any {
+		s.SetMember(m.ChatID, m.UserID, m.Status)
+		return struct{}{}
+	})
+	mux.HandleFunc("GET /control/answers", func(w http.ResponseWriter, _ *http.Request) {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		writeJSON(w, http.StatusOK, map[string]any{"callbacks": slices.Clone(s.answers), "inline": slices.Clone(s.inlineAs)})
+	})
+}
+
+// handleControl registers a control route that decodes a JSON T and
+// answers what f returns.
+func handleControl[T any](mux *http.ServeMux, pattern string, f func(T) any) {
+	mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
+		var v T
+		if decodeControl(w, r, &v) {
+			writeJSON(w, http.StatusOK, f(v))
+		}
+	})
 }

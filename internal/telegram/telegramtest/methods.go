@@ -59,6 +59,12 @@ var methods = map[string]method{
 	"sendphoto":      (*Server).sendPhoto,
 	"setmycommands":  (*Server).setMyCommands,
 	"sendchataction": (*Server).sendChatAction,
+
+	"editmessagetext":     (*Server).editMessageText,
+	"editmessagemedia":    (*Server).editMessageMedia,
+	"answercallbackquery": (*Server).answerCallbackQuery,
+	"answerinlinequery":   (*Server).answerInlineQuery,
+	"getchatmember":       (*Server).getChatMember,
 }
 
 // serveBotAPI routes /bot<token>/<method>; method names are case-insensitive.
@@ -219,11 +225,8 @@ func (s *Server) setWebhook(w http.ResponseWriter, _ *http.Request, p params) *a
 	if e != nil {
 		return e
 	}
-	var allowed []string
-	if a := p.vals["allowed_updates"]; a != "" {
-		if err := json.Unmarshal([]byte(a), &allowed); err != nil {
-			return badRequest("can't parse allowed_updates JSON array")
-		}
+	if e := s.setAllowed(p); e != nil {
+		return e
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -235,10 +238,7 @@ func (s *Server) setWebhook(w http.ResponseWriter, _ *http.Request, p params) *a
 		writeResult(w, true)
 		return nil
 	}
-	if allowed == nil {
-		allowed = s.hook.allowed // omitted keeps the previous setting
-	}
-	s.hook = webhook{url: raw, secret: secret, maxConnections: int(maxConn), allowed: allowed}
+	s.hook = webhook{url: raw, secret: secret, maxConnections: int(maxConn)}
 	// Updates queued for getUpdates now go to the webhook, and a pending
 	// poll wakes up to answer 409.
 	for _, u := range s.pending {
@@ -266,7 +266,7 @@ func (s *Server) deleteWebhook(w http.ResponseWriter, _ *http.Request, p params)
 // an update being pushed right now stays with its deliverer, which requeues
 // it if the push fails. s.mu must be held.
 func (s *Server) unsetWebhook() {
-	s.hook = webhook{allowed: s.hook.allowed}
+	s.hook = webhook{}
 	for chat, q := range s.chats {
 		if id, ok := s.inflight[chat]; ok && len(q) > 0 && q[0].UpdateID == id {
 			s.chats[chat], q = q[:1], q[1:]
@@ -300,8 +300,8 @@ func (s *Server) getWebhookInfo(w http.ResponseWriter, _ *http.Request, _ params
 	info := map[string]any{"url": s.hook.url, "has_custom_certificate": false, "pending_update_count": n}
 	if s.hook.url != "" {
 		info["max_connections"] = s.hook.maxConnections
-		if s.hook.allowed != nil {
-			info["allowed_updates"] = s.hook.allowed
+		if s.allowed != nil {
+			info["allowed_updates"] = s.allowed
 		}
 		if s.hook.lastError != "" {
 			info["last_error_date"] = s.hook.lastErrorDate
@@ -327,6 +327,9 @@ func (s *Server) getUpdates(w http.ResponseWriter, r *http.Request, p params) *a
 	limit = min(max(limit, 1), 100)
 	timeout, e := p.integer("timeout", 0)
 	if e != nil {
+		return e
+	}
+	if e := s.setAllowed(p); e != nil {
 		return e
 	}
 	s.mu.Lock()
@@ -416,20 +419,42 @@ func checkText(text, mode string) (int, *apiError) {
 	return 0, badRequest("unsupported parse_mode")
 }
 
+// messageText reads and checks a message's text and parse mode.
+func messageText(p params) (text, mode string, e *apiError) {
+	text, mode = p.vals["text"], p.vals["parse_mode"]
+	n, e := checkText(text, mode)
+	switch {
+	case e != nil:
+		return "", "", e
+	case n == 0:
+		return "", "", badRequest("message text is empty")
+	case n > maxTextLen:
+		return "", "", badRequest("message is too long")
+	}
+	return text, mode, nil
+}
+
+// checkCaption checks a photo's caption.
+func checkCaption(caption, mode string) *apiError {
+	n, e := checkText(caption, mode)
+	if e == nil && n > maxCaptionLen {
+		e = badRequest("message caption is too long")
+	}
+	return e
+}
+
 func (s *Server) sendMessage(w http.ResponseWriter, _ *http.Request, p params) *apiError {
 	chat, e := s.recipient(p)
 	if e != nil {
 		return e
 	}
-	text, mode := p.vals["text"], p.vals["parse_mode"]
-	n, e := checkText(text, mode)
-	switch {
-	case e != nil:
+	text, mode, e := messageText(p)
+	if e != nil {
 		return e
-	case n == 0:
-		return badRequest("message text is empty")
-	case n > maxTextLen:
-		return badRequest("message is too long")
+	}
+	o, e := s.sendOptions(chat, p)
+	if e != nil {
+		return e
 	}
 	var preview struct {
 		IsDisabled bool `json:"is_disabled"`
@@ -437,10 +462,12 @@ func (s *Server) sendMessage(w http.ResponseWriter, _ *http.Request, p params) *
 	_ = json.Unmarshal([]byte(p.vals["link_preview_options"]), &preview) // absent or malformed: previews on
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	msg := s.botMessage(chat)
+	msg := s.botMessage(chat, o)
 	msg.Text = text
+	s.store(msg, nil)
 	s.record(SentMessage{Method: "sendMessage", MessageID: msg.MessageID, ChatID: chat, Text: text, ParseMode: mode,
-		LinkPreviewDisabled: preview.IsDisabled || p.flag("disable_web_page_preview"), Time: time.Now()})
+		LinkPreviewDisabled: preview.IsDisabled || p.flag("disable_web_page_preview"),
+		ReplyTo:             o.replyTo, ThreadID: o.thread, Buttons: o.keyboard.rows(), Time: time.Now()})
 	writeResult(w, msg)
 	return nil
 }
@@ -459,35 +486,45 @@ func (s *Server) sendPhoto(w http.ResponseWriter, _ *http.Request, p params) *ap
 	case len(photo) == 0:
 		return badRequest("file must be non-empty")
 	}
-	cfg, _, err := image.DecodeConfig(bytes.NewReader(photo))
-	switch {
-	case err != nil:
-		return badRequest("IMAGE_PROCESS_FAILED")
-	case cfg.Width+cfg.Height > 10000 || max(cfg.Width, cfg.Height) > 20*min(cfg.Width, cfg.Height):
-		return badRequest("PHOTO_INVALID_DIMENSIONS")
+	width, height, e := checkPhoto(photo)
+	if e != nil {
+		return e
 	}
 	caption, mode := p.vals["caption"], p.vals["parse_mode"]
-	n, e := checkText(caption, mode)
-	switch {
-	case e != nil:
+	if e := checkCaption(caption, mode); e != nil {
 		return e
-	case n > maxCaptionLen:
-		return badRequest("message caption is too long")
+	}
+	o, e := s.sendOptions(chat, p)
+	if e != nil {
+		return e
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	msg := s.botMessage(chat)
+	msg := s.botMessage(chat, o)
 	msg.Caption = caption
 	id := "photo-" + strconv.FormatInt(msg.MessageID, 10)
-	msg.Photo = []PhotoSize{{FileID: id, FileUniqueID: id, Width: cfg.Width, Height: cfg.Height, FileSize: len(photo)}}
+	msg.Photo = []PhotoSize{{FileID: id, FileUniqueID: id, Width: width, Height: height, FileSize: len(photo)}}
+	s.store(msg, photo)
 	s.record(SentMessage{Method: "sendPhoto", MessageID: msg.MessageID, ChatID: chat, Text: caption, ParseMode: mode,
-		PhotoSize: len(photo), Time: time.Now()})
+		PhotoSize: len(photo), ReplyTo: o.replyTo, ThreadID: o.thread, Buttons: o.keyboard.rows(), Time: time.Now()})
 	writeResult(w, msg)
 	return nil
 }
 
+// checkPhoto decodes an uploaded photo's size with the real server's limits.
+func checkPhoto(photo []byte) (width, height int, e *apiError) {
+	cfg, _, err := image.DecodeConfig(bytes.NewReader(photo))
+	switch {
+	case err != nil:
+		return 0, 0, badRequest("IMAGE_PROCESS_FAILED")
+	case cfg.Width+cfg.Height > 10000 || max(cfg.Width, cfg.Height) > 20*min(cfg.Width, cfg.Height):
+		return 0, 0, badRequest("PHOTO_INVALID_DIMENSIONS")
+	}
+	return cfg.Width, cfg.Height, nil
+}
+
 // botMessage starts a message from the bot in chat; s.mu must be held.
-func (s *Server) botMessage(chat int64) *Message {
+func (s *Server) botMessage(chat int64, o outgoing) *Message {
 	typ := s.chatTypes[chat]
 	if typ == "" {
 		typ = "private"
@@ -497,7 +534,8 @@ func (s *Server) botMessage(chat int64) *Message {
 	}
 	s.nextMsg++
 	me := s.me
-	return &Message{MessageID: s.nextMsg, From: &me, Chat: Chat{ID: chat, Type: typ}, Date: time.Now().Unix()}
+	return &Message{MessageID: s.nextMsg, From: &me, Chat: Chat{ID: chat, Type: typ}, Date: time.Now().Unix(),
+		MessageThreadID: o.thread, IsTopicMessage: o.thread != 0, ReplyMarkup: o.keyboard}
 }
 
 func (s *Server) setMyCommands(w http.ResponseWriter, _ *http.Request, p params) *apiError {

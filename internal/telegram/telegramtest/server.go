@@ -2,8 +2,12 @@
 // end-to-end runs. It speaks the real wire format (JSON, urlencoded and
 // multipart requests; {"ok":…} envelopes), long-polls getUpdates for real,
 // pushes updates to a webhook with the secret header and retries, and can
-// inject 429 and 5xx answers. It uses only the standard library and does not
-// import package telegram, so tests inside that package can use it.
+// inject 429 and 5xx answers. It knows the interaction the bot uses, with
+// the real server's checks: replies and forum topics, inline keyboards,
+// edits in place, button presses (Press), inline queries (Inline), the
+// bot's membership (MemberChange), getChatMember statuses (SetMember) and
+// allowed_updates. It uses only the standard library and does not import
+// package telegram, so tests inside that package can use it.
 package telegramtest
 
 import (
@@ -51,20 +55,26 @@ type Options struct {
 
 // Update is a Bot API update as the fake serves it.
 type Update struct {
-	UpdateID int64    `json:"update_id"`
-	Message  *Message `json:"message,omitempty"`
+	UpdateID      int64              `json:"update_id"`
+	Message       *Message           `json:"message,omitempty"`
+	CallbackQuery *CallbackQuery     `json:"callback_query,omitempty"`
+	InlineQuery   *InlineQuery       `json:"inline_query,omitempty"`
+	MyChatMember  *ChatMemberUpdated `json:"my_chat_member,omitempty"`
 }
 
 // Message is the subset of a Bot API message the fake produces.
 type Message struct {
-	MessageID int64       `json:"message_id"`
-	From      *User       `json:"from,omitempty"`
-	Chat      Chat        `json:"chat"`
-	Date      int64       `json:"date"`
-	Text      string      `json:"text,omitempty"`
-	Entities  []Entity    `json:"entities,omitempty"`
-	Caption   string      `json:"caption,omitempty"`
-	Photo     []PhotoSize `json:"photo,omitempty"`
+	MessageID       int64       `json:"message_id"`
+	MessageThreadID int64       `json:"message_thread_id,omitempty"`
+	IsTopicMessage  bool        `json:"is_topic_message,omitempty"`
+	From            *User       `json:"from,omitempty"`
+	Chat            Chat        `json:"chat"`
+	Date            int64       `json:"date"` // 0 marks an InaccessibleMessage in a callback query
+	Text            string      `json:"text,omitempty"`
+	Entities        []Entity    `json:"entities,omitempty"`
+	Caption         string      `json:"caption,omitempty"`
+	Photo           []PhotoSize `json:"photo,omitempty"`
+	ReplyMarkup     *Keyboard   `json:"reply_markup,omitempty"`
 }
 
 // User is a Telegram user or bot.
@@ -78,8 +88,9 @@ type User struct {
 
 // Chat is a message's chat.
 type Chat struct {
-	ID   int64  `json:"id"`
-	Type string `json:"type"`
+	ID      int64  `json:"id"`
+	Type    string `json:"type"`
+	IsForum bool   `json:"is_forum,omitempty"`
 }
 
 // Entity is a message entity such as bot_command.
@@ -104,16 +115,20 @@ type Command struct {
 	Description string `json:"description"`
 }
 
-// SentMessage is one accepted sendMessage or sendPhoto call.
+// SentMessage is one accepted sendMessage, sendPhoto, editMessageText or
+// editMessageMedia call.
 type SentMessage struct {
-	Method              string    `json:"method"` // sendMessage or sendPhoto
-	MessageID           int64     `json:"message_id"`
-	ChatID              int64     `json:"chat_id"`
-	Text                string    `json:"text"` // the text as sent, or the photo caption
-	ParseMode           string    `json:"parse_mode,omitempty"`
-	LinkPreviewDisabled bool      `json:"link_preview_disabled,omitempty"`
-	PhotoSize           int       `json:"photo_size,omitempty"` // bytes uploaded, 0 for text
-	Time                time.Time `json:"time"`
+	Method              string     `json:"method"`
+	MessageID           int64      `json:"message_id"` // the new message, or the edited one
+	ChatID              int64      `json:"chat_id"`
+	Text                string     `json:"text"` // the text as sent, or the photo caption
+	ParseMode           string     `json:"parse_mode,omitempty"`
+	LinkPreviewDisabled bool       `json:"link_preview_disabled,omitempty"`
+	PhotoSize           int        `json:"photo_size,omitempty"` // bytes uploaded, 0 for text
+	ReplyTo             int64      `json:"reply_to,omitempty"`   // reply_parameters.message_id
+	ThreadID            int64      `json:"thread_id,omitempty"`  // message_thread_id
+	Buttons             [][]Button `json:"buttons,omitempty"`    // the inline keyboard
+	Time                time.Time  `json:"time"`
 }
 
 type failure struct {
@@ -125,7 +140,6 @@ type failure struct {
 type webhook struct {
 	url, secret    string
 	maxConnections int
-	allowed        []string
 	lastErrorDate  int64
 	lastError      string
 }
@@ -162,6 +176,15 @@ type Server struct {
 	fail       map[string][]failure
 	refusals   map[int64]Refusal // chat → how sends to it are refused
 	commands   []Command
+	allowed    []string // allowed_updates of the last setWebhook or getUpdates; nil = default
+
+	msgs     map[msgKey]*stored // every message in every chat, the bot's and the users'
+	topics   map[msgKey]bool    // forum topics: {chat, message_thread_id}
+	members  map[msgKey]string  // getChatMember statuses: {chat, user}
+	queries  map[string]*query  // callback and inline query ids → unanswered or answered
+	nextQ    int64
+	answers  []CallbackAnswer
+	inlineAs []InlineAnswer
 }
 
 // New starts a server on opts.Addr (127.0.0.1 and a free port by default).
@@ -227,6 +250,10 @@ func Start(opts Options) (*Server, error) {
 		chatTypes:  map[int64]string{},
 		calls:      map[string]int{},
 		fail:       map[string][]failure{},
+		msgs:       map[msgKey]*stored{},
+		topics:     map[msgKey]bool{},
+		members:    map[msgKey]string{},
+		queries:    map[string]*query{},
 	}
 	mux := http.NewServeMux()
 	s.controlRoutes(mux)
@@ -272,10 +299,20 @@ func (s *Server) Close() {
 
 // AddUpdate assigns u the next update_id (and a message_id and date if its
 // message lacks them), then pushes it to the webhook if one is set or queues
-// it for getUpdates. It returns the update_id.
+// it for getUpdates. It returns the update_id, or 0 when the update's type
+// is not in the bot's allowed_updates: the real server discards those when
+// they happen.
 func (s *Server) AddUpdate(u Update) int64 {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	return s.addUpdate(u)
+}
+
+// addUpdate is AddUpdate; s.mu must be held.
+func (s *Server) addUpdate(u Update) int64 {
+	if !s.allows(updateType(u)) {
+		return 0
+	}
 	s.nextUpdate++
 	u.UpdateID = s.nextUpdate
 	if m := u.Message; m != nil {
@@ -287,6 +324,10 @@ func (s *Server) AddUpdate(u Update) int64 {
 			m.Date = time.Now().Unix()
 		}
 		s.chatTypes[m.Chat.ID] = m.Chat.Type
+		s.store(m, nil)
+	}
+	if c := u.MyChatMember; c != nil {
+		s.chatTypes[c.Chat.ID] = c.Chat.Type
 	}
 	if s.hook.url != "" {
 		s.chats[chatOf(u)] = append(s.chats[chatOf(u)], u)
@@ -327,11 +368,17 @@ func (s *Server) Sent() []SentMessage {
 // WaitSent blocks until at least n messages were sent and returns them all,
 // or fails when ctx ends or the server closes.
 func (s *Server) WaitSent(ctx context.Context, n int) ([]SentMessage, error) {
+	return waitN(ctx, s, n, "messages sent", func() []SentMessage { return s.sent })
+}
+
+// waitN blocks until list (read under s.mu) holds n entries and returns a
+// copy, or fails when ctx ends or the server closes.
+func waitN[T any](ctx context.Context, s *Server, n int, what string, list func() []T) ([]T, error) {
 	for {
 		s.mu.Lock()
-		got, ch := len(s.sent), s.sentCh
-		if got >= n {
-			out := slices.Clone(s.sent)
+		l, ch := list(), s.sentCh
+		if len(l) >= n {
+			out := slices.Clone(l)
 			s.mu.Unlock()
 			return out, nil
 		}
@@ -339,9 +386,9 @@ func (s *Server) WaitSent(ctx context.Context, n int) ([]SentMessage, error) {
 		select {
 		case <-ch:
 		case <-ctx.Done():
-			return nil, fmt.Errorf("telegramtest: %d of %d messages sent: %w", got, n, ctx.Err())
+			return nil, fmt.Errorf("telegramtest: %d of %d %s: %w", len(l), n, what, ctx.Err())
 		case <-s.done:
-			return nil, fmt.Errorf("telegramtest: %d of %d messages sent: server closed", got, n)
+			return nil, fmt.Errorf("telegramtest: %d of %d %s: server closed", len(l), n, what)
 		}
 	}
 }
@@ -451,6 +498,11 @@ func (s *Server) notifyArrived() {
 // record stores a sent message and wakes WaitSent; s.mu must be held.
 func (s *Server) record(m SentMessage) {
 	s.sent = append(s.sent, m)
+	s.changed()
+}
+
+// changed wakes the waiters on what the bot sent or answered; s.mu must be held.
+func (s *Server) changed() {
 	close(s.sentCh)
 	s.sentCh = make(chan struct{})
 }
@@ -516,9 +568,19 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	_ = json.NewEncoder(w).Encode(v) // the client is gone if this fails
 }
 
+// chatOf is the webhook queue an update waits in.
 func chatOf(u Update) int64 {
-	if u.Message != nil {
+	switch {
+	case u.Message != nil:
 		return u.Message.Chat.ID
+	case u.CallbackQuery != nil && u.CallbackQuery.Message != nil:
+		return u.CallbackQuery.Message.Chat.ID
+	case u.CallbackQuery != nil:
+		return u.CallbackQuery.From.ID
+	case u.InlineQuery != nil:
+		return u.InlineQuery.From.ID
+	case u.MyChatMember != nil:
+		return u.MyChatMember.Chat.ID
 	}
 	return 0
 }

@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"reflect"
 	"slices"
 	"strings"
 	"sync"
@@ -193,7 +194,7 @@ func TestBodyEncodings(t *testing.T) {
 			sent := s.Sent()
 			got := sent[len(sent)-1]
 			tc.want.Method, tc.want.MessageID, got.Time = "sendMessage", msg.MessageID, time.Time{}
-			if got != tc.want {
+			if !reflect.DeepEqual(got, tc.want) {
 				t.Errorf("sent %+v, want %+v", got, tc.want)
 			}
 		})

@@ -41,10 +41,7 @@ func init() {
 }
 
 // Source is the market data the module reads.
-type Source interface {
-	Resolve(ctx context.Context, input string, kind market.Kind) (market.Pair, error)
-	Candles(ctx context.Context, pair market.Pair, iv market.Interval, limit int) ([]market.Candle, error)
-}
+type Source = reply.CandleSource
 
 // Module answers /analysis and contributes the analysis line to /price.
 type Module struct {
@@ -80,37 +77,23 @@ func (m *Module) Commands() []modules.Command {
 }
 
 func (m *Module) handle(ctx context.Context, req modules.Request) (modules.Reply, error) {
-	switch {
-	case len(req.Args) == 0:
-		return modules.Reply{Text: usageText}, nil
-	case len(req.Args) > 2:
-		return modules.Reply{Text: tooManyText}, nil
+	s, text := command.Fetch(ctx, m.src, req.Args, m.now)
+	if text != "" {
+		return modules.Reply{Text: text}, nil
 	}
-	iv := market.H1
-	if len(req.Args) == 2 {
-		var err error
-		if iv, err = market.ParseInterval(req.Args[1]); err != nil {
-			return modules.Reply{Text: badIntervalText(req.Args[1])}, nil
-		}
-	}
-	pair, err := m.src.Resolve(ctx, req.Args[0], market.Spot)
-	if err != nil {
-		return modules.Reply{Text: reply.MarketError(req.Args[0], err)}, nil
-	}
-	candles, err := m.src.Candles(ctx, pair, iv, Limit)
-	if err != nil {
-		return modules.Reply{Text: reply.MarketError(req.Args[0], err)}, nil
-	}
-	candles = market.ClosedCandles(candles, iv, m.now()) // a guard: clients already drop the open bar
-	if !market.ValidCandles(candles) {
-		return modules.Reply{Text: reply.Unavailable}, nil
-	}
-	if len(candles) < MinCandles {
-		return modules.Reply{Text: notEnoughText(pair, iv, len(candles))}, nil
-	}
-	r := m.analyze(candles, iv)
-	ago := m.now().Sub(candles[len(candles)-1].Open.Add(iv.Duration()))
-	return modules.Reply{Text: analysisText(pair, iv, &r, ago)}, nil
+	r := m.analyze(s.Candles, s.Interval)
+	ago := m.now().Sub(s.Candles[len(s.Candles)-1].Open.Add(s.Interval.Duration()))
+	return modules.Reply{Text: analysisText(s.Pair, s.Interval, &r, ago)}, nil
+}
+
+// command reads /analysis's arguments and candles, in its own words.
+var command = reply.CandleCommand{
+	Limit:       Limit,
+	MinCandles:  MinCandles,
+	Usage:       usageText,
+	TooMany:     tooManyText,
+	BadInterval: badIntervalText,
+	NotEnough:   notEnoughText,
 }
 
 // Section is the /price line for the default interval, e.g.

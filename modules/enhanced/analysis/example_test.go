@@ -3,44 +3,17 @@ package analysis_test
 import (
 	"context"
 	"fmt"
-	"math"
 	"time"
 
-	"github.com/cryptobot-dev/cryptobot/internal/market"
 	"github.com/cryptobot-dev/cryptobot/modules"
 	"github.com/cryptobot-dev/cryptobot/modules/enhanced/analysis"
+	"github.com/cryptobot-dev/cryptobot/modules/modulestest"
 )
 
-// wave is a market with one pair, ETH-USDT, whose hourly closes rise
-// gently along a wave.
-type wave struct{}
-
-func (wave) Resolve(_ context.Context, input string, _ market.Kind) (market.Pair, error) {
-	if input != "eth" {
-		return market.Pair{}, &market.UnknownPairError{Input: input}
-	}
-	return market.Pair{Base: "ETH", Quote: "USDT"}, nil
-}
-
-func (wave) Candles(_ context.Context, _ market.Pair, iv market.Interval, limit int) ([]market.Candle, error) {
-	start := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
-	out := make([]market.Candle, limit)
-	prev := 3000.0
-	for i := range out {
-		c := 3000 + 2*float64(i) + 60*math.Sin(float64(i)/8)
-		out[i] = market.Candle{
-			Open: start.Add(time.Duration(i) * iv.Duration()),
-			O:    prev, H: max(prev, c) + 4, L: min(prev, c) - 4, C: c,
-			Volume: 1000 + 300*math.Cos(float64(i)/5),
-		}
-		prev = c
-	}
-	return out, nil
-}
-
+// The market is modulestest.Wave: ETH-USDT closes rising along a wave.
 func Example() {
 	now := func() time.Time { return time.Date(2026, 3, 13, 12, 5, 0, 0, time.UTC) }
-	m := analysis.New(wave{}, now)
+	m := analysis.New(modulestest.Wave{}, now)
 	reply, _ := m.Commands()[0].Handler.Handle(context.Background(),
 		modules.Request{Command: "analysis", Args: []string{"eth"}})
 	fmt.Println(reply.Text)

@@ -13,7 +13,6 @@ import (
 	"time"
 
 	flags "github.com/cryptobot-dev/cryptobot/flags/flagkey"
-	"github.com/cryptobot-dev/cryptobot/internal/market"
 	"github.com/cryptobot-dev/cryptobot/modules"
 	"github.com/cryptobot-dev/cryptobot/modules/reply"
 )
@@ -52,10 +51,7 @@ func init() {
 }
 
 // Source is the market data the module reads.
-type Source interface {
-	Resolve(ctx context.Context, input string, kind market.Kind) (market.Pair, error)
-	Candles(ctx context.Context, pair market.Pair, iv market.Interval, limit int) ([]market.Candle, error)
-}
+type Source = reply.CandleSource
 
 // Module answers /chart.
 type Module struct {
@@ -92,43 +88,26 @@ func (m *Module) Commands() []modules.Command {
 }
 
 func (m *Module) handle(ctx context.Context, req modules.Request) (modules.Reply, error) {
-	switch {
-	case len(req.Args) == 0:
-		return modules.Reply{Text: usageText}, nil
-	case len(req.Args) > 2:
-		return modules.Reply{Text: tooManyText}, nil
+	s, text := command.Fetch(ctx, m.src, req.Args, m.now)
+	if text != "" {
+		return modules.Reply{Text: text}, nil
 	}
-	iv := market.H1
-	if len(req.Args) == 2 {
-		var err error
-		if iv, err = market.ParseInterval(req.Args[1]); err != nil {
-			return modules.Reply{Text: badIntervalText(req.Args[1])}, nil
-		}
-	}
-	pair, err := m.src.Resolve(ctx, req.Args[0], market.Spot)
+	sc := newScale(s.Candles)
+	photo, err := m.encode(render(s.Pair, s.Interval, s.Candles, sc))
 	if err != nil {
-		return modules.Reply{Text: reply.MarketError(req.Args[0], err)}, nil
+		return modules.Reply{}, fmt.Errorf("chart %s %s: %w", s.Pair, s.Interval, err)
 	}
-	candles, err := m.src.Candles(ctx, pair, iv, Limit)
-	if err != nil {
-		return modules.Reply{Text: reply.MarketError(req.Args[0], err)}, nil
-	}
-	candles = market.ClosedCandles(candles, iv, m.now()) // a guard: clients already drop the open bar
-	if len(candles) > Limit {
-		candles = candles[len(candles)-Limit:]
-	}
-	if !market.ValidCandles(candles) {
-		return modules.Reply{Text: reply.Unavailable}, nil
-	}
-	if len(candles) < MinCandles {
-		return modules.Reply{Text: notEnoughText(pair, iv, len(candles))}, nil
-	}
-	sc := newScale(candles)
-	photo, err := m.encode(render(pair, iv, candles, sc))
-	if err != nil {
-		return modules.Reply{}, fmt.Errorf("chart %s %s: %w", pair, iv, err)
-	}
-	return modules.Reply{Photo: photo, Text: caption(pair, iv, candles, sc)}, nil
+	return modules.Reply{Photo: photo, Text: caption(s.Pair, s.Interval, s.Candles, sc)}, nil
+}
+
+// command reads /chart's arguments and candles, in its own words.
+var command = reply.CandleCommand{
+	Limit:       Limit,
+	MinCandles:  MinCandles,
+	Usage:       usageText,
+	TooMany:     tooManyText,
+	BadInterval: badIntervalText,
+	NotEnough:   notEnoughText,
 }
 
 // encode writes the PNG into a pooled buffer and returns an exact-size copy,

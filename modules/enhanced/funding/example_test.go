@@ -12,17 +12,8 @@ import (
 // canned Bybit, OKX and Binance funding.
 func Example() {
 	m := funding.New(newSource(), clock)
-	for _, c := range m.Commands() {
-		if c.Name != "funding" {
-			continue
-		}
-		reply, err := c.Handler.Handle(context.Background(), modules.Request{Command: "funding", Args: []string{"btc"}})
-		if err != nil {
-			fmt.Println("error:", err)
-			return
-		}
-		fmt.Println(reply.Text)
-	}
+	reply, _ := m.Commands()[0].Handler.Handle(context.Background(), modules.Request{Command: "funding", Args: []string{"btc"}})
+	fmt.Println(reply.Text)
 	// Output:
 	// <b>BTC-USDT perp</b> funding
 	// <pre>venue           rate  APR, simple

@@ -5,8 +5,6 @@ package funding
 
 import (
 	"context"
-	"errors"
-	"fmt"
 	"time"
 
 	flags "github.com/cryptobot-dev/cryptobot/flags/flagkey"
@@ -24,17 +22,9 @@ const (
 )
 
 func init() {
-	modules.Register(modules.Info{
-		ID:   "enhanced.funding",
-		Flag: flags.FundingRates,
-		Cost: modules.Cost{Resident: residentBytes, PerRequest: perRequestBytes},
-		New: func(d modules.Deps) (modules.Module, error) {
-			if d.Market == nil {
-				return nil, errors.New("funding: no market source")
-			}
-			return New(d.Market, d.Now), nil
-		},
-	})
+	modules.Register(modules.MarketModule("enhanced.funding", flags.FundingRates,
+		modules.Cost{Resident: residentBytes, PerRequest: perRequestBytes},
+		func(src market.Source, now func() time.Time) modules.Module { return New(src, now) }))
 }
 
 // Source is the market data the module reads: Venues for the side-by-side
@@ -80,11 +70,8 @@ func (m *Module) handle(ctx context.Context, req modules.Request) (modules.Reply
 		return modules.Reply{Text: usageText}, nil
 	}
 	pair, err := m.src.Resolve(ctx, req.Args[0], market.Perp)
-	switch {
-	case errors.Is(err, market.ErrUnknownSymbol):
-		return modules.Reply{Text: reply.MarketError(req.Args[0], err)}, nil
-	case err != nil:
-		return modules.Reply{Text: reply.Unavailable}, nil
+	if err != nil {
+		return modules.Reply{Text: reply.PerpError(req.Args[0], err)}, nil
 	}
 	venues := m.src.Venues()
 	if len(venues) == 0 {
@@ -107,11 +94,8 @@ func (m *Module) handle(ctx context.Context, req modules.Request) (modules.Reply
 // failover source, or "" when no venue lists the perpetual (a spot-only pair).
 func (m *Module) Section(ctx context.Context, _ modules.Request, pair market.Pair) (string, error) {
 	f, err := market.Start(ctx, func(ctx context.Context) (market.Funding, error) { return m.src.Funding(ctx, pair) }).Wait(ctx)
-	switch {
-	case errors.Is(err, market.ErrUnknownSymbol):
-		return "", nil
-	case err != nil:
-		return "", fmt.Errorf("funding %s: %w", pair, err)
+	if err != nil {
+		return "", reply.SectionError("funding", pair, err)
 	}
 	return renderSection(f, m.now()), nil
 }

@@ -1,7 +1,6 @@
 package funding_test
 
 import (
-	"errors"
 	"fmt"
 	"strings"
 	"testing"
@@ -116,36 +115,16 @@ func TestExtraArguments(t *testing.T) {
 }
 
 func TestSection(t *testing.T) {
-	for _, tc := range []struct {
-		name    string
-		modify  func(*fakeSource)
-		want    string
-		wantErr error
-	}{
-		{name: "normal", want: "Funding +0.0100%/8h (APR +10.95%) next in 3h 12m"},
-		{name: "negative", modify: func(s *fakeSource) { s.Primary.Fund.Rate = -0.0000532 }, want: "Funding -0.0053%/8h (APR -5.83%) next in 3h 12m"},
-		{name: "hourly", modify: func(s *fakeSource) { s.Primary.Fund.Interval = time.Hour }, want: "Funding +0.0100%/1h (APR +87.60%) next in 3h 12m"},
-		{name: "no interval", modify: func(s *fakeSource) { s.Primary.Fund.Interval = 0 }, want: "Funding +0.0100% next in 3h 12m"},
-		{name: "no next", modify: func(s *fakeSource) { s.Primary.Fund.Next = time.Time{} }, want: "Funding +0.0100%/8h (APR +10.95%)"},
-		{name: "due", modify: func(s *fakeSource) { s.Primary.Fund.Next = now }, want: "Funding +0.0100%/8h (APR +10.95%) next due now"},
-		{name: "spot-only pair", modify: func(s *fakeSource) { s.Primary.FundErr = market.ErrUnknownSymbol }, want: ""},
-		{name: "unavailable", modify: func(s *fakeSource) { s.Primary.FundErr = market.ErrUnavailable }, wantErr: market.ErrUnavailable},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			src := newSource()
-			if tc.modify != nil {
-				tc.modify(src)
-			}
-			got, err := funding.New(src, clock).Section(t.Context(), modules.Request{Command: "price"}, btc)
-			if !errors.Is(err, tc.wantErr) || (tc.wantErr == nil) != (err == nil) {
-				t.Fatalf("Section error = %v, want %v", err, tc.wantErr)
-			}
-			if got != tc.want {
-				t.Errorf("Section = %q, want %q", got, tc.want)
-			}
-			modulestest.CheckHTML(t, got)
-		})
-	}
+	modulestest.CheckSections(t, newSource, func(s *fakeSource) modules.Sectioner { return funding.New(s, clock) }, btc, []modulestest.SectionCase{
+		{Name: "normal", Want: "Funding +0.0100%/8h (APR +10.95%) next in 3h 12m"},
+		{Name: "negative", Modify: func(s *fakeSource) { s.Primary.Fund.Rate = -0.0000532 }, Want: "Funding -0.0053%/8h (APR -5.83%) next in 3h 12m"},
+		{Name: "hourly", Modify: func(s *fakeSource) { s.Primary.Fund.Interval = time.Hour }, Want: "Funding +0.0100%/1h (APR +87.60%) next in 3h 12m"},
+		{Name: "no interval", Modify: func(s *fakeSource) { s.Primary.Fund.Interval = 0 }, Want: "Funding +0.0100% next in 3h 12m"},
+		{Name: "no next", Modify: func(s *fakeSource) { s.Primary.Fund.Next = time.Time{} }, Want: "Funding +0.0100%/8h (APR +10.95%)"},
+		{Name: "due", Modify: func(s *fakeSource) { s.Primary.Fund.Next = now }, Want: "Funding +0.0100%/8h (APR +10.95%) next due now"},
+		{Name: "spot-only pair", Modify: func(s *fakeSource) { s.Primary.FundErr = market.ErrUnknownSymbol }, Want: ""},
+		{Name: "unavailable", Modify: func(s *fakeSource) { s.Primary.FundErr = market.ErrUnavailable }, WantErr: market.ErrUnavailable},
+	})
 }
 
 // A stalled venue must not hold the reply past the deadline: it shows as

@@ -12,17 +12,8 @@ import (
 // source here is the tests' fake with canned Bybit data.
 func Example() {
 	m := openinterest.New(newSource(), clock)
-	for _, c := range m.Commands() {
-		if c.Name != "oi" {
-			continue
-		}
-		reply, err := c.Handler.Handle(context.Background(), modules.Request{Command: "oi", Args: []string{"btc"}})
-		if err != nil {
-			fmt.Println("error:", err)
-			return
-		}
-		fmt.Println(reply.Text)
-	}
+	reply, _ := m.Commands()[0].Handler.Handle(context.Background(), modules.Request{Command: "oi", Args: []string{"btc"}})
+	fmt.Println(reply.Text)
 	// Output:
 	// <b>BTC-USDT perp</b> open interest on Bybit
 	// <b>$5.24B (61,647 BTC)</b>

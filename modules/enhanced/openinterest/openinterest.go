@@ -5,8 +5,6 @@ package openinterest
 
 import (
 	"context"
-	"errors"
-	"fmt"
 	"strings"
 	"time"
 
@@ -25,17 +23,9 @@ const (
 )
 
 func init() {
-	modules.Register(modules.Info{
-		ID:   "enhanced.openinterest",
-		Flag: flags.OpenInterest,
-		Cost: modules.Cost{Resident: residentBytes, PerRequest: perRequestBytes},
-		New: func(d modules.Deps) (modules.Module, error) {
-			if d.Market == nil {
-				return nil, errors.New("openinterest: no market source")
-			}
-			return New(d.Market, d.Now), nil
-		},
-	})
+	modules.Register(modules.MarketModule("enhanced.openinterest", flags.OpenInterest,
+		modules.Cost{Resident: residentBytes, PerRequest: perRequestBytes},
+		func(src market.Source, now func() time.Time) modules.Module { return New(src, now) }))
 }
 
 // Source is the market data the module reads: the failover source for the
@@ -87,11 +77,8 @@ func (m *Module) handle(ctx context.Context, req modules.Request) (modules.Reply
 		return modules.Reply{Text: usageText}, nil
 	}
 	pair, err := m.src.Resolve(ctx, req.Args[0], market.Perp)
-	switch {
-	case errors.Is(err, market.ErrUnknownSymbol):
-		return modules.Reply{Text: reply.MarketError(req.Args[0], err)}, nil
-	case err != nil:
-		return modules.Reply{Text: reply.Unavailable}, nil
+	if err != nil {
+		return modules.Reply{Text: reply.PerpError(req.Args[0], err)}, nil
 	}
 	if all {
 		return m.allVenues(ctx, pair), nil
@@ -129,11 +116,8 @@ func (m *Module) allVenues(ctx context.Context, pair market.Pair) modules.Reply 
 // no venue lists the perpetual (a spot-only pair).
 func (m *Module) Section(ctx context.Context, _ modules.Request, pair market.Pair) (string, error) {
 	s := m.failover(ctx, pair)
-	switch {
-	case errors.Is(s.err, market.ErrUnknownSymbol):
-		return "", nil
-	case s.err != nil:
-		return "", fmt.Errorf("open interest %s: %w", pair, s.err)
+	if s.err != nil {
+		return "", reply.SectionError("open interest", pair, s.err)
 	}
 	return renderSection(pair, s), nil
 }

@@ -1,7 +1,6 @@
 package openinterest_test
 
 import (
-	"errors"
 	"fmt"
 	"strings"
 	"testing"
@@ -155,33 +154,13 @@ func TestExtraArguments(t *testing.T) {
 }
 
 func TestSection(t *testing.T) {
-	for _, tc := range []struct {
-		name    string
-		modify  func(*fakeSource)
-		want    string
-		wantErr error
-	}{
-		{name: "normal", want: "OI $5.24B (24h +4.8%)"},
-		{name: "missing history", modify: func(s *fakeSource) { s.Primary.HistoryErr = market.ErrUnavailable }, want: "OI $5.24B (24h n/a)"},
-		{name: "coin only", modify: func(s *fakeSource) { s.Primary.OI.USD = 0 }, want: "OI 61,647 BTC (24h +4.8%)"},
-		{name: "spot-only pair", modify: func(s *fakeSource) { s.Primary.OIErr = market.ErrUnknownSymbol }, want: ""},
-		{name: "unavailable", modify: func(s *fakeSource) { s.Primary.OIErr = market.ErrUnavailable }, wantErr: market.ErrUnavailable},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			src := newSource()
-			if tc.modify != nil {
-				tc.modify(src)
-			}
-			got, err := openinterest.New(src, clock).Section(t.Context(), modules.Request{Command: "price"}, btc)
-			if !errors.Is(err, tc.wantErr) || (tc.wantErr == nil) != (err == nil) {
-				t.Fatalf("Section error = %v, want %v", err, tc.wantErr)
-			}
-			if got != tc.want {
-				t.Errorf("Section = %q, want %q", got, tc.want)
-			}
-			modulestest.CheckHTML(t, got)
-		})
-	}
+	modulestest.CheckSections(t, newSource, func(s *fakeSource) modules.Sectioner { return openinterest.New(s, clock) }, btc, []modulestest.SectionCase{
+		{Name: "normal", Want: "OI $5.24B (24h +4.8%)"},
+		{Name: "missing history", Modify: func(s *fakeSource) { s.Primary.HistoryErr = market.ErrUnavailable }, Want: "OI $5.24B (24h n/a)"},
+		{Name: "coin only", Modify: func(s *fakeSource) { s.Primary.OI.USD = 0 }, Want: "OI 61,647 BTC (24h +4.8%)"},
+		{Name: "spot-only pair", Modify: func(s *fakeSource) { s.Primary.OIErr = market.ErrUnknownSymbol }, Want: ""},
+		{Name: "unavailable", Modify: func(s *fakeSource) { s.Primary.OIErr = market.ErrUnavailable }, WantErr: market.ErrUnavailable},
+	})
 }
 
 // A stalled venue must not hold the reply past the deadline: it shows as

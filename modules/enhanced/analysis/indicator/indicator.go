@@ -35,12 +35,17 @@ func ATRWarmup(n int) int { return n + 1 }
 // VolatilityWarmup is the number of closes Volatility needs for window returns.
 func VolatilityWarmup(window int) int { return window + 1 }
 
-// fillNaN returns dst resliced to n with every value set to NaN.
-func fillNaN(dst []float64, n int) []float64 {
+// resize returns dst resliced to n, in a new array when dst is too small.
+func resize(dst []float64, n int) []float64 {
 	if cap(dst) < n {
 		dst = make([]float64, n)
 	}
-	dst = dst[:n]
+	return dst[:n]
+}
+
+// fillNaN returns dst resliced to n with every value set to NaN.
+func fillNaN(dst []float64, n int) []float64 {
+	dst = resize(dst, n)
 	nan := math.NaN()
 	for i := range dst {
 		dst[i] = nan
@@ -77,10 +82,7 @@ func EMA(dst, src []float64, n int) []float64 {
 		first++
 	}
 	// Copy before overwriting: src may alias dst.
-	if cap(dst) < len(src) {
-		dst = make([]float64, len(src))
-	}
-	dst = dst[:len(src)]
+	dst = resize(dst, len(src))
 	if n < 1 || n > len(src)-first { // compared this way: first+n could overflow
 		return fillNaN(dst, len(src))
 	}
@@ -96,10 +98,7 @@ func EMA(dst, src []float64, n int) []float64 {
 		dst[i] = prev
 	}
 	dst[seedAt] = sum / float64(n)
-	nan := math.NaN()
-	for i := range seedAt {
-		dst[i] = nan
-	}
+	fillNaN(dst, seedAt) // the warm-up, written last as src may alias dst
 	return dst
 }
 

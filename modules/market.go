@@ -1,0 +1,20 @@
+package modules
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/cryptobot-dev/cryptobot/internal/market"
+)
+
+// MarketModule is the Info of an enhanced module that reads nothing but the
+// market source and the clock: New fails when Deps has no market source and
+// otherwise hands both to build.
+func MarketModule(id, flag string, cost Cost, build func(src market.Source, now func() time.Time) Module) Info {
+	return Info{ID: id, Flag: flag, Cost: cost, New: func(d Deps) (Module, error) {
+		if d.Market == nil {
+			return nil, fmt.Errorf("%s: no market source", id)
+		}
+		return build(d.Market, d.Now), nil
+	}}
+}
