@@ -5,19 +5,13 @@ import (
 	"sync"
 	"time"
 
+	"github.com/cryptobot-dev/cryptobot/internal/store"
 	"github.com/cryptobot-dev/cryptobot/modules"
 )
 
-// OutboxMessage is one unsent outbox row. It mirrors store.OutMessage
-// until the store's outbox lands; then it becomes an alias of it.
-type OutboxMessage struct {
-	ID       int64
-	ChatID   int64
-	Text     string // HTML
-	Silent   bool   // disable_notification; not sent yet: OutMessage has no such field
-	Created  time.Time
-	Attempts int
-}
+// OutboxMessage is one unsent outbox row. Silent is not honoured yet:
+// OutMessage has no disable_notification.
+type OutboxMessage = store.OutMessage
 
 // Outbox is the store's outbox as the drainer uses it: messages the bot
 // committed to send (alert firings, digests), sent here under the same
@@ -34,13 +28,16 @@ type chatBlocker interface {
 	SetChatBlocked(ctx context.Context, chatID int64, blocked bool) error
 }
 
+var (
+	_ Outbox      = (*store.Store)(nil)
+	_ chatBlocker = (*store.Store)(nil)
+)
+
 const (
 	outboxBatch = 100
 	// outboxRetryWindow is how long one send may wait on Telegram's 429s
 	// and 5xx before it is left for a later pass.
 	outboxRetryWindow = 30 * time.Second
-	// outboxMaxAttempts is when a message that keeps failing is given up.
-	outboxMaxAttempts = 20
 )
 
 // DrainOutbox sends the outbox every `every` until ctx ends: a batch at a
@@ -149,11 +146,11 @@ func (b *Bot) sendChatOutbox(ctx context.Context, ob Outbox, msgs []OutboxMessag
 
 // outboxFailed records a failed send: for good when Telegram refused the
 // chat (then the chat is blocked in the store and remembered as
-// unreachable) or the message ran out of attempts, else as one attempt.
+// unreachable), else as one attempt.
 func (b *Bot) outboxFailed(ctx context.Context, ob Outbox, m OutboxMessage, err error) {
 	now := time.Now()
 	reason, _ := refusal(err, now)
-	permanent := reason == reasonBlocked || reason == reasonChatNotFound || m.Attempts+1 >= outboxMaxAttempts
+	permanent := reason == reasonBlocked || reason == reasonChatNotFound // the store gives up the rest after store.MaxAttempts
 	b.log.WarnContext(ctx, "outbox: send failed", "chat_id", m.ChatID, "outbox_id", m.ID,
 		"attempts", m.Attempts+1, "permanent", permanent, "err", err)
 	if err := ob.MarkOutboxFailed(ctx, m.ID, permanent); err != nil {

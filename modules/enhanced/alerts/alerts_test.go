@@ -140,7 +140,7 @@ func TestLimits(t *testing.T) {
 	h := newHarness(t, Config{MaxPerChat: 2, MaxGlobal: 3, MaxWatch: 2})
 	h.cmd(1, "/alert btc above 98k")
 	h.cmd(1, "/alert btc above 99k")
-	wantReply(t, h.cmd(1, "/alert btc above 100k"), "the limit is 2 per chat")
+	wantReply(t, h.cmd(1, "/alert btc above 100k"), "This chat has 2 alerts, the limit per chat")
 	h.cmd(2, "/alert btc above 98k")
 	wantReply(t, h.cmd(3, "/alert btc above 98k"), "(3 in all chats)")
 	if n := h.st.count(); n != 3 {

@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/cryptobot-dev/cryptobot/internal/market"
+	"github.com/cryptobot-dev/cryptobot/internal/store"
 	"github.com/cryptobot-dev/cryptobot/modules"
 	"github.com/cryptobot-dev/cryptobot/modules/enhanced/alerts/rule"
 	"github.com/cryptobot-dev/cryptobot/modules/reply"
@@ -46,8 +47,8 @@ func (m *Module) alert(ctx context.Context, req modules.Request) (modules.Reply,
 	}
 	id, err := m.st.CreateAlert(ctx, row, m.cfg.MaxPerChat, m.cfg.MaxGlobal)
 	switch {
-	case errors.Is(err, errLimit):
-		return text(m.limitText(ctx, req.ChatID))
+	case errors.Is(err, store.ErrLimit):
+		return text(m.limitText(err))
 	case err != nil:
 		return modules.Reply{}, fmt.Errorf("alerts: create: %w", err)
 	}
@@ -119,21 +120,13 @@ func (m *Module) fundingOn(ctx context.Context, pair market.Pair, venue string) 
 	return market.Funding{}, market.ErrUnavailable
 }
 
-// limitText names the limit CreateAlert refused: the chat's own when it
-// is at it, else the global one.
-func (m *Module) limitText(ctx context.Context, chat int64) string {
-	rows, err := m.st.Alerts(ctx, chat)
-	live := 0
-	for _, r := range rows {
-		if r.State == rule.Armed.String() || r.State == rule.Cooling.String() || r.State == rule.Paused.String() {
-			live++
-		}
+// limitText names the limit CreateAlert refused.
+func (m *Module) limitText(err error) string {
+	if le, ok := errors.AsType[*store.LimitError](err); ok && le.Limit == store.LimitGlobal {
+		return "⚠️ The bot holds the most alerts it can (" + strconv.Itoa(m.cfg.MaxGlobal) + " in all chats). Please try again later."
 	}
-	if err == nil && live >= m.cfg.MaxPerChat {
-		return "⚠️ This chat has " + strconv.Itoa(live) + " alerts, the limit is " + strconv.Itoa(m.cfg.MaxPerChat) +
-			" per chat. Delete some with <code>/unalert ID</code> (<code>/alerts</code> lists them)."
-	}
-	return "⚠️ The bot holds the most alerts it can (" + strconv.Itoa(m.cfg.MaxGlobal) + " in all chats). Please try again later."
+	return "⚠️ This chat has " + strconv.Itoa(m.cfg.MaxPerChat) + " alerts, the limit per chat. " +
+		"Delete some with <code>/unalert ID</code> (<code>/alerts</code> lists them)."
 }
 
 // unalert is /unalert ID…|all. It deletes only this chat's alerts and says

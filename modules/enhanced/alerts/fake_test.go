@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/cryptobot-dev/cryptobot/internal/market"
+	"github.com/cryptobot-dev/cryptobot/internal/store"
 	"github.com/cryptobot-dev/cryptobot/modules"
 )
 
@@ -53,9 +54,9 @@ func (s *fakeStore) CreateAlert(_ context.Context, a AlertRow, perChat, global i
 	}
 	switch {
 	case chat >= perChat:
-		return 0, fmt.Errorf("per chat: %w", errLimit)
+		return 0, fmt.Errorf("create alert: %w", &store.LimitError{Limit: store.LimitPerChat, Max: perChat})
 	case all >= global:
-		return 0, fmt.Errorf("global: %w", errLimit)
+		return 0, fmt.Errorf("create alert: %w", &store.LimitError{Limit: store.LimitGlobal, Max: global})
 	}
 	s.nextID++
 	a.ID = s.nextID
@@ -169,7 +170,7 @@ func (s *fakeStore) Watch(_ context.Context, chat int64, pairs []string, limit i
 		}
 	}
 	if len(have)+len(add) > limit {
-		return 0, fmt.Errorf("watchlist: %w", errLimit)
+		return 0, fmt.Errorf("watch: %w", &store.LimitError{Limit: store.LimitWatchlist, Max: limit})
 	}
 	s.watch[chat] = append(have, add...)
 	return len(add), nil

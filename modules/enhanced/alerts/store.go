@@ -2,59 +2,21 @@ package alerts
 
 import (
 	"context"
-	"errors"
 	"time"
+
+	"github.com/cryptobot-dev/cryptobot/internal/store"
 )
 
-// The row types of the store's alert API (BRIEF addendum, internal/store).
-// They mirror internal/store until it lands on main; then they become
-// aliases of the store's own types and nothing else here changes.
+// The store's row types, by the names this package uses.
 type (
-	// AlertRow is one alert as the store keeps it; Rule and Status are JSON.
-	AlertRow struct {
-		ID, ChatID int64
-		Pair       string
-		Kind       string
-		State      string
-		Rule       []byte
-		Status     []byte
-		Created    time.Time
-		Expires    time.Time
-	}
-	// AlertUpdate is a status change that is not a firing.
-	AlertUpdate struct {
-		ID     int64
-		State  string
-		Status []byte
-	}
-	// Firing is one alert's state change and outbound message, stored together.
-	Firing struct {
-		AlertID int64
-		Trigger string
-		State   string
-		Status  []byte
-		Message OutMessage
-	}
-	// OutMessage is one outbox row.
-	OutMessage struct {
-		ID       int64
-		ChatID   int64
-		Text     string
-		Silent   bool
-		Created  time.Time
-		Attempts int
-	}
-	// DigestRow is one chat's daily digest schedule.
-	DigestRow struct {
-		ChatID       int64
-		Hour, Minute int
-		Zone         string
-		LastSent     time.Time
-	}
+	AlertRow    = store.AlertRow
+	AlertUpdate = store.AlertUpdate
+	Firing      = store.Firing
+	OutMessage  = store.OutMessage
+	DigestRow   = store.DigestRow
 )
 
-// errLimit is the store's ErrLimit: a per-chat or global limit refused a write.
-var errLimit = errors.New("store: limit reached")
+var _ Store = (*store.Store)(nil)
 
 // Store is the part of the store the module uses.
 type Store interface {

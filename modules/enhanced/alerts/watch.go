@@ -12,6 +12,7 @@ import (
 
 	"github.com/cryptobot-dev/cryptobot/internal/format"
 	"github.com/cryptobot-dev/cryptobot/internal/market"
+	"github.com/cryptobot-dev/cryptobot/internal/store"
 	"github.com/cryptobot-dev/cryptobot/modules"
 	"github.com/cryptobot-dev/cryptobot/modules/enhanced/alerts/rule"
 	"github.com/cryptobot-dev/cryptobot/modules/reply"
@@ -60,7 +61,7 @@ func (m *Module) watch(ctx context.Context, req modules.Request) (modules.Reply,
 	}
 	added, err := m.st.Watch(ctx, req.ChatID, names, m.cfg.MaxWatch)
 	switch {
-	case errors.Is(err, errLimit):
+	case errors.Is(err, store.ErrLimit):
 		return text("⚠️ A watchlist holds at most " + strconv.Itoa(m.cfg.MaxWatch) +
 			" pairs per chat; nothing was added. Remove some with <code>/unwatch SYMBOL</code>.")
 	case err != nil:
