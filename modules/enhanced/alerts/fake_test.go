@@ -403,6 +403,8 @@ type harness struct {
 	clk *clock
 	m   *Module
 	r   *runner
+	// store, when set before restart, replaces st as the module's store.
+	store Store
 	// batch, when set before restart, is the module's batched prices.
 	batch func(ctx context.Context) (map[market.Pair]float64, error)
 }
@@ -419,7 +421,11 @@ func newHarness(t *testing.T, cfg Config) *harness {
 // as a process restart does.
 func (h *harness) restart(cfg Config) {
 	h.t.Helper()
-	m, err := New(Options{Config: cfg, Store: h.st, Market: h.mkt, Now: h.clk.Now, Prices: h.batch})
+	var st Store = h.st
+	if h.store != nil {
+		st = h.store
+	}
+	m, err := New(Options{Config: cfg, Store: st, Market: h.mkt, Now: h.clk.Now, Prices: h.batch})
 	if err != nil {
 		h.t.Fatal(err)
 	}
