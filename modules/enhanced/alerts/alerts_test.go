@@ -91,14 +91,14 @@ func TestFundingAndOpenInterest(t *testing.T) {
 	h := newHarness(t, Config{SlowPoll: 2 * time.Second})
 	wantReply(t, h.cmd(1, "/alert btc funding above 0.05% on bybit"), "funding above +0.0500% on Bybit", "now +0.0100%/8h (Bybit)")
 	wantReply(t, h.cmd(1, "/alert btc oi move 10% 1h"), "open interest moves 10% within 1h")
-	h.tick(2 * time.Second)                 // baselines
-	h.mkt.setFunding(btc, "binance", 0.001) // another venue: not this alert's
+	h.tick(2 * time.Second)                                        // baselines
+	h.mkt.update(func() { h.mkt.funding[btc]["binance"] = 0.001 }) // another venue: not this alert's
 	h.tick(2 * time.Second)
 	wantSent(t, h, 1, 0)
-	h.mkt.setFunding(btc, "bybit", 0.0006)
+	h.mkt.update(func() { h.mkt.funding[btc]["bybit"] = 0.0006 })
 	h.tick(2 * time.Second)
 	wantSent(t, h, 1, 1, "BTC-USDT funding is above +0.0500%: now +0.0600% (Bybit)")
-	h.mkt.setOI(btc, 11.5e9)
+	h.mkt.update(func() { h.mkt.oi[btc] = 11.5e9 })
 	h.tick(2 * time.Second)
 	wantSent(t, h, 1, 2, "open interest moved +15.00% within 1h", "$10")
 }

@@ -277,23 +277,14 @@ func newFakeMarket() *fakeMarket {
 	return m
 }
 
-func (m *fakeMarket) set(p market.Pair, v float64) {
+// update changes the market under its lock.
+func (m *fakeMarket) update(f func()) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	m.last[p] = v
+	f()
 }
 
-func (m *fakeMarket) setFunding(p market.Pair, venue string, r float64) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	m.funding[p][venue] = r
-}
-
-func (m *fakeMarket) setOI(p market.Pair, usd float64) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	m.oi[p] = usd
-}
+func (m *fakeMarket) set(p market.Pair, v float64) { m.update(func() { m.last[p] = v }) }
 
 func (m *fakeMarket) Resolve(_ context.Context, input string, kind market.Kind) (market.Pair, error) {
 	m.calls.Add(1)

@@ -37,9 +37,17 @@ func (m *Module) each(ctx context.Context, n int, f func(ctx context.Context, i 
 	wg.Wait()
 }
 
-// resolveAll resolves spot symbols; msg is the reply for the first that
-// does not resolve (nothing is stored then).
-func (m *Module) resolveAll(ctx context.Context, syms []string) (names []string, msg string) {
+// pairsOf parses the symbols of /watch or /unwatch and resolves them as
+// spot pairs; msg is the reply when they do not parse or one does not
+// resolve (nothing is stored then).
+func (m *Module) pairsOf(ctx context.Context, parse func([]string) ([]string, error), args []string) (names []string, msg string) {
+	syms, err := parse(args)
+	if err != nil {
+		if ue, ok := errors.AsType[*rule.UsageError](err); ok {
+			return nil, ue.Text()
+		}
+		return nil, err.Error()
+	}
 	for _, s := range syms {
 		p, err := m.mkt.Resolve(ctx, s, market.Spot)
 		if err != nil {
@@ -51,11 +59,7 @@ func (m *Module) resolveAll(ctx context.Context, syms []string) (names []string,
 }
 
 func (m *Module) watch(ctx context.Context, req modules.Request) (modules.Reply, error) {
-	syms, err := rule.ParseWatch(req.Args)
-	if err != nil {
-		return usageOr(err)
-	}
-	names, msg := m.resolveAll(ctx, syms)
+	names, msg := m.pairsOf(ctx, rule.ParseWatch, req.Args)
 	if msg != "" {
 		return text(msg)
 	}
@@ -74,11 +78,7 @@ func (m *Module) watch(ctx context.Context, req modules.Request) (modules.Reply,
 }
 
 func (m *Module) unwatch(ctx context.Context, req modules.Request) (modules.Reply, error) {
-	syms, err := rule.ParseUnwatch(req.Args)
-	if err != nil {
-		return usageOr(err)
-	}
-	names, msg := m.resolveAll(ctx, syms)
+	names, msg := m.pairsOf(ctx, rule.ParseUnwatch, req.Args)
 	if msg != "" {
 		return text(msg)
 	}
