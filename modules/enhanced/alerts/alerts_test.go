@@ -305,3 +305,17 @@ func TestBatchPricesWithTickerForTheRest(t *testing.T) {
 		t.Errorf("%d batch calls in 4 ticks", batches)
 	}
 }
+
+// An alert the engine never heard of (its op was lost, or its chat was
+// unblocked and the store re-armed it) is picked up within reconcileEvery.
+func TestReconcileAddsWhatTheEngineLacks(t *testing.T) {
+	h := newHarness(t, Config{})
+	h.m.ops = make(chan op) // no room: the handler's op is dropped
+	h.cmd(1, "/alert btc above 98k")
+	h.m.resync.Store(false) // and the resync it asks for with it
+	h.prices(btc, 97_000, 98_500, 97_000)
+	wantSent(t, h, 1, 0)
+	h.tick(reconcileEvery)
+	h.prices(btc, 97_000, 98_500)
+	wantSent(t, h, 1, 1)
+}

@@ -24,6 +24,7 @@ type runner struct {
 	lastAt   time.Time
 	pins     map[market.Pair]func()
 	nextSlow time.Time
+	nextSync time.Time
 	fs       []engine.Firing
 	retry    []pending // firings for the store, with the ones it refused before
 	changes  []engine.Change
@@ -95,6 +96,7 @@ func (r *runner) load(ctx context.Context) error {
 	}
 	r.eng = eng
 	r.m.met.live.Set(float64(eng.Len()))
+	r.nextSync = r.m.now().Add(reconcileEvery)
 	return nil
 }
 
@@ -152,6 +154,30 @@ func latest(ts ...time.Time) time.Time {
 	return out
 }
 
+// reconcileEvery is how often the runner adds live alerts the store has
+// and its engine lacks.
+const reconcileEvery = 5 * time.Minute
+
+// reconcile adds the store's live alerts the engine does not hold: those
+// of a chat unblocked again (the store re-arms them) or created while the
+// runner was behind. It keeps the ones the engine has, whose status is
+// newer than the store's.
+func (r *runner) reconcile(ctx context.Context) {
+	rows, err := r.m.st.LiveAlerts(ctx)
+	if err != nil {
+		r.m.met.tickErrors.WithLabelValues("load").Inc()
+		return
+	}
+	for _, row := range rows {
+		if _, ok := r.eng.Status(row.ID); ok {
+			continue
+		}
+		if a, err := fromRow(row); err == nil {
+			_ = r.eng.Add(a) // a row the engine refuses was logged at load
+		}
+	}
+}
+
 // apply runs one command's change on the engine.
 func (r *runner) apply(o op) {
 	if o.add != nil {
@@ -180,6 +206,10 @@ func (r *runner) tick(ctx context.Context) {
 	if !now.Before(r.nextSlow) {
 		r.nextSlow = now.Add(r.m.cfg.SlowPoll)
 		r.observeSlow(ctx, now)
+	}
+	if !now.Before(r.nextSync) {
+		r.nextSync = now.Add(reconcileEvery)
+		r.reconcile(ctx)
 	}
 	r.outboxStats(ctx, now)
 	r.store(ctx)
