@@ -36,10 +36,15 @@ func (m *Module) sendDueDigests(ctx context.Context, now time.Time) {
 		m.met.tickErrors.WithLabelValues("digest").Inc()
 		return
 	}
+	zones := map[string]*time.Location{}
 	for _, row := range rows {
-		loc, err := time.LoadLocation(row.Zone)
-		if err != nil {
-			loc = time.UTC
+		loc, ok := zones[row.Zone]
+		if !ok {
+			var err error
+			if loc, err = time.LoadLocation(row.Zone); err != nil {
+				loc = time.UTC // ParseDigest checked it; a zone gone from tzdata falls back
+			}
+			zones[row.Zone] = loc
 		}
 		d := rule.Digest{Hour: row.Hour, Minute: row.Minute, Zone: row.Zone, Loc: loc}
 		due := d.Next(row.LastSent)

@@ -10,6 +10,7 @@ import (
 // registerer, so Collectors hands them to whoever registers them.
 type metricSet struct {
 	live       prometheus.Gauge
+	byKind     *prometheus.GaugeVec
 	created    *prometheus.CounterVec
 	fired      *prometheus.CounterVec
 	lag        prometheus.Histogram
@@ -20,6 +21,9 @@ type metricSet struct {
 	digests    prometheus.Counter
 }
 
+// liveStates are the states of the alerts gauge: those LiveAlerts returns.
+var liveStates = []string{rule.Armed.String(), rule.Cooling.String()}
+
 // Tick error stages, the "stage" label of cryptobot_alerts_tick_errors_total.
 var tickStages = []string{"prices", "funding", "open_interest", "fire", "update", "load", "digest", "outbox_stats"}
 
@@ -28,6 +32,8 @@ func newMetricSet() *metricSet {
 	s := &metricSet{
 		live: prometheus.NewGauge(prometheus.GaugeOpts{Namespace: ns, Name: "alerts_live",
 			Help: "Alerts the runner evaluates (armed or cooling down)."}),
+		byKind: prometheus.NewGaugeVec(prometheus.GaugeOpts{Namespace: ns, Name: "alerts",
+			Help: "Live alerts in the store by kind and state (armed, cooling), as of the last load or reconcile."}, []string{"kind", "state"}),
 		created: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Name: "alerts_created_total",
 			Help: "Alerts created, by kind."}, []string{"kind"}),
 		fired: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Name: "alerts_fired_total",
@@ -47,6 +53,9 @@ func newMetricSet() *metricSet {
 			Help: "Daily digests enqueued."}),
 	}
 	for _, k := range rule.Kinds() {
+		for _, st := range liveStates {
+			s.byKind.WithLabelValues(k, st)
+		}
 		s.created.WithLabelValues(k)
 		s.fired.WithLabelValues(k)
 	}
@@ -59,5 +68,20 @@ func newMetricSet() *metricSet {
 // Collectors returns the module's metrics for the caller to register.
 func (m *Module) Collectors() []prometheus.Collector {
 	s := m.met
-	return []prometheus.Collector{s.live, s.created, s.fired, s.lag, s.lastTick, s.tickErrors, s.depth, s.oldest, s.digests}
+	return []prometheus.Collector{s.live, s.byKind, s.created, s.fired, s.lag, s.lastTick, s.tickErrors, s.depth, s.oldest, s.digests}
+}
+
+// countLive sets the alerts gauge from the store's live rows; only the
+// kinds and states the gauge was created with count, so no row can add a
+// label value.
+func (s *metricSet) countLive(rows []AlertRow) {
+	n := map[[2]string]int{}
+	for _, r := range rows {
+		n[[2]string{r.Kind, r.State}]++
+	}
+	for _, k := range rule.Kinds() {
+		for _, st := range liveStates {
+			s.byKind.WithLabelValues(k, st).Set(float64(n[[2]string{k, st}]))
+		}
+	}
 }

@@ -76,6 +76,7 @@ func (r *runner) load(ctx context.Context) error {
 		r.m.met.tickErrors.WithLabelValues("load").Inc()
 		return errors.New("alerts: load live alerts: " + err.Error())
 	}
+	r.m.met.countLive(rows)
 	eng := engine.New()
 	r.since = map[market.Pair]time.Time{}
 	for _, row := range rows {
@@ -168,6 +169,7 @@ func (r *runner) reconcile(ctx context.Context) {
 		r.m.met.tickErrors.WithLabelValues("load").Inc()
 		return
 	}
+	r.m.met.countLive(rows)
 	for _, row := range rows {
 		if _, ok := r.eng.Status(row.ID); ok {
 			continue
@@ -211,8 +213,8 @@ func (r *runner) tick(ctx context.Context) {
 		r.nextSync = now.Add(reconcileEvery)
 		r.reconcile(ctx)
 	}
-	r.outboxStats(ctx, now)
 	r.store(ctx)
+	r.outboxStats(ctx, now)
 	r.m.met.live.Set(float64(r.eng.Len()))
 	r.m.met.lastTick.Set(float64(now.Unix()))
 }
