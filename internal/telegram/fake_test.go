@@ -244,3 +244,13 @@ func (f *fakeAPI) AnswerInlineQuery(ctx context.Context, _ InlineAnswer) error {
 func (f *fakeAPI) ChatMember(ctx context.Context, _, _ int64) (string, error) {
 	return "member", f.called(ctx, "getChatMember")
 }
+
+// enqueue hands the updates to b and fails the test on the first refusal.
+func enqueue(t testing.TB, b *Bot, us ...Update) {
+	t.Helper()
+	for _, u := range us {
+		if err := b.Enqueue(u); err != nil {
+			t.Fatalf("Enqueue update %d: %v", u.UpdateID, err)
+		}
+	}
+}

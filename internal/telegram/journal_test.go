@@ -275,9 +275,7 @@ func TestSettleOutcomes(t *testing.T) {
 		b, _ := newBot(t, cfg, api, &recorder{})
 		for _, u := range []Update{msgUpdate(1, 10, "private", "/price"), msgUpdate(2, 11, "private", "/price"),
 			msgUpdate(3, -5, "group", "chatter")} {
-			if err := b.Enqueue(u); err != nil {
-				t.Fatal(err)
-			}
+			enqueue(t, b, u)
 		}
 		synctest.Wait()
 		if o1, o2 := j.outcome(1), j.outcome(2); o1 != store.Failed || o2 != store.Answered {
@@ -364,9 +362,7 @@ func TestSettleFailureCounted(t *testing.T) {
 		j.setFail(0, 1, 0)
 		api := newFakeAPI()
 		b, _ := newBot(t, journalConfig(j), api, &recorder{})
-		if err := b.Enqueue(msgUpdate(1, 42, "private", "/price")); err != nil {
-			t.Fatal(err)
-		}
+		enqueue(t, b, msgUpdate(1, 42, "private", "/price"))
 		synctest.Wait()
 		if len(api.sentItems()) != 1 || testutil.ToFloat64(b.tm.journalErrors.WithLabelValues(opSettle)) != 1 {
 			t.Error("want the reply sent and the settle error counted")
