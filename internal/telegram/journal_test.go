@@ -246,7 +246,7 @@ func TestPollOffsetWaitsForTheJournal(t *testing.T) {
 		cfg.Journal = j
 		rec := &recorder{}
 		b, m := newBot(t, cfg, api, rec)
-		stop := runPoll(t.Context(), b)
+		stop := runPoll(t.Context(), t, b)
 		time.Sleep(time.Minute) // past the journal backoffs
 		synctest.Wait()
 		if got := api.offsetList(); !slices.Equal(got, []int64{0, 4}) {
@@ -258,9 +258,7 @@ func TestPollOffsetWaitsForTheJournal(t *testing.T) {
 		if ids := handledIDs(rec); !slices.Equal(ids, []int64{1, 2, 3}) {
 			t.Errorf("handled %v, want [1 2 3]", ids)
 		}
-		if err := stop(); err != nil {
-			t.Fatal(err)
-		}
+		stop()
 	})
 }
 
@@ -442,7 +440,7 @@ func TestRestartAnswersWhatAStoppedBotLeft(t *testing.T) {
 		return modules.Reply{}
 	})
 	first, _ := newBot(t, cfg, api, stuck)
-	stopPoll := runPoll(ctx, first)
+	stopPoll := runPoll(ctx, t, first)
 	for i := range int64(n) {
 		srv.SendText(1000+i, 7, "private", "/price")
 	}
@@ -452,16 +450,14 @@ func TestRestartAnswersWhatAStoppedBotLeft(t *testing.T) {
 	if err := first.Shutdown(gone); err == nil {
 		t.Fatal("Shutdown with no time left: want an error naming what was left")
 	}
-	if err := stopPoll(); err != nil {
-		t.Fatal(err)
-	}
+	stopPoll()
 	if left := j.unsettled(); len(left) != n {
 		t.Fatalf("%d unsettled after the stop, want %d", len(left), n)
 	}
 
 	rec := &recorder{}
 	second, m := newBot(t, cfg, api, rec)
-	stopPoll = runPoll(ctx, second)
+	stopPoll = runPoll(ctx, t, second)
 	sent, err := srv.WaitSent(ctx, n)
 	if err != nil {
 		t.Fatal(err)
@@ -476,9 +472,7 @@ func TestRestartAnswersWhatAStoppedBotLeft(t *testing.T) {
 	if err := second.Shutdown(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if err := stopPoll(); err != nil {
-		t.Fatal(err)
-	}
+	stopPoll()
 	if got := len(srv.Sent()); got != n {
 		t.Errorf("%d replies in all, want %d (none twice)", got, n)
 	}
