@@ -195,11 +195,7 @@ func TestShutdownLeavesTheRestInTheJournal(t *testing.T) {
 		cfg.Workers = 1
 		j := newFakeJournal()
 		cfg.Journal = j
-		h := HandlerFunc(func(ctx context.Context, _ modules.Request) modules.Reply {
-			<-ctx.Done()
-			return modules.Reply{}
-		})
-		b, m := newBot(t, cfg, newFakeAPI(), h)
+		b, m := newBot(t, cfg, newFakeAPI(), stuckHandler())
 		for i := range 4 {
 			enqueue(t, b, msgUpdate(int64(i+1), 42, "private", "/price"))
 		}

@@ -18,7 +18,6 @@ import (
 	"github.com/cryptobot-dev/cryptobot/internal/metrics"
 	"github.com/cryptobot-dev/cryptobot/internal/store"
 	"github.com/cryptobot-dev/cryptobot/internal/telegram/telegramtest"
-	"github.com/cryptobot-dev/cryptobot/modules"
 )
 
 var errJournalDown = errors.New("journal down")
@@ -435,11 +434,7 @@ func TestRestartAnswersWhatAStoppedBotLeft(t *testing.T) {
 	j := newFakeJournal()
 	cfg := pollConfig()
 	cfg.Journal, cfg.Workers, cfg.QueueSize = j, 1, 64
-	stuck := HandlerFunc(func(ctx context.Context, _ modules.Request) modules.Reply {
-		<-ctx.Done() // as if killed mid-work
-		return modules.Reply{}
-	})
-	first, _ := newBot(t, cfg, api, stuck)
+	first, _ := newBot(t, cfg, api, stuckHandler()) // as if killed mid-work
 	stopPoll := runPoll(ctx, t, first)
 	for i := range int64(n) {
 		srv.SendText(1000+i, 7, "private", "/price")

@@ -353,6 +353,15 @@ func TestInvisibleCharactersReachTheHandlerCleaned(t *testing.T) {
 	})
 }
 
+// stuckHandler holds every request until its work context ends and then
+// answers nothing.
+func stuckHandler() Handler {
+	return HandlerFunc(func(ctx context.Context, _ modules.Request) modules.Reply {
+		<-ctx.Done()
+		return modules.Reply{}
+	})
+}
+
 // gatedHandler holds every request until release is closed.
 func gatedHandler(release <-chan struct{}) Handler {
 	return HandlerFunc(func(_ context.Context, req modules.Request) modules.Reply {
