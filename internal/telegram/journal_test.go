@@ -424,12 +424,7 @@ func (j *fakeJournal) waitAppended(ctx context.Context, t *testing.T, n int) {
 // deliver them again.
 func TestRestartAnswersWhatAStoppedBotLeft(t *testing.T) {
 	const n = 50
-	srv := telegramtest.New(telegramtest.Options{})
-	t.Cleanup(srv.Close)
-	api, err := NewBotClient(ClientConfig{Token: srv.Token(), APIURL: srv.URL(), PollTimeout: time.Second})
-	if err != nil {
-		t.Fatal(err)
-	}
+	srv, api := newFakeBotAPI(t, telegramtest.Options{}, ClientConfig{PollTimeout: time.Second})
 	ctx := bcCtx(t)
 	j := newFakeJournal()
 	cfg := pollConfig()

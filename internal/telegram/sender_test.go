@@ -506,12 +506,7 @@ func TestUnreachableIsBounded(t *testing.T) {
 
 // Issues 13.4 and 13.5 against the fake Bot API's real envelopes.
 func TestRefusalsFromTheBotAPI(t *testing.T) {
-	srv := telegramtest.New(telegramtest.Options{})
-	t.Cleanup(srv.Close)
-	api, err := NewBotClient(ClientConfig{Token: srv.Token(), APIURL: srv.URL()})
-	if err != nil {
-		t.Fatal(err)
-	}
+	srv, api := newFakeBotAPI(t, telegramtest.Options{}, ClientConfig{})
 	var (
 		mu       sync.Mutex
 		migrated [][2]int64
