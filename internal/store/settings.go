@@ -18,9 +18,10 @@ type ChatSettings struct {
 }
 
 // ChatSettings returns the chat's settings, the zero value when it has none.
-func (s *Store) ChatSettings(ctx context.Context, chatID int64) (ChatSettings, error) {
-	var cs ChatSettings
-	err := s.r.QueryRowContext(ctx, "SELECT quote, zone, numbers, compact, silent FROM chat_settings WHERE chat_id = $1", chatID).
+// Settings are chat state: timed and counted as the "chats" operation.
+func (s *Store) ChatSettings(ctx context.Context, chatID int64) (cs ChatSettings, err error) {
+	defer s.m.observe(opChats, time.Now(), &err)
+	err = s.r.QueryRowContext(ctx, "SELECT quote, zone, numbers, compact, silent FROM chat_settings WHERE chat_id = $1", chatID).
 		Scan(&cs.Quote, &cs.Zone, &cs.Numbers, &cs.Compact, &cs.Silent)
 	if errors.Is(err, sql.ErrNoRows) {
 		return ChatSettings{}, nil
@@ -32,8 +33,9 @@ func (s *Store) ChatSettings(ctx context.Context, chatID int64) (ChatSettings, e
 }
 
 // SetChatSettings stores the chat's settings, replacing any before.
-func (s *Store) SetChatSettings(ctx context.Context, chatID int64, cs ChatSettings) error {
-	err := s.write(ctx, false, false, func(ex execer) error {
+func (s *Store) SetChatSettings(ctx context.Context, chatID int64, cs ChatSettings) (err error) {
+	defer s.m.observe(opChats, time.Now(), &err)
+	err = s.write(ctx, false, false, func(ex execer) error {
 		_, err := ex.ExecContext(ctx, `INSERT INTO chat_settings (chat_id, quote, zone, numbers, compact, silent, updated_at)
 			VALUES ($1, $2, $3, $4, $5, $6, $7)
 			ON CONFLICT (chat_id) DO UPDATE SET quote = excluded.quote, zone = excluded.zone, numbers = excluded.numbers,
