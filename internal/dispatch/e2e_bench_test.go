@@ -29,11 +29,7 @@ func BenchmarkInlineAnswer(b *testing.B) {
 			asked[h.srv.Inline(5, q, "group")] = time.Now()
 		}
 		answered += len(queries)
-		as, err := h.srv.WaitInline(waitCtx(b), answered)
-		if err != nil {
-			b.Fatal(err)
-		}
-		for _, a := range as[answered-len(queries):] {
+		for _, a := range wait(b, answered, h.srv.WaitInline)[answered-len(queries):] {
 			lat = append(lat, a.Time.Sub(asked[a.QueryID]))
 		}
 	}

@@ -2,7 +2,6 @@ package dispatch_test
 
 import (
 	"context"
-	"io"
 	"log/slog"
 	"strings"
 	"sync"
@@ -129,7 +128,7 @@ func newHarness(t testing.TB) *harness {
 	if err != nil {
 		t.Fatal(err)
 	}
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	log := slog.New(slog.DiscardHandler)
 	m := metrics.New("test", "none")
 	router := dispatch.New(dispatch.Options{Gate: allOn{}, Guard: noGuard{}, Metrics: m, Log: log,
 		OnMembership: func(_ context.Context, chat int64, status string) { h.members <- membership{chat, status} }})
@@ -173,22 +172,24 @@ func waitCtx(t testing.TB) context.Context {
 	return ctx
 }
 
-func (h *harness) sent(t testing.TB, n int) []telegramtest.SentMessage {
+// wait returns what wait(ctx, n) returns, failing the test on a timeout.
+func wait[T any](t testing.TB, n int, wait func(context.Context, int) ([]T, error)) []T {
 	t.Helper()
-	s, err := h.srv.WaitSent(waitCtx(t), n)
+	got, err := wait(waitCtx(t), n)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return s
+	return got
+}
+
+func (h *harness) sent(t testing.TB, n int) []telegramtest.SentMessage {
+	t.Helper()
+	return wait(t, n, h.srv.WaitSent)
 }
 
 func (h *harness) answers(t testing.TB, n int) []telegramtest.CallbackAnswer {
 	t.Helper()
-	a, err := h.srv.WaitAnswers(waitCtx(t), n)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return a
+	return wait(t, n, h.srv.WaitAnswers)
 }
 
 func TestRefreshEditsInPlace(t *testing.T) {
@@ -255,11 +256,7 @@ func TestInlineQueries(t *testing.T) {
 		{"zzzz", nil},
 	} {
 		h.srv.Inline(5, tc.query, "group")
-		as, err := h.srv.WaitInline(waitCtx(t), i+1)
-		if err != nil {
-			t.Fatal(err)
-		}
-		a := as[i]
+		a := wait(t, i+1, h.srv.WaitInline)[i]
 		var got []string
 		for _, r := range a.Results {
 			got = append(got, r.ID)

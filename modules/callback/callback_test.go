@@ -7,6 +7,30 @@ import (
 	"testing"
 )
 
+func TestButtons(t *testing.T) {
+	row := Refresh("price", "BTC-USDT")
+	if len(row) != 1 || row[0].Text != RefreshLabel || row[0].Data != "1|price|BTC-USDT" {
+		t.Errorf("refresh row %+v", row)
+	}
+	if Refresh("price", strings.Repeat("X", 30)) != nil {
+		t.Error("an argument that does not fit must leave the button out")
+	}
+	ivs := Intervals("chart", "ETH-BTC", "4h")
+	var labels []string
+	for _, b := range ivs {
+		labels = append(labels, b.Text)
+	}
+	if !slices.Equal(labels, []string{"15m", "1h", "• 4h", "1d"}) || ivs[3].Data != "1|chart|ETH-BTC|1d" {
+		t.Errorf("intervals %+v", ivs)
+	}
+	if kb := Keyboard(nil, row, nil); len(kb) != 1 {
+		t.Errorf("keyboard %+v", kb)
+	}
+	if Keyboard(nil) != nil {
+		t.Error("an empty keyboard must be nil")
+	}
+}
+
 func TestRoundTrip(t *testing.T) {
 	for _, tc := range []struct {
 		cmd  string
@@ -67,30 +91,6 @@ func TestDecodeRejects(t *testing.T) {
 	}
 	if Toast(ErrStale) != ToastStale || Toast(ErrMalformed) != ToastInvalid {
 		t.Error("toasts")
-	}
-}
-
-func TestButtons(t *testing.T) {
-	row := Refresh("price", "BTC-USDT")
-	if len(row) != 1 || row[0].Text != RefreshLabel || row[0].Data != "1|price|BTC-USDT" {
-		t.Errorf("refresh row %+v", row)
-	}
-	if Refresh("price", strings.Repeat("X", 30)) != nil {
-		t.Error("an argument that does not fit must leave the button out")
-	}
-	ivs := Intervals("chart", "ETH-BTC", "4h")
-	var labels []string
-	for _, b := range ivs {
-		labels = append(labels, b.Text)
-	}
-	if !slices.Equal(labels, []string{"15m", "1h", "• 4h", "1d"}) || ivs[3].Data != "1|chart|ETH-BTC|1d" {
-		t.Errorf("intervals %+v", ivs)
-	}
-	if kb := Keyboard(nil, row, nil); len(kb) != 1 {
-		t.Errorf("keyboard %+v", kb)
-	}
-	if Keyboard(nil) != nil {
-		t.Error("an empty keyboard must be nil")
 	}
 }
 

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"slices"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/cryptobot-dev/cryptobot/internal/format"
@@ -107,28 +106,5 @@ func (m *Module) candidates(ctx context.Context, query string, st settings.Setti
 			add(s)
 		}
 	}
-	return out
-}
-
-// tickers fetches the pairs' tickers, inlineParallel at a time, until ctx
-// ends (the market cache serves most); a failed or late one is left zero.
-func (m *Module) tickers(ctx context.Context, pairs []market.Pair) []market.Ticker {
-	out := make([]market.Ticker, len(pairs))
-	sem := make(chan struct{}, inlineParallel)
-	var wg sync.WaitGroup
-	for i, p := range pairs {
-		wg.Go(func() {
-			select {
-			case sem <- struct{}{}:
-			case <-ctx.Done():
-				return
-			}
-			defer func() { <-sem }()
-			if t, err := m.src.Ticker(ctx, p); err == nil {
-				out[i] = t
-			}
-		})
-	}
-	wg.Wait()
 	return out
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -17,10 +16,8 @@ import (
 // catalog is a Source fake over a list of spot pairs, resolving the way the
 // market does for the spellings the tests use.
 type catalog struct {
-	mu      sync.Mutex
-	listed  []market.Pair
-	last    map[market.Pair]float64
-	tickers int
+	listed []market.Pair
+	last   map[market.Pair]float64 // read only once built: tickers are fetched concurrently
 }
 
 func newCatalog(pairs ...string) *catalog {
@@ -60,9 +57,6 @@ func (c *catalog) Resolve(_ context.Context, input string, _ market.Kind) (marke
 }
 
 func (c *catalog) Ticker(_ context.Context, p market.Pair) (market.Ticker, error) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.tickers++
 	return market.Ticker{Pair: p, Venue: "binance", Last: c.last[p], High: c.last[p] * 1.01, Low: c.last[p] * 0.99, ChangePct: 1.5, Time: now}, nil
 }
 

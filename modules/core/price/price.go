@@ -186,6 +186,29 @@ func (m *Module) quotes(ctx context.Context, inputs []string, st settings.Settin
 	return out
 }
 
+// tickers fetches the pairs' tickers, inlineParallel at a time, until ctx
+// ends (the market cache serves most); a failed or late one is left zero.
+func (m *Module) tickers(ctx context.Context, pairs []market.Pair) []market.Ticker {
+	out := make([]market.Ticker, len(pairs))
+	sem := make(chan struct{}, inlineParallel)
+	var wg sync.WaitGroup
+	for i, p := range pairs {
+		wg.Go(func() {
+			select {
+			case sem <- struct{}{}:
+			case <-ctx.Done():
+				return
+			}
+			defer func() { <-sem }()
+			if t, err := m.src.Ticker(ctx, p); err == nil {
+				out[i] = t
+			}
+		})
+	}
+	wg.Wait()
+	return out
+}
+
 // formatMany renders several pairs one line each, in the order asked, a pair
 // asked twice once. Sections are left out: each would cost its own upstream
 // calls and memory admission per pair, and the detail is one /price away.

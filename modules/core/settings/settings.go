@@ -7,8 +7,6 @@ package settings
 
 import (
 	"context"
-	"errors"
-	"fmt"
 	"log/slog"
 	"strings"
 	"sync"
@@ -147,29 +145,4 @@ func (s *Service) remember(chat int64, st Settings, now time.Time) {
 		clear(s.cache)
 	}
 	s.cache[chat] = cached{st, now}
-}
-
-// Errors of set: a group member who is no administrator, and an admin
-// check that could not be made (getChatMember failed).
-var (
-	errNotAdmin   = errors.New("settings: not a chat administrator")
-	errAdminCheck = errors.New("settings: admin check")
-)
-
-// set stores a change made by user in chat, after the admin check in groups.
-func (s *Service) set(ctx context.Context, chat, user int64, group bool, st Settings) error {
-	if group {
-		ok, err := s.admins.IsAdmin(ctx, chat, user)
-		if err != nil {
-			return fmt.Errorf("%w: %w", errAdminCheck, err)
-		}
-		if !ok {
-			return errNotAdmin
-		}
-	}
-	if err := s.st.SetChatSettings(ctx, chat, store.ChatSettings(st)); err != nil {
-		return fmt.Errorf("settings: save: %w", err)
-	}
-	s.remember(chat, st, s.now())
-	return nil
 }
