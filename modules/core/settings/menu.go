@@ -190,6 +190,9 @@ var (
 // set stores a change made by user in chat, after the admin check in groups.
 func (s *Service) set(ctx context.Context, chat, user int64, group bool, st Settings) error {
 	if group {
+		if s.admins == nil {
+			return errAdminCheck // built without a member cache (console mode has no groups)
+		}
 		ok, err := s.admins.IsAdmin(ctx, chat, user)
 		if err != nil {
 			return fmt.Errorf("%w: %w", errAdminCheck, err)

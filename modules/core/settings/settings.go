@@ -106,8 +106,8 @@ type cached struct {
 
 const cacheTTL = time.Minute
 
-// New returns a Service over st, with admins checking group changes. log
-// may be nil.
+// New returns a Service over st, with admins checking group changes (nil:
+// no group change can be checked, so none is made). log may be nil.
 func New(st Store, admins Admins, log *slog.Logger) *Service {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)

@@ -124,6 +124,10 @@ func TestChange(t *testing.T) {
 			t.Errorf("%v: %+v", args, r)
 		}
 	}
+	unchecked := New(st, nil, nil)
+	if r, _ := unchecked.handle(ctx, pressed(-5, 1, "group", "quote", "BTC")); r.Text != noCheckText {
+		t.Errorf("no admin check: %+v", r)
+	}
 	st.err = errors.New("disk full")
 	if r, _ := s.handle(ctx, pressed(8, 8, "private", "quote", "BTC")); r.Text != failedText {
 		t.Errorf("store failure: %+v", r)
