@@ -124,7 +124,7 @@ func newHarness(t testing.TB) *harness {
 	t.Helper()
 	h := &harness{srv: telegramtest.New(telegramtest.Options{}), market: newMarket(), members: make(chan membership, 16)}
 	t.Cleanup(h.srv.Close)
-	api, err := telegram.NewBotClient(telegram.ClientConfig{Token: h.srv.Token(), APIURL: h.srv.URL(), PollTimeout: 5 * time.Second})
+	api, err := telegram.NewBotClient(telegram.ClientConfig{Token: h.srv.Token(), APIURL: h.srv.URL(), PollTimeout: time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}
