@@ -1,4 +1,7 @@
-// Package dispatch routes a command to the module that owns it. It builds the
+// Package dispatch routes a command to the module that owns it, and a button
+// press to the command its data names (modules/callback), an inline query to
+// the module that answers them, a change of the bot's membership to a hook
+// and a hello. It builds the
 // registered modules (skipping enhanced ones the memory budget cannot hold),
 // gates enhanced commands and /price sections per chat by their flag and the
 // memory guard, enforces the reply deadline, and turns every outcome into a
@@ -54,6 +57,7 @@ const (
 	disabledText = "This feature is not available in this chat yet."
 	shedText     = "This feature is paused for a moment while the bot is busy. /price still works."
 	failedText   = "Sorry, something went wrong on our side. Please try again in a moment."
+	failedToast  = "Sorry, something went wrong. Try again in a moment."
 )
 
 // Options configure a Router.
@@ -69,6 +73,11 @@ type Options struct {
 	SectionsWait time.Duration
 	Metrics      *metrics.Metrics
 	Log          *slog.Logger
+	// OnMembership, if set, is told of every change of the bot's own status
+	// in a chat ("member", "administrator", "left", "kicked", …), before
+	// any hello: cmd/server pauses the chat's alerts and digests when the
+	// bot is removed or blocked, and resumes them when it is back.
+	OnMembership func(ctx context.Context, chat int64, status string)
 }
 
 type entry struct {
@@ -116,6 +125,7 @@ type Router struct {
 	sections []sectioner
 	loaded   []Loaded
 	skipped  []Skipped
+	inliner  Inliner
 }
 
 // New returns a router with no modules yet; pass it as Deps.Catalog and
@@ -164,6 +174,9 @@ func (r *Router) Load(infos []modules.Info, deps func(modules.Info) modules.Deps
 		if s, ok := m.(modules.Sectioner); ok && info.Enhanced() {
 			r.sections = append(r.sections, sectioner{info, s})
 		}
+		if in, ok := m.(Inliner); ok && r.inliner == nil {
+			r.inliner = in
+		}
 		r.loaded = append(r.loaded, Loaded{info, m})
 		r.opts.Metrics.ModuleLoaded.WithLabelValues(info.ID).Set(1)
 		r.opts.Log.Info("module loaded", "module", info.ID, "flag", info.Flag)
@@ -209,7 +222,9 @@ func (r *Router) Available(ctx context.Context, req modules.Request) []modules.C
 
 // Handle answers one request; it never returns an empty reply for a command.
 // It owns the work deadline and recovers any panic below it: a chat never
-// meets silence, and the transport only queues and sends.
+// meets silence, and the transport only queues and sends. Presses, inline
+// queries and membership changes are told apart before commands, so none of
+// them gets the plain-text hint.
 func (r *Router) Handle(ctx context.Context, req modules.Request) (reply modules.Reply) {
 	if req.Received.IsZero() {
 		req.Received = time.Now()
@@ -223,36 +238,62 @@ func (r *Router) Handle(ctx context.Context, req modules.Request) (reply modules
 				"panic", fmt.Sprint(p), "stack", string(debug.Stack()))
 			r.count(r.label(req.Command), OutcomePanic)
 			reply = modules.Reply{Text: failedText}
+			if req.Callback != nil {
+				reply = modules.Reply{Toast: failedToast}
+			}
 		}
 	}()
 
-	if req.Command == "" {
+	switch {
+	case req.Callback != nil:
+		return r.press(ctx, &req)
+	case req.Inline != nil:
+		return r.inline(ctx, req)
+	case req.Member != nil:
+		return r.membership(ctx, req)
+	case req.Command == "":
 		return modules.Reply{Text: hintText}
 	}
 	e, ok := r.commands[req.Command]
 	if !ok || e.cmd.Admin && !r.admins[req.ChatID] {
-		label := OutcomeUnknown
-		if ok {
-			label = OutcomeDenied
-		}
-		r.count("unknown", label)
+		r.countUnknown(ok)
 		return modules.Reply{Text: unknownText}
 	}
-	if e.info.Enhanced() {
-		if !r.opts.Gate.Enabled(ctx, e.info.Flag, req) {
-			r.count(req.Command, OutcomeDisabled)
-			return modules.Reply{Text: disabledText}
-		}
-		release, err := r.opts.Guard.Admit(e.info.ID, e.info.Cost.PerRequest)
-		if err != nil {
-			r.count(req.Command, OutcomeShed)
-			return modules.Reply{Text: shedText}
-		}
-		defer release()
+	release, text, outcome := r.admit(ctx, e, req)
+	if release == nil {
+		r.count(req.Command, outcome)
+		return modules.Reply{Text: text}
 	}
-	reply, outcome := r.call(ctx, e, req)
+	defer release()
+	reply, outcome = r.call(ctx, e, req)
 	r.count(req.Command, outcome)
 	return reply
+}
+
+// countUnknown counts a command nobody serves here: unknown, or an admin
+// command outside the admin chats (denied).
+func (r *Router) countUnknown(exists bool) {
+	label := OutcomeUnknown
+	if exists {
+		label = OutcomeDenied
+	}
+	r.count("unknown", label)
+}
+
+// admit applies an enhanced command's flag and the memory guard. A nil
+// release means refused, with the text to answer and the outcome to count.
+func (r *Router) admit(ctx context.Context, e entry, req modules.Request) (release func(), text, outcome string) {
+	if !e.info.Enhanced() {
+		return func() {}, "", ""
+	}
+	if !r.opts.Gate.Enabled(ctx, e.info.Flag, req) {
+		return nil, disabledText, OutcomeDisabled
+	}
+	release, err := r.opts.Guard.Admit(e.info.ID, e.info.Cost.PerRequest)
+	if err != nil {
+		return nil, shedText, OutcomeShed
+	}
+	return release, "", ""
 }
 
 // label is the command label for metrics: a served command, or "unknown".

@@ -118,9 +118,7 @@ func TestPanicEscapingTheHandlerIsContained(t *testing.T) {
 		})
 		b, m := newBot(t, testConfig(), api, h)
 		for i, arg := range []string{"boom", "btc"} {
-			if err := b.Enqueue(msgUpdate(int64(i+1), int64(40+i), "private", "/price "+arg)); err != nil {
-				t.Fatal(err)
-			}
+			enqueue(t, b, msgUpdate(int64(i+1), int64(40+i), "private", "/price "+arg))
 		}
 		synctest.Wait()
 		texts := map[int64]string{}
@@ -143,9 +141,7 @@ func TestMetricLabelsAreBounded(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		b, m := newBot(t, testConfig(), newFakeAPI(), &recorder{})
 		for i, text := range []string{"/price", "/x9f3kq", "hello", "/y7z"} {
-			if err := b.Enqueue(msgUpdate(int64(i+1), 42, "private", text)); err != nil {
-				t.Fatal(err)
-			}
+			enqueue(t, b, msgUpdate(int64(i+1), 42, "private", text))
 		}
 		synctest.Wait()
 		if n := testutil.CollectAndCount(m.CommandDuration); n != 3 {
@@ -165,9 +161,7 @@ func TestShutdownAnswersEverything(t *testing.T) {
 		})
 		b, m := newBot(t, cfg, api, h)
 		for i := range 50 {
-			if err := b.Enqueue(msgUpdate(int64(i+1), int64(1000+i), "private", "/price")); err != nil {
-				t.Fatal(err)
-			}
+			enqueue(t, b, msgUpdate(int64(i+1), int64(1000+i), "private", "/price"))
 		}
 		if d := b.Status().QueueDepth; d < 45 {
 			t.Fatalf("queue depth %d, want the updates queued before Shutdown", d)
@@ -201,15 +195,9 @@ func TestShutdownLeavesTheRestInTheJournal(t *testing.T) {
 		cfg.Workers = 1
 		j := newFakeJournal()
 		cfg.Journal = j
-		h := HandlerFunc(func(ctx context.Context, _ modules.Request) modules.Reply {
-			<-ctx.Done()
-			return modules.Reply{}
-		})
-		b, m := newBot(t, cfg, newFakeAPI(), h)
+		b, m := newBot(t, cfg, newFakeAPI(), stuckHandler())
 		for i := range 4 {
-			if err := b.Enqueue(msgUpdate(int64(i+1), 42, "private", "/price")); err != nil {
-				t.Fatal(err)
-			}
+			enqueue(t, b, msgUpdate(int64(i+1), 42, "private", "/price"))
 		}
 		synctest.Wait() // one update with the worker, three queued
 		ctx, cancel := context.WithTimeout(t.Context(), time.Second)
@@ -268,9 +256,7 @@ func TestReady(t *testing.T) {
 
 		// The worker is stuck on update 1; update 2 waits in the queue.
 		for i := range 2 {
-			if err := b.Enqueue(msgUpdate(int64(i+1), 42, "private", "/price")); err != nil {
-				t.Fatal(err)
-			}
+			enqueue(t, b, msgUpdate(int64(i+1), 42, "private", "/price"))
 		}
 		time.Sleep(9 * time.Second)
 		wantReady(b)
@@ -298,9 +284,7 @@ func TestReadyNoReplies(t *testing.T) {
 			t.Fatal(err)
 		}
 		time.Sleep(time.Hour) // a long quiet spell is not a stall
-		if err := b.Enqueue(msgUpdate(1, 42, "private", "/price")); err != nil {
-			t.Fatal(err)
-		}
+		enqueue(t, b, msgUpdate(1, 42, "private", "/price"))
 		synctest.Wait()
 		if err := b.Ready(); err != nil {
 			t.Errorf("Ready() right after an update arrived: %v", err)
@@ -329,7 +313,7 @@ func TestReadyPolling(t *testing.T) {
 		if err := b.Ready(); err == nil || !strings.Contains(err.Error(), "poller not running") {
 			t.Errorf("Ready() before Poll = %v, want poller not running", err)
 		}
-		stop := runPoll(t.Context(), b)
+		stop := runPoll(t.Context(), t, b)
 		synctest.Wait()
 		if err := b.Ready(); err != nil {
 			t.Errorf("Ready() with the poller just started: %v", err)
@@ -338,9 +322,7 @@ func TestReadyPolling(t *testing.T) {
 		if err := b.Ready(); err == nil || !strings.Contains(err.Error(), "Conflict") {
 			t.Errorf("Ready() after a minute of 409s = %v, want the poller's last error", err)
 		}
-		if err := stop(); err != nil {
-			t.Fatal(err)
-		}
+		stop()
 		if err := b.Ready(); err == nil || !strings.Contains(err.Error(), "poller not running") {
 			t.Errorf("Ready() after Poll returned = %v, want poller not running", err)
 		}

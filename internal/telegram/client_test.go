@@ -32,14 +32,29 @@ type bcFixture struct {
 
 func newBCFixture(t *testing.T, opts telegramtest.Options) bcFixture {
 	t.Helper()
+	m := metrics.New("test", "test")
+	srv, c := newFakeBotAPI(t, opts, ClientConfig{PollTimeout: 5 * time.Second, Metrics: m})
+	return bcFixture{c: c, srv: srv, m: m}
+}
+
+// newFakeBotAPI starts a fake Bot API, closed at cleanup, and a BotClient
+// against it.
+func newFakeBotAPI(t testing.TB, opts telegramtest.Options, cfg ClientConfig) (*telegramtest.Server, *BotClient) {
+	t.Helper()
 	srv := telegramtest.New(opts)
 	t.Cleanup(srv.Close)
-	m := metrics.New("test", "test")
-	c, err := NewBotClient(ClientConfig{Token: srv.Token(), APIURL: srv.URL(), PollTimeout: 5 * time.Second, Metrics: m})
+	return srv, clientFor(t, srv, cfg)
+}
+
+// clientFor is a BotClient against srv; cfg's Token and APIURL are filled in.
+func clientFor(t testing.TB, srv *telegramtest.Server, cfg ClientConfig) *BotClient {
+	t.Helper()
+	cfg.Token, cfg.APIURL = srv.Token(), srv.URL()
+	c, err := NewBotClient(cfg)
 	if err != nil {
 		t.Fatalf("NewBotClient: %v", err)
 	}
-	return bcFixture{c: c, srv: srv, m: m}
+	return c
 }
 
 // bcCtx bounds every test so a hang fails instead of stalling the suite.
@@ -487,10 +502,7 @@ func TestBotClientGetUpdatesSecondPoller(t *testing.T) {
 		done <- err
 	}()
 	bcWaitPolling(ctx, t, f.srv)
-	second, err := NewBotClient(ClientConfig{Token: f.srv.Token(), APIURL: f.srv.URL()})
-	if err != nil {
-		t.Fatal(err)
-	}
+	second := clientFor(t, f.srv, ClientConfig{})
 	if _, err := second.GetUpdates(ctx, 0, 0); err != nil {
 		t.Errorf("second poller: %v", err)
 	}

@@ -93,7 +93,8 @@ func (f *fakeAPI) nextSendErr() error {
 	return err
 }
 
-func (f *fakeAPI) SendMessage(ctx context.Context, m OutMessage) error {
+// deliver records it as sent unless ctx is done or an injected error is due.
+func (f *fakeAPI) deliver(ctx context.Context, it sentItem) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -102,21 +103,17 @@ func (f *fakeAPI) SendMessage(ctx context.Context, m OutMessage) error {
 	if err := f.nextSendErr(); err != nil {
 		return err
 	}
-	f.sent = append(f.sent, sentItem{at: time.Now(), msg: m})
+	it.at = time.Now()
+	f.sent = append(f.sent, it)
 	return nil
 }
 
+func (f *fakeAPI) SendMessage(ctx context.Context, m OutMessage) error {
+	return f.deliver(ctx, sentItem{msg: m})
+}
+
 func (f *fakeAPI) SendPhoto(ctx context.Context, p OutPhoto) error {
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if err := f.nextSendErr(); err != nil {
-		return err
-	}
-	f.sent = append(f.sent, sentItem{at: time.Now(), photo: &p})
-	return nil
+	return f.deliver(ctx, sentItem{photo: &p})
 }
 
 func (f *fakeAPI) SetMyCommands(context.Context, []BotCommand) error {
@@ -246,4 +243,14 @@ func (f *fakeAPI) AnswerInlineQuery(ctx context.Context, _ InlineAnswer) error {
 
 func (f *fakeAPI) ChatMember(ctx context.Context, _, _ int64) (string, error) {
 	return "member", f.called(ctx, "getChatMember")
+}
+
+// enqueue hands the updates to b and fails the test on the first refusal.
+func enqueue(t testing.TB, b *Bot, us ...Update) {
+	t.Helper()
+	for _, u := range us {
+		if err := b.Enqueue(u); err != nil {
+			t.Fatalf("Enqueue update %d: %v", u.UpdateID, err)
+		}
+	}
 }

@@ -21,12 +21,7 @@ import (
 // client, stopped at cleanup.
 func newPolling(t testing.TB, cfg Config, h Handler) (*telegramtest.Server, *Bot) {
 	t.Helper()
-	srv := telegramtest.New(telegramtest.Options{})
-	t.Cleanup(srv.Close)
-	api, err := NewBotClient(ClientConfig{Token: srv.Token(), APIURL: srv.URL(), PollTimeout: 5 * time.Second})
-	if err != nil {
-		t.Fatal(err)
-	}
+	srv, api := newFakeBotAPI(t, telegramtest.Options{}, ClientConfig{PollTimeout: 5 * time.Second})
 	cfg.Mode = ModePolling
 	b, _ := newBot(t, cfg, api, h)
 	ctx, cancel := context.WithCancel(context.Background())

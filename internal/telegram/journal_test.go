@@ -18,7 +18,6 @@ import (
 	"github.com/cryptobot-dev/cryptobot/internal/metrics"
 	"github.com/cryptobot-dev/cryptobot/internal/store"
 	"github.com/cryptobot-dev/cryptobot/internal/telegram/telegramtest"
-	"github.com/cryptobot-dev/cryptobot/modules"
 )
 
 var errJournalDown = errors.New("journal down")
@@ -246,7 +245,7 @@ func TestPollOffsetWaitsForTheJournal(t *testing.T) {
 		cfg.Journal = j
 		rec := &recorder{}
 		b, m := newBot(t, cfg, api, rec)
-		stop := runPoll(t.Context(), b)
+		stop := runPoll(t.Context(), t, b)
 		time.Sleep(time.Minute) // past the journal backoffs
 		synctest.Wait()
 		if got := api.offsetList(); !slices.Equal(got, []int64{0, 4}) {
@@ -258,9 +257,7 @@ func TestPollOffsetWaitsForTheJournal(t *testing.T) {
 		if ids := handledIDs(rec); !slices.Equal(ids, []int64{1, 2, 3}) {
 			t.Errorf("handled %v, want [1 2 3]", ids)
 		}
-		if err := stop(); err != nil {
-			t.Fatal(err)
-		}
+		stop()
 	})
 }
 
@@ -275,9 +272,7 @@ func TestSettleOutcomes(t *testing.T) {
 		b, _ := newBot(t, cfg, api, &recorder{})
 		for _, u := range []Update{msgUpdate(1, 10, "private", "/price"), msgUpdate(2, 11, "private", "/price"),
 			msgUpdate(3, -5, "group", "chatter")} {
-			if err := b.Enqueue(u); err != nil {
-				t.Fatal(err)
-			}
+			enqueue(t, b, u)
 		}
 		synctest.Wait()
 		if o1, o2 := j.outcome(1), j.outcome(2); o1 != store.Failed || o2 != store.Answered {
@@ -364,9 +359,7 @@ func TestSettleFailureCounted(t *testing.T) {
 		j.setFail(0, 1, 0)
 		api := newFakeAPI()
 		b, _ := newBot(t, journalConfig(j), api, &recorder{})
-		if err := b.Enqueue(msgUpdate(1, 42, "private", "/price")); err != nil {
-			t.Fatal(err)
-		}
+		enqueue(t, b, msgUpdate(1, 42, "private", "/price"))
 		synctest.Wait()
 		if len(api.sentItems()) != 1 || testutil.ToFloat64(b.tm.journalErrors.WithLabelValues(opSettle)) != 1 {
 			t.Error("want the reply sent and the settle error counted")
@@ -431,22 +424,13 @@ func (j *fakeJournal) waitAppended(ctx context.Context, t *testing.T, n int) {
 // deliver them again.
 func TestRestartAnswersWhatAStoppedBotLeft(t *testing.T) {
 	const n = 50
-	srv := telegramtest.New(telegramtest.Options{})
-	t.Cleanup(srv.Close)
-	api, err := NewBotClient(ClientConfig{Token: srv.Token(), APIURL: srv.URL(), PollTimeout: time.Second})
-	if err != nil {
-		t.Fatal(err)
-	}
+	srv, api := newFakeBotAPI(t, telegramtest.Options{}, ClientConfig{PollTimeout: time.Second})
 	ctx := bcCtx(t)
 	j := newFakeJournal()
 	cfg := pollConfig()
 	cfg.Journal, cfg.Workers, cfg.QueueSize = j, 1, 64
-	stuck := HandlerFunc(func(ctx context.Context, _ modules.Request) modules.Reply {
-		<-ctx.Done() // as if killed mid-work
-		return modules.Reply{}
-	})
-	first, _ := newBot(t, cfg, api, stuck)
-	stopPoll := runPoll(ctx, first)
+	first, _ := newBot(t, cfg, api, stuckHandler()) // as if killed mid-work
+	stopPoll := runPoll(ctx, t, first)
 	for i := range int64(n) {
 		srv.SendText(1000+i, 7, "private", "/price")
 	}
@@ -456,16 +440,14 @@ func TestRestartAnswersWhatAStoppedBotLeft(t *testing.T) {
 	if err := first.Shutdown(gone); err == nil {
 		t.Fatal("Shutdown with no time left: want an error naming what was left")
 	}
-	if err := stopPoll(); err != nil {
-		t.Fatal(err)
-	}
+	stopPoll()
 	if left := j.unsettled(); len(left) != n {
 		t.Fatalf("%d unsettled after the stop, want %d", len(left), n)
 	}
 
 	rec := &recorder{}
 	second, m := newBot(t, cfg, api, rec)
-	stopPoll = runPoll(ctx, second)
+	stopPoll = runPoll(ctx, t, second)
 	sent, err := srv.WaitSent(ctx, n)
 	if err != nil {
 		t.Fatal(err)
@@ -480,9 +462,7 @@ func TestRestartAnswersWhatAStoppedBotLeft(t *testing.T) {
 	if err := second.Shutdown(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if err := stopPoll(); err != nil {
-		t.Fatal(err)
-	}
+	stopPoll()
 	if got := len(srv.Sent()); got != n {
 		t.Errorf("%d replies in all, want %d (none twice)", got, n)
 	}

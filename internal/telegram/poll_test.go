@@ -60,12 +60,19 @@ func fail(err error) func(int64) ([]Update, error) {
 	return func(int64) ([]Update, error) { return nil, err }
 }
 
-// runPoll starts Poll and returns a function that stops it and returns its error.
-func runPoll(ctx context.Context, b *Bot) func() error {
+// runPoll starts Poll and returns a function that stops it and fails the
+// test if Poll returned an error.
+func runPoll(ctx context.Context, t testing.TB, b *Bot) (stop func()) {
 	ctx, cancel := context.WithCancel(ctx)
 	errc := make(chan error, 1)
 	go func() { errc <- b.Poll(ctx) }()
-	return func() error { cancel(); return <-errc }
+	return func() {
+		t.Helper()
+		cancel()
+		if err := <-errc; err != nil {
+			t.Fatalf("Poll: %v", err)
+		}
+	}
 }
 
 func TestPollOffsets(t *testing.T) {
@@ -75,11 +82,9 @@ func TestPollOffsets(t *testing.T) {
 		api.getUpdates = s.getUpdates
 		rec := &recorder{}
 		b, m := newBot(t, pollConfig(), api, rec)
-		stop := runPoll(t.Context(), b)
+		stop := runPoll(t.Context(), t, b)
 		synctest.Wait()
-		if err := stop(); err != nil {
-			t.Fatalf("Poll: %v", err)
-		}
+		stop()
 
 		calls := api.callList()
 		if i, j := slices.Index(calls, "deleteWebhook"), slices.Index(calls, "getUpdates"); i < 0 || i > j {
@@ -117,7 +122,7 @@ func TestPollQueueFullNeverDrops(t *testing.T) {
 		cfg.Workers, cfg.QueueSize = 1, 1
 		h := &blocking{release: make(chan struct{})}
 		b, m := newBot(t, cfg, api, h)
-		stop := runPoll(t.Context(), b)
+		stop := runPoll(t.Context(), t, b)
 
 		time.Sleep(time.Second) // the poller retries while the worker is stuck
 		synctest.Wait()
@@ -129,9 +134,7 @@ func TestPollQueueFullNeverDrops(t *testing.T) {
 		}
 		close(h.release)
 		time.Sleep(time.Second) // the poller's next offers find room
-		if err := stop(); err != nil {
-			t.Fatal(err)
-		}
+		stop()
 		var ids []int64
 		for _, r := range h.requests() {
 			ids = append(ids, r.UpdateID)
@@ -164,11 +167,9 @@ func TestPollBackoff(t *testing.T) {
 				s := &script{steps: []func(int64) ([]Update, error){fail(tt.err), updates(1)}}
 				api.getUpdates = s.getUpdates
 				b, _ := newBot(t, pollConfig(), api, &recorder{})
-				stop := runPoll(t.Context(), b)
+				stop := runPoll(t.Context(), t, b)
 				time.Sleep(10 * time.Second)
-				if err := stop(); err != nil {
-					t.Fatal(err)
-				}
+				stop()
 				if len(s.times) < 2 {
 					t.Fatalf("getUpdates called %d times, want a retry", len(s.times))
 				}
@@ -202,14 +203,12 @@ func TestPollDeleteWebhookRetried(t *testing.T) {
 		api := newFakeAPI()
 		api.deleteErrs = []error{errors.New("network down"), errors.New("network down")}
 		b, _ := newBot(t, pollConfig(), api, &recorder{})
-		stop := runPoll(t.Context(), b)
+		stop := runPoll(t.Context(), t, b)
 		time.Sleep(5 * time.Second)
 		if b.Ready() != nil {
 			t.Errorf("not ready after deleteWebhook recovered: %v", b.Ready())
 		}
-		if err := stop(); err != nil {
-			t.Fatal(err)
-		}
+		stop()
 		calls := strings.Join(api.callList(), ",")
 		if !strings.Contains(calls, "deleteWebhook,deleteWebhook,deleteWebhook,getUpdates") {
 			t.Errorf("calls %s, want three deleteWebhook then getUpdates", calls)
@@ -230,14 +229,12 @@ func TestPollGuards(t *testing.T) {
 		}
 
 		b, _ := newBot(t, pollConfig(), api, &recorder{})
-		stop := runPoll(t.Context(), b)
+		stop := runPoll(t.Context(), t, b)
 		synctest.Wait()
 		if err := b.Poll(t.Context()); err == nil || !strings.Contains(err.Error(), "already running") {
 			t.Errorf("second Poll: %v, want an already-running error", err)
 		}
-		if err := stop(); err != nil {
-			t.Fatal(err)
-		}
+		stop()
 	})
 }
 

@@ -62,9 +62,7 @@ func TestSendRetries(t *testing.T) {
 				api.sendErrs = tt.errs
 				b, m := newBot(t, testConfig(), api, replyWith(modules.Reply{Text: "<b>BTC</b> 1 &lt; 2"}))
 				start := time.Now()
-				if err := b.Enqueue(msgUpdate(1, 42, "private", "/price")); err != nil {
-					t.Fatal(err)
-				}
+				enqueue(t, b, msgUpdate(1, 42, "private", "/price"))
 				time.Sleep(time.Minute)
 				sent := api.sentItems()
 				if len(sent) != len(tt.wantTexts) {
@@ -100,9 +98,7 @@ func TestSendLate(t *testing.T) {
 			return modules.Reply{Text: "finally"}
 		})
 		b, m := newBot(t, testConfig(), api, slow)
-		if err := b.Enqueue(msgUpdate(1, 42, "private", "/price")); err != nil {
-			t.Fatal(err)
-		}
+		enqueue(t, b, msgUpdate(1, 42, "private", "/price"))
 		time.Sleep(time.Minute)
 		if len(api.sentItems()) != 1 {
 			t.Fatalf("sent %d messages, want the late one", len(api.sentItems()))
@@ -128,9 +124,7 @@ func TestHandlerContextHasNoTransportDeadline(t *testing.T) {
 		})
 		api := newFakeAPI()
 		b, m := newBot(t, testConfig(), api, h)
-		if err := b.Enqueue(msgUpdate(1, 42, "private", "/start")); err != nil {
-			t.Fatal(err)
-		}
+		enqueue(t, b, msgUpdate(1, 42, "private", "/start"))
 		if <-got {
 			t.Error("handler context has a deadline; the router sets it")
 		}
@@ -147,9 +141,7 @@ func TestEmptyRepliesSendNothing(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
 				api := newFakeAPI()
 				b, m := newBot(t, testConfig(), api, replyWith(modules.Reply{Text: text}))
-				if err := b.Enqueue(msgUpdate(1, 42, "private", "/start")); err != nil {
-					t.Fatal(err)
-				}
+				enqueue(t, b, msgUpdate(1, 42, "private", "/start"))
 				synctest.Wait()
 				if api.attempts != 0 || replies(m, "sent")+replies(m, "failed")+replies(m, "late") != 0 {
 					t.Errorf("%d send attempts and replies counted for %q, want none", api.attempts, text)
@@ -170,9 +162,7 @@ func TestSendSplitsLongReply(t *testing.T) {
 		api := newFakeAPI()
 		text := longReply()
 		b, m := newBot(t, testConfig(), api, replyWith(modules.Reply{Text: text}))
-		if err := b.Enqueue(msgUpdate(1, 42, "private", "/price")); err != nil {
-			t.Fatal(err)
-		}
+		enqueue(t, b, msgUpdate(1, 42, "private", "/price"))
 		time.Sleep(time.Minute)
 		sent := api.sentItems()
 		want := SplitHTML(text, MaxMessageLen)
@@ -214,9 +204,7 @@ func TestSendPhoto(t *testing.T) {
 				api := newFakeAPI()
 				api.sendErrs = tt.errs
 				b, m := newBot(t, testConfig(), api, replyWith(modules.Reply{Text: tt.caption, Photo: png}))
-				if err := b.Enqueue(msgUpdate(1, 42, "private", "/chart")); err != nil {
-					t.Fatal(err)
-				}
+				enqueue(t, b, msgUpdate(1, 42, "private", "/chart"))
 				time.Sleep(time.Minute)
 				sent := api.sentItems()
 				if len(sent) != 1+len(tt.wantTexts) || sent[0].photo == nil {
@@ -266,9 +254,7 @@ func TestSendPacing(t *testing.T) {
 				b, m := newBot(t, cfg, api, replyWith(modules.Reply{Text: "ok"}))
 				start := time.Now()
 				for i := range len(tt.want) {
-					if err := b.Enqueue(msgUpdate(int64(i+1), 42, tt.chatType, "/price@OurBot")); err != nil {
-						t.Fatal(err)
-					}
+					enqueue(t, b, msgUpdate(int64(i+1), 42, tt.chatType, "/price@OurBot"))
 				}
 				time.Sleep(time.Minute)
 				sent := api.sentItems()
@@ -297,9 +283,7 @@ func TestSendPacingIsPerChat(t *testing.T) {
 		b, _ := newBot(t, cfg, api, replyWith(modules.Reply{Text: "ok"}))
 		start := time.Now()
 		for i, chat := range []int64{1, 2, 3, 1} {
-			if err := b.Enqueue(msgUpdate(int64(i+1), chat, "private", "/price")); err != nil {
-				t.Fatal(err)
-			}
+			enqueue(t, b, msgUpdate(int64(i+1), chat, "private", "/price"))
 		}
 		time.Sleep(time.Minute)
 		late := 0
@@ -324,9 +308,7 @@ func TestChatLimitersEvictIdle(t *testing.T) {
 		api := newFakeAPI()
 		b, _ := newBot(t, cfg, api, replyWith(modules.Reply{Text: "ok"}))
 		for i := range 10 {
-			if err := b.Enqueue(msgUpdate(int64(i+1), int64(100+i), "private", "/price")); err != nil {
-				t.Fatal(err)
-			}
+			enqueue(t, b, msgUpdate(int64(i+1), int64(100+i), "private", "/price"))
 		}
 		synctest.Wait()
 		if n := b.Status().PacedChats; n != 10 {
@@ -346,9 +328,7 @@ func TestMessagesFromBotsAreIgnored(t *testing.T) {
 		b, m := newBot(t, testConfig(), newFakeAPI(), rec)
 		u := msgUpdate(1, -100, "group", "/price btc")
 		u.Message.From.IsBot = true
-		if err := b.Enqueue(u); err != nil {
-			t.Fatal(err)
-		}
+		enqueue(t, b, u)
 		synctest.Wait()
 		if n := len(rec.requests()); n != 0 {
 			t.Errorf("handler saw %d requests from a bot, want 0", n)
@@ -364,14 +344,21 @@ func TestInvisibleCharactersReachTheHandlerCleaned(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		rec := &recorder{}
 		b, _ := newBot(t, testConfig(), newFakeAPI(), rec)
-		if err := b.Enqueue(msgUpdate(1, 42, "private", "\ufeff/price\u200b \u200fb\u200btc\u200e")); err != nil {
-			t.Fatal(err)
-		}
+		enqueue(t, b, msgUpdate(1, 42, "private", "\ufeff/price\u200b \u200fb\u200btc\u200e"))
 		synctest.Wait()
 		reqs := rec.requests()
 		if len(reqs) != 1 || reqs[0].Command != "price" || len(reqs[0].Args) != 1 || reqs[0].Args[0] != "btc" {
 			t.Errorf("requests %+v, want one /price btc", reqs)
 		}
+	})
+}
+
+// stuckHandler holds every request until its work context ends and then
+// answers nothing.
+func stuckHandler() Handler {
+	return HandlerFunc(func(ctx context.Context, _ modules.Request) modules.Reply {
+		<-ctx.Done()
+		return modules.Reply{}
 	})
 }
 
@@ -439,9 +426,7 @@ func TestRefusedChatSkippedUntilItWritesAgain(t *testing.T) {
 				}
 				t.Cleanup(func() { _ = b.Shutdown(context.Background()) })
 				for id := range int64(3) { // all three queued before the first refusal
-					if err := b.Enqueue(msgUpdate(id+1, 42, "private", "/price")); err != nil {
-						t.Fatal(err)
-					}
+					enqueue(t, b, msgUpdate(id+1, 42, "private", "/price"))
 				}
 				close(release)
 				synctest.Wait()
@@ -462,9 +447,7 @@ func TestRefusedChatSkippedUntilItWritesAgain(t *testing.T) {
 				}
 
 				time.Sleep(time.Second) // the chat writes again, later
-				if err := b.Enqueue(msgUpdate(4, 42, "private", "/price")); err != nil {
-					t.Fatal(err)
-				}
+				enqueue(t, b, msgUpdate(4, 42, "private", "/price"))
 				synctest.Wait()
 				if sent := api.sentItems(); len(sent) != 1 || api.attempts != 2 {
 					t.Errorf("after the chat wrote again: %d sent in %d attempts, want 1 in 2", len(sent), api.attempts)
@@ -482,27 +465,21 @@ func TestRateLimitBeyondDeadlineFailsAtOnce(t *testing.T) {
 		api.sendErrs = []error{tooMany(time.Hour)}
 		b, m := newBot(t, testConfig(), api, &recorder{})
 		start := time.Now()
-		if err := b.Enqueue(msgUpdate(1, 42, "private", "/price")); err != nil {
-			t.Fatal(err)
-		}
+		enqueue(t, b, msgUpdate(1, 42, "private", "/price"))
 		synctest.Wait()
 		if time.Since(start) != 0 || replies(m, replyLate) != 1 || b.Status().WorkersBusy != 0 {
 			t.Errorf("after %v: late %v, busy %d; want the reply failed as late at once, no worker held",
 				time.Since(start), replies(m, replyLate), b.Status().WorkersBusy)
 		}
 		time.Sleep(time.Minute)
-		if err := b.Enqueue(msgUpdate(2, 42, "private", "/price")); err != nil {
-			t.Fatal(err)
-		}
+		enqueue(t, b, msgUpdate(2, 42, "private", "/price"))
 		synctest.Wait()
 		if api.attempts != 1 || testutil.ToFloat64(b.out.tm.skipped.WithLabelValues(reasonRateLimited)) != 1 {
 			t.Errorf("%d attempts, skipped %v; want the second reply skipped while retry_after lasts",
 				api.attempts, testutil.ToFloat64(b.out.tm.skipped.WithLabelValues(reasonRateLimited)))
 		}
 		time.Sleep(time.Hour)
-		if err := b.Enqueue(msgUpdate(3, 42, "private", "/price")); err != nil {
-			t.Fatal(err)
-		}
+		enqueue(t, b, msgUpdate(3, 42, "private", "/price"))
 		synctest.Wait()
 		if len(api.sentItems()) != 1 {
 			t.Errorf("after retry_after passed: %d sent, want 1", len(api.sentItems()))
@@ -529,12 +506,7 @@ func TestUnreachableIsBounded(t *testing.T) {
 
 // Issues 13.4 and 13.5 against the fake Bot API's real envelopes.
 func TestRefusalsFromTheBotAPI(t *testing.T) {
-	srv := telegramtest.New(telegramtest.Options{})
-	t.Cleanup(srv.Close)
-	api, err := NewBotClient(ClientConfig{Token: srv.Token(), APIURL: srv.URL()})
-	if err != nil {
-		t.Fatal(err)
-	}
+	srv, api := newFakeBotAPI(t, telegramtest.Options{}, ClientConfig{})
 	var (
 		mu       sync.Mutex
 		migrated [][2]int64
@@ -550,9 +522,7 @@ func TestRefusalsFromTheBotAPI(t *testing.T) {
 	srv.Refuse(11, telegramtest.ChatNotFound)
 	srv.Refuse(-12, telegramtest.Migrated(-10012))
 	for i, chat := range []int64{10, 11, -12} {
-		if err := b.Enqueue(msgUpdate(int64(i+1), chat, "group", "/price")); err != nil {
-			t.Fatal(err)
-		}
+		enqueue(t, b, msgUpdate(int64(i+1), chat, "group", "/price"))
 	}
 	sent, err := srv.WaitSent(bcCtx(t), 1)
 	if err != nil {

@@ -3,6 +3,7 @@ package telegramtest
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"slices"
 	"strconv"
@@ -24,26 +25,30 @@ import (
 //	POST /control/member       {chat_id, user_id, status}              → {} (getChatMember's answer)
 //	GET  /control/answers                                              → {"callbacks": [CallbackAnswer], "inline": [InlineAnswer]}
 func (s *Server) controlRoutes(mux *http.ServeMux) {
+	s.injectRoutes(mux)
+	s.inspectRoutes(mux)
+	s.faultRoutes(mux)
 	s.interactionRoutes(mux)
-	mux.HandleFunc("POST /control/updates", func(w http.ResponseWriter, r *http.Request) {
-		var u Update
-		if !decodeControl(w, r, &u) {
-			return
-		}
-		writeJSON(w, http.StatusOK, map[string]int64{"update_id": s.AddUpdate(u)})
+}
+
+// injectRoutes are the control routes that hand the bot an update.
+func (s *Server) injectRoutes(mux *http.ServeMux) {
+	type message struct {
+		ChatID   int64  `json:"chat_id"`
+		UserID   int64  `json:"user_id"`
+		ChatType string `json:"chat_type"`
+		Text     string `json:"text"`
+	}
+	handleControl(mux, "POST /control/updates", func(u Update) (any, error) {
+		return map[string]int64{"update_id": s.AddUpdate(u)}, nil
 	})
-	mux.HandleFunc("POST /control/messages", func(w http.ResponseWriter, r *http.Request) {
-		var m struct {
-			ChatID   int64  `json:"chat_id"`
-			UserID   int64  `json:"user_id"`
-			ChatType string `json:"chat_type"`
-			Text     string `json:"text"`
-		}
-		if !decodeControl(w, r, &m) {
-			return
-		}
-		writeJSON(w, http.StatusOK, map[string]int64{"update_id": s.SendText(m.ChatID, m.UserID, m.ChatType, m.Text)})
+	handleControl(mux, "POST /control/messages", func(m message) (any, error) {
+		return map[string]int64{"update_id": s.SendText(m.ChatID, m.UserID, m.ChatType, m.Text)}, nil
 	})
+}
+
+// inspectRoutes are the control routes that report what the bot did.
+func (s *Server) inspectRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /control/sent", func(w http.ResponseWriter, r *http.Request) {
 		q := r.URL.Query()
 		if q.Get("wait") == "" {
@@ -71,50 +76,46 @@ func (s *Server) controlRoutes(mux *http.ServeMux) {
 		}
 		writeJSON(w, http.StatusOK, sent)
 	})
-	mux.HandleFunc("POST /control/fail", func(w http.ResponseWriter, r *http.Request) {
-		var f struct {
-			Method     string `json:"method"`
-			Status     int    `json:"status"`
-			Count      int    `json:"count"`
-			RetryAfter int    `json:"retry_after"`
-		}
-		if !decodeControl(w, r, &f) {
-			return
-		}
-		if f.Method == "" || f.Status < 400 || f.Status > 599 {
-			controlError(w, http.StatusBadRequest, "method and a 4xx or 5xx status are required")
-			return
-		}
-		s.FailNext(f.Method, f.Status, f.Count, time.Duration(f.RetryAfter)*time.Second)
-		writeJSON(w, http.StatusOK, struct{}{})
-	})
 	mux.HandleFunc("GET /control/calls", func(w http.ResponseWriter, r *http.Request) {
 		m := r.URL.Query().Get("method")
 		writeJSON(w, http.StatusOK, map[string]any{"method": m, "calls": s.Calls(m)})
 	})
-	mux.HandleFunc("POST /control/refuse", func(w http.ResponseWriter, r *http.Request) {
-		var f struct {
-			ChatID    int64 `json:"chat_id"`
-			Code      int   `json:"code"`
-			MigrateTo int64 `json:"migrate_to_chat_id"`
+	mux.HandleFunc("GET /control/webhook", func(w http.ResponseWriter, _ *http.Request) {
+		url, secret := s.Webhook()
+		writeJSON(w, http.StatusOK, map[string]string{"url": url, "secret": secret})
+	})
+}
+
+// faultRoutes are the control routes that make the fake API fail or refuse.
+func (s *Server) faultRoutes(mux *http.ServeMux) {
+	type fail struct {
+		Method     string `json:"method"`
+		Status     int    `json:"status"`
+		Count      int    `json:"count"`
+		RetryAfter int    `json:"retry_after"`
+	}
+	type refuse struct {
+		ChatID    int64 `json:"chat_id"`
+		Code      int   `json:"code"`
+		MigrateTo int64 `json:"migrate_to_chat_id"`
+	}
+	handleControl(mux, "POST /control/fail", func(f fail) (any, error) {
+		if f.Method == "" || f.Status < 400 || f.Status > 599 {
+			return nil, errors.New("method and a 4xx or 5xx status are required")
 		}
-		if !decodeControl(w, r, &f) {
-			return
-		}
+		s.FailNext(f.Method, f.Status, f.Count, time.Duration(f.RetryAfter)*time.Second)
+		return struct{}{}, nil
+	})
+	handleControl(mux, "POST /control/refuse", func(f refuse) (any, error) {
 		switch {
 		case f.Code == 0:
 			s.Accept(f.ChatID)
 		case f.Code == http.StatusForbidden || f.Code == http.StatusBadRequest:
 			s.Refuse(f.ChatID, Refusal{Code: f.Code, MigrateTo: f.MigrateTo})
 		default:
-			controlError(w, http.StatusBadRequest, "code must be 403, 400 or 0")
-			return
+			return nil, errors.New("code must be 403, 400 or 0")
 		}
-		writeJSON(w, http.StatusOK, struct{}{})
-	})
-	mux.HandleFunc("GET /control/webhook", func(w http.ResponseWriter, _ *http.Request) {
-		url, secret := s.Webhook()
-		writeJSON(w, http.StatusOK, map[string]string{"url": url, "secret": secret})
+		return struct{}{}, nil
 	})
 }
 
@@ -150,15 +151,15 @@ func (s *Server) interactionRoutes(mux *http.ServeMux) {
 		UserID int64  `json:"user_id"`
 		Status string `json:"status"`
 	}
-	handleControl(mux, "POST /control/press", func(p press) any {
-		return map[string]string{"query_id": s.Press(p.ChatID, p.UserID, p.MessageID, p.Data)}
+	handleControl(mux, "POST /control/press", func(p press) (any, error) {
+		return map[string]string{"query_id": s.Press(p.ChatID, p.UserID, p.MessageID, p.Data)}, nil
 	})
-	handleControl(mux, "POST /control/inline", func(q inline) any {
-		return map[string]string{"query_id": s.Inline(q.UserID, q.Query, q.ChatType)}
+	handleControl(mux, "POST /control/inline", func(q inline) (any, error) {
+		return map[string]string{"query_id": s.Inline(q.UserID, q.Query, q.ChatType)}, nil
 	})
-	handleControl(mux, "POST /control/member", func(m member) any {
+	handleControl(mux, "POST /control/member", func(m member) (any, error) {
 		s.SetMember(m.ChatID, m.UserID, m.Status)
-		return struct{}{}
+		return struct{}{}, nil
 	})
 	mux.HandleFunc("GET /control/answers", func(w http.ResponseWriter, _ *http.Request) {
 		s.mu.Lock()
@@ -167,13 +168,19 @@ func (s *Server) interactionRoutes(mux *http.ServeMux) {
 	})
 }
 
-// handleControl registers a control route that decodes a JSON T and
-// answers what f returns.
-func handleControl[T any](mux *http.ServeMux, pattern string, f func(T) any) {
+// handleControl registers a control route that decodes a JSON T and answers
+// what f returns; an error from f is the caller's mistake, answered 400.
+func handleControl[T any](mux *http.ServeMux, pattern string, f func(T) (any, error)) {
 	mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
 		var v T
-		if decodeControl(w, r, &v) {
-			writeJSON(w, http.StatusOK, f(v))
+		if !decodeControl(w, r, &v) {
+			return
 		}
+		answer, err := f(v)
+		if err != nil {
+			controlError(w, http.StatusBadRequest, err.Error())
+			return
+		}
+		writeJSON(w, http.StatusOK, answer)
 	})
 }

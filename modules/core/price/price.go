@@ -14,17 +14,25 @@ import (
 	"github.com/cryptobot-dev/cryptobot/internal/format"
 	"github.com/cryptobot-dev/cryptobot/internal/market"
 	"github.com/cryptobot-dev/cryptobot/modules"
+	"github.com/cryptobot-dev/cryptobot/modules/callback"
+	"github.com/cryptobot-dev/cryptobot/modules/core/settings"
 	"github.com/cryptobot-dev/cryptobot/modules/reply"
 )
 
-// Info describes the module; cmd/server builds it over the router's sections.
-func Info(sections Sections) modules.Info {
+// Info describes the module; cmd/server builds it over the router's
+// sections and the chats' settings (nil: the defaults everywhere).
+func Info(sections Sections, prefs Prefs) modules.Info {
 	return modules.Info{
 		ID: "core.price",
 		New: func(d modules.Deps) (modules.Module, error) {
-			return New(d.Market, sections, d.Now), nil
+			return New(d.Market, sections, d.Now).WithPrefs(prefs), nil
 		},
 	}
+}
+
+// Prefs gives a chat's settings (settings.Service).
+type Prefs interface {
+	For(ctx context.Context, chat int64) settings.Settings
 }
 
 // Sections gathers the /price lines enhanced modules contribute for this chat
@@ -43,6 +51,7 @@ type Source interface {
 type Module struct {
 	src      Source
 	sections Sections
+	prefs    Prefs
 	now      func() time.Time
 }
 
@@ -52,6 +61,20 @@ func New(src Source, sections Sections, now func() time.Time) *Module {
 		now = time.Now
 	}
 	return &Module{src: src, sections: sections, now: now}
+}
+
+// WithPrefs makes the module read each chat's settings from p (nil: the
+// defaults) and returns it.
+func (m *Module) WithPrefs(p Prefs) *Module {
+	m.prefs = p
+	return m
+}
+
+func (m *Module) settings(ctx context.Context, chat int64) settings.Settings {
+	if m.prefs == nil {
+		return settings.Settings{}
+	}
+	return m.prefs.For(ctx, chat)
 }
 
 // Commands implements modules.Module.
@@ -72,24 +95,38 @@ var (
 	tooMany = "At most " + strconv.Itoa(MaxPairs) + " pairs at once. " + usage
 )
 
+// handle answers /price in the chat's settings, with a Refresh button
+// whenever something was quoted (a press runs the same /price again and
+// edits the message; the market cache makes it one upstream call per TTL).
 func (m *Module) handle(ctx context.Context, req modules.Request) (modules.Reply, error) {
 	switch {
 	case len(req.Args) == 0:
 		return modules.Reply{Text: usage}, nil
 	case len(req.Args) > MaxPairs:
 		return modules.Reply{Text: tooMany}, nil
-	case len(req.Args) > 1:
-		return modules.Reply{Text: formatMany(m.quotes(ctx, req.Args), m.now())}, nil
 	}
-	q := m.quote(ctx, req.Args[0])
+	st := m.settings(ctx, req.ChatID)
+	if len(req.Args) > 1 {
+		qs := m.quotes(ctx, req.Args, st)
+		r := modules.Reply{Text: formatMany(qs, m.now(), st)}
+		if slices.ContainsFunc(qs, func(q quote) bool { return q.err == "" }) {
+			r.Buttons = callback.Keyboard(callback.Refresh("price", req.Args...))
+		}
+		return r, nil
+	}
+	q := m.quote(ctx, req.Args[0], st)
 	if q.err != "" {
 		return modules.Reply{Text: q.err}, nil
+	}
+	kb := callback.Keyboard(callback.Refresh("price", q.t.Pair.String()))
+	if st.Compact {
+		return modules.Reply{Text: formatMany([]quote{q}, m.now(), st), Buttons: kb}, nil
 	}
 	var extra []string
 	if m.sections != nil {
 		extra = m.sections.Sections(ctx, req, q.t.Pair)
 	}
-	return modules.Reply{Text: Format(q.t, extra, m.now())}, nil
+	return modules.Reply{Text: render(q.t, extra, m.now(), st), Buttons: kb}, nil
 }
 
 // quote is one pair's answer: its ticker, or the user-facing text of why not
@@ -99,8 +136,8 @@ type quote struct {
 	err string
 }
 
-func (m *Module) quote(ctx context.Context, input string) quote {
-	pair, err := m.src.Resolve(ctx, input, market.Spot)
+func (m *Module) quote(ctx context.Context, input string, st settings.Settings) quote {
+	pair, err := m.resolve(ctx, input, st)
 	if err != nil {
 		return quote{err: reply.MarketError(input, err)}
 	}
@@ -111,13 +148,62 @@ func (m *Module) quote(ctx context.Context, input string) quote {
 	return quote{t: t}
 }
 
+// resolve reads input as a spot pair; a bare base (btc) takes the chat's
+// default quote asset when the venues list it that way.
+func (m *Module) resolve(ctx context.Context, input string, st settings.Settings) (market.Pair, error) {
+	if st.Quote != "" && bare(input) {
+		if p, err := m.src.Resolve(ctx, input+"-"+st.Quote, market.Spot); err == nil {
+			return p, nil
+		}
+	}
+	return m.src.Resolve(ctx, input, market.Spot)
+}
+
+// commonQuotes end glued symbols (btcusdt) that must not get another quote.
+var commonQuotes = []string{"USDT", "USDC", "USD", "BTC", "ETH", "EUR", "FDUSD", "DAI"}
+
+// bare reports input that is a base asset alone: letters and digits, not
+// ending in a quote asset (but BTC alone is a base).
+func bare(input string) bool {
+	up := strings.ToUpper(input)
+	for _, r := range up {
+		if (r < 'A' || r > 'Z') && (r < '0' || r > '9') {
+			return false
+		}
+	}
+	return up != "" && !slices.ContainsFunc(commonQuotes, func(q string) bool { return up != q && strings.HasSuffix(up, q) })
+}
+
 // quotes fetches every input at once under the request's deadline; the
 // source's cache and singleflight make repeated pairs free.
-func (m *Module) quotes(ctx context.Context, inputs []string) []quote {
+func (m *Module) quotes(ctx context.Context, inputs []string, st settings.Settings) []quote {
 	out := make([]quote, len(inputs))
 	var wg sync.WaitGroup
 	for i, in := range inputs {
-		wg.Go(func() { out[i] = m.quote(ctx, in) })
+		wg.Go(func() { out[i] = m.quote(ctx, in, st) })
+	}
+	wg.Wait()
+	return out
+}
+
+// tickers fetches the pairs' tickers, inlineParallel at a time, until ctx
+// ends (the market cache serves most); a failed or late one is left zero.
+func (m *Module) tickers(ctx context.Context, pairs []market.Pair) []market.Ticker {
+	out := make([]market.Ticker, len(pairs))
+	sem := make(chan struct{}, inlineParallel)
+	var wg sync.WaitGroup
+	for i, p := range pairs {
+		wg.Go(func() {
+			select {
+			case sem <- struct{}{}:
+			case <-ctx.Done():
+				return
+			}
+			defer func() { <-sem }()
+			if t, err := m.src.Ticker(ctx, p); err == nil {
+				out[i] = t
+			}
+		})
 	}
 	wg.Wait()
 	return out
@@ -127,7 +213,7 @@ func (m *Module) quotes(ctx context.Context, inputs []string) []quote {
 // asked twice once. Sections are left out: each would cost its own upstream
 // calls and memory admission per pair, and the detail is one /price away.
 // When every pair failed the same way (the venues are down) that is said once.
-func formatMany(qs []quote, now time.Time) string {
+func formatMany(qs []quote, now time.Time, st settings.Settings) string {
 	if same := qs[0].err; same != "" && !slices.ContainsFunc(qs, func(q quote) bool { return q.err != same }) {
 		return same
 	}
@@ -149,8 +235,8 @@ func formatMany(qs []quote, now time.Time) string {
 			continue
 		}
 		seen[t.Pair] = true
-		b.WriteString("<b>" + html.EscapeString(t.Pair.String()) + "</b> " + format.Price(t.Last) + " " +
-			html.EscapeString(t.Pair.Quote) + "  " + format.Arrow(t.ChangePct) + " " + format.Percent(t.ChangePct, 2) +
+		b.WriteString("<b>" + html.EscapeString(t.Pair.String()) + "</b> " + st.Number(format.Price(t.Last)) + " " +
+			html.EscapeString(t.Pair.Quote) + "  " + format.Arrow(t.ChangePct) + " " + st.Number(format.Percent(t.ChangePct, 2)) +
 			" · " + html.EscapeString(reply.Venue(t.Venue)) + "\n")
 		if !t.Time.IsZero() && (oldest.IsZero() || t.Time.Before(oldest)) {
 			oldest = t.Time
@@ -164,14 +250,20 @@ func formatMany(qs []quote, now time.Time) string {
 
 // Format renders a ticker and the enhanced sections as Telegram HTML.
 func Format(t market.Ticker, sections []string, now time.Time) string {
+	return render(t, sections, now, settings.Settings{})
+}
+
+// render is Format in a chat's number format.
+func render(t market.Ticker, sections []string, now time.Time, st settings.Settings) string {
+	n := st.Number
 	var b strings.Builder
 	b.Grow(512)
 	b.WriteString("<b>" + html.EscapeString(t.Pair.String()) + "</b> · " + html.EscapeString(reply.Venue(t.Venue)) + "\n")
-	b.WriteString("<b>" + format.Price(t.Last) + "</b> " + html.EscapeString(t.Pair.Quote) + "  " +
-		format.Arrow(t.ChangePct) + " " + format.Percent(t.ChangePct, 2) + " 24h\n")
-	b.WriteString("High " + format.Price(t.High) + " · Low " + format.Price(t.Low) + "\n")
-	b.WriteString("Vol " + format.Compact(t.BaseVolume) + " " + html.EscapeString(t.Pair.Base) +
-		" · " + format.Compact(t.QuoteVolume) + " " + html.EscapeString(t.Pair.Quote) + "\n")
+	b.WriteString("<b>" + n(format.Price(t.Last)) + "</b> " + html.EscapeString(t.Pair.Quote) + "  " +
+		format.Arrow(t.ChangePct) + " " + n(format.Percent(t.ChangePct, 2)) + " 24h\n")
+	b.WriteString("High " + n(format.Price(t.High)) + " · Low " + n(format.Price(t.Low)) + "\n")
+	b.WriteString("Vol " + n(format.Compact(t.BaseVolume)) + " " + html.EscapeString(t.Pair.Base) +
+		" · " + n(format.Compact(t.QuoteVolume)) + " " + html.EscapeString(t.Pair.Quote) + "\n")
 	for _, s := range sections {
 		b.WriteString(s + "\n")
 	}

@@ -19,6 +19,7 @@ import (
 	flags "github.com/cryptobot-dev/cryptobot/flags/flagkey"
 	"github.com/cryptobot-dev/cryptobot/internal/market"
 	"github.com/cryptobot-dev/cryptobot/modules"
+	"github.com/cryptobot-dev/cryptobot/modules/callback"
 	"github.com/cryptobot-dev/cryptobot/modules/reply"
 )
 
@@ -83,7 +84,9 @@ func (m *Module) handle(ctx context.Context, req modules.Request) (modules.Reply
 	}
 	r := m.analyze(s.Candles, s.Interval)
 	ago := m.now().Sub(s.Candles[len(s.Candles)-1].Open.Add(s.Interval.Duration()))
-	return modules.Reply{Text: analysisText(s.Pair, s.Interval, &r, ago)}, nil
+	pair, iv := s.Pair.String(), string(s.Interval)
+	kb := callback.Keyboard(callback.Refresh("analysis", pair, iv), callback.Intervals("analysis", pair, iv))
+	return modules.Reply{Text: analysisText(s.Pair, s.Interval, &r, ago), Buttons: kb}, nil
 }
 
 // command reads /analysis's arguments and candles, in its own words.

@@ -14,6 +14,7 @@ import (
 
 	flags "github.com/cryptobot-dev/cryptobot/flags/flagkey"
 	"github.com/cryptobot-dev/cryptobot/modules"
+	"github.com/cryptobot-dev/cryptobot/modules/callback"
 	"github.com/cryptobot-dev/cryptobot/modules/reply"
 )
 
@@ -97,7 +98,8 @@ func (m *Module) handle(ctx context.Context, req modules.Request) (modules.Reply
 	if err != nil {
 		return modules.Reply{}, fmt.Errorf("chart %s %s: %w", s.Pair, s.Interval, err)
 	}
-	return modules.Reply{Photo: photo, Text: caption(s.Pair, s.Interval, s.Candles, sc)}, nil
+	kb := callback.Keyboard(callback.Intervals("chart", s.Pair.String(), string(s.Interval)))
+	return modules.Reply{Photo: photo, Text: caption(s.Pair, s.Interval, s.Candles, sc), Buttons: kb}, nil
 }
 
 // command reads /chart's arguments and candles, in its own words.

@@ -10,6 +10,7 @@ import (
 	flags "github.com/cryptobot-dev/cryptobot/flags/flagkey"
 	"github.com/cryptobot-dev/cryptobot/internal/market"
 	"github.com/cryptobot-dev/cryptobot/modules"
+	"github.com/cryptobot-dev/cryptobot/modules/callback"
 	"github.com/cryptobot-dev/cryptobot/modules/reply"
 )
 
@@ -87,7 +88,7 @@ func (m *Module) handle(ctx context.Context, req modules.Request) (modules.Reply
 	for i, r := range results {
 		rows[i] = venueFunding{name: venues[i].Name(), f: r.Value, err: r.Err}
 	}
-	return modules.Reply{Text: render(pair, rows, m.now())}, nil
+	return modules.Reply{Text: render(pair, rows, m.now()), Buttons: callback.Keyboard(callback.Refresh("funding", pair.String()))}, nil
 }
 
 // Section returns "Funding +0.0100%/8h (APR +10.95%) next in 3h 12m" from the

@@ -11,6 +11,7 @@ import (
 	flags "github.com/cryptobot-dev/cryptobot/flags/flagkey"
 	"github.com/cryptobot-dev/cryptobot/internal/market"
 	"github.com/cryptobot-dev/cryptobot/modules"
+	"github.com/cryptobot-dev/cryptobot/modules/callback"
 	"github.com/cryptobot-dev/cryptobot/modules/reply"
 )
 
@@ -91,7 +92,7 @@ func (m *Module) oneVenue(ctx context.Context, pair market.Pair) modules.Reply {
 	if s.err != nil {
 		return modules.Reply{Text: reply.Unavailable}
 	}
-	return modules.Reply{Text: renderOne(pair, s, m.now())}
+	return modules.Reply{Text: renderOne(pair, s, m.now()), Buttons: callback.Keyboard(callback.Refresh("oi", pair.String()))}
 }
 
 func (m *Module) allVenues(ctx context.Context, pair market.Pair) modules.Reply {
@@ -109,7 +110,7 @@ func (m *Module) allVenues(ctx context.Context, pair market.Pair) modules.Reply 
 	for i, r := range results {
 		rows[i] = venueSnapshot{name: venues[i].Name(), snapshot: r.Value.wait(ctx, r.Err)}
 	}
-	return modules.Reply{Text: renderAll(pair, rows, m.now())}
+	return modules.Reply{Text: renderAll(pair, rows, m.now()), Buttons: callback.Keyboard(callback.Refresh("oi", pair.String(), "all"))}
 }
 
 // Section returns "OI $8.12B (24h +1.2%)" from the failover source, or "" when
