@@ -22,12 +22,13 @@ import (
 )
 
 // Memory cost, checked by TestMemoryCost: the module holds its settings,
-// collectors and the runner's command channel; the heaviest request is a
-// full /watchlist (30 pairs, two fetches each, at most fetchers at a time).
-// The engine the runner builds holds about 100 B per live alert on top,
-// bounded by max_global (10 MB at the default).
+// its collectors (most of it) and the runner's command channel; the
+// heaviest request is a full /watchlist: 30 pairs, two fetches each, at
+// most fetchers goroutines at a time. The engine the runner builds holds
+// about 100 B per live alert on top, bounded by max_global (10 MB at the
+// default 100,000).
 const (
-	residentBytes   = 6 << 10
+	residentBytes   = 20 << 10
 	perRequestBytes = 96 << 10
 )
 
@@ -131,15 +132,15 @@ type Module struct {
 	now    func() time.Time
 	met    *metricSet
 
-	ops    chan op      // to the runner, which owns the engine
-	resync atomic.Bool  // an op was dropped: reload the engine from the store
-	stacks atomic.Int64 // fetch goroutines at once, summed over calls: what memory tests charge
-	once   sync.Mutex   // one runner at a time
+	ops    chan op     // to the runner, which owns the engine
+	resync atomic.Bool // an op was dropped: reload the engine from the store
+	once   sync.Mutex  // one runner at a time
 }
 
 // op is a change a command makes to the engine: an alert added or removed.
 type op struct {
 	add    *rule.Alert
+	seed   float64 // the last price the acknowledgement showed, 0 if none
 	remove []int64
 }
 

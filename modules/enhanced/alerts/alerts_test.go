@@ -319,3 +319,12 @@ func TestReconcileAddsWhatTheEngineLacks(t *testing.T) {
 	h.prices(btc, 97_000, 98_500)
 	wantSent(t, h, 1, 1)
 }
+
+// The price the acknowledgement showed is the pair's baseline: a crossing
+// before the first poll after it counts.
+func TestCrossingRightAfterCreation(t *testing.T) {
+	h := newHarness(t, Config{})
+	wantReply(t, h.cmd(1, "/alert btc above 98k"), "now 97,000")
+	h.prices(btc, 98_200)
+	wantSent(t, h, 1, 1, "now 98,200")
+}

@@ -54,7 +54,11 @@ func (m *Module) alert(ctx context.Context, req modules.Request) (modules.Reply,
 	}
 	a.ID = id
 	m.met.created.WithLabelValues(r.Kind.String()).Inc()
-	m.send(op{add: &a})
+	o := op{add: &a}
+	if !r.Kind.IsFunding() && r.Kind != rule.OIMove {
+		o.seed = now.Value
+	}
+	m.send(o)
 	return text(rule.Ack(id, pair.String(), r, now))
 }
 

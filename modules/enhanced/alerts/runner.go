@@ -186,6 +186,11 @@ func (r *runner) apply(o op) {
 		if err := r.eng.Add(*o.add); err != nil {
 			r.m.log.Warn("alerts: engine refused a new alert", "err", err)
 		}
+		// The price the chat was shown is the baseline of a pair not seen
+		// yet, so a crossing before the next poll counts.
+		if o.seed > 0 && r.eng.Last(o.add.Pair) == 0 {
+			r.fs = r.eng.ObservePrice(r.fs, o.add.Pair, o.seed, o.add.Created)
+		}
 	}
 	for _, id := range o.remove {
 		r.eng.Remove(id)

@@ -24,7 +24,6 @@ const fetchers = 8
 // each calls f(ctx, i) for i in [0, n), at most fetchers at a time, and
 // returns when all have.
 func (m *Module) each(ctx context.Context, n int, f func(ctx context.Context, i int)) {
-	m.stacks.Add(int64(min(n, fetchers)))
 	sem := make(chan struct{}, fetchers)
 	var wg sync.WaitGroup
 	for i := range n {

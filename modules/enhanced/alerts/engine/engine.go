@@ -324,6 +324,14 @@ func (e *Engine) release(slot uint32) {
 	e.free = append(e.free, slot)
 }
 
+// Last is the last price observed for pair, 0 before the first.
+func (e *Engine) Last(pair market.Pair) float64 {
+	if i, ok := e.pairs[pair]; ok {
+		return e.ps[i].last
+	}
+	return 0
+}
+
 // Pairs appends the pairs that have live alerts needing feed f: what the
 // runner polls.
 func (e *Engine) Pairs(dst []market.Pair, f Feed) []market.Pair {
