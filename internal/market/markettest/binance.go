@@ -151,12 +151,11 @@ func (v binance) klines(r *http.Request) (int, any) {
 	if body != nil {
 		return st, body
 	}
-	iv, ok := binanceIntervals[r.URL.Query().Get("interval")]
-	if !ok {
+	iv, n, bad := window(r, "interval", binanceIntervals, 500, 1000)
+	switch bad {
+	case "interval":
 		return http.StatusBadRequest, binanceErr(-1120, "Invalid interval.")
-	}
-	n, ok := limit(r, 500, 1000)
-	if !ok {
+	case "limit":
 		return http.StatusBadRequest, binanceErr(-1100, "Illegal characters found in parameter 'limit'.")
 	}
 	bars := m.bars(v.book.Now(), iv, n)
@@ -214,12 +213,8 @@ func (v binance) openInterestHist(r *http.Request) (int, any) {
 	if body != nil {
 		return st, body
 	}
-	p, ok := binanceIntervals[r.URL.Query().Get("period")]
-	if !ok || p < 5*time.Minute {
-		return http.StatusBadRequest, binanceErr(-1130, "Invalid data sent for a parameter.")
-	}
-	n, ok := limit(r, 30, 500)
-	if !ok {
+	p, n, bad := window(r, "period", binanceIntervals, 30, 500)
+	if bad != "" || p < 5*time.Minute {
 		return http.StatusBadRequest, binanceErr(-1130, "Invalid data sent for a parameter.")
 	}
 	pts := m.oiHistory(v.book.Now(), p, n)

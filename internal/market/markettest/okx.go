@@ -108,14 +108,21 @@ func (v okx) swap(r *http.Request) (Market, int, any) {
 	return m, st, eb
 }
 
-func (v okx) instruments(r *http.Request) (int, any) {
-	var swap bool
+// instType reads instType=SPOT|SWAP, or returns OKX's error envelope.
+func (okx) instType(r *http.Request) (swap bool, errBody any) {
 	switch r.URL.Query().Get("instType") {
 	case "SPOT":
+		return false, nil
 	case "SWAP":
-		swap = true
-	default:
-		return http.StatusBadRequest, okxEnv("51000", "Parameter instType error", nil)
+		return true, nil
+	}
+	return false, okxEnv("51000", "Parameter instType error", nil)
+}
+
+func (v okx) instruments(r *http.Request) (int, any) {
+	swap, eb := v.instType(r)
+	if eb != nil {
+		return http.StatusBadRequest, eb
 	}
 	want := r.URL.Query().Get("instId")
 	data := []map[string]any{}
@@ -157,13 +164,9 @@ func (v okx) ticker(r *http.Request) (int, any) {
 // tickers is GET /api/v5/market/tickers?instType=SPOT|SWAP: every live
 // instrument's ticker of the type.
 func (v okx) tickers(r *http.Request) (int, any) {
-	var swap bool
-	switch r.URL.Query().Get("instType") {
-	case "SPOT":
-	case "SWAP":
-		swap = true
-	default:
-		return http.StatusBadRequest, okxEnv("51000", "Parameter instType error", nil)
+	swap, eb := v.instType(r)
+	if eb != nil {
+		return http.StatusBadRequest, eb
 	}
 	now := v.book.Now()
 	rows := []map[string]any{}
@@ -209,13 +212,9 @@ func (v okx) oiHistory(r *http.Request) (int, any) {
 	if eb != nil {
 		return st, eb
 	}
-	p, ok := okxPeriods[r.URL.Query().Get("period")]
-	if !ok {
-		return http.StatusBadRequest, okxEnv("51000", "Parameter period error", nil)
-	}
-	n, ok := limit(r, 100, 100)
-	if !ok {
-		return http.StatusBadRequest, okxEnv("51000", "Parameter limit error", nil)
+	p, n, bad := window(r, "period", okxPeriods, 100, 100)
+	if bad != "" {
+		return http.StatusBadRequest, okxEnv("51000", "Parameter "+bad+" error", nil)
 	}
 	var rows [][]string
 	for _, pt := range m.oiHistory(v.book.Now(), p, n) { // newest first
@@ -245,13 +244,9 @@ func (v okx) candles(r *http.Request) (int, any) {
 	if eb != nil {
 		return st, eb
 	}
-	iv, ok := okxBars[r.URL.Query().Get("bar")]
-	if !ok {
-		return http.StatusBadRequest, okxEnv("51000", "Parameter bar error", nil)
-	}
-	n, ok := limit(r, 100, 300)
-	if !ok {
-		return http.StatusBadRequest, okxEnv("51000", "Parameter limit error", nil)
+	iv, n, bad := window(r, "bar", okxBars, 100, 300)
+	if bad != "" {
+		return http.StatusBadRequest, okxEnv("51000", "Parameter "+bad+" error", nil)
 	}
 	var rows [][]string
 	for _, b := range m.bars(v.book.Now(), iv, n) { // newest first

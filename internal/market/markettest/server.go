@@ -220,6 +220,20 @@ func msStr(t time.Time) string     { return strconv.FormatInt(t.UnixMilli(), 10)
 
 // limit reads a limit parameter: default when absent, capped at hi; ok is
 // false when it is not a positive integer.
+// window reads a history request's interval parameter (named param, one of
+// ivs) and its limit (def when absent, capped at hi); bad names the
+// parameter that does not parse, "" when both do.
+func window(r *http.Request, param string, ivs map[string]time.Duration, def, hi int) (iv time.Duration, n int, bad string) {
+	iv, ok := ivs[r.URL.Query().Get(param)]
+	if !ok {
+		return 0, 0, param
+	}
+	if n, ok = limit(r, def, hi); !ok {
+		return 0, 0, "limit"
+	}
+	return iv, n, ""
+}
+
 func limit(r *http.Request, def, hi int) (int, bool) {
 	v := r.URL.Query().Get("limit")
 	if v == "" {
