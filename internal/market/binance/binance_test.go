@@ -325,12 +325,5 @@ func BenchmarkDecodePrices(b *testing.B) {
 	}
 	body := venuetest.Body(b, fake.URL()+"/api/v3/ticker/price")
 	at := time.Now()
-	b.SetBytes(int64(len(body)))
-	b.ReportAllocs()
-	for b.Loop() {
-		ps, err := decodePrices(body, syms, at)
-		if err != nil || len(ps) != 2000 {
-			b.Fatal(len(ps), err)
-		}
-	}
+	venuetest.BenchDecodePrices(b, body, 2000, func(body []byte) ([]market.Price, error) { return decodePrices(body, syms, at) })
 }

@@ -347,12 +347,5 @@ func BenchmarkDecodePrices(b *testing.B) {
 	}
 	body := venuetest.Body(b, fake.URL()+"/v5/market/tickers?category=spot")
 	now := time.Now()
-	b.SetBytes(int64(len(body)))
-	b.ReportAllocs()
-	for b.Loop() {
-		ps, err := decodePrices(body, syms, now)
-		if err != nil || len(ps) != 2000 {
-			b.Fatal(len(ps), err)
-		}
-	}
+	venuetest.BenchDecodePrices(b, body, 2000, func(body []byte) ([]market.Price, error) { return decodePrices(body, syms, now) })
 }

@@ -403,12 +403,5 @@ func BenchmarkDecodePrices(b *testing.B) {
 	fake := markettest.NewOKXBook(markettest.LargeBook(2000))
 	defer fake.Close()
 	body := venuetest.Body(b, fake.URL()+"/api/v5/market/tickers?instType=SPOT")
-	b.SetBytes(int64(len(body)))
-	b.ReportAllocs()
-	for b.Loop() {
-		ps, err := decodePrices(body)
-		if err != nil || len(ps) != 2000 {
-			b.Fatal(len(ps), err)
-		}
-	}
+	venuetest.BenchDecodePrices(b, body, 2000, decodePrices)
 }

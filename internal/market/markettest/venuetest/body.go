@@ -4,6 +4,8 @@ import (
 	"io"
 	"net/http"
 	"testing"
+
+	"github.com/cryptobot-dev/cryptobot/internal/market"
 )
 
 // Body GETs url (a fake's batch endpoint) and returns the raw answer, for
@@ -20,4 +22,17 @@ func Body(tb testing.TB, url string) []byte {
 		tb.Fatalf("GET %s: %d, %v", url, resp.StatusCode, err)
 	}
 	return b
+}
+
+// BenchDecodePrices measures decode over body, a batch answer of want rows,
+// failing on an error or another row count.
+func BenchDecodePrices(b *testing.B, body []byte, want int, decode func([]byte) ([]market.Price, error)) {
+	b.SetBytes(int64(len(body)))
+	b.ReportAllocs()
+	for b.Loop() {
+		ps, err := decode(body)
+		if err != nil || len(ps) != want {
+			b.Fatal(len(ps), err)
+		}
+	}
 }
