@@ -165,14 +165,8 @@ func roundTrip(body any) (any, bool) {
 
 // rewrite round-trips body through JSON, setting fields wherever they occur.
 func rewrite(body any, fields map[string]string) any {
-	b, err := json.Marshal(body)
-	if err != nil {
-		return body
-	}
-	d := json.NewDecoder(bytes.NewReader(b))
-	d.UseNumber() // keep numeric timestamps as they were
-	var v any
-	if d.Decode(&v) != nil {
+	v, ok := roundTrip(body)
+	if !ok {
 		return body
 	}
 	var walk func(any)
