@@ -119,32 +119,15 @@ func (s *Server) rewriteRows(body any) any {
 	if !ok {
 		return body
 	}
-	var walk func(any)
-	walk = func(x any) {
-		switch x := x.(type) {
-		case map[string]any:
-			id, _ := x["symbol"].(string)
-			if inst, ok := x["instId"].(string); ok {
-				id = inst
-			}
-			if fields := byID[id]; fields != nil {
-				for k := range x {
-					if val, ok := fields[k]; ok {
-						x[k] = val
-					}
-				}
-				return
-			}
-			for _, e := range x {
-				walk(e)
-			}
-		case []any:
-			for _, e := range x {
-				walk(e)
-			}
+	walkObjects(v, func(x map[string]any) bool {
+		id, _ := x["symbol"].(string)
+		if inst, ok := x["instId"].(string); ok {
+			id = inst
 		}
-	}
-	walk(v)
+		fields := byID[id]
+		set(x, fields)
+		return fields == nil // a matched row is the instrument's; nothing inside it is
+	})
 	return v
 }
 
@@ -169,23 +152,33 @@ func rewrite(body any, fields map[string]string) any {
 	if !ok {
 		return body
 	}
-	var walk func(any)
-	walk = func(x any) {
-		switch x := x.(type) {
-		case map[string]any:
-			for k, e := range x {
-				if val, ok := fields[k]; ok {
-					x[k] = val
-				} else {
-					walk(e)
-				}
-			}
-		case []any:
-			for _, e := range x {
-				walk(e)
-			}
+	walkObjects(v, func(x map[string]any) bool { set(x, fields); return true })
+	return v
+}
+
+// set overwrites x's keys that fields names.
+func set(x map[string]any, fields map[string]string) {
+	for k := range x {
+		if val, ok := fields[k]; ok {
+			x[k] = val
 		}
 	}
-	walk(v)
-	return v
+}
+
+// walkObjects calls visit on every object in the JSON value x, outermost
+// first, and walks into an object's values when visit returns true.
+func walkObjects(x any, visit func(map[string]any) bool) {
+	switch x := x.(type) {
+	case map[string]any:
+		if !visit(x) {
+			return
+		}
+		for _, e := range x {
+			walkObjects(e, visit)
+		}
+	case []any:
+		for _, e := range x {
+			walkObjects(e, visit)
+		}
+	}
 }
