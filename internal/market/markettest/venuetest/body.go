@@ -1,8 +1,10 @@
 package venuetest
 
 import (
+	"errors"
 	"io"
 	"net/http"
+	"slices"
 	"testing"
 
 	"github.com/cryptobot-dev/cryptobot/internal/market"
@@ -35,4 +37,22 @@ func BenchDecodePrices(b *testing.B, body []byte, want int, decode func([]byte) 
 			b.Fatal(len(ps), err)
 		}
 	}
+}
+
+// FuzzDecode fuzzes decode from seeds: whatever it returns must be nil or
+// wrap one of want (market.ErrBadResponse when want is empty).
+func FuzzDecode(f *testing.F, seeds [][]byte, decode func([]byte) error, want ...error) {
+	if len(want) == 0 {
+		want = []error{market.ErrBadResponse}
+	}
+	for _, s := range seeds {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		err := decode(b)
+		if err == nil || slices.ContainsFunc(want, func(w error) bool { return errors.Is(err, w) }) {
+			return
+		}
+		t.Errorf("error %v wraps none of %v", err, want)
+	})
 }
