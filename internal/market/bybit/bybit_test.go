@@ -141,6 +141,17 @@ func result(t testing.TB, name string) ([]byte, httpjson.Millis) {
 	return res, ts
 }
 
+// tickerFixture decodes the one ticker row of a testdata tickers answer.
+func tickerFixture(t *testing.T, name string) (tickerRow, httpjson.Millis) {
+	t.Helper()
+	res, ts := result(t, name)
+	row, err := decodeTickerRow(res)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return row, ts
+}
+
 func TestUnknownSymbol(t *testing.T) {
 	venuetest.RunUnknownSymbol(t, harness, func(string) market.Pair { return market.Pair{Base: "NOPE", Quote: "USDT"} })
 }
@@ -160,11 +171,7 @@ func TestTimeout(t *testing.T) { venuetest.RunTimeout(t, harness, "funding", "ti
 
 func TestDecodeFixtures(t *testing.T) {
 	t.Run("spot ticker: fraction to percent", func(t *testing.T) {
-		res, ts := result(t, "tickers_spot_BTCUSDT.json")
-		row, err := decodeTickerRow(res)
-		if err != nil {
-			t.Fatal(err)
-		}
+		row, ts := tickerFixture(t, "tickers_spot_BTCUSDT.json")
 		got, err := row.ticker(btc, ts)
 		if err != nil {
 			t.Fatal(err)
@@ -175,11 +182,7 @@ func TestDecodeFixtures(t *testing.T) {
 		}
 	})
 	t.Run("linear ticker: open interest and funding", func(t *testing.T) {
-		res, ts := result(t, "tickers_linear_BTCUSDT.json")
-		row, err := decodeTickerRow(res)
-		if err != nil {
-			t.Fatal(err)
-		}
+		row, ts := tickerFixture(t, "tickers_linear_BTCUSDT.json")
 		oi, err := row.openInterest(btc, ts)
 		if err != nil || oi.Coin != 373504107 || oi.USD != 6198854416.37 {
 			t.Errorf("open interest = %+v, %v", oi, err)
