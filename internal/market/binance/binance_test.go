@@ -292,7 +292,7 @@ func FuzzDecodeFunding(f *testing.F) {
 }
 
 func TestAllPrices(t *testing.T) {
-	venuetest.RunAllPrices(t, harness, func(h venuetest.Harness, p market.Pair, last string) { h.Fake.SetLast(p, last) })
+	venuetest.RunAllPrices(t, harness)
 }
 
 // BenchmarkDecodePrices decodes a ticker/price answer of 2,000 symbols, as

@@ -331,7 +331,7 @@ func FuzzDecodeInstruments(f *testing.F) {
 }
 
 func TestAllPrices(t *testing.T) {
-	venuetest.RunAllPrices(t, harness, func(h venuetest.Harness, p market.Pair, last string) { h.Fake.SetLast(p, last) })
+	venuetest.RunAllPrices(t, harness)
 }
 
 // BenchmarkDecodePrices decodes a spot tickers answer of 2,000 symbols,

@@ -50,6 +50,8 @@ func (v binance) failBody(status int) any {
 	return binanceErr(-1000, "An unknown error occurred while processing the request.")
 }
 
+func (binance) lastField() string { return "lastPrice" }
+
 func (binance) rateLimited() (int, any) {
 	return http.StatusTooManyRequests, binanceErr(-1003, "Too many requests; current limit of IP(127.0.0.1) is 6000 requests per minute. Please use WebSocket Streams for live updates to avoid polling the API.")
 }

@@ -81,6 +81,8 @@ func (v *bybit) failBody(status int) any {
 	return plain(http.StatusText(status))
 }
 
+func (*bybit) lastField() string { return "lastPrice" }
+
 func (*bybit) rateLimited() (int, any) { return http.StatusForbidden, plain("access too frequent") }
 
 func (v *bybit) routes() map[string]route {

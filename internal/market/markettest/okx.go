@@ -60,6 +60,8 @@ func (okx) failBody(status int) any {
 	return okxEnv("51000", "Parameter error", nil)
 }
 
+func (okx) lastField() string { return "last" }
+
 func (okx) rateLimited() (int, any) {
 	return http.StatusTooManyRequests, okxEnv("50011", "Too Many Requests", nil)
 }

@@ -34,13 +34,10 @@ func (s *Server) Override(endpoint string, pair market.Pair, field, value string
 
 // SetLast overrides the ticker's last price of pair with last ("0", "-5",
 // "1000000", "0.00000001"), keeping its 24 h open, high and low (Binance's
-// and Bybit's lastPrice; OKX shadows it).
+// and Bybit's lastPrice, OKX's last).
 func (s *Server) SetLast(pair market.Pair, last string) {
-	s.Override("ticker", pair, "lastPrice", last)
+	s.Override("ticker", pair, s.v.lastField(), last)
 }
-
-// SetLast is Server.SetLast for OKX's field, last.
-func (o *OKX) SetLast(pair market.Pair, last string) { o.Override("ticker", pair, "last", last) }
 
 // withOverrides wraps every route so its body passes through the overrides.
 func (s *Server) withOverrides(routes map[string]route) map[string]route {

@@ -22,6 +22,8 @@ type venue interface {
 	failBody(status int) any
 	// rateLimited is the venue's rate-limit answer: status and body.
 	rateLimited() (int, any)
+	// lastField is the ticker's last-price field, which SetLast overrides.
+	lastField() string
 }
 
 // classifier is a venue one of whose paths serves two endpoints (Bybit's

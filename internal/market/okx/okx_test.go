@@ -389,7 +389,7 @@ func FuzzDecodeInstruments(f *testing.F) {
 }
 
 func TestAllPrices(t *testing.T) {
-	venuetest.RunAllPrices(t, harness, func(h venuetest.Harness, p market.Pair, last string) { h.Fake.Override("ticker", p, "last", last) }) // OKX.SetLast
+	venuetest.RunAllPrices(t, harness)
 }
 
 // BenchmarkDecodePrices decodes a SPOT tickers answer of 2,000 instruments,
