@@ -37,17 +37,12 @@ var binanceIntervals = map[string]time.Duration{
 	"12h": 12 * time.Hour, "1d": 24 * time.Hour,
 }
 
-func (v binance) failBody(status int) any {
-	switch {
-	case status == http.StatusTooManyRequests:
-		_, b := v.rateLimited()
-		return b
-	case status == http.StatusNotFound:
-		return plain("<html><body><h2>404 Not found</h2></body></html>")
-	case status >= 500:
-		return binanceErr(-1001, "Internal error; unable to process your request. Please try again.")
+func (binance) errorBodies() errorBodies {
+	return errorBodies{
+		notFound: "<html><body><h2>404 Not found</h2></body></html>",
+		server:   binanceErr(-1001, "Internal error; unable to process your request. Please try again."),
+		other:    binanceErr(-1000, "An unknown error occurred while processing the request."),
 	}
-	return binanceErr(-1000, "An unknown error occurred while processing the request.")
 }
 
 func (binance) lastField() string { return "lastPrice" }

@@ -69,16 +69,8 @@ func (v *bybit) envelope(code int, msg string, result any) bybitEnvelope {
 	return bybitEnvelope{RetCode: code, RetMsg: msg, Result: result, Time: ms(v.book.Now())}
 }
 
-func (v *bybit) failBody(status int) any {
-	switch {
-	case status == http.StatusForbidden:
-		return plain("access too frequent")
-	case status == http.StatusNotFound:
-		return plain("404 page not found")
-	case status >= 500:
-		return v.envelope(10016, "Internal server error.", nil)
-	}
-	return plain(http.StatusText(status))
+func (v *bybit) errorBodies() errorBodies {
+	return errorBodies{notFound: "404 page not found", server: v.envelope(10016, "Internal server error.", nil)}
 }
 
 func (*bybit) lastField() string { return "lastPrice" }

@@ -48,16 +48,12 @@ var okxPeriods = map[string]time.Duration{
 	"2H": 2 * time.Hour, "4H": 4 * time.Hour, "6H": 6 * time.Hour, "12H": 12 * time.Hour, "1D": 24 * time.Hour,
 }
 
-func (okx) failBody(status int) any {
-	switch {
-	case status == http.StatusTooManyRequests:
-		return okxEnv("50011", "Too Many Requests", nil)
-	case status == http.StatusNotFound:
-		return plain("<html><body>404 Not Found</body></html>")
-	case status >= 500:
-		return okxEnv("50001", "Service temporarily unavailable. Please try again later.", nil)
+func (okx) errorBodies() errorBodies {
+	return errorBodies{
+		notFound: "<html><body>404 Not Found</body></html>",
+		server:   okxEnv("50001", "Service temporarily unavailable. Please try again later.", nil),
+		other:    okxEnv("51000", "Parameter error", nil),
 	}
-	return okxEnv("51000", "Parameter error", nil)
 }
 
 func (okx) lastField() string { return "last" }
