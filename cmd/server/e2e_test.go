@@ -268,6 +268,7 @@ func TestRefusedTokenExits2(t *testing.T) {
 		"CRYPTOBOT_FLAGS__DIR=../../flags",
 		"CRYPTOBOT_MEMORY__LIMIT=512MiB",
 		"CRYPTOBOT_EXCHANGES__BINANCE__SPOT_URL=http://127.0.0.1:1",
+		"CRYPTOBOT_STORE__URL=sqlite::memory:",
 	}, strings.NewReader(""), &bytes.Buffer{}, &stderr, ln)
 	if code != 2 || !strings.Contains(stderr.String(), "refused the token") {
 		t.Fatalf("exit %d, log:\n%s", code, stderr.String())

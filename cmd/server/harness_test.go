@@ -116,6 +116,7 @@ func startBot(t *testing.T, mode string, env ...string) *bot {
 		"CRYPTOBOT_MEMORY__LIMIT=512MiB",
 		"CRYPTOBOT_ADMIN__CHAT_IDS=999",
 		"CRYPTOBOT_LOG_LEVEL=debug",
+		"CRYPTOBOT_STORE__URL=sqlite::memory:",
 	}
 	environ = append(environ, env...)
 	ctx, cancel := context.WithCancel(context.Background())
