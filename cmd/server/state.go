@@ -17,6 +17,7 @@ import (
 // Store upkeep intervals.
 const (
 	storePingEvery   = 5 * time.Second
+	storeRepingEvery = time.Second // while the last ping failed
 	storePingTimeout = 2 * time.Second
 	pruneEvery       = time.Minute
 	pruneBatch       = 500
@@ -72,13 +73,14 @@ func (a *app) openStore(ctx context.Context) (*store.Store, error) {
 	}
 }
 
-// keepStore pings the store for /readyz and prunes settled journal entries
-// older than journal.retention, until ctx ends.
+// keepStore pings the store for /readyz (more often while it fails, so
+// readiness comes back soon after the database does) and prunes settled
+// journal entries older than journal.retention, until ctx ends.
 func (a *app) keepStore(ctx context.Context) {
-	ping := time.NewTicker(storePingEvery)
-	defer ping.Stop()
 	prune := time.NewTicker(pruneEvery)
 	defer prune.Stop()
+	ping := time.NewTimer(storePingEvery)
+	defer ping.Stop()
 	for {
 		select {
 		case <-ctx.Done():
@@ -87,9 +89,15 @@ func (a *app) keepStore(ctx context.Context) {
 			pctx, cancel := context.WithTimeout(ctx, storePingTimeout)
 			err := a.store.Ping(pctx)
 			cancel()
-			if ctx.Err() == nil {
-				a.storeHealth.set(err)
+			if ctx.Err() != nil {
+				return
 			}
+			a.storeHealth.set(err)
+			next := storePingEvery
+			if err != nil {
+				next = storeRepingEvery
+			}
+			ping.Reset(next)
 		case <-prune.C:
 			a.pruneJournal(ctx)
 		}
