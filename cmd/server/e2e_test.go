@@ -243,7 +243,7 @@ func TestConsoleMode(t *testing.T) {
 		t.Fatalf("exit %d: %s", code, stderr.String())
 	}
 	got := out.String()
-	for _, want := range []string{"BTC-USDT · Binance", "97,123.40", "/price SYMBOL", "module core.price", "Unknown pair ZZZZZ"} {
+	for _, want := range []string{"BTC-USDT · Binance", "97,123.40", "/price SYMBOL", "module core.price", "Unknown pair ZZZZZ", "sqlite :memory:", "0 unanswered"} {
 		if !strings.Contains(got, want) {
 			t.Errorf("console output lacks %q:\n%s", want, got)
 		}
