@@ -92,6 +92,9 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, mods []modu
 	}
 	st, err := a.openStore(ctx)
 	if err != nil {
+		if ctx.Err() != nil {
+			return nil // stopped while waiting for the store: nothing accepted yet
+		}
 		return err
 	}
 	a.store = st
