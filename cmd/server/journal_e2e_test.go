@@ -8,7 +8,6 @@ import (
 	"bytes"
 	"context"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -104,24 +103,17 @@ func (c *child) stop(b *bot, sig syscall.Signal) {
 	}
 }
 
-// freeAddr returns a loopback address nothing listens on, for a child that
-// binds it itself (and binds it again after a restart).
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
-}
-
 // journalRig is a rig whose fake Telegram keeps redelivering to a webhook
-// that is down, as the real one does for hours, and a bot on its own port.
+// that is down, as the real one does for hours, and a free port for the bot.
 func journalRig(t *testing.T) *bot {
 	t.Helper()
-	b, _ := newRig(t, telegramtest.Options{MaxAttempts: 1 << 20})
-	b.addr = freeAddr(t)
+	b, withLn := newRig(t, telegramtest.Options{MaxAttempts: 1 << 20})
+	// The child binds the port itself, again after each restart.
+	var o options
+	withLn(&o)
+	if err := o.listeners[b.addr].Close(); err != nil {
+		t.Fatal(err)
+	}
 	return b
 }
 
