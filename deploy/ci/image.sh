@@ -9,13 +9,14 @@
 # bounded; everything it starts or stores is removed on exit.
 #
 # Usage: deploy/ci/image.sh          (root; apt-installs buildah podman runc)
-# Env:   MAX_IMAGE_BYTES (20000000); KEEP_IMAGE=1 keeps the storage dir;
+# Env:   MAX_IMAGE_BYTES (24000000: the state store's pure-Go SQLite and pgx
+#        drivers add 3.8 MB to the stripped binary, 16.8 -> 20.7 MB); KEEP_IMAGE=1 keeps the storage dir;
 #        BUILD_CACHE=DIR keeps the Go build cache there (a warm rebuild takes
 #        seconds instead of minutes); SKIP_CHECKS=1 skips deploy/ci/check.sh.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
-max_image_bytes=${MAX_IMAGE_BYTES:-20000000}
+max_image_bytes=${MAX_IMAGE_BYTES:-24000000}
 builder=docker.io/library/golang:1.26-alpine
 image=localhost/cryptobot:ci
 name=cryptobot-ci-$$
