@@ -179,7 +179,8 @@ echo "healthz after ${healthz_s}s, ready after ${ready_s}s: $(curl -s "$base/rea
 echo "HEALTHCHECK command: healthy"
 data_dir=$("${P[@]}" volume inspect --format '{{.Mountpoint}}' "$name-data")
 [ -s "$data_dir/cryptobot.db" ] || { ls -la "$data_dir"; logs; die "no SQLite store in the /data volume"; }
-echo "store: $(stat -c '%U:%G %s bytes' "$data_dir/cryptobot.db") in the /data volume"
+[ "$(stat -c %u "$data_dir/cryptobot.db")" = "$uid" ] || die "the store file is not owned by the image user $uid"
+echo "store: $(stat -c '%u:%g %s bytes' "$data_dir/cryptobot.db") in the /data volume"
 
 step "/price btc through the fake Telegram"
 t0=$(now)
