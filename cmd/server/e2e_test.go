@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -228,17 +229,12 @@ func TestConfigErrorsExit2(t *testing.T) {
 }
 
 func TestConsoleMode(t *testing.T) {
-	tb := startBot(t, "polling") // only for its fake venues
+	b, _ := newRig(t, telegramtest.Options{}) // only for its fake venues
+	// Without store.url, console mode keeps its store in memory.
+	env := slices.DeleteFunc(b.environ("console"), func(kv string) bool { return strings.HasPrefix(kv, "CRYPTOBOT_STORE__") })
 	in := strings.NewReader("/price btc\n/help\n/status\n\n/price zzzzz\n")
 	var out, stderr syncBuffer
-	code := run(t.Context(), testModules(), []string{"-console"}, []string{
-		"CRYPTOBOT_EXCHANGES__BINANCE__SPOT_URL=" + tb.venues.Binance.URL(),
-		"CRYPTOBOT_EXCHANGES__BINANCE__FUTURES_URL=" + tb.venues.Binance.URL(),
-		"CRYPTOBOT_EXCHANGES__BYBIT__URL=" + tb.venues.Bybit.URL(),
-		"CRYPTOBOT_EXCHANGES__OKX__URL=" + tb.venues.OKX.URL(),
-		"CRYPTOBOT_FLAGS__DIR=" + tb.flagsDir,
-		"CRYPTOBOT_MEMORY__LIMIT=512MiB",
-	}, in, &out, &stderr)
+	code := run(t.Context(), testModules(), []string{"-console"}, env, in, &out, &stderr)
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, stderr.String())
 	}
