@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/cryptobot-dev/cryptobot/internal/market"
+	"github.com/cryptobot-dev/cryptobot/internal/store"
 )
 
 // Request is one command from one chat, independent of the transport.
@@ -169,6 +170,9 @@ type Deps struct {
 	Market market.Source
 	Decode func(v any) error // decodes the module's own config subtree (modules.<id>)
 	Now    func() time.Time
+	// Store is the bot's state store; nil when a module is built without
+	// one (unit tests). A feature declares the narrow interface it needs.
+	Store *store.Store
 }
 
 var (

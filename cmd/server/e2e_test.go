@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -228,22 +229,17 @@ func TestConfigErrorsExit2(t *testing.T) {
 }
 
 func TestConsoleMode(t *testing.T) {
-	tb := startBot(t, "polling") // only for its fake venues
+	b, _ := newRig(t, telegramtest.Options{}) // only for its fake venues
+	// Without store.url, console mode keeps its store in memory.
+	env := slices.DeleteFunc(b.environ("console"), func(kv string) bool { return strings.HasPrefix(kv, "CRYPTOBOT_STORE__") })
 	in := strings.NewReader("/price btc\n/help\n/status\n\n/price zzzzz\n")
 	var out, stderr syncBuffer
-	code := run(t.Context(), testModules(), []string{"-console"}, []string{
-		"CRYPTOBOT_EXCHANGES__BINANCE__SPOT_URL=" + tb.venues.Binance.URL(),
-		"CRYPTOBOT_EXCHANGES__BINANCE__FUTURES_URL=" + tb.venues.Binance.URL(),
-		"CRYPTOBOT_EXCHANGES__BYBIT__URL=" + tb.venues.Bybit.URL(),
-		"CRYPTOBOT_EXCHANGES__OKX__URL=" + tb.venues.OKX.URL(),
-		"CRYPTOBOT_FLAGS__DIR=" + tb.flagsDir,
-		"CRYPTOBOT_MEMORY__LIMIT=512MiB",
-	}, in, &out, &stderr)
+	code := run(t.Context(), testModules(), []string{"-console"}, env, in, &out, &stderr)
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, stderr.String())
 	}
 	got := out.String()
-	for _, want := range []string{"BTC-USDT · Binance", "97,123.40", "/price SYMBOL", "module core.price", "Unknown pair ZZZZZ"} {
+	for _, want := range []string{"BTC-USDT · Binance", "97,123.40", "/price SYMBOL", "module core.price", "Unknown pair ZZZZZ", "sqlite :memory:", "0 unanswered"} {
 		if !strings.Contains(got, want) {
 			t.Errorf("console output lacks %q:\n%s", want, got)
 		}
@@ -268,6 +264,7 @@ func TestRefusedTokenExits2(t *testing.T) {
 		"CRYPTOBOT_FLAGS__DIR=../../flags",
 		"CRYPTOBOT_MEMORY__LIMIT=512MiB",
 		"CRYPTOBOT_EXCHANGES__BINANCE__SPOT_URL=http://127.0.0.1:1",
+		"CRYPTOBOT_STORE__URL=sqlite::memory:",
 	}, strings.NewReader(""), &bytes.Buffer{}, &stderr, ln)
 	if code != 2 || !strings.Contains(stderr.String(), "refused the token") {
 		t.Fatalf("exit %d, log:\n%s", code, stderr.String())

@@ -90,34 +90,8 @@ func copyFlags(t *testing.T) string {
 // waits until /readyz is 200 unless the env makes that impossible.
 func startBot(t *testing.T, mode string, env ...string) *bot {
 	t.Helper()
-	tg := telegramtest.New(telegramtest.Options{})
-	t.Cleanup(tg.Close)
-	book := markettest.DefaultBook()
-	book.Now = time.Now
-	venues := markettest.StartBook(book)
-	t.Cleanup(venues.Close)
-	addr, ln := listen(t)
-	b := &bot{t: t, tg: tg, venues: venues, addr: addr, flagsDir: copyFlags(t), secret: "test_secret-123", done: make(chan int, 1), stderr: &syncBuffer{}}
-	environ := []string{
-		"TELEGRAM_BOT_TOKEN=" + tg.Token(),
-		"CRYPTOBOT_TELEGRAM__API_URL=" + tg.URL(),
-		"CRYPTOBOT_TELEGRAM__MODE=" + mode,
-		"CRYPTOBOT_TELEGRAM__WEBHOOK__URL=http://" + b.addr + "/webhook",
-		"CRYPTOBOT_TELEGRAM__WEBHOOK__SECRET=" + b.secret,
-		"CRYPTOBOT_TELEGRAM__RATE__GLOBAL=1000",
-		"CRYPTOBOT_TELEGRAM__RATE__PER_CHAT=100",
-		"CRYPTOBOT_HTTP__LISTEN=" + b.addr,
-		"CRYPTOBOT_METRICS__LISTEN=" + b.addr,
-		"CRYPTOBOT_EXCHANGES__BINANCE__SPOT_URL=" + venues.Binance.URL(),
-		"CRYPTOBOT_EXCHANGES__BINANCE__FUTURES_URL=" + venues.Binance.URL(),
-		"CRYPTOBOT_EXCHANGES__BYBIT__URL=" + venues.Bybit.URL(),
-		"CRYPTOBOT_EXCHANGES__OKX__URL=" + venues.OKX.URL(),
-		"CRYPTOBOT_FLAGS__DIR=" + b.flagsDir,
-		"CRYPTOBOT_MEMORY__LIMIT=512MiB",
-		"CRYPTOBOT_ADMIN__CHAT_IDS=999",
-		"CRYPTOBOT_LOG_LEVEL=debug",
-	}
-	environ = append(environ, env...)
+	b, ln := newRig(t, telegramtest.Options{})
+	environ := append(b.environ(mode), env...)
 	ctx, cancel := context.WithCancel(context.Background())
 	b.cancel = cancel
 	go func() {
@@ -136,6 +110,44 @@ func startBot(t *testing.T, mode string, env ...string) *bot {
 	})
 	b.waitReady()
 	return b
+}
+
+// newRig starts the fake Bot API (with tgOpts) and the fake venues, and binds
+// the bot's port; the bot is not started.
+func newRig(t *testing.T, tgOpts telegramtest.Options) (*bot, option) {
+	t.Helper()
+	tg := telegramtest.New(tgOpts)
+	t.Cleanup(tg.Close)
+	book := markettest.DefaultBook()
+	book.Now = time.Now
+	venues := markettest.StartBook(book)
+	t.Cleanup(venues.Close)
+	addr, ln := listen(t)
+	return &bot{t: t, tg: tg, venues: venues, addr: addr, flagsDir: copyFlags(t), secret: "test_secret-123", done: make(chan int, 1), stderr: &syncBuffer{}}, ln
+}
+
+// environ is the bot's environment in mode against the rig's fakes.
+func (b *bot) environ(mode string) []string {
+	return []string{
+		"TELEGRAM_BOT_TOKEN=" + b.tg.Token(),
+		"CRYPTOBOT_TELEGRAM__API_URL=" + b.tg.URL(),
+		"CRYPTOBOT_TELEGRAM__MODE=" + mode,
+		"CRYPTOBOT_TELEGRAM__WEBHOOK__URL=http://" + b.addr + "/webhook",
+		"CRYPTOBOT_TELEGRAM__WEBHOOK__SECRET=" + b.secret,
+		"CRYPTOBOT_TELEGRAM__RATE__GLOBAL=1000",
+		"CRYPTOBOT_TELEGRAM__RATE__PER_CHAT=100",
+		"CRYPTOBOT_HTTP__LISTEN=" + b.addr,
+		"CRYPTOBOT_METRICS__LISTEN=" + b.addr,
+		"CRYPTOBOT_EXCHANGES__BINANCE__SPOT_URL=" + b.venues.Binance.URL(),
+		"CRYPTOBOT_EXCHANGES__BINANCE__FUTURES_URL=" + b.venues.Binance.URL(),
+		"CRYPTOBOT_EXCHANGES__BYBIT__URL=" + b.venues.Bybit.URL(),
+		"CRYPTOBOT_EXCHANGES__OKX__URL=" + b.venues.OKX.URL(),
+		"CRYPTOBOT_FLAGS__DIR=" + b.flagsDir,
+		"CRYPTOBOT_MEMORY__LIMIT=512MiB",
+		"CRYPTOBOT_ADMIN__CHAT_IDS=999",
+		"CRYPTOBOT_LOG_LEVEL=debug",
+		"CRYPTOBOT_STORE__URL=sqlite::memory:",
+	}
 }
 
 func (b *bot) waitReady() {

@@ -38,8 +38,8 @@ func (a *app) listen() ([]*httpServer, error) {
 	main.GET("/healthz", a.healthz)
 	main.GET("/health", a.healthz) // alias: the runbook of the bot this replaces checks /health
 	main.GET("/readyz", a.readyz)
-	if a.tg != nil && a.cfg.Telegram.Mode == "webhook" {
-		main.POST(a.cfg.Telegram.Webhook.Path, echo.WrapHandler(a.tg.WebhookHandler()))
+	if a.cfg.Telegram.Mode == "webhook" {
+		main.POST(a.cfg.Telegram.Webhook.Path, a.webhook)
 	}
 	metricsHandler := echo.WrapHandler(promhttp.HandlerFor(a.metrics.Registry, promhttp.HandlerOpts{Registry: a.metrics.Registry}))
 	servers := []*httpServer{{e: main}}
@@ -63,6 +63,38 @@ func (a *app) listen() ([]*httpServer, error) {
 		a.log.Info("http listening", "addr", ln.Addr().String())
 	}
 	return servers, nil
+}
+
+// startHTTP binds and serves the listeners; stopHTTP closes them.
+func (a *app) startHTTP() error {
+	servers, err := a.listen()
+	if err != nil {
+		return err
+	}
+	a.servers, a.httpDone = servers, make(chan error, len(servers))
+	for _, s := range servers {
+		go func() { a.httpDone <- s.serve() }()
+	}
+	return nil
+}
+
+func (a *app) stopHTTP() {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	for _, s := range a.servers {
+		s.shutdown(ctx)
+	}
+}
+
+// webhook hands updates to the pipeline; until it exists (the store is
+// still opening) Telegram is told to come back, so nothing is lost.
+func (a *app) webhook(c echo.Context) error {
+	if !a.wired.Load() {
+		c.Response().Header().Set("Retry-After", "5")
+		return c.JSON(http.StatusServiceUnavailable, map[string]string{"error": "starting: store not open yet"})
+	}
+	a.webhookH.ServeHTTP(c.Response(), c.Request())
+	return nil
 }
 
 // bind listens on addr, or takes the listener a test handed over for it.
@@ -127,7 +159,14 @@ func (a *app) readyz(c echo.Context) error {
 }
 
 func (a *app) readiness() readiness {
-	r := readiness{Status: "ready", Checks: map[string]string{"telegram": "ok", "flags": "ok", "memory": "ok"}}
+	storeState, storeOK := a.storeHealth.get()
+	if !a.wired.Load() {
+		return readiness{Status: "not ready", Checks: map[string]string{"store": storeState, "telegram": "not started"}}
+	}
+	r := readiness{Status: "ready", Checks: map[string]string{"telegram": "ok", "flags": "ok", "memory": "ok", "store": storeState}}
+	if !storeOK {
+		r.Status = "not ready"
+	}
 	if err := a.tg.Ready(); err != nil {
 		r.Status, r.Checks["telegram"] = "not ready", err.Error()
 	}

@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"slices"
+	"sync/atomic"
 	"time"
 
 	"github.com/cryptobot-dev/cryptobot/flags"
@@ -22,6 +23,7 @@ import (
 	"github.com/cryptobot-dev/cryptobot/internal/market/okx"
 	"github.com/cryptobot-dev/cryptobot/internal/memguard"
 	"github.com/cryptobot-dev/cryptobot/internal/metrics"
+	"github.com/cryptobot-dev/cryptobot/internal/store"
 	"github.com/cryptobot-dev/cryptobot/internal/telegram"
 	"github.com/cryptobot-dev/cryptobot/modules"
 	"github.com/cryptobot-dev/cryptobot/modules/core"
@@ -40,9 +42,19 @@ type app struct {
 	flags   *flags.Provider
 	gate    *flags.Gate
 	router  *dispatch.Router
+	store   *store.Store
 	tg      *telegram.Bot // nil in console mode
 	started time.Time
 	opts    options
+
+	// The HTTP servers start before the store opens, so /readyz can say
+	// why the bot is not up yet; wired is set once the fields above are,
+	// and handlers read nothing else until then.
+	servers     []*httpServer
+	webhookH    http.Handler
+	httpDone    chan error
+	wired       atomic.Bool
+	storeHealth storeHealth
 }
 
 // options are what tests hand run besides configuration.
@@ -64,12 +76,29 @@ func withListener(addr string, ln net.Listener) option {
 }
 
 // serve builds the bot and runs it until ctx ends, then shuts down in order:
-// intake stops, accepted updates are answered, servers close.
+// intake stops, accepted updates are answered for up to shutdown_timeout
+// (the rest stays in the journal), servers close, the store closes.
 func serve(ctx context.Context, cfg config.Config, log *slog.Logger, mods []modules.Info, stdin io.Reader, stdout io.Writer, opts ...option) error {
 	a := &app{cfg: cfg, log: log, metrics: metrics.New(version, commit), started: time.Now()}
 	for _, o := range opts {
 		o(&a.opts)
 	}
+	a.storeHealth.set(errors.New("opening"))
+	if cfg.Telegram.Mode != config.ModeConsole {
+		if err := a.startHTTP(); err != nil {
+			return err
+		}
+		defer a.stopHTTP()
+	}
+	st, err := a.openStore(ctx)
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil // stopped while waiting for the store: nothing accepted yet
+		}
+		return err
+	}
+	a.store = st
+	defer closeStore(st, log)
 	if err := a.build(ctx, mods); err != nil {
 		return err
 	}
@@ -88,6 +117,7 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, mods []modu
 		cancel()
 	}
 	go func() { _ = a.guard.Run(bg) }()
+	go a.keepStore(bg)
 	go func() { _ = a.flags.Run(bg) }()
 	go func() { _ = a.market.Run(bg) }() // loads what Warm did not, then refreshes
 	runners := make(chan struct{})
@@ -123,10 +153,13 @@ func (a *app) build(ctx context.Context, mods []modules.Info) error {
 	}
 	a.market = market.New(market.Options{
 		Exchanges: exchanges, TTL: cfg.Cache.TTL, Metrics: a.metrics, Log: a.log.With("component", "market"),
-		Freshness: market.Freshness{StaleLimit: cfg.Cache.StaleLimit},
+		Freshness: market.Freshness{StaleLimit: cfg.Cache.StaleLimit, RefreshLead: cfg.Cache.RefreshLead, HotWindow: cfg.Cache.HotWindow},
 	})
 
-	a.flags, err = flags.NewProvider(flags.Options{Dir: cfg.Flags.Dir, Log: a.log.With("component", "flags"), Metrics: a.metrics})
+	a.flags, err = flags.NewProvider(flags.Options{
+		Dir: cfg.Flags.Dir, Log: a.log.With("component", "flags"), Metrics: a.metrics,
+		Limits: flags.Limits{MaxFileBytes: cfg.Flags.MaxFileBytes, MaxFlags: cfg.Flags.MaxFlags},
+	})
 	if err != nil {
 		return fmt.Errorf("flags: %w", err)
 	}
@@ -153,6 +186,7 @@ func (a *app) build(ctx context.Context, mods []modules.Info) error {
 		return modules.Deps{
 			Log:    a.log.With("module", info.ID),
 			Market: a.market,
+			Store:  a.store,
 			Decode: func(v any) error { return cfg.DecodeModule(info.ID, v) },
 			Now:    time.Now,
 		}
@@ -233,6 +267,9 @@ func (a *app) runTelegram(ctx context.Context) error {
 		MaxBody:       cfg.Telegram.Webhook.MaxBody,
 		WebhookSecret: cfg.Telegram.Webhook.Secret,
 		Commands:      names,
+		Journal:       a.store,
+		MaxAge:        cfg.Journal.MaxAge,
+		OnMigrate:     a.migrateChat,
 		Rate: telegram.Rate{
 			Global:   cfg.Telegram.Rate.Global,
 			PerChat:  cfg.Telegram.Rate.PerChat,
@@ -243,14 +280,8 @@ func (a *app) runTelegram(ctx context.Context) error {
 		return fmt.Errorf("telegram: %w", err)
 	}
 
-	servers, err := a.listen()
-	if err != nil {
-		return err
-	}
-	httpDone := make(chan error, len(servers))
-	for _, s := range servers {
-		go func() { httpDone <- s.serve() }()
-	}
+	a.webhookH = a.tg.WebhookHandler()
+	a.wired.Store(true)
 
 	// Intake runs until ctx ends; the identity and webhook are retried until they succeed.
 	intake, stopIntake := context.WithCancel(context.WithoutCancel(ctx))
@@ -267,7 +298,7 @@ func (a *app) runTelegram(ctx context.Context) error {
 	var stopErr error
 	select {
 	case <-ctx.Done():
-	case err := <-httpDone:
+	case err := <-a.httpDone:
 		stopIntake()
 		return fmt.Errorf("http server: %w", err)
 	case stopErr = <-fatal:
@@ -275,19 +306,17 @@ func (a *app) runTelegram(ctx context.Context) error {
 	a.log.Info("shutting down: draining accepted updates")
 	stopIntake()
 	<-pollDone
-	drain, cancel := context.WithTimeout(context.WithoutCancel(ctx), cfg.ReplyTimeout+5*time.Second)
+	drain, cancel := context.WithTimeout(context.WithoutCancel(ctx), cfg.ShutdownTimeout)
 	defer cancel()
-	drainErr := a.tg.Shutdown(drain)
-	for _, s := range servers {
-		s.shutdown(drain)
+	if err := a.tg.Shutdown(drain); err != nil {
+		// Not a failure: what was not answered is replayed at the next start.
+		a.log.Warn("shutdown_timeout passed; the rest stays in the journal", "err", err)
 	}
+	a.stopHTTP()
 	if stopErr != nil {
 		return stopErr
 	}
-	if drainErr != nil {
-		return fmt.Errorf("drain: %w", drainErr)
-	}
-	a.log.Info("stopped cleanly")
+	a.log.Info("stopped")
 	return nil
 }
 

@@ -16,7 +16,7 @@ import (
 )
 
 // Status implements admin.Inspector for /status.
-func (a *app) Status(context.Context) []admin.Fact {
+func (a *app) Status(ctx context.Context) []admin.Fact {
 	a.guard.Sample()
 	mem := a.guard.Status()
 	facts := []admin.Fact{
@@ -43,6 +43,7 @@ func (a *app) Status(context.Context) []admin.Fact {
 	if !st.LastReload.IsZero() {
 		facts = append(facts, admin.Fact{Name: "flags loaded", Value: format.Duration(time.Since(st.LastReload)) + " ago"})
 	}
+	facts = append(facts, a.storeFacts(ctx)...)
 	if a.tg != nil {
 		t := a.tg.Status()
 		facts = append(facts,

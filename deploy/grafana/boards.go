@@ -22,13 +22,16 @@ const (
 	venueRatio  = 0.5  // VenueFailing
 	rate429     = 0.5  // TelegramRateLimitStorm, per second
 	lateSeconds = 5    // a reply later than this after intake counts as late
+	backlogAge  = 30   // CryptobotJournalBacklog, seconds
+	staleAge    = 10   // CryptobotStaleData: p99 age of data served, seconds
+	rejectRate  = 0.05 // CryptobotExchangeRejecting, per second and venue
 )
 
 func overview() board {
 	answered := `outcome=~"sent|late"`
 	return board{
 		file: "overview.json", uid: "cryptobot-overview", title: "cryptobot / Overview",
-		description: "Is the bot answering? Updates in, replies out, RED per command, the update queue and workers.",
+		description: "Is the bot answering? Updates in, replies out, RED per command, the update queue, workers and the update journal.",
 		rows: []row{
 			{title: "Now", panels: []panel{
 				{kind: statPanel, title: "Updates accepted / s", unit: "reqps", w: 4, h: 4,
@@ -101,8 +104,47 @@ func overview() board {
 				{title: "HTTP latency p95 by route", unit: "s", w: 6, h: 8,
 					targets: []target{{expr: quantile(0.95, "route", "cryptobot_http_request_duration_seconds"), legend: "{{route}}"}}},
 			}},
+			journalRow(),
 		},
 	}
+}
+
+// journalRow is the state store and its update journal: every accepted
+// update stays there until it is settled, so depth and age say whether
+// intake and answering keep pace.
+func journalRow() row {
+	const latency = "cryptobot_store_operation_duration_seconds"
+	return row{title: "State / journal", panels: []panel{
+		// Replicas sharing Postgres all report the same journal: max, not sum.
+		{title: "Journal depth (unanswered)", unit: "short", w: 6, h: 8, min: ptr(0),
+			targets: []target{{expr: "max(" + sel("cryptobot_store_journal_depth") + ")", legend: "unanswered"}}},
+		{title: "Oldest unanswered update age", unit: "s", w: 6, h: 8, min: ptr(0),
+			description:    "Age of the oldest journal entry not yet settled; CryptobotJournalBacklog fires above 30 s.",
+			thresholds:     []step{base("green"), at("red", backlogAge)},
+			thresholdLines: true,
+			targets:        []target{{expr: "max(" + sel("cryptobot_store_journal_oldest_unanswered_age_seconds") + ")", legend: "oldest"}}},
+		perSecond("Journal entries settled / s by outcome", 6, "outcome", "cryptobot_store_journal_settled_total",
+			"answered: reply accepted or nothing to send; failed: refused for good; expired: too old at replay; skipped: body no longer decodes."),
+		perSecond("Updates journaled / s: fresh vs duplicate", 6, "result", "cryptobot_store_journal_appended_total",
+			"duplicate: an update_id already journaled (a Telegram redelivery, or another replica took it)."),
+		{title: "Store latency p50 / p99 by operation", unit: "s", w: 12, h: 8,
+			targets: []target{
+				{expr: quantile(0.50, "operation", latency), legend: "{{operation}} p50"},
+				{expr: quantile(0.99, "operation", latency), legend: "{{operation}} p99"},
+			}},
+		perSecond("Store errors / s by operation", 12, "operation", "cryptobot_store_errors_total",
+			"Failed store operations (a cancelled caller is not one); CryptobotStoreErrors fires at 5 in 5 minutes."),
+		{title: "Journal at start: replayed, expired, undecodable", unit: "short", w: 12, h: 8, min: ptr(0),
+			description: "Counted by the replay that runs at start, so the value is what this process found: unanswered entries queued again, " +
+				"entries past journal.max_age settled without an answer, bodies that no longer decode.",
+			targets: []target{
+				{expr: "sum(" + sel("cryptobot_telegram_journal_replayed_total") + ")", legend: "replayed"},
+				{expr: "sum(" + sel("cryptobot_telegram_journal_expired_total") + ")", legend: "expired"},
+				{expr: "sum(" + sel("cryptobot_telegram_journal_undecodable_total") + ")", legend: "undecodable"},
+			}},
+		perSecond("Journal calls failed / s (transport)", 12, "op", "cryptobot_telegram_journal_errors_total",
+			"Journal calls the transport saw fail, by operation; a failed append answers 503 so Telegram redelivers."),
+	}}
 }
 
 func upstreams() board {
@@ -111,7 +153,7 @@ func upstreams() board {
 	failed := `outcome!~"ok|unknown_symbol"`
 	return board{
 		file: "upstreams.json", uid: "cryptobot-upstreams", title: "cryptobot / Upstreams",
-		description: "Telegram Bot API and exchange APIs: rate, errors, latency, rate limits, failovers and the market cache.",
+		description: "Telegram Bot API and exchange APIs: rate, errors, latency, rate limits, unreachable chats, failovers, the market cache and data freshness.",
 		rows: []row{
 			{title: "Telegram Bot API", panels: []panel{
 				{title: "Calls / s by method", unit: "reqps", w: 8, h: 8,
@@ -133,6 +175,14 @@ func upstreams() board {
 						{expr: sumRate("", "cryptobot_telegram_retry_wait_seconds_total"), legend: "retry_after"},
 						{expr: sumRate("", "cryptobot_outbound_limiter_wait_seconds_total"), legend: "outbound limiter"},
 					}},
+			}},
+			{title: "Telegram chats", panels: []panel{
+				perSecond("Unreachable chats / s by reason", 8, "reason", "cryptobot_telegram_unreachable_total",
+					"Replies Telegram refused for good: the user blocked the bot, the chat is gone, or a 429 beyond the reply deadline."),
+				perSecond("Replies skipped / s by reason", 8, "reason", "cryptobot_telegram_replies_skipped_total",
+					"Replies not sent at all because the chat was already known to be unreachable."),
+				perSecond("Chat migrations / s", 8, "", "cryptobot_telegram_chat_migrations_total",
+					"Replies resent to the supergroup a group became (migrate_to_chat_id)."),
 			}},
 			{title: "Exchanges", panels: []panel{
 				{title: "Requests / s by venue", unit: "reqps", w: 8, h: 8,
@@ -162,6 +212,25 @@ func upstreams() board {
 					targets:     []target{{expr: sumRate("kind", cache, `result="coalesced"`) + " or " + sumRate("kind", cache) + " * 0", legend: "{{kind}}"}}},
 				{title: "Look-ups / s by kind and result", unit: "reqps", w: 8, h: 8,
 					targets: []target{{expr: sumRate("kind, result", cache), legend: "{{kind}} {{result}}"}}},
+			}},
+			{title: "Market freshness", panels: []panel{
+				{title: "Age of data served p50 / p99", unit: "s", w: 12, h: 8, min: ptr(0),
+					description:    "Now minus the venue's timestamp of the spot tickers served, what /price shows as \"data Ns old\"; CryptobotStaleData fires when p99 stays above 10 s.",
+					thresholds:     []step{base("green"), at("red", staleAge)},
+					thresholdLines: true,
+					targets: []target{
+						{expr: quantile(0.50, "", "cryptobot_market_data_age_seconds"), legend: "p50"},
+						{expr: quantile(0.99, "", "cryptobot_market_data_age_seconds"), legend: "p99"},
+					}},
+				perSecond("Stale values served / s by kind", 12, "kind", "cryptobot_market_stale_served_total",
+					"Cached values served past their TTL while one background refresh runs (stale-while-revalidate)."),
+				perSecond("Upstream requests / s by venue and trigger", 12, "venue, trigger", "cryptobot_market_upstream_requests_total",
+					"Venue requests the cache made: wait (a caller waits), revalidate (after serving stale), ahead (hot keys refreshed before they expire)."),
+				{title: "Rejected answers / s by venue and reason", unit: "reqps", w: 12, h: 8, min: ptr(0),
+					description:    "Venue answers rejected as implausible and never cached; CryptobotExchangeRejecting fires when a venue stays above 0.05 / s.",
+					thresholds:     []step{base("green"), at("red", rejectRate)},
+					thresholdLines: true,
+					targets:        []target{{expr: sumRate("venue, reason", "cryptobot_exchange_rejected_total"), legend: "{{venue}} {{reason}}"}}},
 			}},
 		},
 	}
@@ -280,6 +349,17 @@ func resources() board {
 			}},
 		},
 	}
+}
+
+// perSecond is a time series of a counter's rate, one line per value of the
+// by labels ("" for a single line).
+func perSecond(title string, w uint32, by, metric, description string) panel {
+	legend := "total"
+	if by != "" {
+		legend = "{{" + strings.ReplaceAll(by, ", ", "}} {{") + "}}"
+	}
+	return panel{title: title, description: description, unit: "reqps", w: w, h: 8, min: ptr(0),
+		targets: []target{{expr: sumRate(by, metric), legend: legend}}}
 }
 
 // sel is a vector selector filtered on the dashboard's job variable.

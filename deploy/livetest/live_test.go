@@ -135,6 +135,7 @@ func TestDashboardsAndAlertsAgainstRealPrometheus(t *testing.T) {
 	botAddr := freeAddr(t)
 
 	bot := exec.Command(bin)
+	bot.Dir = dir // the default store, data/cryptobot.db, lives and dies with the test
 	bot.Env = append(os.Environ(),
 		"TELEGRAM_BOT_TOKEN="+tg.Token(),
 		"CRYPTOBOT_TELEGRAM__API_URL="+tg.URL(),

@@ -35,6 +35,9 @@ type Config struct {
 	QueueSize    int           `koanf:"queue_size"`
 	ReplyTimeout time.Duration `koanf:"reply_timeout"`
 	LogLevel     string        `koanf:"log_level"`
+	// ShutdownTimeout is how long SIGTERM drains accepted updates; what is
+	// left stays in the journal for the next start.
+	ShutdownTimeout time.Duration `koanf:"shutdown_timeout"`
 
 	Telegram  Telegram  `koanf:"telegram"`
 	HTTP      Listener  `koanf:"http"`
@@ -45,6 +48,8 @@ type Config struct {
 	Flags     Flags     `koanf:"flags"`
 	Memory    Memory    `koanf:"memory"`
 	Admin     Admin     `koanf:"admin"`
+	Store     Store     `koanf:"store"`
+	Journal   Journal   `koanf:"journal"`
 
 	// Modules holds each module's own settings under its id, such as
 	// modules.enhanced.analysis; a module reads them with DecodeModule.
@@ -109,6 +114,10 @@ type Cache struct {
 	// StaleLimit is the age up to which a value past its TTL is still served
 	// while one background refresh runs; at most the TTL turns that off.
 	StaleLimit time.Duration `koanf:"stale_limit"`
+	// RefreshLead is how long before expiry a hot key is refreshed ahead.
+	RefreshLead time.Duration `koanf:"refresh_lead"`
+	// HotWindow: a key asked for within it counts as hot.
+	HotWindow time.Duration `koanf:"hot_window"`
 }
 
 // Price is price.*: how /price composes its sections.
@@ -118,9 +127,30 @@ type Price struct {
 	SectionsWait time.Duration `koanf:"sections_wait"`
 }
 
-// Flags is flags.*.
+// Flags is flags.*: the directory and the caps applied before parsing.
 type Flags struct {
-	Dir string `koanf:"dir"`
+	Dir          string `koanf:"dir"`
+	MaxFileBytes int64  `koanf:"max_file_bytes"`
+	MaxFlags     int    `koanf:"max_flags"`
+}
+
+// Store is store.*. URL is empty unless set by the file or the
+// environment; StoreURL resolves the default, which depends on the mode.
+type Store struct {
+	URL string `koanf:"url"`
+}
+
+// Store URLs used when store.url is not set.
+const (
+	DefaultStoreURL = "sqlite:data/cryptobot.db"
+	ConsoleStoreURL = "sqlite::memory:" // console mode writes nothing to disk
+)
+
+// Journal is journal.*: how long unanswered updates stay worth answering
+// and how long answered ones are kept.
+type Journal struct {
+	MaxAge    time.Duration `koanf:"max_age"`
+	Retention time.Duration `koanf:"retention"`
 }
 
 // Memory is memory.*.
@@ -133,7 +163,8 @@ type Admin struct {
 	ChatIDs []int64 `koanf:"chat_ids"`
 }
 
-// Defaults are the values used when neither the file nor the environment sets a key.
+// Defaults are the values used when neither the file nor the environment sets
+// a key. store.url has none here: StoreURL picks one by mode.
 func Defaults() map[string]any {
 	return map[string]any{
 		"env":                           "production",
@@ -158,8 +189,15 @@ func Defaults() map[string]any {
 		"exchanges.okx.url":             "https://www.okx.com",
 		"cache.ttl":                     "2s",
 		"cache.stale_limit":             "15s",
+		"cache.refresh_lead":            "500ms",
+		"cache.hot_window":              "1m",
 		"price.sections_wait":           "250ms",
 		"flags.dir":                     "flags",
+		"flags.max_file_bytes":          1 << 20,
+		"flags.max_flags":               1000,
+		"journal.max_age":               "10m",
+		"journal.retention":             "24h",
+		"shutdown_timeout":              "10s",
 		"memory.limit":                  "",
 		"admin.chat_ids":                []int64{},
 	}
@@ -281,8 +319,14 @@ func (c *Config) Validate() error {
 	if c.Price.SectionsWait <= 0 || c.Price.SectionsWait > c.ReplyTimeout {
 		return bad("price.sections_wait", "must be positive and at most reply_timeout")
 	}
-	if c.Flags.Dir == "" {
-		return bad("flags.dir", "required")
+	if c.Cache.RefreshLead < 0 || c.Cache.HotWindow < 0 {
+		return bad("cache", "refresh_lead and hot_window must not be negative")
+	}
+	if err := c.Flags.validate(); err != nil {
+		return err
+	}
+	if err := c.validateState(); err != nil {
+		return err
 	}
 	if _, err := c.MemoryLimit(); err != nil {
 		return bad("memory.limit", "%v", err)
@@ -345,6 +389,57 @@ func (t Telegram) validate() error {
 		return bad("telegram.rate", "global, per_chat and per_group must be positive")
 	}
 	return nil
+}
+
+func (f Flags) validate() error {
+	if f.Dir == "" {
+		return bad("flags.dir", "required")
+	}
+	if f.MaxFileBytes < 1024 {
+		return bad("flags.max_file_bytes", "must be at least 1024 bytes, got %d", f.MaxFileBytes)
+	}
+	if f.MaxFlags < 1 {
+		return bad("flags.max_flags", "must be positive, got %d", f.MaxFlags)
+	}
+	return nil
+}
+
+// validateState checks store.*, journal.* and shutdown_timeout.
+func (c *Config) validateState() error {
+	u := c.StoreURL()
+	switch {
+	case u == "sqlite:":
+		return bad("store.url", "sqlite: needs a path, such as sqlite:data/cryptobot.db or sqlite::memory:")
+	case strings.HasPrefix(u, "sqlite:"):
+	case strings.HasPrefix(u, "postgres://"), strings.HasPrefix(u, "postgresql://"):
+		if pu, err := url.Parse(u); err != nil || pu.Host == "" {
+			return bad("store.url", "malformed Postgres URL: want postgres://user:pass@host:port/db")
+		}
+	default:
+		return bad("store.url", "want sqlite:PATH, sqlite::memory: or postgres://user:pass@host:port/db")
+	}
+	if c.Journal.MaxAge <= 0 {
+		return bad("journal.max_age", "must be positive")
+	}
+	if c.Journal.Retention < time.Minute {
+		return bad("journal.retention", "must be at least 1m, got %s", c.Journal.Retention)
+	}
+	if c.ShutdownTimeout <= 0 || c.ShutdownTimeout > 10*time.Minute {
+		return bad("shutdown_timeout", "must be between 0 and 10m, got %s", c.ShutdownTimeout)
+	}
+	return nil
+}
+
+// StoreURL is store.url, or when it is not set the default for the mode:
+// an in-memory store in console mode, DefaultStoreURL otherwise.
+func (c *Config) StoreURL() string {
+	switch {
+	case c.Store.URL != "":
+		return c.Store.URL
+	case c.Telegram.Mode == ModeConsole:
+		return ConsoleStoreURL
+	}
+	return DefaultStoreURL
 }
 
 func (e Exchanges) validate() error {

@@ -218,3 +218,70 @@ func TestStaleLimit(t *testing.T) {
 		t.Errorf("negative stale limit: %v", err)
 	}
 }
+
+func TestStoreURLByMode(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		env  []string
+		want string
+	}{
+		{"default", []string{"TELEGRAM_BOT_TOKEN=1:a"}, DefaultStoreURL},
+		{"console writes nothing", []string{"CRYPTOBOT_TELEGRAM__MODE=console"}, ConsoleStoreURL},
+		{"explicit in console", []string{"CRYPTOBOT_TELEGRAM__MODE=console", "CRYPTOBOT_STORE__URL=sqlite:/tmp/x.db"}, "sqlite:/tmp/x.db"},
+		{"postgres", []string{"TELEGRAM_BOT_TOKEN=1:a", "CRYPTOBOT_STORE__URL=postgres://bot:pw@db:5432/bot"}, "postgres://bot:pw@db:5432/bot"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c, err := Load("", false, tc.env)
+			if err == nil {
+				err = c.Validate()
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := c.StoreURL(); got != tc.want {
+				t.Errorf("StoreURL() = %q, want %q", got, tc.want)
+			}
+		})
+	}
+}
+
+func TestStateDefaults(t *testing.T) {
+	c, err := Load("", false, []string{"TELEGRAM_BOT_TOKEN=1:a"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Journal.MaxAge != 10*time.Minute || c.Journal.Retention != 24*time.Hour || c.ShutdownTimeout != 10*time.Second {
+		t.Errorf("journal %+v, shutdown_timeout %s", c.Journal, c.ShutdownTimeout)
+	}
+	if c.Flags.MaxFileBytes != 1<<20 || c.Flags.MaxFlags != 1000 {
+		t.Errorf("flag caps %d bytes, %d flags", c.Flags.MaxFileBytes, c.Flags.MaxFlags)
+	}
+	if c.Cache.RefreshLead != 500*time.Millisecond || c.Cache.HotWindow != time.Minute {
+		t.Errorf("cache refresh lead %s, hot window %s", c.Cache.RefreshLead, c.Cache.HotWindow)
+	}
+}
+
+func TestValidateStateKeys(t *testing.T) {
+	for _, tc := range []struct{ name, key, env string }{
+		{"unknown scheme", "store.url", "CRYPTOBOT_STORE__URL=mysql://x"},
+		{"sqlite without path", "store.url", "CRYPTOBOT_STORE__URL=sqlite:"},
+		{"postgres without host", "store.url", "CRYPTOBOT_STORE__URL=postgres:///db"},
+		{"zero max age", "journal.max_age", "CRYPTOBOT_JOURNAL__MAX_AGE=0s"},
+		{"tiny retention", "journal.retention", "CRYPTOBOT_JOURNAL__RETENTION=1s"},
+		{"zero shutdown", "shutdown_timeout", "CRYPTOBOT_SHUTDOWN_TIMEOUT=0s"},
+		{"tiny flag file cap", "flags.max_file_bytes", "CRYPTOBOT_FLAGS__MAX_FILE_BYTES=10"},
+		{"no flags allowed", "flags.max_flags", "CRYPTOBOT_FLAGS__MAX_FLAGS=0"},
+		{"negative lead", "cache", "CRYPTOBOT_CACHE__REFRESH_LEAD=-1s"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c, err := Load("", false, []string{"TELEGRAM_BOT_TOKEN=1:a", tc.env})
+			if err == nil {
+				err = c.Validate()
+			}
+			var ce *Error
+			if !errors.As(err, &ce) || ce.Key != tc.key {
+				t.Fatalf("err = %v, want a problem with %s", err, tc.key)
+			}
+		})
+	}
+}

@@ -26,7 +26,7 @@ func (m *Market) failover(ctx context.Context, k key) (any, error) {
 		return nil, fmt.Errorf("%s %s: no venue lists it: %w", k.op, k.pair, ErrUnknownSymbol)
 	}
 	order = m.health.order(order, m.now())
-	fe := &failoverError{op: k.op, pair: k.pair}
+	fe := &venuesError{}
 	for i, idx := range order {
 		ex := m.exchanges[idx]
 		actx, cancel := attemptContext(ctx, len(order)-i)
@@ -53,6 +53,7 @@ func (m *Market) failover(ctx context.Context, k key) (any, error) {
 			m.log.Debug("market failover", "op", k.op.String(), "from", ex.Name(), "to", next, "err", err)
 		}
 	}
+	fe.what = fmt.Sprintf("%s %s", k.op, k.pair)
 	return nil, fe
 }
 
@@ -84,24 +85,24 @@ func call(ctx context.Context, ex Exchange, k key) (any, error) {
 	return nil, fmt.Errorf("unknown market call %d", k.op)
 }
 
-// failoverError is every venue's failure; errors.Is(err, ErrUnavailable)
-// holds, as does errors.Is for each venue's own error.
-type failoverError struct {
-	op   op
-	pair Pair
+// venuesError is every venue's failure of one query (failover) or batch
+// (Prices); errors.Is(err, ErrUnavailable) holds, as does errors.Is for each
+// venue's own error.
+type venuesError struct {
+	what string // "ticker BTC-USDT", "all_prices"
 	errs []error
 }
 
-func (e *failoverError) add(venue string, err error) {
+func (e *venuesError) add(venue string, err error) {
 	if !strings.HasPrefix(err.Error(), venue) {
 		err = fmt.Errorf("%s: %w", venue, err)
 	}
 	e.errs = append(e.errs, err)
 }
 
-func (e *failoverError) Error() string {
+func (e *venuesError) Error() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "%s %s: %v", e.op, e.pair, ErrUnavailable)
+	fmt.Fprintf(&b, "%s: %v", e.what, ErrUnavailable)
 	for i, err := range e.errs {
 		if i == 0 {
 			b.WriteString(": ")
@@ -113,6 +114,6 @@ func (e *failoverError) Error() string {
 	return b.String()
 }
 
-func (e *failoverError) Unwrap() []error {
+func (e *venuesError) Unwrap() []error {
 	return append([]error{ErrUnavailable}, e.errs...)
 }

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"maps"
 	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -181,7 +180,7 @@ func (m *Market) pricesFailover(ctx context.Context) (priceBatch, error) {
 		return priceBatch{}, fmt.Errorf("prices: no venue serves batched prices: %w", ErrUnavailable)
 	}
 	order := m.health.order(idx, m.now())
-	fe := &pricesError{}
+	fe := &venuesError{what: kindPrices}
 	for i, v := range order {
 		ex := m.exchanges[v]
 		actx, cancel := attemptContext(ctx, len(order)-i)
@@ -251,32 +250,3 @@ func vetPrices(rows []Price) (map[Pair]Price, int) {
 	}
 	return out, dropped
 }
-
-// pricesError is every venue's failure of a batch; errors.Is(err,
-// ErrUnavailable) holds, as does errors.Is for each venue's own error.
-type pricesError struct {
-	errs []error
-}
-
-func (e *pricesError) add(venue string, err error) {
-	if !strings.HasPrefix(err.Error(), venue) {
-		err = fmt.Errorf("%s: %w", venue, err)
-	}
-	e.errs = append(e.errs, err)
-}
-
-func (e *pricesError) Error() string {
-	var b strings.Builder
-	fmt.Fprintf(&b, "%s: %v", kindPrices, ErrUnavailable)
-	for i, err := range e.errs {
-		if i == 0 {
-			b.WriteString(": ")
-		} else {
-			b.WriteString("; ")
-		}
-		b.WriteString(err.Error())
-	}
-	return b.String()
-}
-
-func (e *pricesError) Unwrap() []error { return append([]error{ErrUnavailable}, e.errs...) }

@@ -1,7 +1,8 @@
 // Package promcheck holds test helpers shared by the deploy/ tests: finding
-// and running the Prometheus 3 tools, and checking the metric selectors in PromQL expressions against
-// the collectors the bot registers (internal/metrics), without linking the
-// Prometheus server's PromQL parser into the bot's go.mod.
+// and running the Prometheus 3 tools, and checking the metric selectors in
+// PromQL expressions against the collectors the bot registers
+// (internal/metrics, and the store, transport and market collectors),
+// without linking the Prometheus server's PromQL parser into the bot's go.mod.
 package promcheck
 
 import (
@@ -9,6 +10,7 @@ import (
 	"context"
 	"debug/buildinfo"
 	"fmt"
+	"log/slog"
 	"os"
 	"os/exec"
 	"regexp"
@@ -17,8 +19,10 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/cryptobot-dev/cryptobot/internal/market"
 	"github.com/cryptobot-dev/cryptobot/internal/metrics"
 	"github.com/cryptobot-dev/cryptobot/internal/store"
+	"github.com/cryptobot-dev/cryptobot/internal/telegram"
 )
 
 // Module and Version pin the Prometheus the tests run: the major version
@@ -121,26 +125,27 @@ func Selectors(expr string) []Selector {
 // view of a descriptor's name.
 var fqNameRE = regexp.MustCompile(`fqName: "([^"]+)"`)
 
-// Metrics lists the metric names a bot built with metrics.New exposes, plus
-// Prometheus' own `up`. Names come from the registry's descriptors, so vector
-// collectors count even before any label values exist.
+// Metrics lists the metric names the bot exposes, plus Prometheus' own
+// `up`: the shared collectors of metrics.New and those the store, the
+// Telegram transport and the market register themselves on that registry,
+// as cmd/server wires them. Names come from the registry's descriptors, so
+// vector collectors count even before any label values exist.
 func Metrics() map[string]bool {
-	known := names(metrics.New("test", "test").Registry)
-	known["up"] = true
-	return known
-}
-
-// StoreMetrics lists the names the state store registers at store.Open.
-// Kept apart from Metrics until the bot registers the store on its registry
-// (and the dashboards show it).
-func StoreMetrics() map[string]bool {
-	reg := prometheus.NewRegistry()
-	s, err := store.Open(context.Background(), "sqlite::memory:", store.Options{Registerer: reg})
+	m := metrics.New("test", "test")
+	s, err := store.Open(context.Background(), "sqlite::memory:", store.Options{Registerer: m.Registry})
 	if err != nil {
 		panic(fmt.Sprintf("promcheck: in-memory store: %v", err))
 	}
 	defer s.Close()
-	return names(reg)
+	// New registers the transport's collectors without calling the API or
+	// the handler, so unset ones do.
+	if _, err := telegram.New(telegram.Config{}, struct{ telegram.API }{}, struct{ telegram.Handler }{}, m, slog.New(slog.DiscardHandler)); err != nil {
+		panic(fmt.Sprintf("promcheck: telegram transport: %v", err))
+	}
+	market.New(market.Options{Metrics: m})
+	known := names(m.Registry)
+	known["up"] = true
+	return known
 }
 
 func names(reg *prometheus.Registry) map[string]bool {

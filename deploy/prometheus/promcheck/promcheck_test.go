@@ -122,6 +122,12 @@ func TestKnown(t *testing.T) {
 		{"go_gc_gomemlimit_bytes", true},
 		{"go_memory_classes_total_bytes", true},
 		{"process_resident_memory_bytes", true},
+		{"cryptobot_store_journal_depth", true}, // registered by store.Open
+		{"cryptobot_store_operation_duration_seconds_bucket", true},
+		{"cryptobot_telegram_unreachable_total", true}, // by telegram.New
+		{"cryptobot_telegram_journal_replayed_total", true},
+		{"cryptobot_market_data_age_seconds_bucket", true}, // by market.New
+		{"cryptobot_exchange_rejected_total", true},
 		{"cryptobot_command_total", false},
 		{"cryptobot_bucket", false},
 		{"go_memstats_nope", false},

@@ -126,15 +126,8 @@ func (c *Client) Instruments(ctx context.Context, kind market.Kind) ([]market.In
 // httpjson.SymbolsMaxAge old); rows of other symbols, delisted ones among
 // them, are left out. The endpoint sends no timestamp: At is the arrival.
 func (c *Client) AllPrices(ctx context.Context) ([]market.Price, error) {
-	syms, err := c.symbols.Get(ctx, c.hj.Now(), func(ctx context.Context) ([]market.Instrument, error) {
-		return c.Instruments(ctx, market.Spot)
-	})
-	if err != nil {
-		return nil, c.hj.Wrap(err, "all prices: symbols")
-	}
 	req := httpjson.Request{Endpoint: httpjson.EndpointAllPrices, URL: c.spot + "/api/v3/ticker/price", MaxBytes: httpjson.MaxPricesBody}
-	out, err := httpjson.Fetch(ctx, c.hj, req, func(b []byte) ([]market.Price, error) { return decodePrices(b, syms, c.hj.Now()) })
-	return out, c.hj.Wrap(err, "all prices")
+	return c.symbols.Prices(ctx, c.hj, req, c.Instruments, decodePrices)
 }
 
 // Ticker returns the spot 24 h ticker.

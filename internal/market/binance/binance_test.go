@@ -265,31 +265,18 @@ func TestDecodeBadInput(t *testing.T) {
 }
 
 func FuzzDecodeTicker(f *testing.F) {
-	f.Add(venuetest.Fixture(f, "ticker_BTCUSDT.json"))
-	f.Add([]byte(`{"lastPrice":1e400}`))
-	f.Fuzz(func(t *testing.T, b []byte) {
-		if _, err := decodeTicker(b, btc); err != nil && !errors.Is(err, market.ErrBadResponse) {
-			t.Errorf("error %v is not ErrBadResponse", err)
-		}
-	})
+	venuetest.FuzzDecode(f, [][]byte{venuetest.Fixture(f, "ticker_BTCUSDT.json"), []byte(`{"lastPrice":1e400}`)},
+		func(b []byte) error { _, err := decodeTicker(b, btc); return err })
 }
 
 func FuzzDecodeKlines(f *testing.F) {
-	f.Add(venuetest.Fixture(f, "klines_BTCUSDT.json"))
-	f.Fuzz(func(t *testing.T, b []byte) {
-		if _, err := decodeKlines(b, time.Hour, time.UnixMilli(1e12)); err != nil && !errors.Is(err, market.ErrBadResponse) {
-			t.Errorf("error %v is not ErrBadResponse", err)
-		}
-	})
+	venuetest.FuzzDecode(f, [][]byte{venuetest.Fixture(f, "klines_BTCUSDT.json")},
+		func(b []byte) error { _, err := decodeKlines(b, time.Hour, time.UnixMilli(1e12)); return err })
 }
 
 func FuzzDecodeOIHistory(f *testing.F) {
-	f.Add(venuetest.Fixture(f, "openInterestHist_BTCUSDT.json"))
-	f.Fuzz(func(t *testing.T, b []byte) {
-		if _, err := decodeOIHistory(b); err != nil && !errors.Is(err, market.ErrBadResponse) {
-			t.Errorf("error %v is not ErrBadResponse", err)
-		}
-	})
+	venuetest.FuzzDecode(f, [][]byte{venuetest.Fixture(f, "openInterestHist_BTCUSDT.json")},
+		func(b []byte) error { _, err := decodeOIHistory(b); return err })
 }
 
 func FuzzDecodeFunding(f *testing.F) {
@@ -305,7 +292,7 @@ func FuzzDecodeFunding(f *testing.F) {
 }
 
 func TestAllPrices(t *testing.T) {
-	venuetest.RunAllPrices(t, harness, func(h venuetest.Harness, p market.Pair, last string) { h.Fake.SetLast(p, last) })
+	venuetest.RunAllPrices(t, harness)
 }
 
 // BenchmarkDecodePrices decodes a ticker/price answer of 2,000 symbols, as
@@ -325,12 +312,5 @@ func BenchmarkDecodePrices(b *testing.B) {
 	}
 	body := venuetest.Body(b, fake.URL()+"/api/v3/ticker/price")
 	at := time.Now()
-	b.SetBytes(int64(len(body)))
-	b.ReportAllocs()
-	for b.Loop() {
-		ps, err := decodePrices(body, syms, at)
-		if err != nil || len(ps) != 2000 {
-			b.Fatal(len(ps), err)
-		}
-	}
+	venuetest.BenchDecodePrices(b, body, 2000, func(body []byte) ([]market.Price, error) { return decodePrices(body, syms, at) })
 }

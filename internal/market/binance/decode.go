@@ -177,22 +177,7 @@ func decodeKlines(body []byte, iv time.Duration, now time.Time) ([]market.Candle
 	if err := httpjson.Decode(body, &rows); err != nil {
 		return nil, err
 	}
-	var f httpjson.Fields
-	out := make([]market.Candle, 0, len(rows))
-	for i, r := range rows {
-		if len(r) < 6 {
-			return nil, fmt.Errorf("%w: kline %d has %d fields", market.ErrBadResponse, i, len(r))
-		}
-		c := market.Candle{
-			Open: f.Millis("openTime", r[0]),
-			O:    f.Float("open", r[1]), H: f.Float("high", r[2]), L: f.Float("low", r[3]), C: f.Float("close", r[4]),
-			Volume: f.Float("volume", r[5]),
-		}
-		if !c.Open.Add(iv).After(now) {
-			out = append(out, c)
-		}
-	}
-	return out, f.Err()
+	return httpjson.ClosedCandles(rows, httpjson.CandleFields{"openTime", "open", "high", "low", "close", "volume"}, iv, now)
 }
 
 type priceRow struct {

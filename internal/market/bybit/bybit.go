@@ -113,16 +113,9 @@ func (c *Client) Instruments(ctx context.Context, kind market.Kind) ([]market.In
 // or it is over httpjson.SymbolsMaxAge old); rows of other symbols are left
 // out. At is the envelope's time.
 func (c *Client) AllPrices(ctx context.Context) ([]market.Price, error) {
-	syms, err := c.symbols.Get(ctx, c.hj.Now(), func(ctx context.Context) ([]market.Instrument, error) {
-		return c.Instruments(ctx, market.Spot)
-	})
-	if err != nil {
-		return nil, c.hj.Wrap(err, "all prices: symbols")
-	}
 	req := c.request(httpjson.EndpointAllPrices, "/v5/market/tickers", url.Values{"category": {"spot"}})
 	req.MaxBytes = httpjson.MaxPricesBody
-	out, err := httpjson.Fetch(ctx, c.hj, req, func(b []byte) ([]market.Price, error) { return decodePrices(b, syms, c.hj.Now()) })
-	return out, c.hj.Wrap(err, "all prices")
+	return c.symbols.Prices(ctx, c.hj, req, c.Instruments, decodePrices)
 }
 
 func (c *Client) instruments(ctx context.Context, kind market.Kind, cat string) ([]market.Instrument, error) {

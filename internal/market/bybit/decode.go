@@ -202,25 +202,7 @@ func decodeKlines(res []byte, iv time.Duration, now time.Time) ([]market.Candle,
 	if err := httpjson.Decode(res, &r); err != nil {
 		return nil, err
 	}
-	var f httpjson.Fields
-	out := make([]market.Candle, 0, len(r.List))
-	for i, row := range r.List {
-		if len(row) < 6 {
-			return nil, fmt.Errorf("%w: kline %d has %d fields", market.ErrBadResponse, i, len(row))
-		}
-		c := market.Candle{
-			Open: f.Millis("startTime", row[0]),
-			O:    f.Float("open", row[1]), H: f.Float("high", row[2]), L: f.Float("low", row[3]), C: f.Float("close", row[4]),
-			Volume: f.Float("volume", row[5]),
-		}
-		if !c.Open.Add(iv).After(now) {
-			out = append(out, c)
-		}
-	}
-	if err := f.Err(); err != nil {
-		return nil, err
-	}
-	return out, nil
+	return httpjson.ClosedCandles(r.List, httpjson.CandleFields{"startTime", "open", "high", "low", "close", "volume"}, iv, now)
 }
 
 // pricesAnswer is a whole spot tickers answer without a symbol, decoded in

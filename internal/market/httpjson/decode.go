@@ -154,6 +154,38 @@ func symbolPart(s string) bool {
 	return true
 }
 
+// CandleFields names a kline row's first six fields, [open time, o, h, l, c,
+// base volume], in the venue's words for errors.
+type CandleFields [6]string
+
+// Candle parses a kline row's first six fields; the caller checks the length.
+func (f *Fields) Candle(names CandleFields, row []Text) market.Candle {
+	return market.Candle{
+		Open: f.Millis(names[0], row[0]),
+		O:    f.Float(names[1], row[1]), H: f.Float(names[2], row[2]), L: f.Float(names[3], row[3]), C: f.Float(names[4], row[4]),
+		Volume: f.Float(names[5], row[5]),
+	}
+}
+
+// ClosedCandles parses kline rows in their order and drops the bars of
+// length iv still open at now.
+func ClosedCandles(rows [][]Text, names CandleFields, iv time.Duration, now time.Time) ([]market.Candle, error) {
+	var f Fields
+	out := make([]market.Candle, 0, len(rows))
+	for i, r := range rows {
+		if len(r) < len(names) {
+			return nil, fmt.Errorf("%w: kline %d has %d fields", market.ErrBadResponse, i, len(r))
+		}
+		if c := f.Candle(names, r); !c.Open.Add(iv).After(now) {
+			out = append(out, c)
+		}
+	}
+	if err := f.Err(); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // Clamp bounds a requested row count to [1, hi].
 func Clamp(n, hi int) int { return min(max(n, 1), hi) }
 

@@ -70,6 +70,23 @@ func (s *Symbols) Get(ctx context.Context, now time.Time, load func(context.Cont
 	return m, nil
 }
 
+// Prices sends req, a batched request for every spot price whose rows name
+// the venue's own symbols, and decodes it against the map, loaded with
+// instruments first when Get needs to; at is c.Now() on arrival.
+func (s *Symbols) Prices(ctx context.Context, c *Client, req Request,
+	instruments func(context.Context, market.Kind) ([]market.Instrument, error),
+	decode func(body []byte, syms map[string]market.Pair, at time.Time) ([]market.Price, error),
+) ([]market.Price, error) {
+	syms, err := s.Get(ctx, c.Now(), func(ctx context.Context) ([]market.Instrument, error) {
+		return instruments(ctx, market.Spot)
+	})
+	if err != nil {
+		return nil, c.Wrap(err, "all prices: symbols")
+	}
+	out, err := Fetch(ctx, c, req, func(b []byte) ([]market.Price, error) { return decode(b, syms, c.Now()) })
+	return out, c.Wrap(err, "all prices")
+}
+
 func (s *Symbols) current(now time.Time) (map[string]market.Pair, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()

@@ -37,18 +37,15 @@ var binanceIntervals = map[string]time.Duration{
 	"12h": 12 * time.Hour, "1d": 24 * time.Hour,
 }
 
-func (v binance) failBody(status int) any {
-	switch {
-	case status == http.StatusTooManyRequests:
-		_, b := v.rateLimited()
-		return b
-	case status == http.StatusNotFound:
-		return plain("<html><body><h2>404 Not found</h2></body></html>")
-	case status >= 500:
-		return binanceErr(-1001, "Internal error; unable to process your request. Please try again.")
+func (binance) errorBodies() errorBodies {
+	return errorBodies{
+		notFound: "<html><body><h2>404 Not found</h2></body></html>",
+		server:   binanceErr(-1001, "Internal error; unable to process your request. Please try again."),
+		other:    binanceErr(-1000, "An unknown error occurred while processing the request."),
 	}
-	return binanceErr(-1000, "An unknown error occurred while processing the request.")
 }
+
+func (binance) lastField() string { return "lastPrice" }
 
 func (binance) rateLimited() (int, any) {
 	return http.StatusTooManyRequests, binanceErr(-1003, "Too many requests; current limit of IP(127.0.0.1) is 6000 requests per minute. Please use WebSocket Streams for live updates to avoid polling the API.")
@@ -151,12 +148,11 @@ func (v binance) klines(r *http.Request) (int, any) {
 	if body != nil {
 		return st, body
 	}
-	iv, ok := binanceIntervals[r.URL.Query().Get("interval")]
-	if !ok {
+	iv, n, bad := window(r, "interval", binanceIntervals, 500, 1000)
+	switch bad {
+	case "interval":
 		return http.StatusBadRequest, binanceErr(-1120, "Invalid interval.")
-	}
-	n, ok := limit(r, 500, 1000)
-	if !ok {
+	case "limit":
 		return http.StatusBadRequest, binanceErr(-1100, "Illegal characters found in parameter 'limit'.")
 	}
 	bars := m.bars(v.book.Now(), iv, n)
@@ -214,12 +210,8 @@ func (v binance) openInterestHist(r *http.Request) (int, any) {
 	if body != nil {
 		return st, body
 	}
-	p, ok := binanceIntervals[r.URL.Query().Get("period")]
-	if !ok || p < 5*time.Minute {
-		return http.StatusBadRequest, binanceErr(-1130, "Invalid data sent for a parameter.")
-	}
-	n, ok := limit(r, 30, 500)
-	if !ok {
+	p, n, bad := window(r, "period", binanceIntervals, 30, 500)
+	if bad != "" || p < 5*time.Minute {
 		return http.StatusBadRequest, binanceErr(-1130, "Invalid data sent for a parameter.")
 	}
 	pts := m.oiHistory(v.book.Now(), p, n)

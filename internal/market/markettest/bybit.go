@@ -69,17 +69,11 @@ func (v *bybit) envelope(code int, msg string, result any) bybitEnvelope {
 	return bybitEnvelope{RetCode: code, RetMsg: msg, Result: result, Time: ms(v.book.Now())}
 }
 
-func (v *bybit) failBody(status int) any {
-	switch {
-	case status == http.StatusForbidden:
-		return plain("access too frequent")
-	case status == http.StatusNotFound:
-		return plain("404 page not found")
-	case status >= 500:
-		return v.envelope(10016, "Internal server error.", nil)
-	}
-	return plain(http.StatusText(status))
+func (v *bybit) errorBodies() errorBodies {
+	return errorBodies{notFound: "404 page not found", server: v.envelope(10016, "Internal server error.", nil)}
 }
+
+func (*bybit) lastField() string { return "lastPrice" }
 
 func (*bybit) rateLimited() (int, any) { return http.StatusForbidden, plain("access too frequent") }
 
@@ -98,6 +92,13 @@ func bybitSymbol(m Market, perp bool) string {
 		return m.Pair.Base + "PERP"
 	}
 	return m.Pair.Base + m.Pair.Quote
+}
+
+func bybitCategory(perp bool) string {
+	if perp {
+		return "linear"
+	}
+	return "spot"
 }
 
 // category reads category=spot|linear.
@@ -134,7 +135,7 @@ func (v *bybit) instruments(r *http.Request) (int, any) {
 		return http.StatusOK, eb
 	}
 	q := r.URL.Query()
-	cat := map[bool]string{false: "spot", true: "linear"}[perp]
+	cat := bybitCategory(perp)
 	var all []map[string]any
 	for _, m := range v.book.Markets {
 		listed := (perp && m.Perp) || (!perp && m.Spot)
@@ -203,14 +204,13 @@ func (v *bybit) tickers(r *http.Request) (int, any) {
 				list = append(list, v.tickerRow(m, perp, now))
 			}
 		}
-		return http.StatusOK, v.envelope(0, "OK", map[string]any{"category": map[bool]string{false: "spot", true: "linear"}[perp], "list": list})
+		return http.StatusOK, v.envelope(0, "OK", map[string]any{"category": bybitCategory(perp), "list": list})
 	}
 	m, perp, eb := v.market(r)
 	if eb != nil {
 		return http.StatusOK, eb
 	}
-	cat := map[bool]string{false: "spot", true: "linear"}[perp]
-	return http.StatusOK, v.envelope(0, "OK", map[string]any{"category": cat, "list": []any{v.tickerRow(m, perp, v.book.Now())}})
+	return http.StatusOK, v.envelope(0, "OK", map[string]any{"category": bybitCategory(perp), "list": []any{v.tickerRow(m, perp, v.book.Now())}})
 }
 
 // endpointOf counts a tickers request without a symbol as all_prices.
@@ -248,13 +248,9 @@ func (v *bybit) openInterest(r *http.Request) (int, any) {
 	if eb != nil {
 		return http.StatusOK, eb
 	}
-	p, ok := bybitOIIntervals[r.URL.Query().Get("intervalTime")]
-	if !ok {
-		return http.StatusOK, v.envelope(10001, "params error: intervalTime", nil)
-	}
-	n, ok := limit(r, 50, 200)
-	if !ok {
-		return http.StatusOK, v.envelope(10001, "params error: limit", nil)
+	p, n, bad := window(r, "intervalTime", bybitOIIntervals, 50, 200)
+	if bad != "" {
+		return http.StatusOK, v.envelope(10001, "params error: "+bad, nil)
 	}
 	var list []map[string]any
 	for _, pt := range m.oiHistory(v.book.Now(), p, n) { // newest first, as Bybit sends
@@ -270,18 +266,16 @@ func (v *bybit) kline(r *http.Request) (int, any) {
 	if eb != nil {
 		return http.StatusOK, eb
 	}
-	iv, ok := bybitIntervals[r.URL.Query().Get("interval")]
-	if !ok {
+	iv, n, bad := window(r, "interval", bybitIntervals, 200, 1000)
+	switch bad {
+	case "interval":
 		return http.StatusOK, v.envelope(10001, "Invalid period!", nil)
-	}
-	n, ok := limit(r, 200, 1000)
-	if !ok {
+	case "limit":
 		return http.StatusOK, v.envelope(10001, "params error: limit", nil)
 	}
 	var list [][]string
 	for _, b := range m.bars(v.book.Now(), iv, n) { // newest first, as Bybit sends
 		list = append(list, []string{msStr(b.open), dec(b.o), dec(b.h), dec(b.l), dec(b.c), decN(b.v, 6), decN(b.v*b.c, 4)})
 	}
-	cat := map[bool]string{false: "spot", true: "linear"}[perp]
-	return http.StatusOK, v.envelope(0, "OK", map[string]any{"symbol": bybitSymbol(m, perp), "category": cat, "list": list})
+	return http.StatusOK, v.envelope(0, "OK", map[string]any{"symbol": bybitSymbol(m, perp), "category": bybitCategory(perp), "list": list})
 }

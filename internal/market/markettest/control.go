@@ -66,7 +66,7 @@ func (v *Venues) Control() http.Handler {
 	return mux
 }
 
-// venueControl is what every fake offers (OKX shadows SetLast).
+// venueControl is what every fake offers.
 type venueControl interface {
 	Delay(time.Duration)
 	SetLast(market.Pair, string)

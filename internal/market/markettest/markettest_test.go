@@ -68,19 +68,16 @@ func TestStartServesAllVenues(t *testing.T) {
 	}
 }
 
-func TestUnknownSymbolEnvelopes(t *testing.T) {
-	v := Start()
-	defer v.Close()
-	for _, tc := range []struct {
-		name, url string
-		status    int
-		want      string
-	}{
-		{"binance", v.Binance.URL() + "/api/v3/ticker/24hr?symbol=NOPEUSDT", 400, `{"code":-1121,"msg":"Invalid symbol."}`},
-		{"binance spot-only on fapi", v.Binance.URL() + "/fapi/v1/openInterest?symbol=DOGEUSDT", 400, `"code":-1121`},
-		{"bybit", v.Bybit.URL() + "/v5/market/tickers?category=spot&symbol=NOPEUSDT", 200, `"retCode":10001,"retMsg":"Not supported symbols"`},
-		{"okx", v.OKX.URL() + "/api/v5/public/funding-rate?instId=DOGE-USDT-SWAP", 200, `{"code":"51001","msg":"Instrument ID does not exist","data":[]}`},
-	} {
+// answer is a GET and the status and body text a fake must answer it with.
+type answer struct {
+	name, url string
+	status    int
+	want      string
+}
+
+func checkAnswers(t *testing.T, cases []answer) {
+	t.Helper()
+	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			g := mustGet(t, tc.url)
 			if g.status != tc.status || !bytes.Contains(g.body, []byte(tc.want)) {
@@ -88,6 +85,17 @@ func TestUnknownSymbolEnvelopes(t *testing.T) {
 			}
 		})
 	}
+}
+
+func TestUnknownSymbolEnvelopes(t *testing.T) {
+	v := Start()
+	defer v.Close()
+	checkAnswers(t, []answer{
+		{"binance", v.Binance.URL() + "/api/v3/ticker/24hr?symbol=NOPEUSDT", 400, `{"code":-1121,"msg":"Invalid symbol."}`},
+		{"binance spot-only on fapi", v.Binance.URL() + "/fapi/v1/openInterest?symbol=DOGEUSDT", 400, `"code":-1121`},
+		{"bybit", v.Bybit.URL() + "/v5/market/tickers?category=spot&symbol=NOPEUSDT", 200, `"retCode":10001,"retMsg":"Not supported symbols"`},
+		{"okx", v.OKX.URL() + "/api/v5/public/funding-rate?instId=DOGE-USDT-SWAP", 200, `{"code":"51001","msg":"Instrument ID does not exist","data":[]}`},
+	})
 }
 
 func TestFaultsApplyInOrder(t *testing.T) {
@@ -203,11 +211,7 @@ func TestBookCopiedAtStart(t *testing.T) {
 func TestBadRequests(t *testing.T) {
 	v := Start()
 	defer v.Close()
-	for _, tc := range []struct {
-		name, url string
-		status    int
-		want      string
-	}{
+	checkAnswers(t, []answer{
 		{"unknown path", v.Binance.URL() + "/api/v3/nope", 404, "404"},
 		{"binance interval", v.Binance.URL() + "/api/v3/klines?symbol=BTCUSDT&interval=7m", 400, `"code":-1120`},
 		{"binance limit", v.Binance.URL() + "/api/v3/klines?symbol=BTCUSDT&interval=1h&limit=x", 400, `"code":-1100`},
@@ -216,12 +220,5 @@ func TestBadRequests(t *testing.T) {
 		{"bybit cursor", v.Bybit.URL() + "/v5/market/instruments-info?category=linear&cursor=zz", 200, `"retCode":10001`},
 		{"okx instType", v.OKX.URL() + "/api/v5/public/instruments?instType=FUTURES", 400, `"code":"51000"`},
 		{"okx no instId", v.OKX.URL() + "/api/v5/market/ticker", 400, `"code":"50014"`},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			g := mustGet(t, tc.url)
-			if g.status != tc.status || !bytes.Contains(g.body, []byte(tc.want)) {
-				t.Errorf("%d %s, want %d %s", g.status, g.body, tc.status, tc.want)
-			}
-		})
-	}
+	})
 }

@@ -48,17 +48,15 @@ var okxPeriods = map[string]time.Duration{
 	"2H": 2 * time.Hour, "4H": 4 * time.Hour, "6H": 6 * time.Hour, "12H": 12 * time.Hour, "1D": 24 * time.Hour,
 }
 
-func (okx) failBody(status int) any {
-	switch {
-	case status == http.StatusTooManyRequests:
-		return okxEnv("50011", "Too Many Requests", nil)
-	case status == http.StatusNotFound:
-		return plain("<html><body>404 Not Found</body></html>")
-	case status >= 500:
-		return okxEnv("50001", "Service temporarily unavailable. Please try again later.", nil)
+func (okx) errorBodies() errorBodies {
+	return errorBodies{
+		notFound: "<html><body>404 Not Found</body></html>",
+		server:   okxEnv("50001", "Service temporarily unavailable. Please try again later.", nil),
+		other:    okxEnv("51000", "Parameter error", nil),
 	}
-	return okxEnv("51000", "Parameter error", nil)
 }
+
+func (okx) lastField() string { return "last" }
 
 func (okx) rateLimited() (int, any) {
 	return http.StatusTooManyRequests, okxEnv("50011", "Too Many Requests", nil)
@@ -108,14 +106,21 @@ func (v okx) swap(r *http.Request) (Market, int, any) {
 	return m, st, eb
 }
 
-func (v okx) instruments(r *http.Request) (int, any) {
-	var swap bool
+// instType reads instType=SPOT|SWAP, or returns OKX's error envelope.
+func (okx) instType(r *http.Request) (swap bool, errBody any) {
 	switch r.URL.Query().Get("instType") {
 	case "SPOT":
+		return false, nil
 	case "SWAP":
-		swap = true
-	default:
-		return http.StatusBadRequest, okxEnv("51000", "Parameter instType error", nil)
+		return true, nil
+	}
+	return false, okxEnv("51000", "Parameter instType error", nil)
+}
+
+func (v okx) instruments(r *http.Request) (int, any) {
+	swap, eb := v.instType(r)
+	if eb != nil {
+		return http.StatusBadRequest, eb
 	}
 	want := r.URL.Query().Get("instId")
 	data := []map[string]any{}
@@ -157,13 +162,9 @@ func (v okx) ticker(r *http.Request) (int, any) {
 // tickers is GET /api/v5/market/tickers?instType=SPOT|SWAP: every live
 // instrument's ticker of the type.
 func (v okx) tickers(r *http.Request) (int, any) {
-	var swap bool
-	switch r.URL.Query().Get("instType") {
-	case "SPOT":
-	case "SWAP":
-		swap = true
-	default:
-		return http.StatusBadRequest, okxEnv("51000", "Parameter instType error", nil)
+	swap, eb := v.instType(r)
+	if eb != nil {
+		return http.StatusBadRequest, eb
 	}
 	now := v.book.Now()
 	rows := []map[string]any{}
@@ -209,13 +210,9 @@ func (v okx) oiHistory(r *http.Request) (int, any) {
 	if eb != nil {
 		return st, eb
 	}
-	p, ok := okxPeriods[r.URL.Query().Get("period")]
-	if !ok {
-		return http.StatusBadRequest, okxEnv("51000", "Parameter period error", nil)
-	}
-	n, ok := limit(r, 100, 100)
-	if !ok {
-		return http.StatusBadRequest, okxEnv("51000", "Parameter limit error", nil)
+	p, n, bad := window(r, "period", okxPeriods, 100, 100)
+	if bad != "" {
+		return http.StatusBadRequest, okxEnv("51000", "Parameter "+bad+" error", nil)
 	}
 	var rows [][]string
 	for _, pt := range m.oiHistory(v.book.Now(), p, n) { // newest first
@@ -245,13 +242,9 @@ func (v okx) candles(r *http.Request) (int, any) {
 	if eb != nil {
 		return st, eb
 	}
-	iv, ok := okxBars[r.URL.Query().Get("bar")]
-	if !ok {
-		return http.StatusBadRequest, okxEnv("51000", "Parameter bar error", nil)
-	}
-	n, ok := limit(r, 100, 300)
-	if !ok {
-		return http.StatusBadRequest, okxEnv("51000", "Parameter limit error", nil)
+	iv, n, bad := window(r, "bar", okxBars, 100, 300)
+	if bad != "" {
+		return http.StatusBadRequest, okxEnv("51000", "Parameter "+bad+" error", nil)
 	}
 	var rows [][]string
 	for _, b := range m.bars(v.book.Now(), iv, n) { // newest first

@@ -34,13 +34,10 @@ func (s *Server) Override(endpoint string, pair market.Pair, field, value string
 
 // SetLast overrides the ticker's last price of pair with last ("0", "-5",
 // "1000000", "0.00000001"), keeping its 24 h open, high and low (Binance's
-// and Bybit's lastPrice; OKX shadows it).
+// and Bybit's lastPrice, OKX's last).
 func (s *Server) SetLast(pair market.Pair, last string) {
-	s.Override("ticker", pair, "lastPrice", last)
+	s.Override("ticker", pair, s.v.lastField(), last)
 }
-
-// SetLast is Server.SetLast for OKX's field, last.
-func (o *OKX) SetLast(pair market.Pair, last string) { o.Override("ticker", pair, "last", last) }
 
 // withOverrides wraps every route so its body passes through the overrides.
 func (s *Server) withOverrides(routes map[string]route) map[string]route {
@@ -119,32 +116,15 @@ func (s *Server) rewriteRows(body any) any {
 	if !ok {
 		return body
 	}
-	var walk func(any)
-	walk = func(x any) {
-		switch x := x.(type) {
-		case map[string]any:
-			id, _ := x["symbol"].(string)
-			if inst, ok := x["instId"].(string); ok {
-				id = inst
-			}
-			if fields := byID[id]; fields != nil {
-				for k := range x {
-					if val, ok := fields[k]; ok {
-						x[k] = val
-					}
-				}
-				return
-			}
-			for _, e := range x {
-				walk(e)
-			}
-		case []any:
-			for _, e := range x {
-				walk(e)
-			}
+	walkObjects(v, func(x map[string]any) bool {
+		id, _ := x["symbol"].(string)
+		if inst, ok := x["instId"].(string); ok {
+			id = inst
 		}
-	}
-	walk(v)
+		fields := byID[id]
+		set(x, fields)
+		return fields == nil // a matched row is the instrument's; nothing inside it is
+	})
 	return v
 }
 
@@ -165,33 +145,37 @@ func roundTrip(body any) (any, bool) {
 
 // rewrite round-trips body through JSON, setting fields wherever they occur.
 func rewrite(body any, fields map[string]string) any {
-	b, err := json.Marshal(body)
-	if err != nil {
+	v, ok := roundTrip(body)
+	if !ok {
 		return body
 	}
-	d := json.NewDecoder(bytes.NewReader(b))
-	d.UseNumber() // keep numeric timestamps as they were
-	var v any
-	if d.Decode(&v) != nil {
-		return body
-	}
-	var walk func(any)
-	walk = func(x any) {
-		switch x := x.(type) {
-		case map[string]any:
-			for k, e := range x {
-				if val, ok := fields[k]; ok {
-					x[k] = val
-				} else {
-					walk(e)
-				}
-			}
-		case []any:
-			for _, e := range x {
-				walk(e)
-			}
+	walkObjects(v, func(x map[string]any) bool { set(x, fields); return true })
+	return v
+}
+
+// set overwrites x's keys that fields names.
+func set(x map[string]any, fields map[string]string) {
+	for k := range x {
+		if val, ok := fields[k]; ok {
+			x[k] = val
 		}
 	}
-	walk(v)
-	return v
+}
+
+// walkObjects calls visit on every object in the JSON value x, outermost
+// first, and walks into an object's values when visit returns true.
+func walkObjects(x any, visit func(map[string]any) bool) {
+	switch x := x.(type) {
+	case map[string]any:
+		if !visit(x) {
+			return
+		}
+		for _, e := range x {
+			walkObjects(e, visit)
+		}
+	case []any:
+		for _, e := range x {
+			walkObjects(e, visit)
+		}
+	}
 }

@@ -18,10 +18,38 @@ type route struct {
 // venue is what differs between the fakes.
 type venue interface {
 	routes() map[string]route
-	// failBody is the venue's error body for an injected status.
-	failBody(status int) any
+	// errorBodies are the venue's answers to an injected status.
+	errorBodies() errorBodies
 	// rateLimited is the venue's rate-limit answer: status and body.
 	rateLimited() (int, any)
+	// lastField is the ticker's last-price field, which SetLast overrides.
+	lastField() string
+}
+
+// errorBodies are what a venue answers, besides its rate-limit body, when a
+// fault makes it fail with a status.
+type errorBodies struct {
+	notFound plain // the gateway's 404 page
+	server   any   // a 5xx
+	other    any   // any other status; nil: the status text
+}
+
+// failBody is the venue's body for an injected status: its rate-limit body
+// for its rate-limit status, else errorBodies' by class.
+func (s *Server) failBody(status int) any {
+	if st, body := s.v.rateLimited(); status == st {
+		return body
+	}
+	eb := s.v.errorBodies()
+	switch {
+	case status == http.StatusNotFound:
+		return eb.notFound
+	case status >= 500:
+		return eb.server
+	case eb.other == nil:
+		return plain(http.StatusText(status))
+	}
+	return eb.other
 }
 
 // classifier is a venue one of whose paths serves two endpoints (Bybit's
@@ -157,7 +185,7 @@ func (s *Server) admit(endpoint string) (time.Duration, *fault) {
 func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	rt, ok := s.routes[r.URL.Path]
 	if !ok || r.Method != http.MethodGet {
-		writeJSON(w, http.StatusNotFound, s.v.failBody(http.StatusNotFound), false)
+		writeJSON(w, http.StatusNotFound, s.failBody(http.StatusNotFound), false)
 		return
 	}
 	delay, f := s.admit(s.endpoint(rt, r))
@@ -175,7 +203,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	if f != nil {
 		switch f.kind {
 		case faultStatus:
-			writeJSON(w, f.status, s.v.failBody(f.status), false)
+			writeJSON(w, f.status, s.failBody(f.status), false)
 			return
 		case faultRate:
 			if f.retryAfter > 0 {
@@ -220,6 +248,20 @@ func msStr(t time.Time) string     { return strconv.FormatInt(t.UnixMilli(), 10)
 
 // limit reads a limit parameter: default when absent, capped at hi; ok is
 // false when it is not a positive integer.
+// window reads a history request's interval parameter (named param, one of
+// ivs) and its limit (def when absent, capped at hi); bad names the
+// parameter that does not parse, "" when both do.
+func window(r *http.Request, param string, ivs map[string]time.Duration, def, hi int) (iv time.Duration, n int, bad string) {
+	iv, ok := ivs[r.URL.Query().Get(param)]
+	if !ok {
+		return 0, 0, param
+	}
+	if n, ok = limit(r, def, hi); !ok {
+		return 0, 0, "limit"
+	}
+	return iv, n, ""
+}
+
 func limit(r *http.Request, def, hi int) (int, bool) {
 	v := r.URL.Query().Get("limit")
 	if v == "" {

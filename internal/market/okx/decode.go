@@ -256,11 +256,7 @@ func decodeCandles(data []byte) ([]market.Candle, error) {
 		default:
 			return nil, fmt.Errorf("%w: candle %d confirm %q", market.ErrBadResponse, i, string(r[8]))
 		}
-		out = append(out, market.Candle{
-			Open: f.Millis("ts", r[0]),
-			O:    f.Float("o", r[1]), H: f.Float("h", r[2]), L: f.Float("l", r[3]), C: f.Float("c", r[4]),
-			Volume: f.Float("vol", r[5]),
-		})
+		out = append(out, f.Candle(httpjson.CandleFields{"ts", "o", "h", "l", "c", "vol"}, r))
 	}
 	if err := f.Err(); err != nil {
 		return nil, err

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -331,33 +332,39 @@ func TestDecodeBadInput(t *testing.T) {
 }
 
 func fuzzBad(t *testing.T, err error) {
-	if err != nil && !errors.Is(err, market.ErrBadResponse) && !errors.Is(err, market.ErrUnknownSymbol) &&
-		!errors.Is(err, market.ErrRateLimited) && !errors.Is(err, market.ErrUnavailable) {
+	if err != nil && !slices.ContainsFunc(marketErrors, func(w error) bool { return errors.Is(err, w) }) {
 		t.Errorf("error %v is not a market error", err)
 	}
 }
 
-func FuzzDecodeTicker(f *testing.F) {
-	f.Add(venuetest.Fixture(f, "ticker_BTC-USDT.json"))
-	f.Add(venuetest.Fixture(f, "error_51001.json"))
-	f.Fuzz(func(t *testing.T, b []byte) {
+// marketErrors are what a decoder of an OKX body may fail with.
+var marketErrors = []error{market.ErrBadResponse, market.ErrUnknownSymbol, market.ErrRateLimited, market.ErrUnavailable}
+
+// fuzzData fuzzes decode over the data of bodies that pass the envelope.
+func fuzzData(f *testing.F, fixture string, decode func(data []byte) error) {
+	venuetest.FuzzDecode(f, [][]byte{venuetest.Fixture(f, fixture)}, func(b []byte) error {
 		d, err := decodeEnvelope(b)
-		fuzzBad(t, err)
-		if err == nil {
-			_, err = decodeTicker(d, btc)
-			fuzzBad(t, err)
+		if err != nil {
+			return nil
 		}
-	})
+		return decode(d)
+	}, marketErrors...)
+}
+
+func FuzzDecodeTicker(f *testing.F) {
+	seeds := [][]byte{venuetest.Fixture(f, "ticker_BTC-USDT.json"), venuetest.Fixture(f, "error_51001.json")}
+	venuetest.FuzzDecode(f, seeds, func(b []byte) error {
+		d, err := decodeEnvelope(b)
+		if err != nil {
+			return err
+		}
+		_, err = decodeTicker(d, btc)
+		return err
+	}, marketErrors...)
 }
 
 func FuzzDecodeCandles(f *testing.F) {
-	f.Add(venuetest.Fixture(f, "candles_BTC-USDT.json"))
-	f.Fuzz(func(t *testing.T, b []byte) {
-		if d, err := decodeEnvelope(b); err == nil {
-			_, err = decodeCandles(d)
-			fuzzBad(t, err)
-		}
-	})
+	fuzzData(f, "candles_BTC-USDT.json", func(d []byte) error { _, err := decodeCandles(d); return err })
 }
 
 func FuzzDecodeOpenInterest(f *testing.F) {
@@ -374,27 +381,15 @@ func FuzzDecodeOpenInterest(f *testing.F) {
 }
 
 func FuzzDecodeFunding(f *testing.F) {
-	f.Add(venuetest.Fixture(f, "funding-rate_BTC-USDT-SWAP.json"))
-	f.Fuzz(func(t *testing.T, b []byte) {
-		if d, err := decodeEnvelope(b); err == nil {
-			_, err = decodeFunding(d, btc)
-			fuzzBad(t, err)
-		}
-	})
+	fuzzData(f, "funding-rate_BTC-USDT-SWAP.json", func(d []byte) error { _, err := decodeFunding(d, btc); return err })
 }
 
 func FuzzDecodeInstruments(f *testing.F) {
-	f.Add(venuetest.Fixture(f, "instruments_SWAP.json"))
-	f.Fuzz(func(t *testing.T, b []byte) {
-		if d, err := decodeEnvelope(b); err == nil {
-			_, err = decodeInstruments(d, market.Perp)
-			fuzzBad(t, err)
-		}
-	})
+	fuzzData(f, "instruments_SWAP.json", func(d []byte) error { _, err := decodeInstruments(d, market.Perp); return err })
 }
 
 func TestAllPrices(t *testing.T) {
-	venuetest.RunAllPrices(t, harness, func(h venuetest.Harness, p market.Pair, last string) { h.Fake.Override("ticker", p, "last", last) }) // OKX.SetLast
+	venuetest.RunAllPrices(t, harness)
 }
 
 // BenchmarkDecodePrices decodes a SPOT tickers answer of 2,000 instruments,
@@ -403,12 +398,5 @@ func BenchmarkDecodePrices(b *testing.B) {
 	fake := markettest.NewOKXBook(markettest.LargeBook(2000))
 	defer fake.Close()
 	body := venuetest.Body(b, fake.URL()+"/api/v5/market/tickers?instType=SPOT")
-	b.SetBytes(int64(len(body)))
-	b.ReportAllocs()
-	for b.Loop() {
-		ps, err := decodePrices(body)
-		if err != nil || len(ps) != 2000 {
-			b.Fatal(len(ps), err)
-		}
-	}
+	venuetest.BenchDecodePrices(b, body, 2000, decodePrices)
 }

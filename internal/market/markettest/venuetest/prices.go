@@ -18,11 +18,11 @@ var SpotPrices = map[market.Pair]float64{
 }
 
 // RunAllPrices checks a client's batched prices against its fake: every
-// tradable spot pair once with the Book's price, a price moved with setLast
+// tradable spot pair once with the Book's price, a price moved with SetLast
 // seen in the next batch (an absurd one passed through for the Market to
 // drop), one all_prices request per call, and the shared faults mapped to
 // the market errors.
-func RunAllPrices(t *testing.T, setup Setup, setLast func(h Harness, p market.Pair, last string)) {
+func RunAllPrices(t *testing.T, setup Setup) {
 	ctx := context.Background()
 	t.Run("batch", func(t *testing.T) {
 		h := setup(t)
@@ -39,8 +39,8 @@ func RunAllPrices(t *testing.T, setup Setup, setLast func(h Harness, p market.Pa
 			t.Errorf("fake saw %d all_prices requests, want 1", n)
 		}
 
-		setLast(h, BTC, "12345.6")
-		setLast(h, ETH, "0")
+		h.Fake.SetLast(BTC, "12345.6")
+		h.Fake.SetLast(ETH, "0")
 		got, err = pl.AllPrices(ctx)
 		if err != nil {
 			t.Fatal(err)

@@ -1,0 +1,167 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync/atomic"
+	"time"
+
+	"github.com/cryptobot-dev/cryptobot/internal/config"
+	"github.com/cryptobot-dev/cryptobot/internal/format"
+	"github.com/cryptobot-dev/cryptobot/internal/store"
+	"github.com/cryptobot-dev/cryptobot/modules/core/admin"
+)
+
+// Store upkeep intervals.
+const (
+	storePingEvery   = 5 * time.Second
+	storeRepingEvery = time.Second // while the last ping failed
+	storePingTimeout = 2 * time.Second
+	pruneEvery       = time.Minute
+	pruneBatch       = 500
+)
+
+// storeHealth is the store's state for /readyz, written by openStore and the
+// ping loop so a probe never waits on the database.
+type storeHealth struct {
+	problem atomic.Pointer[string] // nil: reachable
+}
+
+func (h *storeHealth) set(err error) {
+	if err == nil {
+		h.problem.Store(nil)
+		return
+	}
+	s := err.Error()
+	h.problem.Store(&s)
+}
+
+func (h *storeHealth) get() (string, bool) {
+	if p := h.problem.Load(); p != nil {
+		return *p, false
+	}
+	return "ok", true
+}
+
+// openStore opens store.url. A Postgres server that cannot be reached is
+// retried with backoff while /readyz names the store; every other failure
+// (a path that cannot be written, a corrupt file, a newer schema, a second
+// process on the same SQLite file) is a configuration error: exit 2.
+func (a *app) openStore(ctx context.Context) (*store.Store, error) {
+	url := a.cfg.StoreURL()
+	log := a.log.With("component", "store")
+	for wait := time.Second; ; wait = min(wait*2, 30*time.Second) {
+		st, err := store.Open(ctx, url, store.Options{Registerer: a.metrics.Registry, Logger: log})
+		if err == nil {
+			a.storeHealth.set(nil)
+			info := st.Info()
+			log.Info("store open", "driver", info.Driver, "location", info.Location, "schema", info.SchemaVersion)
+			return st, nil
+		}
+		if !errors.Is(err, store.ErrUnavailable) {
+			return nil, &config.Error{Key: "store.url", Problem: err.Error()}
+		}
+		a.storeHealth.set(fmt.Errorf("unavailable, retrying: %w", err))
+		log.Error("store unavailable at start; retrying", "err", err, "in", wait.String())
+		select {
+		case <-ctx.Done():
+			return nil, fmt.Errorf("store: %w", ctx.Err())
+		case <-time.After(wait):
+		}
+	}
+}
+
+// keepStore pings the store for /readyz (more often while it fails, so
+// readiness comes back soon after the database does) and prunes settled
+// journal entries older than journal.retention, until ctx ends.
+func (a *app) keepStore(ctx context.Context) {
+	prune := time.NewTicker(pruneEvery)
+	defer prune.Stop()
+	ping := time.NewTimer(storePingEvery)
+	defer ping.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-ping.C:
+			pctx, cancel := context.WithTimeout(ctx, storePingTimeout)
+			err := a.store.Ping(pctx)
+			cancel()
+			if ctx.Err() != nil {
+				return
+			}
+			a.storeHealth.set(err)
+			next := storePingEvery
+			if err != nil {
+				next = storeRepingEvery
+			}
+			ping.Reset(next)
+		case <-prune.C:
+			a.pruneJournal(ctx)
+		}
+	}
+}
+
+// pruneJournal deletes settled entries older than journal.retention; the
+// store deletes in batches so no transaction holds the writer for long.
+func (a *app) pruneJournal(ctx context.Context) {
+	n, err := a.store.Prune(ctx, time.Now().Add(-a.cfg.Journal.Retention), pruneBatch)
+	if err != nil && ctx.Err() == nil {
+		a.log.Warn("journal prune failed", "err", err, "deleted", n)
+		return
+	}
+	if n > 0 {
+		a.log.Debug("journal pruned", "deleted", n)
+	}
+}
+
+// chatMigrator is the store method that moves a chat's state (alerts,
+// watchlists, digests) to the supergroup a group became.
+type chatMigrator interface {
+	MigrateChat(ctx context.Context, from, to int64) error
+}
+
+// migrateChat is telegram.Config.OnMigrate. It returns at once: the move
+// runs in the background with its own deadline. Until the store has
+// MigrateChat the migration is only logged.
+func (a *app) migrateChat(from, to int64) {
+	m, ok := any(a.store).(chatMigrator)
+	if !ok {
+		a.log.Info("chat migrated to a supergroup; no chat state to move", "from", from, "to", to)
+		return
+	}
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if err := m.MigrateChat(ctx, from, to); err != nil {
+			a.log.Error("moving chat state to the supergroup failed", "from", from, "to", to, "err", err)
+			return
+		}
+		a.log.Info("chat state moved to the supergroup", "from", from, "to", to)
+	}()
+}
+
+// storeFacts are the /status lines about the store.
+func (a *app) storeFacts(ctx context.Context) []admin.Fact {
+	info := a.store.Info()
+	facts := []admin.Fact{{Name: "store", Value: fmt.Sprintf("%s %s, schema %d", info.Driver, info.Location, info.SchemaVersion)}}
+	depth, oldest, err := a.store.JournalStats(ctx)
+	switch {
+	case err != nil:
+		facts = append(facts, admin.Fact{Name: "journal", Value: "unknown: " + err.Error()})
+	case depth == 0:
+		facts = append(facts, admin.Fact{Name: "journal", Value: "0 unanswered"})
+	default:
+		facts = append(facts, admin.Fact{Name: "journal", Value: fmt.Sprintf("%d unanswered, oldest %s", depth, format.Duration(time.Since(oldest)))})
+	}
+	return facts
+}
+
+// closeStore closes the store once everything that writes to it has stopped.
+func closeStore(st *store.Store, log *slog.Logger) {
+	if err := st.Close(); err != nil {
+		log.Warn("store close", "err", err)
+	}
+}
