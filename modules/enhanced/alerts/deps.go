@@ -2,6 +2,11 @@ package alerts
 
 import "github.com/cryptobot-dev/cryptobot/modules"
 
-// storeOf is the store in d. Until modules.Deps carries the store (BRIEF
-// addendum), there is none and the module is skipped at load.
-func storeOf(modules.Deps) Store { return nil }
+// storeOf is the store in d, or nil: a nil *store.Store must not become a
+// non-nil Store.
+func storeOf(d modules.Deps) Store {
+	if d.Store == nil {
+		return nil
+	}
+	return d.Store
+}
