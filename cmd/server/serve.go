@@ -13,6 +13,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/cryptobot-dev/cryptobot/flags"
 	"github.com/cryptobot-dev/cryptobot/internal/config"
 	"github.com/cryptobot-dev/cryptobot/internal/dispatch"
@@ -194,6 +196,12 @@ func (a *app) build(ctx context.Context, mods []modules.Info) error {
 	if err != nil {
 		return err
 	}
+	loaded, _ := a.router.Modules()
+	for _, l := range loaded {
+		if c, ok := l.Module.(interface{ Collectors() []prometheus.Collector }); ok {
+			a.metrics.Registry.MustRegister(c.Collectors()...) // a module's own metrics (the alerts runner's)
+		}
+	}
 	a.metrics.Init(a.knownLabels(infos))
 	return nil
 }
@@ -282,6 +290,7 @@ func (a *app) runTelegram(ctx context.Context) error {
 
 	a.webhookH = a.tg.WebhookHandler()
 	a.wired.Store(true)
+	go a.tg.DrainOutbox(ctx, a.store, time.Second) // alert firings and digests the store committed
 
 	// Intake runs until ctx ends; the identity and webhook are retried until they succeed.
 	intake, stopIntake := context.WithCancel(context.WithoutCancel(ctx))
