@@ -2,25 +2,19 @@ package alerts
 
 import (
 	"context"
-	"path/filepath"
 	"strconv"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/cryptobot-dev/cryptobot/internal/market"
-	"github.com/cryptobot-dev/cryptobot/internal/store"
 	"github.com/cryptobot-dev/cryptobot/modules"
 	"github.com/cryptobot-dev/cryptobot/modules/modulestest"
 )
 
 // The declared cost holds for the heaviest request: a full watchlist.
 func TestMemoryCost(t *testing.T) {
-	st, err := store.Open(t.Context(), "sqlite:"+filepath.Join(t.TempDir(), "bot.db"), store.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
+	st := openStore(t)
 	mkt := &watchMarket{fakeMarket: newFakeMarket()}
 	pairs := make([]string, 30)
 	for i := range pairs {

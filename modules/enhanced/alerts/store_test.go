@@ -11,11 +11,7 @@ import (
 
 // The module over the real store (SQLite): what the fake stands in for holds.
 func TestOverTheStore(t *testing.T) {
-	st, err := store.Open(t.Context(), "sqlite:"+filepath.Join(t.TempDir(), "bot.db"), store.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
+	st := openStore(t)
 	h := newHarness(t, Config{MaxPerChat: 2})
 	h.store = st
 	h.restart(Config{MaxPerChat: 2})
@@ -45,4 +41,15 @@ func TestOverTheStore(t *testing.T) {
 	if depth, _, err := st.OutboxStats(t.Context()); err != nil || depth != 3 {
 		t.Errorf("outbox depth %d, %v; want the two firings and one digest", depth, err)
 	}
+}
+
+// openStore opens a fresh SQLite store closed at cleanup.
+func openStore(t *testing.T) *store.Store {
+	t.Helper()
+	st, err := store.Open(t.Context(), "sqlite:"+filepath.Join(t.TempDir(), "bot.db"), store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	return st
 }
