@@ -29,6 +29,7 @@ import (
 	"github.com/cryptobot-dev/cryptobot/internal/telegram"
 	"github.com/cryptobot-dev/cryptobot/modules"
 	"github.com/cryptobot-dev/cryptobot/modules/core"
+	"github.com/cryptobot-dev/cryptobot/modules/core/settings"
 )
 
 // consoleChatID is the chat console mode speaks as; it counts as an admin chat.
@@ -45,7 +46,8 @@ type app struct {
 	gate    *flags.Gate
 	router  *dispatch.Router
 	store   *store.Store
-	tg      *telegram.Bot // nil in console mode
+	api     *telegram.BotClient // nil in console mode
+	tg      *telegram.Bot       // nil in console mode
 	started time.Time
 	opts    options
 
@@ -171,9 +173,21 @@ func (a *app) build(ctx context.Context, mods []modules.Info) error {
 	}
 
 	admins := cfg.Admin.ChatIDs
+	var groupAdmins settings.Admins // nil in console mode: no groups there
 	if cfg.Telegram.Mode == config.ModeConsole {
 		admins = append(admins, consoleChatID)
+	} else {
+		// NewBotClient does no I/O; /settings needs it for getChatMember
+		// before the transport starts.
+		a.api, err = telegram.NewBotClient(telegram.ClientConfig{
+			Token: cfg.Telegram.Token, APIURL: cfg.Telegram.APIURL, Metrics: a.metrics, Log: a.log.With("component", "telegram"),
+		})
+		if err != nil {
+			return fmt.Errorf("telegram client: %w", err)
+		}
+		groupAdmins = telegram.NewMemberCache(a.api, 0, 0)
 	}
+	prefs := settings.New(a.store, groupAdmins, a.log.With("component", "settings"))
 	a.router = dispatch.New(dispatch.Options{
 		Gate:         a.gate,
 		Guard:        a.guard,
@@ -182,8 +196,9 @@ func (a *app) build(ctx context.Context, mods []modules.Info) error {
 		SectionsWait: cfg.Price.SectionsWait,
 		Metrics:      a.metrics,
 		Log:          a.log.With("component", "dispatch"),
+		OnMembership: a.onMembership,
 	})
-	infos := append(core.Modules(a.router, a.router, a), mods...)
+	infos := append(core.WithSettings(a.router, a.router, a, prefs), mods...)
 	err = a.router.Load(infos, func(info modules.Info) modules.Deps {
 		return modules.Deps{
 			Log:    a.log.With("module", info.ID),
@@ -257,16 +272,12 @@ func (a *app) runTelegram(ctx context.Context) error {
 	if cfg.Telegram.Mode == config.ModeWebhook {
 		mode = telegram.ModeWebhook
 	}
-	api, err := telegram.NewBotClient(telegram.ClientConfig{
-		Token: cfg.Telegram.Token, APIURL: cfg.Telegram.APIURL, Metrics: a.metrics, Log: a.log.With("component", "telegram"),
-	})
-	if err != nil {
-		return fmt.Errorf("telegram client: %w", err)
-	}
+	api := a.api
 	var names []string
 	for _, c := range a.router.Commands() {
 		names = append(names, c.Name)
 	}
+	var err error
 	a.tg, err = telegram.New(telegram.Config{
 		Mode:          mode,
 		Workers:       cfg.Workers,

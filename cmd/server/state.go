@@ -117,30 +117,29 @@ func (a *app) pruneJournal(ctx context.Context) {
 	}
 }
 
-// chatMigrator is the store method that moves a chat's state (alerts,
-// watchlists, digests) to the supergroup a group became.
-type chatMigrator interface {
-	MigrateChat(ctx context.Context, from, to int64) error
-}
-
-// migrateChat is telegram.Config.OnMigrate. It returns at once: the move
-// runs in the background with its own deadline. Until the store has
-// MigrateChat the migration is only logged.
+// migrateChat is telegram.Config.OnMigrate: the chat's state (alerts,
+// watchlists, digests, settings) follows a group that became a supergroup.
+// It returns at once; the move runs in the background with its own deadline.
 func (a *app) migrateChat(from, to int64) {
-	m, ok := any(a.store).(chatMigrator)
-	if !ok {
-		a.log.Info("chat migrated to a supergroup; no chat state to move", "from", from, "to", to)
-		return
-	}
 	go func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
-		if err := m.MigrateChat(ctx, from, to); err != nil {
+		if err := a.store.MigrateChat(ctx, from, to); err != nil {
 			a.log.Error("moving chat state to the supergroup failed", "from", from, "to", to, "err", err)
 			return
 		}
 		a.log.Info("chat state moved to the supergroup", "from", from, "to", to)
 	}()
+}
+
+// onMembership is dispatch.Options.OnMembership: removed from a group or
+// blocked in private pauses the chat's alerts and digests; back again
+// resumes them.
+func (a *app) onMembership(ctx context.Context, chat int64, status string) {
+	gone := status == "kicked" || status == "left"
+	if err := a.store.SetChatBlocked(ctx, chat, gone); err != nil {
+		a.log.WarnContext(ctx, "chat blocked state not saved", "chat_id", chat, "blocked", gone, "err", err)
+	}
 }
 
 // storeFacts are the /status lines about the store.

@@ -168,7 +168,7 @@ type Admin struct {
 func Defaults() map[string]any {
 	return map[string]any{
 		"env":                           "production",
-		"workers":                       8,
+		"workers":                       32,
 		"queue_size":                    1024,
 		"reply_timeout":                 "5s",
 		"log_level":                     "info",

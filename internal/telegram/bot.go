@@ -54,7 +54,7 @@ type Rate struct {
 // Config configures a Bot. Zero values take the documented defaults.
 type Config struct {
 	Mode          Mode          // default ModePolling
-	Workers       int           // default 8
+	Workers       int           // default 32: a worker waiting on a venue must not hold up cache hits
 	QueueSize     int           // default 1024
 	ReplyTimeout  time.Duration // intake to reply; default 5 s
 	Rate          Rate          // outbound limits
@@ -106,7 +106,7 @@ func (c Config) withDefaults() (Config, error) {
 	if c.Mode == "" {
 		c.Mode = ModePolling
 	}
-	def(&c.Workers, 8)
+	def(&c.Workers, 32)
 	def(&c.QueueSize, 1024)
 	def(&c.UnreachableSize, 10000)
 	defD(&c.ReplyTimeout, 5*time.Second)

@@ -54,7 +54,7 @@ func TestNewConfig(t *testing.T) {
 	t.Run("defaults", func(t *testing.T) {
 		b, _ := newUnstarted(t, Config{WebhookSecret: testSecret}, newFakeAPI(), &recorder{})
 		c := b.cfg
-		if c.Mode != ModePolling || c.PollTimeout != DefaultPollTimeout || c.Workers != 8 || c.QueueSize != 1024 || c.ReplyTimeout != 5*time.Second ||
+		if c.Mode != ModePolling || c.PollTimeout != DefaultPollTimeout || c.Workers != 32 || c.QueueSize != 1024 || c.ReplyTimeout != 5*time.Second ||
 			c.MaxBody != 1<<20 || c.Rate.Global != 30 || c.Rate.PerChat != 1 || c.Rate.PerGroup != 20.0/60 || c.StallAfter != 10*time.Second {
 			t.Errorf("defaults not applied: %+v", c)
 		}
