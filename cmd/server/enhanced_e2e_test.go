@@ -58,7 +58,12 @@ func TestPriceSectionsFailOverWithCore(t *testing.T) {
 	b := startBot(t, "polling", "CRYPTOBOT_ENV=staging", sectionsTime)
 	b.venues.Binance.Fail(http.StatusServiceUnavailable, 10_000)
 	got := b.ask(111, "/price btc")
-	for _, want := range []string{"· Bybit", "OI $", "Funding", "📊"} {
+	// Bybit is next in the order, but a venue slow to answer on a loaded
+	// machine loses its share of the deadline to OKX: either is failover.
+	if strings.Contains(got, "· Binance") || !strings.Contains(got, "· Bybit") && !strings.Contains(got, "· OKX") {
+		t.Errorf("/price with Binance down is not from another venue:\n%s", got)
+	}
+	for _, want := range []string{"OI $", "Funding", "📊"} {
 		if !strings.Contains(got, want) {
 			t.Errorf("/price with Binance down lacks %q:\n%s", want, got)
 		}
