@@ -79,6 +79,9 @@ type Reply struct {
 	// (text, or photo for a photo reply) instead of sending a new one.
 	Edit  bool
 	Toast string // on a reply to a Callback: the short note shown (≤ 200 characters, plain text)
+	// Silent sends without a notification sound (disable_notification),
+	// for messages the bot sends on its own, such as alerts in a quiet chat.
+	Silent bool
 	// Inline answers an InlineQuery; nil answers with no results.
 	Inline *InlineAnswer
 }

@@ -139,6 +139,7 @@ type Send struct {
 	ReplyTo  int64 // reply to this message (sent anyway if it is gone); 0 for none
 	ThreadID int64 // forum topic; 0 for none or General
 	Keyboard Keyboard
+	Silent   bool // disable_notification
 }
 
 // Keyboard is an inline keyboard: rows of buttons; nil for none.

@@ -183,7 +183,8 @@ func (c *BotClient) SendMessage(ctx context.Context, m OutMessage) error {
 		Thread    int64        `json:"message_thread_id,omitempty"`
 		Reply     *replyParams `json:"reply_parameters,omitempty"`
 		Markup    *markup      `json:"reply_markup,omitempty"`
-	}{m.ChatID, m.Text, m.ParseMode, noPreview, m.ThreadID, m.replyParams(), m.Keyboard.markup()}, nil)
+		Silent    bool         `json:"disable_notification,omitempty"`
+	}{m.ChatID, m.Text, m.ParseMode, noPreview, m.ThreadID, m.replyParams(), m.Keyboard.markup(), m.Silent}, nil)
 }
 
 // linkPreview is LinkPreviewOptions: prices need no link previews.

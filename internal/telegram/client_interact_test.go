@@ -88,3 +88,17 @@ func TestBotClientInteraction(t *testing.T) {
 		t.Errorf("updates %+v, %v", ups, err)
 	}
 }
+
+func TestClientSendsSilently(t *testing.T) {
+	f := newBCFixture(t, telegramtest.Options{})
+	ctx := t.Context()
+	for _, silent := range []bool{false, true} {
+		if err := f.c.SendMessage(ctx, OutMessage{ChatID: 42, Text: "alert", Send: Send{Silent: silent}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	sent := f.srv.Sent()
+	if len(sent) != 2 || sent[0].Silent || !sent[1].Silent {
+		t.Errorf("disable_notification as the fake saw it: %+v", sent)
+	}
+}

@@ -9,8 +9,7 @@ import (
 	"github.com/cryptobot-dev/cryptobot/modules"
 )
 
-// OutboxMessage is one unsent outbox row. Silent is not honoured yet:
-// OutMessage has no disable_notification.
+// OutboxMessage is one unsent outbox row; Silent sends it without a sound.
 type OutboxMessage = store.OutMessage
 
 // Outbox is the store's outbox as the drainer uses it: messages the bot
@@ -129,7 +128,7 @@ func (b *Bot) sendChatOutbox(ctx context.Context, ob Outbox, msgs []OutboxMessag
 		}
 		d := &delivery{req: modules.Request{ChatID: m.ChatID, ChatType: chatType}, chat: m.ChatID, deadline: time.Now().Add(outboxRetryWindow)}
 		sctx, cancel := context.WithTimeout(ctx, 2*outboxRetryWindow)
-		err := b.out.sendReply(sctx, d, modules.Reply{Text: m.Text})
+		err := b.out.sendReply(sctx, d, modules.Reply{Text: m.Text, Silent: m.Silent})
 		cancel()
 		switch {
 		case err == nil:

@@ -183,3 +183,16 @@ func TestOutboxDrainerPollsUntilCancelled(t *testing.T) {
 		<-done
 	})
 }
+
+func TestOutboxSilentMessagesGoWithoutSound(t *testing.T) {
+	api := newFakeAPI()
+	b, _ := newUnstarted(t, testConfig(), api, &recorder{})
+	msgs := outboxMessages(2, 1, 2)
+	msgs[1].Silent = true
+	b.drainOutbox(t.Context(), newFakeOutbox(msgs...))
+	for _, it := range api.sentItems() {
+		if it.msg.Silent != (it.msg.ChatID == 2) {
+			t.Errorf("chat %d sent with Silent=%v; only the second message is silent", it.msg.ChatID, it.msg.Silent)
+		}
+	}
+}

@@ -164,7 +164,7 @@ func (s *sender) sendReply(ctx context.Context, d *delivery, reply modules.Reply
 	}
 	parts, n := len(chunks), 0
 	next := func() Send {
-		o := Send{ThreadID: d.req.ThreadID}
+		o := Send{ThreadID: d.req.ThreadID, Silent: reply.Silent}
 		if n == 0 && d.req.Callback == nil {
 			o.ReplyTo = d.req.MessageID // a press's message is ours: no reply to it
 		}

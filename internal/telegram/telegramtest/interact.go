@@ -284,12 +284,13 @@ func (s *Server) newQuery() string {
 type outgoing struct {
 	thread, replyTo int64
 	keyboard        *Keyboard
+	silent          bool
 }
 
 // sendOptions reads message_thread_id, reply_parameters and reply_markup
 // of a send to chat with the real server's checks.
 func (s *Server) sendOptions(chat int64, p params) (outgoing, *apiError) {
-	var o outgoing
+	o := outgoing{silent: p.flag("disable_notification")}
 	thread, e := p.integer("message_thread_id", 0)
 	if e != nil {
 		return o, e

@@ -467,7 +467,7 @@ func (s *Server) sendMessage(w http.ResponseWriter, _ *http.Request, p params) *
 	s.store(msg, nil)
 	s.record(SentMessage{Method: "sendMessage", MessageID: msg.MessageID, ChatID: chat, Text: text, ParseMode: mode,
 		LinkPreviewDisabled: preview.IsDisabled || p.flag("disable_web_page_preview"),
-		ReplyTo:             o.replyTo, ThreadID: o.thread, Buttons: o.keyboard.rows(), Time: time.Now()})
+		ReplyTo:             o.replyTo, ThreadID: o.thread, Buttons: o.keyboard.rows(), Silent: o.silent, Time: time.Now()})
 	writeResult(w, msg)
 	return nil
 }

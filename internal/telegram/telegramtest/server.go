@@ -128,6 +128,7 @@ type SentMessage struct {
 	ReplyTo             int64      `json:"reply_to,omitempty"`   // reply_parameters.message_id
 	ThreadID            int64      `json:"thread_id,omitempty"`  // message_thread_id
 	Buttons             [][]Button `json:"buttons,omitempty"`    // the inline keyboard
+	Silent              bool       `json:"silent,omitempty"`     // disable_notification
 	Time                time.Time  `json:"time"`
 }
 

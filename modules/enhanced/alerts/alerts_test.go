@@ -328,3 +328,20 @@ func TestCrossingRightAfterCreation(t *testing.T) {
 	h.prices(btc, 98_200)
 	wantSent(t, h, 1, 1, "now 98,200")
 }
+
+func TestQuietChatsGetSilentAlerts(t *testing.T) {
+	h := newHarness(t, Config{})
+	h.st.quiet = map[int64]bool{2: true}
+	h.cmd(1, "/alert btc above 98k")
+	h.cmd(2, "/alert btc above 98k")
+	h.prices(btc, 97_000, 98_100)
+	wantSent(t, h, 1, 1, "above 98,000")
+	wantSent(t, h, 2, 1, "above 98,000")
+	h.st.mu.Lock()
+	defer h.st.mu.Unlock()
+	for _, m := range h.st.outbox {
+		if m.Silent != (m.ChatID == 2) {
+			t.Errorf("chat %d's alert has Silent=%v; only chat 2 asked for silence", m.ChatID, m.Silent)
+		}
+	}
+}

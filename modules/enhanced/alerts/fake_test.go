@@ -30,6 +30,7 @@ type fakeStore struct {
 	digests  map[int64]DigestRow
 	failFire int // Fire calls still to fail
 	fires    int
+	quiet    map[int64]bool // chats whose settings ask for silent alerts
 }
 
 func newFakeStore() *fakeStore {
@@ -457,4 +458,11 @@ func (h *harness) prices(p market.Pair, vs ...float64) {
 		h.mkt.set(p, v)
 		h.tick(2 * time.Second)
 	}
+}
+
+// ChatSettings makes the chats in s.quiet ask for silent alerts.
+func (s *fakeStore) ChatSettings(_ context.Context, chat int64) (Settings, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return Settings{Silent: s.quiet[chat]}, nil
 }

@@ -328,8 +328,10 @@ func (r *runner) persist(ctx context.Context) {
 		return
 	}
 	batch := make([]Firing, len(r.retry))
+	quiet := map[int64]bool{}
 	for i := range r.retry {
 		batch[i] = r.retry[i].Firing
+		batch[i].Message.Silent = r.m.silent(ctx, batch[i].Message.ChatID, quiet)
 	}
 	fired, err := r.m.st.Fire(ctx, batch)
 	if err != nil {
@@ -377,6 +379,18 @@ type pending struct {
 	kind    string
 	at      time.Time
 	restore rule.Alert
+}
+
+// silent reports whether chat asked for alerts without a sound (/settings),
+// remembering the answer in seen for the rest of the batch. A failed read
+// is not silent: an alert heard is better than one missed.
+func (m *Module) silent(ctx context.Context, chat int64, seen map[int64]bool) bool {
+	if s, ok := seen[chat]; ok {
+		return s
+	}
+	cs, err := m.st.ChatSettings(ctx, chat)
+	seen[chat] = err == nil && cs.Silent
+	return seen[chat]
 }
 
 // stored is f for the store. The trigger is unique per crossing: the same

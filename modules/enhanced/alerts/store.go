@@ -14,6 +14,7 @@ type (
 	Firing      = store.Firing
 	OutMessage  = store.OutMessage
 	DigestRow   = store.DigestRow
+	Settings    = store.ChatSettings
 )
 
 var _ Store = (*store.Store)(nil)
@@ -37,4 +38,6 @@ type Store interface {
 	DeleteDigest(ctx context.Context, chatID int64) error
 	Digests(ctx context.Context) ([]DigestRow, error)
 	MarkDigestSent(ctx context.Context, chatID int64, at time.Time) error
+
+	ChatSettings(ctx context.Context, chatID int64) (Settings, error) // /settings: Silent alerts
 }
