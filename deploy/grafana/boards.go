@@ -247,14 +247,7 @@ func upstreams() board {
 				perSecond("Chat migrations / s", 8, "", "cryptobot_telegram_chat_migrations_total",
 					"Replies resent to the supergroup a group became (migrate_to_chat_id)."),
 			}},
-			{title: "Telegram interactions", panels: []panel{
-				perSecond("Button presses / s by outcome", 8, "outcome", "cryptobot_telegram_callbacks_total",
-					"Callback queries by how they were answered: answered, rate_limited, late, expired, failed."),
-				perSecond("Inline queries / s by outcome", 8, "outcome", "cryptobot_telegram_inline_queries_total",
-					"Inline queries by how they were answered: answered, empty, expired, failed."),
-				perSecond("Message edits / s by outcome", 8, "outcome", "cryptobot_telegram_edits_total",
-					"Messages edited in place after a press: ok, not_modified, too_old, failed."),
-			}},
+			interactionsRow(),
 			{title: "Exchanges", panels: []panel{
 				{title: "Requests / s by venue", unit: "reqps", w: 8, h: 8,
 					targets: []target{{expr: sumRate("venue", ex), legend: "{{venue}}"}}},
@@ -305,6 +298,19 @@ func upstreams() board {
 			}},
 		},
 	}
+}
+
+// interactionsRow is buttons and inline mode: each counter by outcome.
+func interactionsRow() row {
+	var ps []panel
+	for _, c := range []struct{ title, metric, outcomes string }{
+		{"Button presses / s by outcome", "cryptobot_telegram_callbacks_total", "Callback queries by how they were answered: answered, rate_limited, late, expired, failed."},
+		{"Inline queries / s by outcome", "cryptobot_telegram_inline_queries_total", "Inline queries by how they were answered: answered, empty, expired, failed."},
+		{"Message edits / s by outcome", "cryptobot_telegram_edits_total", "Messages edited in place after a press: ok, not_modified, too_old, failed."},
+	} {
+		ps = append(ps, perSecond(c.title, 8, "outcome", c.metric, c.outcomes))
+	}
+	return row{title: "Telegram interactions", panels: ps}
 }
 
 func rollout() board {
