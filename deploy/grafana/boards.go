@@ -25,6 +25,8 @@ const (
 	backlogAge  = 30   // CryptobotJournalBacklog, seconds
 	staleAge    = 10   // CryptobotStaleData: p99 age of data served, seconds
 	rejectRate  = 0.05 // CryptobotExchangeRejecting, per second and venue
+	outboxAge   = 60   // CryptobotOutboxBacklog, seconds
+	tickAge     = 30   // CryptobotAlertsStalled, seconds since the last tick
 )
 
 func overview() board {
@@ -105,8 +107,69 @@ func overview() board {
 					targets: []target{{expr: quantile(0.95, "route", "cryptobot_http_request_duration_seconds"), legend: "{{route}}"}}},
 			}},
 			journalRow(),
+			alertsRow(),
 		},
 	}
+}
+
+// alertsRow is the alerts module and the outbox its firings and digests go
+// through. The store's outbox gauges are read at scrape (shared by
+// replicas: max); the module's are what its runner saw at its last tick.
+// Module series exist only while enhanced.alerts is loaded.
+func alertsRow() row {
+	return row{title: "Alerts / outbox", panels: []panel{
+		{kind: statPanel, title: "Live alerts", unit: "short", w: 4, h: 4,
+			description: "Alerts the runner evaluates (armed or cooling down).",
+			targets:     []target{{expr: "sum(" + sel("cryptobot_alerts_live") + ")"}}},
+		{kind: statPanel, title: "Since last alerts tick", unit: "s", w: 4, h: 4,
+			description: "CryptobotAlertsStalled fires above 30 s.",
+			thresholds:  []step{base("green"), at("red", tickAge)},
+			targets:     []target{{expr: "time() - max(" + sel("cryptobot_alerts_last_tick_timestamp_seconds") + ")"}}},
+		{kind: statPanel, title: "Outbox messages waiting", unit: "short", w: 4, h: 4,
+			targets: []target{{expr: "max(" + sel("cryptobot_store_outbox_depth") + ")"}}},
+		{kind: statPanel, title: "Oldest unsent message", unit: "s", w: 4, h: 4,
+			thresholds: []step{base("green"), at("red", outboxAge)},
+			targets:    []target{{expr: "max(" + sel("cryptobot_store_outbox_oldest_age_seconds") + ")"}}},
+		{kind: statPanel, title: "Alerts fired (1h)", unit: "short", w: 4, h: 4,
+			targets: []target{{expr: "sum(increase(" + sel("cryptobot_store_alerts_fired_total") + "[1h]))"}}},
+		{kind: statPanel, title: "Digests sent (1h)", unit: "short", w: 4, h: 4,
+			targets: []target{{expr: "sum(increase(" + sel("cryptobot_alerts_digests_sent_total") + "[1h]))"}}},
+		{title: "Live alerts by kind and state", unit: "short", w: 12, h: 8, min: ptr(0),
+			targets: []target{{expr: "sum by (kind, state) (" + sel("cryptobot_alerts") + ")", legend: "{{kind}} {{state}}"}}},
+		{title: "Alerts created and fired / s by kind", unit: "reqps", w: 12, h: 8, min: ptr(0),
+			description: "fired (store): firings committed with their outbox message, all kinds.",
+			targets: []target{
+				{expr: sumRate("kind", "cryptobot_alerts_created_total"), legend: "created {{kind}}"},
+				{expr: sumRate("kind", "cryptobot_alerts_fired_total"), legend: "fired {{kind}}"},
+				{expr: sumRate("", "cryptobot_store_alerts_fired_total"), legend: "fired (store)"},
+			}},
+		{title: "Outbox depth", unit: "short", w: 8, h: 8, min: ptr(0),
+			targets: []target{
+				{expr: "max(" + sel("cryptobot_store_outbox_depth") + ")", legend: "store"},
+				{expr: "max(" + sel("cryptobot_outbox_depth") + ")", legend: "runner"},
+			}},
+		{title: "Oldest unsent outbox message age", unit: "s", w: 8, h: 8, min: ptr(0),
+			description:    "CryptobotOutboxBacklog fires above 60 s: firings and digests are committed but not delivered.",
+			thresholds:     []step{base("green"), at("red", outboxAge)},
+			thresholdLines: true,
+			targets: []target{
+				{expr: "max(" + sel("cryptobot_store_outbox_oldest_age_seconds") + ")", legend: "store"},
+				{expr: "max(" + sel("cryptobot_outbox_oldest_age_seconds") + ")", legend: "runner"},
+			}},
+		{title: "Evaluation lag p50 / p99", unit: "s", w: 8, h: 8, min: ptr(0),
+			description: "From the observation that fired an alert to its outbox commit.",
+			targets: []target{
+				{expr: quantile(0.50, "", "cryptobot_alerts_evaluation_lag_seconds"), legend: "p50"},
+				{expr: quantile(0.99, "", "cryptobot_alerts_evaluation_lag_seconds"), legend: "p99"},
+			}},
+		{title: "Seconds since last evaluation tick", unit: "s", w: 8, h: 8, min: ptr(0),
+			thresholds:     []step{base("green"), at("red", tickAge)},
+			thresholdLines: true,
+			targets:        []target{{expr: "time() - max(" + sel("cryptobot_alerts_last_tick_timestamp_seconds") + ")", legend: "since tick"}}},
+		perSecond("Runner errors / s by stage", 8, "stage", "cryptobot_alerts_tick_errors_total",
+			"Runner steps that failed: price, funding or open-interest reads, firing, updates, loads, digests, outbox stats."),
+		perSecond("Digests sent / s", 8, "", "cryptobot_alerts_digests_sent_total", "Daily digests enqueued to the outbox."),
+	}}
 }
 
 // journalRow is the state store and its update journal: every accepted
@@ -184,6 +247,7 @@ func upstreams() board {
 				perSecond("Chat migrations / s", 8, "", "cryptobot_telegram_chat_migrations_total",
 					"Replies resent to the supergroup a group became (migrate_to_chat_id)."),
 			}},
+			interactionsRow(),
 			{title: "Exchanges", panels: []panel{
 				{title: "Requests / s by venue", unit: "reqps", w: 8, h: 8,
 					targets: []target{{expr: sumRate("venue", ex), legend: "{{venue}}"}}},
@@ -234,6 +298,19 @@ func upstreams() board {
 			}},
 		},
 	}
+}
+
+// interactionsRow is buttons and inline mode: each counter by outcome.
+func interactionsRow() row {
+	var ps []panel
+	for _, c := range []struct{ title, metric, outcomes string }{
+		{"Button presses / s by outcome", "cryptobot_telegram_callbacks_total", "Callback queries by how they were answered: answered, rate_limited, late, expired, failed."},
+		{"Inline queries / s by outcome", "cryptobot_telegram_inline_queries_total", "Inline queries by how they were answered: answered, empty, expired, failed."},
+		{"Message edits / s by outcome", "cryptobot_telegram_edits_total", "Messages edited in place after a press: ok, not_modified, too_old, failed."},
+	} {
+		ps = append(ps, perSecond(c.title, 8, "outcome", c.metric, c.outcomes))
+	}
+	return row{title: "Telegram interactions", panels: ps}
 }
 
 func rollout() board {

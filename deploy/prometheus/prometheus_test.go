@@ -20,7 +20,7 @@ func TestPromtool(t *testing.T) {
 		want string
 	}{
 		{"check config", []string{"check", "config", "prometheus.yml"}, "SUCCESS: prometheus.yml is valid prometheus config file syntax"},
-		{"check rules", []string{"check", "rules", "alerts.yml"}, "SUCCESS: 14 rules found"},
+		{"check rules", []string{"check", "rules", "alerts.yml"}, "SUCCESS: 16 rules found"},
 		{"test rules", []string{"test", "rules", "alerts_test.yml"}, "SUCCESS"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -112,8 +112,8 @@ func TestAlertRules(t *testing.T) {
 		names = append(names, r.Alert)
 	}
 	sort.Strings(names)
-	want := []string{"AllVenuesFailing", "BotDown", "CommandErrorRatio", "CryptobotExchangeRejecting", "CryptobotJournalBacklog", "CryptobotStaleData",
-		"CryptobotStoreErrors", "FlagFilesInvalid", "MemoryHigh", "RepliesLateOrFailed", "Shedding", "TelegramRateLimitStorm", "UpdatesNotAnswered", "VenueFailing"}
+	want := []string{"AllVenuesFailing", "BotDown", "CommandErrorRatio", "CryptobotAlertsStalled", "CryptobotExchangeRejecting", "CryptobotJournalBacklog",
+		"CryptobotOutboxBacklog", "CryptobotStaleData", "CryptobotStoreErrors", "FlagFilesInvalid", "MemoryHigh", "RepliesLateOrFailed", "Shedding", "TelegramRateLimitStorm", "UpdatesNotAnswered", "VenueFailing"}
 	if !slices.Equal(names, want) {
 		t.Errorf("alerts %v, want %v", names, want)
 	}

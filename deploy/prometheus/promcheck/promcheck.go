@@ -1,7 +1,8 @@
 // Package promcheck holds test helpers shared by the deploy/ tests: finding
 // and running the Prometheus 3 tools, and checking the metric selectors in
 // PromQL expressions against the collectors the bot registers
-// (internal/metrics, and the store, transport and market collectors),
+// (internal/metrics, the store, transport and market collectors, and the
+// alerts module's),
 // without linking the Prometheus server's PromQL parser into the bot's go.mod.
 package promcheck
 
@@ -23,6 +24,7 @@ import (
 	"github.com/cryptobot-dev/cryptobot/internal/metrics"
 	"github.com/cryptobot-dev/cryptobot/internal/store"
 	"github.com/cryptobot-dev/cryptobot/internal/telegram"
+	"github.com/cryptobot-dev/cryptobot/modules/enhanced/alerts"
 )
 
 // Module and Version pin the Prometheus the tests run: the major version
@@ -128,7 +130,7 @@ var fqNameRE = regexp.MustCompile(`fqName: "([^"]+)"`)
 // Metrics lists the metric names the bot exposes, plus Prometheus' own
 // `up`: the shared collectors of metrics.New and those the store, the
 // Telegram transport and the market register themselves on that registry,
-// as cmd/server wires them. Names come from the registry's descriptors, so
+// and the alerts module's, as cmd/server wires them. Names come from the registry's descriptors, so
 // vector collectors count even before any label values exist.
 func Metrics() map[string]bool {
 	m := metrics.New("test", "test")
@@ -143,6 +145,13 @@ func Metrics() map[string]bool {
 		panic(fmt.Sprintf("promcheck: telegram transport: %v", err))
 	}
 	market.New(market.Options{Metrics: m})
+	// cmd/server registers a loaded module's Collectors; New builds them
+	// without a store or market.
+	a, err := alerts.New(alerts.Options{})
+	if err != nil {
+		panic(fmt.Sprintf("promcheck: alerts module: %v", err))
+	}
+	m.Registry.MustRegister(a.Collectors()...)
 	known := names(m.Registry)
 	known["up"] = true
 	return known
