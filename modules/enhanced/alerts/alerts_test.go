@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/cryptobot-dev/cryptobot/internal/market"
+	"github.com/cryptobot-dev/cryptobot/modules"
+	"github.com/cryptobot-dev/cryptobot/modules/callback"
 	"github.com/cryptobot-dev/cryptobot/modules/modulestest"
 )
 
@@ -343,5 +345,43 @@ func TestQuietChatsGetSilentAlerts(t *testing.T) {
 		if m.Silent != (m.ChatID == 2) {
 			t.Errorf("chat %d's alert has Silent=%v; only chat 2 asked for silence", m.ChatID, m.Silent)
 		}
+	}
+}
+
+func TestAlertsListDeleteButtons(t *testing.T) {
+	h := newHarness(t, Config{})
+	h.cmd(1, "/alert btc above 98k")
+	h.cmd(1, "/alert btc below 90k")
+	handler := func(name string) modules.Handler {
+		for _, c := range h.m.Commands() {
+			if c.Name == name {
+				return c.Handler
+			}
+		}
+		t.Fatalf("no /%s", name)
+		return nil
+	}
+	list, err := handler("alerts").Handle(t.Context(), modules.Request{ChatID: 1, Command: "alerts", ChatType: "private"})
+	if err != nil || len(list.Buttons) != 2 || len(list.Buttons[1]) != 2 {
+		t.Fatalf("/alerts keyboard %+v, %v", list.Buttons, err)
+	}
+	if list.Buttons[0][0].Text != callback.RefreshLabel || list.Buttons[1][0].Text != "❌ #1" {
+		t.Fatalf("buttons %+v", list.Buttons)
+	}
+	p, err := callback.Decode(list.Buttons[1][0].Data)
+	if err != nil || p.Command != "unalert" {
+		t.Fatalf("❌ decodes to %+v, %v", p, err)
+	}
+	// The press as the router hands it over: /unalert 1 from the list's message.
+	got, err := handler("unalert").Handle(t.Context(), modules.Request{ChatID: 1, Command: p.Command, Args: p.Args,
+		ChatType: "private", Callback: &modules.Callback{ID: "q", Data: list.Buttons[1][0].Data, MessageID: 5}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Toast != "🗑 Deleted alert #1." || strings.Contains(got.Text, "#1 ") || !strings.Contains(got.Text, "#2 BTC-USDT below 90,000") {
+		t.Errorf("after ❌ #1: toast %q, list %q", got.Toast, got.Text)
+	}
+	if len(got.Buttons) != 2 || len(got.Buttons[1]) != 1 {
+		t.Errorf("keyboard after the delete: %+v", got.Buttons)
 	}
 }

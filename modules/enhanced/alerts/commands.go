@@ -11,6 +11,7 @@ import (
 	"github.com/cryptobot-dev/cryptobot/internal/market"
 	"github.com/cryptobot-dev/cryptobot/internal/store"
 	"github.com/cryptobot-dev/cryptobot/modules"
+	"github.com/cryptobot-dev/cryptobot/modules/callback"
 	"github.com/cryptobot-dev/cryptobot/modules/enhanced/alerts/rule"
 	"github.com/cryptobot-dev/cryptobot/modules/reply"
 )
@@ -168,7 +169,24 @@ func (m *Module) unalert(ctx context.Context, req modules.Request) (modules.Repl
 		}
 		m.send(op{remove: del})
 	}
-	return text(unalertText(u.All, del, missing))
+	done := unalertText(u.All, del, missing)
+	if req.Callback == nil {
+		return text(done)
+	}
+	// A ❌ under /alerts: redraw the list in place, the outcome as a toast.
+	rep, err := m.list(ctx, req)
+	rep.Toast = toast(done)
+	return rep, err
+}
+
+// toast is a reply's first line as plain text, short enough for a toast.
+func toast(s string) string {
+	s, _, _ = strings.Cut(s, "\n")
+	s = html.UnescapeString(strings.NewReplacer("<code>", "", "</code>", "").Replace(s))
+	if r := []rune(s); len(r) > 190 {
+		s = string(r[:190]) + "…"
+	}
+	return s
 }
 
 func unalertText(all bool, del, missing []int64) string {
@@ -204,7 +222,8 @@ func (m *Module) list(ctx context.Context, req modules.Request) (modules.Reply, 
 		return modules.Reply{}, fmt.Errorf("alerts: list: %w", err)
 	}
 	if len(rows) == 0 {
-		return text("No alerts in this chat. Set one with <code>/alert btc above 98k</code>.")
+		return modules.Reply{Text: "No alerts in this chat. Set one with <code>/alert btc above 98k</code>.",
+			Buttons: callback.Keyboard(callback.Refresh("alerts"))}, nil
 	}
 	as := make([]rule.Alert, 0, len(rows))
 	for _, row := range rows {
@@ -227,5 +246,25 @@ func (m *Module) list(ctx context.Context, req modules.Request) (modules.Reply, 
 	for i, a := range as {
 		lines = append(lines, rule.ListLine(a, readings[i], now, nil))
 	}
-	return text(strings.Join(lines, "\n"))
+	return modules.Reply{Text: strings.Join(lines, "\n"), Buttons: listButtons(as)}, nil
+}
+
+// listButtons is /alerts' keyboard: Refresh, then a ❌ per alert, four to a
+// row (Telegram allows 100 buttons; the per-chat limit is 50 alerts).
+func listButtons(as []rule.Alert) [][]modules.Button {
+	rows := [][]modules.Button{callback.Refresh("alerts")}
+	var row []modules.Button
+	for _, a := range as {
+		id := strconv.FormatInt(a.ID, 10)
+		if b, ok := callback.Button("❌ #"+id, "unalert", id); ok {
+			row = append(row, b)
+		}
+		if len(row) == 4 {
+			rows, row = append(rows, row), nil
+		}
+	}
+	if len(row) > 0 {
+		rows = append(rows, row)
+	}
+	return callback.Keyboard(rows...)
 }
