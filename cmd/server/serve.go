@@ -143,20 +143,8 @@ func (a *app) build(ctx context.Context, mods []modules.Info) error {
 	}
 	a.guard = guard
 
-	hc := &http.Client{Timeout: cfg.Exchanges.Timeout, Transport: newTransport()}
-	var exchanges []market.Exchange
-	for _, name := range cfg.Exchanges.Order {
-		switch name {
-		case "binance":
-			exchanges = append(exchanges, binance.New(binance.Config{SpotURL: cfg.Exchanges.Binance.SpotURL, FuturesURL: cfg.Exchanges.Binance.FuturesURL, HTTP: hc, Metrics: a.metrics}))
-		case "bybit":
-			exchanges = append(exchanges, bybit.New(bybit.Config{BaseURL: cfg.Exchanges.Bybit.URL, HTTP: hc, Metrics: a.metrics}))
-		case "okx":
-			exchanges = append(exchanges, okx.New(okx.Config{BaseURL: cfg.Exchanges.OKX.URL, HTTP: hc, Metrics: a.metrics}))
-		}
-	}
 	a.market = market.New(market.Options{
-		Exchanges: exchanges, TTL: cfg.Cache.TTL, Metrics: a.metrics, Log: a.log.With("component", "market"),
+		Exchanges: a.exchanges(), TTL: cfg.Cache.TTL, Metrics: a.metrics, Log: a.log.With("component", "market"),
 		Freshness: market.Freshness{StaleLimit: cfg.Cache.StaleLimit, RefreshLead: cfg.Cache.RefreshLead, HotWindow: cfg.Cache.HotWindow},
 	})
 
@@ -173,19 +161,12 @@ func (a *app) build(ctx context.Context, mods []modules.Info) error {
 	}
 
 	admins := cfg.Admin.ChatIDs
-	var groupAdmins settings.Admins // nil in console mode: no groups there
 	if cfg.Telegram.Mode == config.ModeConsole {
 		admins = append(admins, consoleChatID)
-	} else {
-		// NewBotClient does no I/O; /settings needs it for getChatMember
-		// before the transport starts.
-		a.api, err = telegram.NewBotClient(telegram.ClientConfig{
-			Token: cfg.Telegram.Token, APIURL: cfg.Telegram.APIURL, Metrics: a.metrics, Log: a.log.With("component", "telegram"),
-		})
-		if err != nil {
-			return fmt.Errorf("telegram client: %w", err)
-		}
-		groupAdmins = telegram.NewMemberCache(a.api, 0, 0)
+	}
+	groupAdmins, err := a.groupAdmins()
+	if err != nil {
+		return err
 	}
 	prefs := settings.New(a.store, groupAdmins, a.log.With("component", "settings"))
 	a.router = dispatch.New(dispatch.Options{
@@ -219,6 +200,42 @@ func (a *app) build(ctx context.Context, mods []modules.Info) error {
 	}
 	a.metrics.Init(a.knownLabels(infos))
 	return nil
+}
+
+// exchanges builds the venue clients in failover order.
+func (a *app) exchanges() []market.Exchange {
+	cfg := a.cfg.Exchanges
+	hc := &http.Client{Timeout: cfg.Timeout, Transport: newTransport()}
+	var out []market.Exchange
+	for _, name := range cfg.Order {
+		switch name {
+		case market.Binance:
+			out = append(out, binance.New(binance.Config{SpotURL: cfg.Binance.SpotURL, FuturesURL: cfg.Binance.FuturesURL, HTTP: hc, Metrics: a.metrics}))
+		case market.Bybit:
+			out = append(out, bybit.New(bybit.Config{BaseURL: cfg.Bybit.URL, HTTP: hc, Metrics: a.metrics}))
+		case market.OKX:
+			out = append(out, okx.New(okx.Config{BaseURL: cfg.OKX.URL, HTTP: hc, Metrics: a.metrics}))
+		}
+	}
+	return out
+}
+
+// groupAdmins builds the Bot API client early, since /settings checks group
+// administrators with getChatMember (cached) before the transport starts;
+// NewBotClient does no I/O. Console mode has no groups and no client.
+func (a *app) groupAdmins() (settings.Admins, error) {
+	cfg := a.cfg.Telegram
+	if a.cfg.Telegram.Mode == config.ModeConsole {
+		return nil, nil
+	}
+	api, err := telegram.NewBotClient(telegram.ClientConfig{
+		Token: cfg.Token, APIURL: cfg.APIURL, Metrics: a.metrics, Log: a.log.With("component", "telegram"),
+	})
+	if err != nil {
+		return nil, fmt.Errorf("telegram client: %w", err)
+	}
+	a.api = api
+	return telegram.NewMemberCache(api, 0, 0), nil
 }
 
 // knownLabels lists the label values this configuration can produce.

@@ -29,6 +29,9 @@ const (
 	tickAge     = 30   // CryptobotAlertsStalled, seconds since the last tick
 )
 
+// overview is the Overview dashboard. It is one long literal on purpose: a
+// dashboard reads top to bottom as its rows do, and splitting it would only
+// scatter the layout an operator reviews as a whole.
 func overview() board {
 	answered := `outcome=~"sent|late"`
 	return board{
@@ -210,6 +213,8 @@ func journalRow() row {
 	}}
 }
 
+// upstreams is the Upstreams dashboard; one literal for the reason given at
+// overview.
 func upstreams() board {
 	const tg, ex, cache = "cryptobot_telegram_requests_total", "cryptobot_exchange_requests_total", "cryptobot_market_cache_requests_total"
 	// unknown_symbol is a valid answer from a healthy venue, not a failure.
