@@ -9,6 +9,7 @@ import (
 
 	flags "github.com/cryptobot-dev/cryptobot/flags/flagkey"
 	"github.com/cryptobot-dev/cryptobot/internal/market"
+	"github.com/cryptobot-dev/cryptobot/internal/store"
 	"github.com/cryptobot-dev/cryptobot/modules"
 	"github.com/cryptobot-dev/cryptobot/modules/callback"
 	"github.com/cryptobot-dev/cryptobot/modules/reply"
@@ -23,9 +24,24 @@ const (
 )
 
 func init() {
-	modules.Register(modules.MarketModule("enhanced.funding", flags.FundingRates,
+	info := modules.MarketModule("enhanced.funding", flags.FundingRates,
 		modules.Cost{Resident: residentBytes, PerRequest: perRequestBytes},
-		func(src market.Source, now func() time.Time) modules.Module { return New(src, now) }))
+		func(src market.Source, now func() time.Time) modules.Module { return New(src, now) })
+	build := info.New
+	info.New = func(d modules.Deps) (modules.Module, error) {
+		m, err := build(d)
+		if err == nil && d.Store != nil {
+			m = m.(*Module).WithZones(d.Store) // settings are stored per chat
+		}
+		return m, err
+	}
+	modules.Register(info)
+}
+
+// Zones is the chats' settings as the module reads them: the time zone
+// /settings chose for clock times ("" is UTC).
+type Zones interface {
+	ChatSettings(ctx context.Context, chatID int64) (store.ChatSettings, error)
 }
 
 // Source is the market data the module reads: Venues for the side-by-side
@@ -38,8 +54,9 @@ type Source interface {
 
 // Module answers /funding and contributes the funding line to /price.
 type Module struct {
-	src Source
-	now func() time.Time
+	src   Source
+	now   func() time.Time
+	zones Zones // nil: every chat in UTC
 }
 
 var (
@@ -88,7 +105,7 @@ func (m *Module) handle(ctx context.Context, req modules.Request) (modules.Reply
 	for i, r := range results {
 		rows[i] = venueFunding{name: venues[i].Name(), f: r.Value, err: r.Err}
 	}
-	return modules.Reply{Text: render(pair, rows, m.now()), Buttons: callback.Keyboard(callback.Refresh("funding", pair.String()))}, nil
+	return modules.Reply{Text: render(pair, rows, m.now(), m.zone(ctx, req.ChatID)), Buttons: callback.Keyboard(callback.Refresh("funding", pair.String()))}, nil
 }
 
 // Section returns "Funding +0.0100%/8h (APR +10.95%) next in 3h 12m" from the
@@ -105,4 +122,28 @@ type venueFunding struct {
 	name string
 	f    market.Funding
 	err  error
+}
+
+// WithZones makes /funding show the next settlement in each chat's time
+// zone from z; without it every chat sees UTC.
+func (m *Module) WithZones(z Zones) *Module {
+	m.zones = z
+	return m
+}
+
+// zone is the chat's time zone for the next settlement's clock time; UTC
+// when none is set or it cannot be read (the countdown is right either way).
+func (m *Module) zone(ctx context.Context, chat int64) *time.Location {
+	if m.zones == nil {
+		return time.UTC
+	}
+	cs, err := m.zones.ChatSettings(ctx, chat)
+	if err != nil || cs.Zone == "" {
+		return time.UTC
+	}
+	loc, err := time.LoadLocation(cs.Zone)
+	if err != nil {
+		return time.UTC
+	}
+	return loc
 }

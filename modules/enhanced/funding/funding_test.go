@@ -1,6 +1,7 @@
 package funding_test
 
 import (
+	"context"
 	"fmt"
 	"strings"
 	"testing"
@@ -8,6 +9,7 @@ import (
 
 	flags "github.com/cryptobot-dev/cryptobot/flags/flagkey"
 	"github.com/cryptobot-dev/cryptobot/internal/market"
+	"github.com/cryptobot-dev/cryptobot/internal/store"
 	"github.com/cryptobot-dev/cryptobot/modules"
 	"github.com/cryptobot-dev/cryptobot/modules/enhanced/funding"
 	"github.com/cryptobot-dev/cryptobot/modules/modulestest"
@@ -210,5 +212,32 @@ func newSource() *fakeSource {
 		Kind:    market.Perp,
 		Primary: bybit(),
 		All:     []*fakeVenue{bybit(), okx(), binance()},
+	}
+}
+
+// zones answers every chat's settings with one time zone.
+type zones string
+
+func (z zones) ChatSettings(context.Context, int64) (store.ChatSettings, error) {
+	return store.ChatSettings{Zone: string(z)}, nil
+}
+
+// TestNextSettlementInTheChatsZone: the clock time of the next settlement
+// follows /settings' time zone; the countdown is the same everywhere.
+func TestNextSettlementInTheChatsZone(t *testing.T) {
+	utc, err := handler(t, funding.New(newSource(), clock)).Handle(t.Context(), modules.Request{Command: "funding", Args: []string{"btc"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tokyo, err := handler(t, funding.New(newSource(), clock).WithZones(zones("Asia/Tokyo"))).Handle(t.Context(), modules.Request{Command: "funding", Args: []string{"btc"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(utc.Text, " UTC in ") || strings.Contains(tokyo.Text, " UTC ") || !strings.Contains(tokyo.Text, " JST in ") {
+		t.Errorf("UTC reply:\n%s\nTokyo reply:\n%s", utc.Text, tokyo.Text)
+	}
+	bad, err := handler(t, funding.New(newSource(), clock).WithZones(zones("Mars/Olympus"))).Handle(t.Context(), modules.Request{Command: "funding", Args: []string{"btc"}})
+	if err != nil || bad.Text != utc.Text {
+		t.Errorf("an unknown zone should fall back to UTC: %v\n%s", err, bad.Text)
 	}
 }

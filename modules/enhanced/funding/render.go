@@ -16,8 +16,9 @@ const (
 )
 
 // render lays out one venue per row, with the next settlement on the line
-// below so the table stays narrow enough for a phone.
-func render(pair market.Pair, venues []venueFunding, now time.Time) string {
+// below (clock time in loc, the chat's zone) so the table stays narrow
+// enough for a phone.
+func render(pair market.Pair, venues []venueFunding, now time.Time, loc *time.Location) string {
 	rows := [][]string{{"venue", "rate", "APR, simple"}}
 	rates := make([]float64, 0, len(venues))
 	for _, v := range venues {
@@ -33,7 +34,7 @@ func render(pair market.Pair, venues []venueFunding, now time.Time) string {
 		rates = append(rates, v.f.Rate)
 		rows = append(rows, []string{name, rateText(v.f), aprText(v.f)})
 		if !v.f.Next.IsZero() {
-			rows = append(rows, []string{"", "next " + v.f.Next.UTC().Format("15:04") + " UTC " + countdown(v.f.Next, now)})
+			rows = append(rows, []string{"", "next " + v.f.Next.In(loc).Format("15:04 MST") + " " + countdown(v.f.Next, now)})
 		}
 	}
 	var b strings.Builder
