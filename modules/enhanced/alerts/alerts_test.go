@@ -385,3 +385,11 @@ func TestAlertsListDeleteButtons(t *testing.T) {
 		t.Errorf("keyboard after the delete: %+v", got.Buttons)
 	}
 }
+
+func TestDigestDefaultsToTheChatsZone(t *testing.T) {
+	h := newHarness(t, Config{})
+	h.st.zones = map[int64]string{2: "Asia/Tokyo"}
+	wantReply(t, h.cmd(1, "/digest 08:00"), "08:00 UTC")
+	wantReply(t, h.cmd(2, "/digest 08:00"), "08:00 Asia/Tokyo")
+	wantReply(t, h.cmd(2, "/digest 08:00 Europe/Berlin"), "08:00 Europe/Berlin")
+}

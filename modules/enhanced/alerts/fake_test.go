@@ -30,7 +30,8 @@ type fakeStore struct {
 	digests  map[int64]DigestRow
 	failFire int // Fire calls still to fail
 	fires    int
-	quiet    map[int64]bool // chats whose settings ask for silent alerts
+	quiet    map[int64]bool   // chats whose settings ask for silent alerts
+	zones    map[int64]string // chats' /settings time zones
 }
 
 func newFakeStore() *fakeStore {
@@ -464,5 +465,5 @@ func (h *harness) prices(p market.Pair, vs ...float64) {
 func (s *fakeStore) ChatSettings(_ context.Context, chat int64) (Settings, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return Settings{Silent: s.quiet[chat]}, nil
+	return Settings{Silent: s.quiet[chat], Zone: s.zones[chat]}, nil
 }

@@ -143,7 +143,14 @@ func (m *Module) watchTable(ctx context.Context, chat int64) (string, error) {
 }
 
 func (m *Module) digest(ctx context.Context, req modules.Request) (modules.Reply, error) {
-	d, err := rule.ParseDigest(req.Args)
+	args := req.Args
+	if len(args) == 1 && !strings.EqualFold(args[0], "off") {
+		// No zone given: the chat's /settings zone, else UTC.
+		if cs, err := m.st.ChatSettings(ctx, req.ChatID); err == nil && cs.Zone != "" {
+			args = []string{args[0], cs.Zone}
+		}
+	}
+	d, err := rule.ParseDigest(args)
 	if err != nil {
 		return usageOr(err)
 	}
