@@ -22,6 +22,7 @@ const (
 	opOIHistory
 	opFunding
 	opCandles
+	opPerpTicker // perp.go
 	numOps
 )
 
@@ -37,6 +38,8 @@ func (o op) String() string {
 		return "funding"
 	case opCandles:
 		return "candles"
+	case opPerpTicker:
+		return "perp_ticker"
 	}
 	return "unknown"
 }
@@ -366,14 +369,15 @@ func (c *cache) store(k key, v any, err error, asked bool) {
 	c.bytes += e.size
 }
 
-// peerPrices returns the last prices of pair's tickers cached from venues
-// other than venue and still servable at now, for the cross-venue check.
-func (c *cache) peerPrices(p Pair, venue string, venues int, now time.Time) []float64 {
+// peerPrices returns the last prices of pair's tickers of op (opTicker or
+// opPerpTicker) cached from venues other than venue and still servable at
+// now, for the cross-venue check.
+func (c *cache) peerPrices(o op, p Pair, venue string, venues int, now time.Time) []float64 {
 	var out []float64
 	c.mu.RLock()
 	defer c.mu.RUnlock()
 	for v := anyVenue; v < venues; v++ {
-		e, ok := c.entries[key{op: opTicker, venue: v, pair: p}]
+		e, ok := c.entries[key{op: o, venue: v, pair: p}]
 		if !ok || !now.Before(e.stale) {
 			continue
 		}

@@ -81,6 +81,8 @@ func call(ctx context.Context, ex Exchange, k key) (any, error) {
 		return ex.Funding(ctx, k.pair)
 	case opCandles:
 		return ex.Candles(ctx, k.pair, k.iv, k.limit)
+	case opPerpTicker:
+		return perpTicker(ctx, ex, k.pair)
 	}
 	return nil, fmt.Errorf("unknown market call %d", k.op)
 }

@@ -150,8 +150,8 @@ func (m *Market) ask(ctx context.Context, k key, idx int) (any, error) {
 // returned as a *RejectedError.
 func (m *Market) vet(k key, idx int, v any) error {
 	var peers []float64
-	if k.op == opTicker {
-		peers = m.cache.peerPrices(k.pair, m.exchanges[idx].Name(), len(m.exchanges), m.now())
+	if k.op == opTicker || k.op == opPerpTicker {
+		peers = m.cache.peerPrices(k.op, k.pair, m.exchanges[idx].Name(), len(m.exchanges), m.now())
 	}
 	reason, detail := m.cache.sanity.check(k, v, peers)
 	if reason == "" {

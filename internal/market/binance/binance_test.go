@@ -314,3 +314,35 @@ func BenchmarkDecodePrices(b *testing.B) {
 	at := time.Now()
 	venuetest.BenchDecodePrices(b, body, 2000, func(body []byte) ([]market.Price, error) { return decodePrices(body, syms, at) })
 }
+
+// The fapi ticker has the spot shape without bid/ask; change is already %.
+func TestPerpTicker(t *testing.T) {
+	_, fake, h := setup(t)
+	venuetest.RunPerpTicker(t, h, []venuetest.TickerCase{
+		{Pair: btc, Last: 97123.4, Open: 95000, ChangePct: 2.235},
+		{Pair: sol, Last: 187.65, Open: 180.4, ChangePct: 4.019},
+		{Pair: market.Pair{Base: "BTC", Quote: "USDC"}, Last: 97100, Open: 95010, ChangePct: 2.2},
+	}, nil)
+	if n := fake.Hits("ticker"); n != 3 {
+		t.Errorf("ticker hits = %d, want 3", n)
+	}
+}
+
+func TestPerpTickerFixture(t *testing.T) {
+	got, err := decodeTicker(venuetest.Fixture(t, "ticker_fapi_BTCUSDT.json"), btc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Last != 4.000002 || got.ChangePct != -95.96 || got.BaseVolume != 8913.3 || got.QuoteVolume != 15.3 || got.Time.UnixMilli() != 1499869899040 {
+		t.Errorf("decodeTicker(fapi) = %+v", got)
+	}
+}
+
+// A pair with spot but no perpetual answers fapi's -1121 with HTTP 400.
+func TestPerpTickerSpotOnly(t *testing.T) {
+	c, _, _ := setup(t)
+	_, err := c.PerpTicker(context.Background(), market.Pair{Base: "DOGE", Quote: "USDT"})
+	if !errors.Is(err, market.ErrUnknownSymbol) {
+		t.Fatalf("error = %v, want ErrUnknownSymbol", err)
+	}
+}

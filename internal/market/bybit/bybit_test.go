@@ -348,3 +348,31 @@ func BenchmarkDecodePrices(b *testing.B) {
 	now := time.Now()
 	venuetest.BenchDecodePrices(b, body, 2000, func(body []byte) ([]market.Price, error) { return decodePrices(body, syms, now) })
 }
+
+// The perpetual ticker reads category=linear; price24hPcnt is a fraction.
+func TestPerpTicker(t *testing.T) {
+	_, fake, h := setup(t)
+	venuetest.RunPerpTicker(t, h, []venuetest.TickerCase{
+		{Pair: btc, Last: 97123.4, Open: 95000, ChangePct: 2.24},
+		{Pair: sol, Last: 187.65, Open: 180.4, ChangePct: 4.02},
+	}, nil)
+	if n := fake.Hits("ticker"); n != 2 {
+		t.Errorf("ticker hits = %d, want 2", n)
+	}
+	// DOGE is spot only: linear answers retCode 10001 with HTTP 200.
+	if _, err := h.Client.(market.PerpTickerer).PerpTicker(context.Background(), market.Pair{Base: "DOGE", Quote: "USDT"}); !errors.Is(err, market.ErrUnknownSymbol) {
+		t.Errorf("DOGE perp error = %v, want ErrUnknownSymbol", err)
+	}
+}
+
+func TestPerpTickerFixture(t *testing.T) {
+	row, ts := tickerFixture(t, "tickers_linear_BTCUSDT.json")
+	got, err := row.ticker(btc, ts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Last != 16597 || got.Open != 16464.5 || !near(got.ChangePct, 0.8047, 1e-12) || got.BaseVolume != 49337318 ||
+		got.High != 30912.5 || got.Time.UnixMilli() != 1672376496682 {
+		t.Errorf("linear ticker = %+v", got)
+	}
+}

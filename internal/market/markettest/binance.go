@@ -56,6 +56,7 @@ func (v binance) routes() map[string]route {
 		"/api/v3/exchangeInfo":           {httpjson.EndpointInstruments, func(r *http.Request) (int, any) { return v.exchangeInfo(r, false) }},
 		"/fapi/v1/exchangeInfo":          {httpjson.EndpointInstruments, func(r *http.Request) (int, any) { return v.exchangeInfo(r, true) }},
 		"/api/v3/ticker/24hr":            {httpjson.EndpointTicker, v.ticker},
+		"/fapi/v1/ticker/24hr":           {httpjson.EndpointTicker, v.perpTicker},
 		"/api/v3/ticker/price":           {httpjson.EndpointAllPrices, v.tickerPrice},
 		"/api/v3/klines":                 {httpjson.EndpointCandles, v.klines},
 		"/fapi/v1/premiumIndex":          {httpjson.EndpointFunding, v.premiumIndex},
@@ -121,8 +122,26 @@ func (v binance) ticker(r *http.Request) (int, any) {
 	if body != nil {
 		return st, body
 	}
+	return http.StatusOK, v.ticker24h(m)
+}
+
+// perpTicker is GET /fapi/v1/ticker/24hr?symbol=: the spot shape without
+// bid, ask and prevClosePrice, and -1121 for a symbol with no perpetual.
+func (v binance) perpTicker(r *http.Request) (int, any) {
+	m, st, body := v.market(r, true)
+	if body != nil {
+		return st, body
+	}
+	t := v.ticker24h(m)
+	delete(t, "bidPrice")
+	delete(t, "askPrice")
+	delete(t, "prevClosePrice")
+	return http.StatusOK, t
+}
+
+func (v binance) ticker24h(m Market) map[string]any {
 	now := v.book.Now()
-	return http.StatusOK, map[string]any{
+	return map[string]any{
 		"symbol":             m.Pair.Base + m.Pair.Quote,
 		"priceChange":        decN(m.Price-m.Open, 8),
 		"priceChangePercent": decN(m.changePct(), 3),

@@ -400,3 +400,35 @@ func BenchmarkDecodePrices(b *testing.B) {
 	body := venuetest.Body(b, fake.URL()+"/api/v5/market/tickers?instType=SPOT")
 	venuetest.BenchDecodePrices(b, body, 2000, decodePrices)
 }
+
+// SWAP tickers count vol24h in contracts and volCcy24h in base coin.
+func TestPerpTicker(t *testing.T) {
+	_, fake, h := setup(t)
+	venuetest.RunPerpTicker(t, h, []venuetest.TickerCase{
+		{Pair: btc, Last: 97123.4, Open: 95000, ChangePct: (97123.4 - 95000) / 95000 * 100},
+		{Pair: sol, Last: 187.65, Open: 180.4, ChangePct: (187.65 - 180.4) / 180.4 * 100},
+	}, func(t *testing.T, tc venuetest.TickerCase, got market.Ticker) {
+		want := map[market.Pair]float64{btc: 12345.678, sol: 3456789}[tc.Pair]
+		if !near(got.BaseVolume, want, 1e-9) || !near(got.QuoteVolume, want*tc.Last, 1e-9) {
+			t.Errorf("volumes %v base, %v quote; want %v base", got.BaseVolume, got.QuoteVolume, want)
+		}
+	})
+	if n := fake.Hits("ticker"); n != 2 {
+		t.Errorf("ticker hits = %d, want 2", n)
+	}
+	// DOGE is spot only: its -SWAP answers 51001 with HTTP 200.
+	if _, err := h.Client.(market.PerpTickerer).PerpTicker(context.Background(), market.Pair{Base: "DOGE", Quote: "USDT"}); !errors.Is(err, market.ErrUnknownSymbol) {
+		t.Errorf("DOGE perp error = %v, want ErrUnknownSymbol", err)
+	}
+}
+
+func TestDecodeSwapTicker(t *testing.T) {
+	got, err := decodeSwapTicker(data(t, "ticker_BTC-USDT-SWAP.json"), btc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Last != 9999.99 || got.BaseVolume != 2222 || !near(got.QuoteVolume, 2222*9999.99, 1e-12) ||
+		!near(got.ChangePct, (9999.99-9000)/9000*100, 1e-12) || got.Time.UnixMilli() != 1597026383085 {
+		t.Errorf("decodeSwapTicker = %+v", got)
+	}
+}

@@ -156,3 +156,33 @@ func CheckInstruments(t *testing.T, got []market.Instrument, kind market.Kind, w
 		t.Errorf("symbols = %v, want %v", syms, want)
 	}
 }
+
+// RunPerpTicker is RunTicker for the client's perpetual ticker
+// (market.PerpTickerer): each case's pair is a perpetual of the fakes' book.
+func RunPerpTicker(t *testing.T, h Harness, cases []TickerCase, check func(t *testing.T, tc TickerCase, got market.Ticker)) {
+	pt, ok := h.Client.(market.PerpTickerer)
+	if !ok {
+		t.Fatalf("%s has no PerpTicker", h.Client.Name())
+	}
+	for _, tc := range cases {
+		t.Run(tc.Pair.String(), func(t *testing.T) {
+			got, err := pt.PerpTicker(context.Background(), tc.Pair)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got.Pair != tc.Pair || got.Venue != h.Client.Name() || !Near(got.Last, tc.Last, 1e-9) || !Near(got.Open, tc.Open, 1e-9) ||
+				!Near(got.ChangePct, tc.ChangePct, 1e-9) || got.BaseVolume <= 0 || got.QuoteVolume <= 0 {
+				t.Errorf("PerpTicker = %+v", got)
+			}
+			if got.High < got.Last || got.Low > got.Last || !got.Time.Equal(markettest.DefaultNow()) {
+				t.Errorf("PerpTicker high/low/time = %v/%v/%v", got.High, got.Low, got.Time)
+			}
+			if check != nil {
+				check(t, tc, got)
+			}
+		})
+	}
+	if n := h.Requests(httpjson.EndpointTicker, httpjson.OutcomeOK); n != float64(len(cases)) {
+		t.Errorf("ok ticker requests = %v, want %d", n, len(cases))
+	}
+}

@@ -7,6 +7,7 @@ package venuetest
 import (
 	"context"
 	"errors"
+	"fmt"
 	"testing"
 	"time"
 
@@ -45,7 +46,18 @@ var Calls = map[string]func(context.Context, market.Exchange, market.Pair) error
 	httpjson.EndpointCandles: func(ctx context.Context, c market.Exchange, p market.Pair) error {
 		return errOf(c.Candles(ctx, p, market.H1, 10))
 	},
+	PerpTicker: func(ctx context.Context, c market.Exchange, p market.Pair) error {
+		pt, ok := c.(market.PerpTickerer)
+		if !ok {
+			return fmt.Errorf("%s has no PerpTicker", c.Name())
+		}
+		return errOf(pt.PerpTicker(ctx, p))
+	},
 }
+
+// PerpTicker is the Calls name of the perpetual ticker, which reads the
+// venue's ticker endpoint.
+const PerpTicker = "perp_ticker"
 
 func errOf[T any](_ T, err error) error { return err }
 
