@@ -33,27 +33,30 @@ var topBases = []string{"BTC", "ETH", "SOL", "XRP", "BNB", "DOGE"}
 var inlineQuotes = []string{"USDT", "USDC", "USD", "BTC", "ETH", "EUR"}
 
 // Inline answers an inline query (dispatch.Inliner): up to 10 spot pairs
-// that match, from the venues' catalogs through Resolve, each with the
-// /price text (without sections: one answer would cost each section's
-// calls per pair). A query that matches nothing answers with no results
-// and the hint, never an error.
+// and perpetuals that match, from the venues' catalogs through Resolve, each
+// with the /price text of that pair or perpetual (without sections: one
+// answer would cost each section's calls per pair), so picking "BTC-USDT
+// perp" sends what /price BTC-USDT-PERP would. A query that matches nothing
+// answers with no results and the hint, never an error.
 func (m *Module) Inline(ctx context.Context, req modules.Request) (*modules.InlineAnswer, error) {
 	ctx, cancel := context.WithTimeout(ctx, inlineBudget)
 	defer cancel()
 	st := m.settings(ctx, req.UserID)
-	pairs := m.candidates(ctx, req.Inline.Query, st)
-	tickers := m.tickers(ctx, pairs)
+	cands := m.candidates(ctx, req.Inline.Query, st)
+	tickers := m.tickers(ctx, cands)
 	ans := &modules.InlineAnswer{CacheTime: inlineCacheTime, Personal: m.prefs != nil}
 	now := m.now()
-	for _, t := range tickers {
+	for i, t := range tickers {
 		if t.Pair.Base == "" {
 			continue // failed or late
 		}
+		perp := cands[i].perp
+		q := quote{t: t, perp: perp}
 		ans.Results = append(ans.Results, modules.InlineResult{
-			ID:          t.Pair.String(),
-			Title:       t.Pair.String() + " " + st.Number(format.Price(t.Last)) + " " + format.Arrow(t.ChangePct) + " " + st.Number(format.Percent(t.ChangePct, 2)),
+			ID:          q.arg(),
+			Title:       title(t.Pair, perp) + " " + st.Number(format.Price(t.Last)) + " " + format.Arrow(t.ChangePct) + " " + st.Number(format.Percent(t.ChangePct, 2)),
 			Description: "24h · High " + st.Number(format.Price(t.High)) + " · Low " + st.Number(format.Price(t.Low)) + " · " + reply.Venue(t.Venue),
-			Text:        render(t, nil, now, st),
+			Text:        render(t, perp, nil, now, st),
 		})
 	}
 	if len(ans.Results) == 0 {
@@ -62,48 +65,83 @@ func (m *Module) Inline(ctx context.Context, req modules.Request) (*modules.Inli
 	return ans, nil
 }
 
-// candidates are the pairs a query names, best first, at most 10:
+// candidate is one inline result to quote: a spot pair or its perpetual.
+type candidate struct {
+	pair market.Pair
+	perp bool
+}
+
+// perpSlot is where a base's perpetual goes among its spot pairs: after the
+// first two quotes (BTC-USDT, BTC-USDC, BTC-USDT perp, BTC-USD, …).
+const perpSlot = 2
+
+// candidates are what a query names, best first, at most 10:
 // "btc" → BTC with the chat's default quote first, then the other common
-// quotes the venues list; "eth usdt", "ETHUSDT" or "eth/btc" → that pair;
-// a near miss → the catalog's suggestions; "" → the top pairs.
-func (m *Module) candidates(ctx context.Context, query string, st settings.Settings) []market.Pair {
+// quotes the venues list, with BTC's USDT perpetual third; "eth usdt",
+// "ETHUSDT" or "eth/btc" → that pair and its perpetual when one is listed;
+// "btc perp" or "btc-perp" → the perpetual alone; a near miss → the
+// catalog's suggestions; "" → the top spot pairs.
+func (m *Module) candidates(ctx context.Context, query string, st settings.Settings) []candidate {
 	fields := strings.Fields(query)
 	if len(fields) == 0 {
-		var out []market.Pair
+		var out []candidate
 		for _, b := range topBases {
 			if p, err := m.src.Resolve(ctx, b+"-"+st.DefaultQuoteOr(), market.Spot); err == nil {
-				out = append(out, p)
+				out = append(out, candidate{pair: p})
 			}
 		}
 		return out
 	}
 	input := strings.Join(fields[:min(len(fields), 2)], "-")
-	var out []market.Pair
-	add := func(p market.Pair) {
-		if len(out) < maxInlineResults && !slices.Contains(out, p) {
-			out = append(out, p)
+	if rest, ok := perpInput(input); ok {
+		if p, err := m.resolvePerp(ctx, rest); err == nil && m.hasPerps() {
+			return []candidate{{pair: p, perp: true}}
 		}
+		return nil
+	}
+	var out []candidate
+	add := func(c candidate) {
+		if len(out) < maxInlineResults && !slices.Contains(out, c) {
+			out = append(out, c)
+		}
+	}
+	// withPerp adds the perpetual of base (or of pair) at perpSlot when the
+	// venues list one.
+	withPerp := func(input string) []candidate {
+		if !m.hasPerps() {
+			return out
+		}
+		p, err := m.resolvePerp(ctx, input)
+		if err != nil {
+			return out
+		}
+		c := candidate{pair: p, perp: true}
+		if slices.Contains(out, c) {
+			return out
+		}
+		out = slices.Insert(out, min(perpSlot, len(out)), c)
+		return out[:min(len(out), maxInlineResults)]
 	}
 	if len(fields) == 1 && bare(input) {
 		quotes := append([]string{st.DefaultQuoteOr()}, inlineQuotes...)
 		for _, q := range quotes {
 			if p, err := m.src.Resolve(ctx, input+"-"+q, market.Spot); err == nil {
-				add(p)
+				add(candidate{pair: p})
 			}
 		}
 		if len(out) > 0 {
-			return out
+			return withPerp(input)
 		}
 	}
 	p, err := m.src.Resolve(ctx, input, market.Spot)
 	if err == nil {
-		add(p)
-		return out
+		add(candidate{pair: p})
+		return withPerp(p.String())
 	}
 	var unknown *market.UnknownPairError
 	if errors.As(err, &unknown) {
 		for _, s := range unknown.Suggestions {
-			add(s)
+			add(candidate{pair: s})
 		}
 	}
 	return out

@@ -17,11 +17,12 @@ import (
 // market does for the spellings the tests use.
 type catalog struct {
 	listed []market.Pair
+	perps  []market.Pair           // listed perpetuals: BTC-USDT and ETH-USDT
 	last   map[market.Pair]float64 // read only once built: tickers are fetched concurrently
 }
 
 func newCatalog(pairs ...string) *catalog {
-	c := &catalog{last: map[market.Pair]float64{}}
+	c := &catalog{last: map[market.Pair]float64{}, perps: []market.Pair{{Base: "BTC", Quote: "USDT"}, {Base: "ETH", Quote: "USDT"}}}
 	for i, s := range pairs {
 		b, q, _ := strings.Cut(s, "-")
 		p := market.Pair{Base: b, Quote: q}
@@ -31,7 +32,7 @@ func newCatalog(pairs ...string) *catalog {
 	return c
 }
 
-func (c *catalog) Resolve(_ context.Context, input string, _ market.Kind) (market.Pair, error) {
+func (c *catalog) Resolve(_ context.Context, input string, kind market.Kind) (market.Pair, error) {
 	up := strings.ReplaceAll(strings.ToUpper(input), "/", "-")
 	var p market.Pair
 	if b, q, ok := strings.Cut(up, "-"); ok {
@@ -43,6 +44,12 @@ func (c *catalog) Resolve(_ context.Context, input string, _ market.Kind) (marke
 				p = market.Pair{Base: b, Quote: q}
 			}
 		}
+	}
+	if kind == market.Perp {
+		if slices.Contains(c.perps, p) {
+			return p, nil
+		}
+		return market.Pair{}, &market.UnknownPairError{Input: input}
 	}
 	if slices.Contains(c.listed, p) {
 		return p, nil
@@ -58,6 +65,23 @@ func (c *catalog) Resolve(_ context.Context, input string, _ market.Kind) (marke
 
 func (c *catalog) Ticker(_ context.Context, p market.Pair) (market.Ticker, error) {
 	return market.Ticker{Pair: p, Venue: "binance", Last: c.last[p], High: c.last[p] * 1.01, Low: c.last[p] * 0.99, ChangePct: 1.5, Time: now}, nil
+}
+
+// PerpTicker quotes a perpetual 5 above its spot pair, on Bybit.
+func (c *catalog) PerpTicker(_ context.Context, p market.Pair) (market.Ticker, error) {
+	last := c.last[p] + 5
+	return market.Ticker{Pair: p, Venue: "bybit", Last: last, High: last * 1.01, Low: last * 0.99, ChangePct: -0.5, Time: now}, nil
+}
+
+// spotOnly is a Source without perpetuals.
+type spotOnly struct{ c *catalog }
+
+func (s spotOnly) Resolve(ctx context.Context, input string, kind market.Kind) (market.Pair, error) {
+	return s.c.Resolve(ctx, input, kind)
+}
+
+func (s spotOnly) Ticker(ctx context.Context, p market.Pair) (market.Ticker, error) {
+	return s.c.Ticker(ctx, p)
 }
 
 // prefs is a Prefs fake.
@@ -157,14 +181,14 @@ func TestInline(t *testing.T) {
 	src := newCatalog(pairs...)
 	m := New(src, nil, func() time.Time { return now })
 	a := inline(t, m, "btc")
-	if got := ids(a); !slices.Equal(got, []string{"BTC-USDT", "BTC-USDC", "BTC-USD", "BTC-EUR"}) {
+	if got := ids(a); !slices.Equal(got, []string{"BTC-USDT", "BTC-USDC", "BTC-USDT-PERP", "BTC-USD", "BTC-EUR"}) {
 		t.Errorf("btc: %v", got)
 	}
 	if r := a.Results[0]; r.Title != "BTC-USDT 1,000.00 ▲ +1.50%" || r.Text != Format(market.Ticker{Pair: market.Pair{Base: "BTC", Quote: "USDT"},
 		Venue: "binance", Last: 1000, High: 1010, Low: 990, ChangePct: 1.5, Time: now}, nil, now) {
 		t.Errorf("result %+v", r)
 	}
-	if got := ids(inline(t, m, "eth usdt")); !slices.Equal(got, []string{"ETH-USDT"}) {
+	if got := ids(inline(t, m, "eth usdt")); !slices.Equal(got, []string{"ETH-USDT", "ETH-USDT-PERP"}) {
 		t.Errorf("eth usdt: %v", got)
 	}
 	if got := ids(inline(t, m, "  ")); len(got) != 6 || got[0] != "BTC-USDT" {
@@ -181,5 +205,67 @@ func TestInline(t *testing.T) {
 	a = inline(t, eu, "eth")
 	if got := ids(a); got[0] != "ETH-USDC" || !strings.Contains(a.Results[0].Title, "6.000,00") || !a.Personal {
 		t.Errorf("the sender's settings: %v %+v", got, a.Results[0])
+	}
+}
+
+// Inline "btc" lists the perpetual beside the spot pairs, titled like them,
+// and picking it sends what /price BTC-USDT-PERP answers.
+func TestInlinePerp(t *testing.T) {
+	src := newCatalog(pairs...)
+	m := New(src, nil, func() time.Time { return now })
+	a := inline(t, m, "btc")
+	i := slices.Index(ids(a), "BTC-USDT-PERP")
+	if i < 0 {
+		t.Fatalf("btc: no perpetual in %v", ids(a))
+	}
+	r := a.Results[i]
+	if r.Title != "BTC-USDT perp 1,005.00 ▼ -0.50%" || !strings.Contains(r.Description, "Bybit") {
+		t.Errorf("perp result %+v", r)
+	}
+	if want := ask(t, m, 9, "BTC-USDT-PERP").Text; r.Text != want {
+		t.Errorf("perp result text\n%s\nwant /price BTC-USDT-PERP's\n%s", r.Text, want)
+	}
+	if !strings.HasPrefix(r.Text, "<b>BTC-USDT perp</b> · Bybit\n<b>1,005.00</b> USDT") {
+		t.Errorf("perp text %s", r.Text)
+	}
+	if got := ids(inline(t, m, "btc perp")); !slices.Equal(got, []string{"BTC-USDT-PERP"}) {
+		t.Errorf("btc perp: %v", got)
+	}
+	if got := ids(inline(t, m, "sol")); slices.Contains(got, "SOL-USDT-PERP") || len(got) == 0 {
+		t.Errorf("sol (no perpetual listed): %v", got)
+	}
+	if got := ids(inline(t, m, "eth btc")); !slices.Equal(got, []string{"ETH-BTC"}) {
+		t.Errorf("eth btc (no perpetual): %v", got)
+	}
+	// A source without perpetuals lists spot only.
+	spot := New(spotOnly{src}, nil, func() time.Time { return now })
+	if got := ids(inline(t, spot, "btc")); slices.ContainsFunc(got, func(id string) bool { return strings.HasSuffix(id, "-PERP") }) {
+		t.Errorf("spot-only source: %v", got)
+	}
+}
+
+func TestPricePerp(t *testing.T) {
+	m := New(newCatalog(pairs...), nil, func() time.Time { return now })
+	for _, in := range []string{"btc-perp", "BTC-PERP", "btcusdt-perp", "btc/usdt-perp", "BTC_PERP"} {
+		r := ask(t, m, 1, in)
+		if !strings.HasPrefix(r.Text, "<b>BTC-USDT perp</b> · Bybit") || !strings.Contains(r.Text, "1,005.00") {
+			t.Errorf("%s: %s", in, r.Text)
+		}
+		if len(r.Buttons) == 0 || r.Buttons[0][0].Data != "1|price|BTC-USDT-PERP" {
+			t.Errorf("%s: refresh %+v, want the perpetual again", in, r.Buttons)
+		}
+	}
+	if r := ask(t, m, 1, "btc", "btc-perp"); !strings.Contains(r.Text, "<b>BTC-USDT</b> 1,000.00") || !strings.Contains(r.Text, "<b>BTC-USDT perp</b> 1,005.00") {
+		t.Errorf("spot and perp on one line each: %s", r.Text)
+	}
+	if r := ask(t, m, 1, "sol-perp"); strings.Contains(r.Text, "perp</b> ·") || len(r.Buttons) != 0 {
+		t.Errorf("unlisted perpetual: %s", r.Text)
+	}
+	spot := New(spotOnly{newCatalog(pairs...)}, nil, func() time.Time { return now })
+	if r := ask(t, spot, 1, "btc-perp"); !strings.Contains(r.Text, "not available") {
+		t.Errorf("spot-only source: %s", r.Text)
+	}
+	if r := ask(t, m, 1, "perp"); strings.Contains(r.Text, "perp</b>") {
+		t.Errorf("PERP alone is the spot token: %s", r.Text)
 	}
 }

@@ -80,7 +80,7 @@ func (m *Module) settings(ctx context.Context, chat int64) settings.Settings {
 // Commands implements modules.Module.
 func (m *Module) Commands() []modules.Command {
 	return []modules.Command{{
-		Name: "price", Usage: "/price SYMBOL [SYMBOL…]", Description: "Last price, 24h change, range and volume; up to " + strconv.Itoa(MaxPairs) + " pairs at once, one line each",
+		Name: "price", Usage: "/price SYMBOL [SYMBOL…]", Description: "Last price, 24h change, range and volume; up to " + strconv.Itoa(MaxPairs) + " pairs at once, one line each; SYMBOL-PERP for the USDT perpetual (BTC-PERP)",
 		Handler: modules.HandlerFunc(m.handle),
 	}}
 }
@@ -91,7 +91,8 @@ const MaxPairs = 5
 
 var (
 	usage = "Usage: <code>/price SYMBOL</code>, for example <code>/price BTC</code> or <code>/price ETH-BTC</code>; " +
-		"up to " + strconv.Itoa(MaxPairs) + " pairs at once: <code>/price BTC ETH SOL</code>."
+		"up to " + strconv.Itoa(MaxPairs) + " pairs at once: <code>/price BTC ETH SOL</code>; " +
+		"the perpetual with <code>-PERP</code>: <code>/price BTC-PERP</code>."
 	tooMany = "At most " + strconv.Itoa(MaxPairs) + " pairs at once. " + usage
 )
 
@@ -118,7 +119,7 @@ func (m *Module) handle(ctx context.Context, req modules.Request) (modules.Reply
 	if q.err != "" {
 		return modules.Reply{Text: q.err}, nil
 	}
-	kb := callback.Keyboard(callback.Refresh("price", q.t.Pair.String()))
+	kb := callback.Keyboard(callback.Refresh("price", q.arg()))
 	if st.Compact {
 		return modules.Reply{Text: formatMany([]quote{q}, m.now(), st), Buttons: kb}, nil
 	}
@@ -126,17 +127,29 @@ func (m *Module) handle(ctx context.Context, req modules.Request) (modules.Reply
 	if m.sections != nil {
 		extra = m.sections.Sections(ctx, req, q.t.Pair)
 	}
-	return modules.Reply{Text: render(q.t, extra, m.now(), st), Buttons: kb}, nil
+	return modules.Reply{Text: render(q.t, q.perp, extra, m.now(), st), Buttons: kb}, nil
 }
 
 // quote is one pair's answer: its ticker, or the user-facing text of why not
 // (with t.Pair set when the pair resolved but its ticker failed).
 type quote struct {
-	t   market.Ticker
-	err string
+	t    market.Ticker
+	perp bool // the pair's USDT-margined perpetual, not its spot market
+	err  string
+}
+
+// arg is the /price argument that asks for this quote again.
+func (q quote) arg() string {
+	if q.perp {
+		return perpArg(q.t.Pair)
+	}
+	return q.t.Pair.String()
 }
 
 func (m *Module) quote(ctx context.Context, input string, st settings.Settings) quote {
+	if rest, ok := perpInput(input); ok {
+		return m.perpQuote(ctx, input, rest)
+	}
 	pair, err := m.resolve(ctx, input, st)
 	if err != nil {
 		return quote{err: reply.MarketError(input, err)}
@@ -146,6 +159,22 @@ func (m *Module) quote(ctx context.Context, input string, st settings.Settings) 
 		return quote{t: market.Ticker{Pair: pair}, err: reply.MarketError(pair.String(), err)}
 	}
 	return quote{t: t}
+}
+
+// perpQuote is quote for a perpetual input (rest is input without its suffix).
+func (m *Module) perpQuote(ctx context.Context, input, rest string) quote {
+	if !m.hasPerps() {
+		return quote{err: "Perpetual prices are not available here; try <code>/price " + html.EscapeString(rest) + "</code> for spot."}
+	}
+	pair, err := m.resolvePerp(ctx, rest)
+	if err != nil {
+		return quote{err: reply.MarketError(input, err)}
+	}
+	t, err := m.perpTicker(ctx, pair)
+	if err != nil {
+		return quote{t: market.Ticker{Pair: pair}, perp: true, err: reply.MarketError(title(pair, true), err)}
+	}
+	return quote{t: t, perp: true}
 }
 
 // resolve reads input as a spot pair; a bare base (btc) takes the chat's
@@ -186,13 +215,14 @@ func (m *Module) quotes(ctx context.Context, inputs []string, st settings.Settin
 	return out
 }
 
-// tickers fetches the pairs' tickers, inlineParallel at a time, until ctx
-// ends (the market cache serves most); a failed or late one is left zero.
-func (m *Module) tickers(ctx context.Context, pairs []market.Pair) []market.Ticker {
-	out := make([]market.Ticker, len(pairs))
+// tickers fetches the candidates' tickers (spot or perpetual),
+// inlineParallel at a time, until ctx ends (the market cache serves most); a
+// failed or late one is left zero.
+func (m *Module) tickers(ctx context.Context, cands []candidate) []market.Ticker {
+	out := make([]market.Ticker, len(cands))
 	sem := make(chan struct{}, inlineParallel)
 	var wg sync.WaitGroup
-	for i, p := range pairs {
+	for i, c := range cands {
 		wg.Go(func() {
 			select {
 			case sem <- struct{}{}:
@@ -200,7 +230,11 @@ func (m *Module) tickers(ctx context.Context, pairs []market.Pair) []market.Tick
 				return
 			}
 			defer func() { <-sem }()
-			if t, err := m.src.Ticker(ctx, p); err == nil {
+			get := m.src.Ticker
+			if c.perp {
+				get = m.perpTicker
+			}
+			if t, err := get(ctx, c.pair); err == nil {
 				out[i] = t
 			}
 		})
@@ -219,11 +253,15 @@ func formatMany(qs []quote, now time.Time, st settings.Settings) string {
 	}
 	var b strings.Builder
 	b.Grow(96 * len(qs))
-	seen := map[market.Pair]bool{}
+	type instrument struct {
+		pair market.Pair
+		perp bool
+	}
+	seen := map[instrument]bool{}
 	var oldest time.Time
 	for _, q := range qs {
 		if q.err != "" && q.t.Pair.Base != "" {
-			b.WriteString("<b>" + html.EscapeString(q.t.Pair.String()) + "</b> · " + q.err + "\n")
+			b.WriteString("<b>" + html.EscapeString(title(q.t.Pair, q.perp)) + "</b> · " + q.err + "\n")
 			continue
 		}
 		if q.err != "" {
@@ -231,11 +269,11 @@ func formatMany(qs []quote, now time.Time, st settings.Settings) string {
 			continue
 		}
 		t := q.t
-		if seen[t.Pair] {
+		if seen[instrument{t.Pair, q.perp}] {
 			continue
 		}
-		seen[t.Pair] = true
-		b.WriteString("<b>" + html.EscapeString(t.Pair.String()) + "</b> " + st.Number(format.Price(t.Last)) + " " +
+		seen[instrument{t.Pair, q.perp}] = true
+		b.WriteString("<b>" + html.EscapeString(title(t.Pair, q.perp)) + "</b> " + st.Number(format.Price(t.Last)) + " " +
 			html.EscapeString(t.Pair.Quote) + "  " + format.Arrow(t.ChangePct) + " " + st.Number(format.Percent(t.ChangePct, 2)) +
 			" · " + html.EscapeString(reply.Venue(t.Venue)) + "\n")
 		if !t.Time.IsZero() && (oldest.IsZero() || t.Time.Before(oldest)) {
@@ -250,15 +288,20 @@ func formatMany(qs []quote, now time.Time, st settings.Settings) string {
 
 // Format renders a ticker and the enhanced sections as Telegram HTML.
 func Format(t market.Ticker, sections []string, now time.Time) string {
-	return render(t, sections, now, settings.Settings{})
+	return render(t, false, sections, now, settings.Settings{})
 }
 
-// render is Format in a chat's number format.
-func render(t market.Ticker, sections []string, now time.Time, st settings.Settings) string {
+// FormatPerp is Format for a perpetual's ticker: "BTC-USDT perp" in the title.
+func FormatPerp(t market.Ticker, sections []string, now time.Time) string {
+	return render(t, true, sections, now, settings.Settings{})
+}
+
+// render is Format in a chat's number format; perp marks a perpetual's ticker.
+func render(t market.Ticker, perp bool, sections []string, now time.Time, st settings.Settings) string {
 	n := st.Number
 	var b strings.Builder
 	b.Grow(512)
-	b.WriteString("<b>" + html.EscapeString(t.Pair.String()) + "</b> · " + html.EscapeString(reply.Venue(t.Venue)) + "\n")
+	b.WriteString("<b>" + html.EscapeString(title(t.Pair, perp)) + "</b> · " + html.EscapeString(reply.Venue(t.Venue)) + "\n")
 	b.WriteString("<b>" + n(format.Price(t.Last)) + "</b> " + html.EscapeString(t.Pair.Quote) + "  " +
 		format.Arrow(t.ChangePct) + " " + n(format.Percent(t.ChangePct, 2)) + " 24h\n")
 	b.WriteString("High " + n(format.Price(t.High)) + " · Low " + n(format.Price(t.Low)) + "\n")
