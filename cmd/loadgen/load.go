@@ -9,6 +9,7 @@ import (
 	"os"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/cryptobot-dev/cryptobot/internal/market/markettest"
@@ -73,6 +74,32 @@ type Result struct {
 	UpstreamPerS map[string]float64 `json:"upstream_requests_per_s,omitempty"`
 	Burst        *Burst             `json:"burst,omitempty"` // with -burst
 	Market       MarketCounts       `json:"market"`
+	// Categories are the counts and latencies by reply kind (price, inline,
+	// press, alert, …): an inline query's latency runs to the fake's receipt
+	// of answerInlineQuery, a press's to answerCallbackQuery.
+	Categories map[string]Category `json:"categories,omitempty"`
+	Alerts     *AlertCounts        `json:"alerts,omitempty"` // when the mix sets alerts
+}
+
+// Category is one reply kind's share of a run.
+type Category struct {
+	Sent      int         `json:"sent"`
+	Answered  int         `json:"answered"`
+	Lost      int         `json:"lost"`
+	LatencyMS Percentiles `json:"latency_ms"`
+	// Edits are presses whose message was edited (editMessageText), with
+	// the press → edit latency; a press with nothing new gets no edit.
+	Edits         int          `json:"edits,omitempty"`
+	EditLatencyMS *Percentiles `json:"edit_latency_ms,omitempty"`
+}
+
+// AlertCounts are the alerts the run created, by the bot's metrics and by a
+// count of the store itself.
+type AlertCounts struct {
+	Created  int    `json:"created"`  // cryptobot_alerts_created_total over the run
+	Live     int    `json:"live"`     // cryptobot_alerts_live at the end
+	InStore  int    `json:"in_store"` // live alerts in the store file at the end
+	StoreErr string `json:"store_error,omitempty"`
 }
 
 // MarketCounts are the bot's market-cache counters over the run.
@@ -208,6 +235,12 @@ func warm(ctx context.Context, r *rig, timeout time.Duration) error {
 // the replies matched, the bot's CPU, memory and metric deltas over the run.
 func runLoad(ctx context.Context, r *rig, spec loadSpec) (Result, error) {
 	res := Result{TargetRate: spec.rate, Chats: spec.chats, LoadAvgStart: loadAvg()}
+	if spec.mix.uses(kindPress) && len(r.press) == 0 {
+		var err error
+		if r.press, err = seedPress(ctx, r, spec.chats, 30*time.Second); err != nil {
+			return res, err
+		}
+	}
 	m := newMatcher()
 	before, err := r.metrics(ctx)
 	if err != nil {
@@ -262,6 +295,17 @@ func runLoad(ctx context.Context, r *rig, spec loadSpec) (Result, error) {
 	res.FailedReplies = delta("cryptobot_replies_total", "outcome", "failed")
 	res.QueueFull = delta("cryptobot_updates_received_total", "outcome", "queue_full")
 	res.Market = marketCounts(before, after)
+	if spec.mix.uses(kindAlert) {
+		res.Alerts = &AlertCounts{
+			Created: delta("cryptobot_alerts_created_total"),
+			Live:    int(after.value("cryptobot_alerts_live")),
+		}
+		if n, err := countAlerts(ctx, r); err == nil {
+			res.Alerts.InStore = n
+		} else {
+			res.Alerts.StoreErr = err.Error()
+		}
+	}
 	res.LoadAvgEnd = loadAvg()
 	return res, nil
 }
@@ -275,12 +319,27 @@ func runLoad(ctx context.Context, r *rig, spec loadSpec) (Result, error) {
 func inject(ctx context.Context, r *rig, spec loadSpec, m *matcher) (time.Duration, error) {
 	rng := rand.New(rand.NewPCG(spec.seed, spec.seed^0x9e3779b97f4a7c15))
 	offset := len(r.tg.Sent())
+	inlineOff, answerOff := len(r.inlineAnswers()), len(r.tg.Answers())
 	collect := func() {
 		sent := r.tg.Sent()
 		for _, msg := range sent[offset:] {
+			if strings.HasPrefix(msg.Method, "edit") {
+				m.edit(msgKey{msg.ChatID, msg.MessageID}, msg.Time)
+				continue
+			}
 			m.reply(msg.ChatID, msg.Text, msg.Time)
 		}
 		offset = len(sent)
+		ias := r.inlineAnswers()
+		for _, a := range ias[inlineOff:] {
+			m.answer(a.QueryID, a.Time)
+		}
+		inlineOff = len(ias)
+		cas := r.tg.Answers()
+		for _, a := range cas[answerOff:] {
+			m.answer(a.QueryID, a.Time)
+		}
+		answerOff = len(cas)
 	}
 	total := spec.total()
 	tick := time.NewTicker(injectEvery)
@@ -301,8 +360,18 @@ func inject(ctx context.Context, r *rig, spec loadSpec, m *matcher) (time.Durati
 			for m.sent < due {
 				chat := int64(firstChat + rng.IntN(spec.chats))
 				c := spec.mix.pick(rng)
-				m.request(chat, c.kind, time.Now())
-				r.tg.SendText(chat, chat, "private", c.text)
+				switch c.kind {
+				case kindInline:
+					at := time.Now()
+					m.query(r.tg.Inline(chat, c.text, "private"), kindInline, at, msgKey{})
+				case kindPress:
+					t := r.press[rng.IntN(len(r.press))]
+					at := time.Now()
+					m.query(r.tg.Press(t.chat, t.chat, t.message, t.data), kindPress, at, msgKey{t.chat, t.message})
+				default:
+					m.request(chat, c.kind, time.Now())
+					r.tg.SendText(chat, chat, "private", c.text)
+				}
 			}
 		}
 	}
@@ -335,6 +404,16 @@ func (res *Result) matched(m *matcher) {
 		res.MismatchExamples = m.examples
 	}
 	res.LatencyMS = percentiles(m.latencies)
+	res.Categories = map[string]Category{}
+	for k, ks := range m.byKind {
+		c := Category{Sent: ks.sent, Answered: ks.answered, Lost: ks.sent - ks.answered, LatencyMS: percentiles(ks.latencies)}
+		if k == kindPress {
+			c.Edits = len(m.edits)
+			e := percentiles(m.edits)
+			c.EditLatencyMS = &e
+		}
+		res.Categories[k] = c
+	}
 	if m.answered > 0 {
 		res.ThroughputPerS = float64(m.answered) / m.last.Sub(m.first).Seconds()
 	}

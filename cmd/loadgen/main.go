@@ -13,6 +13,8 @@
 //	go run ./cmd/loadgen -rate 200 -duration 20s -chats 100 -warm -exchange-latency 150ms -burst 500
 //	go run ./cmd/loadgen -find-max -warm                             # highest rate with p99 < 1 s
 //	go run ./cmd/loadgen -soak 10m                                   # leak check at 50/s
+//	go run ./cmd/loadgen -rate 200 -duration 30s -chats 2000 -warm -mix price=6,inline=2,press=2
+//	go run ./cmd/loadgen -rate 300 -duration 34s -chats 2000 -mix alert=1   # 10,200 alerts, counted in the store
 //
 // Exit status: 0 when every update got exactly one reply (soak: and nothing
 // grew past tolerance; find-max: and some rate passed), 1 otherwise or on a
@@ -186,7 +188,9 @@ func (c *config) define(fs *flag.FlagSet, raw *rawFlags) {
 	fs.DurationVar(&c.load.duration, "duration", 30*time.Second, "how long to inject (find-max: per step, default 15s)")
 	fs.IntVar(&c.load.chats, "chats", 1000, "distinct private chats the updates come from")
 	fs.DurationVar(&c.load.grace, "grace", 10*time.Second, "wait this long after the last injection for replies; later ones count as lost")
-	fs.StringVar(&raw.mix, "mix", defaultMix, "command mix as category=weight; categories: "+categoryNames())
+	fs.StringVar(&raw.mix, "mix", defaultMix, "command mix as category=weight; categories: "+categoryNames()+
+		" (inline: an inline query, timed to answerInlineQuery; press: Refresh on a /price the bot sent, timed to answerCallbackQuery;"+
+		" alert: /alert PAIR above|below a level near the price)")
 	fs.Uint64Var(&c.load.seed, "seed", 1, "random seed for chats and commands")
 	fs.BoolVar(&c.warm, "warm", false, "send one /price per symbol and wait for the replies before measuring")
 	fs.IntVar(&c.burst, "burst", 0, "after the run, inject this many updates at once and report them apart")

@@ -23,7 +23,7 @@ const (
 	kindUnknownPair = "unknown-pair" // a symbol that is not listed
 )
 
-var pairLine = regexp.MustCompile(`^[A-Z0-9]+-[A-Z0-9]+ · `)
+var pairLine = regexp.MustCompile(`^[A-Z0-9]+-[A-Z0-9]+( perp)? · `)
 
 // classify names the kind of a reply from its first line, or returns "" for
 // a reply that looks like none of them (an error message, say).
@@ -35,6 +35,8 @@ func classify(text string) string {
 		return kindUnknown
 	case strings.HasPrefix(first, "Unknown pair"):
 		return kindUnknownPair
+	case strings.HasPrefix(first, "🔔 Alert #"):
+		return kindAlert
 	case strings.HasPrefix(first, "Usage:"):
 		return kindUsage
 	case strings.HasPrefix(first, "I answer commands"):
@@ -71,8 +73,9 @@ func stripTags(s string) string {
 }
 
 type pending struct {
-	kind string
-	at   time.Time
+	kind  string
+	at    time.Time
+	press *pressWait // a press's wait for its edit
 }
 
 // matcher pairs replies with requests. Each chat's requests wait in a FIFO;
@@ -91,20 +94,118 @@ type matcher struct {
 	latencies  []time.Duration
 	first      time.Time // first request
 	last       time.Time // last answer
+
+	byKind  map[string]*kindStats   // per request kind
+	queries map[string]pending      // inline and callback query ids waiting for their answer
+	presses map[msgKey][]*pressWait // per pressed message, in injection order
+	edits   []time.Duration         // press → editMessageText of the pressed message
+}
+
+// pressWait is a press waiting for the edit it may cause.
+type pressWait struct {
+	at, answered time.Time // answered: zero until its answerCallbackQuery is seen
+}
+
+// msgKey is a message of a chat.
+type msgKey struct{ chat, message int64 }
+
+// kindStats are one request kind's counts and latencies.
+type kindStats struct {
+	sent, answered int
+	latencies      []time.Duration
 }
 
 func newMatcher() *matcher {
-	return &matcher{chats: map[int64][]pending{}, examples: map[string]int{}}
+	return &matcher{chats: map[int64][]pending{}, examples: map[string]int{}, byKind: map[string]*kindStats{},
+		queries: map[string]pending{}, presses: map[msgKey][]*pressWait{}}
+}
+
+func (m *matcher) kind(k string) *kindStats {
+	ks := m.byKind[k]
+	if ks == nil {
+		ks = &kindStats{}
+		m.byKind[k] = ks
+	}
+	return ks
 }
 
 // request records a request of kind sent to chat at at.
 func (m *matcher) request(chat int64, kind string, at time.Time) {
+	m.sent1(kind, at)
+	m.chats[chat] = append(m.chats[chat], pending{kind: kind, at: at})
+}
+
+func (m *matcher) sent1(kind string, at time.Time) {
 	if m.sent == 0 {
 		m.first = at
 	}
-	m.chats[chat] = append(m.chats[chat], pending{kind: kind, at: at})
 	m.sent++
 	m.waiting++
+	m.kind(kind).sent++
+}
+
+// query records an inline or callback query id of kind injected at at;
+// a press also waits for the edit of message msg.
+func (m *matcher) query(id, kind string, at time.Time, msg msgKey) {
+	m.sent1(kind, at)
+	p := pending{kind: kind, at: at}
+	if kind == kindPress {
+		p.press = &pressWait{at: at}
+		m.presses[msg] = append(m.presses[msg], p.press)
+	}
+	m.queries[id] = p
+}
+
+// answer records the answer to query id received at at: an id answered
+// twice, or never injected, is a duplicate.
+func (m *matcher) answer(id string, at time.Time) {
+	p, ok := m.queries[id]
+	if !ok {
+		m.duplicated++
+		return
+	}
+	delete(m.queries, id)
+	if p.press != nil {
+		p.press.answered = at
+	}
+	m.done(p, at)
+}
+
+// edit records an edit of msg at at: it belongs to the oldest press on msg
+// injected before it and not answered before it (the bot edits, then
+// answers; a press that found nothing new was answered without an edit).
+// collect feeds edits before answers, so a press answered in the same
+// batch is still a candidate.
+func (m *matcher) edit(msg msgKey, at time.Time) {
+	q := m.presses[msg]
+	for len(q) > 0 && !q[0].answered.IsZero() && q[0].answered.Before(at) {
+		q = q[1:]
+	}
+	if len(q) == 0 || q[0].at.After(at) {
+		m.presses[msg] = q
+		return
+	}
+	m.edits = append(m.edits, max(at.Sub(q[0].at), 0))
+	q = q[1:]
+	if len(q) == 0 {
+		delete(m.presses, msg)
+	} else {
+		m.presses[msg] = q
+	}
+}
+
+// done counts request p answered at at.
+func (m *matcher) done(p pending, at time.Time) {
+	m.waiting--
+	m.answered++
+	d := max(at.Sub(p.at), 0)
+	m.latencies = append(m.latencies, d)
+	ks := m.kind(p.kind)
+	ks.answered++
+	ks.latencies = append(ks.latencies, d)
+	if at.After(m.last) {
+		m.last = at
+	}
 }
 
 // reply records a reply with text received in chat at at.
@@ -134,12 +235,7 @@ func (m *matcher) reply(chat int64, text string, at time.Time) {
 	} else {
 		m.chats[chat] = slices.Delete(q, i, i+1)
 	}
-	m.waiting--
-	m.answered++
-	m.latencies = append(m.latencies, max(at.Sub(p.at), 0))
-	if at.After(m.last) {
-		m.last = at
-	}
+	m.done(p, at)
 }
 
 // maxExamples bounds the distinct mismatched first lines kept.

@@ -9,6 +9,8 @@ func TestClassify(t *testing.T) {
 	tests := []struct{ name, text, want string }{
 		{"price", "<b>BTC-USDT</b> · Binance\n97,123.40 USDT  ▲ +2.23% 24h", kindPrice},
 		{"price of a cross", "<b>ETH-BTC</b> · Bybit\n0.0356 BTC", kindPrice},
+		{"price of a perpetual", "<b>BTC-USDT perp</b> · Binance\n<b>97,123.40</b> USDT", kindPrice},
+		{"alert set", "🔔 Alert #12 set: BTC-USDT above 100,000.00 · now 97,123.40 USDT on Binance", kindAlert},
 		{"oi", "<b>SOL-USDT perp</b> open interest on Binance\n$1.85B", kindOI},
 		{"oi all", "<b>BTC-USDT perp</b> open interest by venue\n<pre>…</pre>", kindOI},
 		{"funding", "<b>BTC-USDT perp funding</b>\n<pre>venue rate</pre>", kindFunding},
@@ -175,5 +177,47 @@ func TestPercentiles(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// Inline and callback queries are matched by id, per kind; an edit belongs
+// to the oldest press on its message not answered before it.
+func TestMatcherQueries(t *testing.T) {
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	at := func(msec int) time.Time { return t0.Add(time.Duration(msec) * time.Millisecond) }
+	m := newMatcher()
+	msg := msgKey{7, 70}
+	m.request(1, kindPrice, at(0))
+	m.query("i1", kindInline, at(0), msgKey{})
+	m.query("c1", kindPress, at(10), msg) // up to date: answered, no edit
+	m.query("c2", kindPress, at(20), msg) // edited at 45, answered at 50
+	m.query("c3", kindPress, at(30), msg) // never answered: lost
+	m.reply(1, "<b>BTC-USDT</b> · Binance", at(5))
+	m.answer("i1", at(8))
+	m.answer("c1", at(12))
+	m.edit(msg, at(45))
+	m.answer("c2", at(50))
+	m.answer("c2", at(51))   // twice
+	m.answer("nope", at(52)) // never injected
+	if m.sent != 5 || m.answered != 4 || m.waiting != 1 || m.duplicated != 2 {
+		t.Errorf("sent %d answered %d waiting %d duplicated %d", m.sent, m.answered, m.waiting, m.duplicated)
+	}
+	in, pr := m.byKind[kindInline], m.byKind[kindPress]
+	if in.sent != 1 || in.answered != 1 || in.latencies[0] != 8*time.Millisecond {
+		t.Errorf("inline %+v", in)
+	}
+	if pr.sent != 3 || pr.answered != 2 || pr.latencies[0] != 2*time.Millisecond || pr.latencies[1] != 30*time.Millisecond {
+		t.Errorf("press %+v", pr)
+	}
+	if len(m.edits) != 1 || m.edits[0] != 25*time.Millisecond {
+		t.Errorf("edits %v, want c2's 25 ms", m.edits)
+	}
+	var res Result
+	res.matched(m)
+	if c := res.Categories[kindPress]; c.Lost != 1 || c.Edits != 1 || c.EditLatencyMS == nil || c.EditLatencyMS.P50 != 25 {
+		t.Errorf("press category %+v", c)
+	}
+	if c := res.Categories[kindPrice]; c.Sent != 1 || c.Answered != 1 || c.LatencyMS.P50 != 5 {
+		t.Errorf("price category %+v", c)
 	}
 }

@@ -7,10 +7,14 @@ import (
 	"strings"
 )
 
-// command is one update's text and the kind of reply it should get.
+// command is one update's text and the kind of reply it should get. A
+// command with gen draws its text at each pick (an alert's level). For
+// kindInline the text is the inline query; kindPress presses Refresh on a
+// message the bot sent earlier and has no text.
 type command struct {
 	text string
 	kind string
+	gen  func(r *rand.Rand) string
 }
 
 // categories are the -mix names, each with the commands it draws from
@@ -20,20 +24,26 @@ var categories = []struct {
 	cmds []command
 }{
 	{"price", []command{
-		{"/price btc", kindPrice}, {"/price ETH", kindPrice}, {"/price sol", kindPrice},
-		{"/price doge", kindPrice}, {"/price pepe", kindPrice}, {"/price eth-btc", kindPrice},
-		{"/price BTC/USDT", kindPrice},
+		{"/price btc", kindPrice, nil}, {"/price ETH", kindPrice, nil}, {"/price sol", kindPrice, nil},
+		{"/price doge", kindPrice, nil}, {"/price pepe", kindPrice, nil}, {"/price eth-btc", kindPrice, nil},
+		{"/price BTC/USDT", kindPrice, nil},
 	}},
-	{"oi", []command{{"/oi btc", kindOI}, {"/oi eth", kindOI}, {"/oi sol", kindOI}, {"/oi btc all", kindOI}}},
-	{"funding", []command{{"/funding btc", kindFunding}, {"/funding eth", kindFunding}, {"/funding sol", kindFunding}}},
+	{"oi", []command{{"/oi btc", kindOI, nil}, {"/oi eth", kindOI, nil}, {"/oi sol", kindOI, nil}, {"/oi btc all", kindOI, nil}}},
+	{"funding", []command{{"/funding btc", kindFunding, nil}, {"/funding eth", kindFunding, nil}, {"/funding sol", kindFunding, nil}}},
 	{"analysis", []command{
-		{"/analysis btc", kindAnalysis}, {"/analysis eth 4h", kindAnalysis},
-		{"/analysis sol 15m", kindAnalysis}, {"/analysis btc 1d", kindAnalysis},
+		{"/analysis btc", kindAnalysis, nil}, {"/analysis eth 4h", kindAnalysis, nil},
+		{"/analysis sol 15m", kindAnalysis, nil}, {"/analysis btc 1d", kindAnalysis, nil},
 	}},
-	{"help", []command{{"/help", kindHelp}}},
+	{"help", []command{{"/help", kindHelp, nil}}},
+	{"inline", []command{
+		{"btc", kindInline, nil}, {"eth", kindInline, nil}, {"sol", kindInline, nil}, {"eth usdt", kindInline, nil},
+		{"btc perp", kindInline, nil}, {"", kindInline, nil}, {"doge", kindInline, nil},
+	}},
+	{"press", []command{{"", kindPress, nil}}},
+	{"alert", alertCommands()},
 	{"garbage", []command{
-		{"/frobnicate", kindUnknown}, {"hello there", kindText}, {"🚀🚀🚀 <b>&amp;", kindText},
-		{"/price", kindUsage}, {"/price zzzq", kindUnknownPair},
+		{"/frobnicate", kindUnknown, nil}, {"hello there", kindText, nil}, {"🚀🚀🚀 <b>&amp;", kindText, nil},
+		{"/price", kindUsage, nil}, {"/price zzzq", kindUnknownPair, nil},
 	}},
 }
 
@@ -104,7 +114,11 @@ func (m mix) pick(r *rand.Rand) command {
 	for i, w := range m.weights {
 		if n < w {
 			cmds := categories[i].cmds
-			return cmds[r.IntN(len(cmds))]
+			c := cmds[r.IntN(len(cmds))]
+			if c.gen != nil {
+				c.text = c.gen(r)
+			}
+			return c
 		}
 		n -= w
 	}

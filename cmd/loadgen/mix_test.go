@@ -2,6 +2,7 @@ package main
 
 import (
 	"math/rand/v2"
+	"strings"
 	"testing"
 )
 
@@ -82,5 +83,29 @@ func TestMixPick(t *testing.T) {
 		if c := only.pick(rng); c.text != "/help" {
 			t.Fatalf("help-only mix picked %q", c.text)
 		}
+	}
+}
+
+func TestMixInteractionCategories(t *testing.T) {
+	m, err := parseMix("price=6,inline=2,press=2,alert=1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !m.uses(kindInline) || !m.uses(kindPress) || !m.uses(kindAlert) || m.uses("help") {
+		t.Errorf("uses: %+v", m)
+	}
+	r := rand.New(rand.NewPCG(1, 2))
+	alert, _ := parseMix("alert=1")
+	seen := map[string]bool{}
+	for range 200 {
+		c := alert.pick(r)
+		f := strings.Fields(c.text)
+		if c.kind != kindAlert || len(f) != 4 || f[0] != "/alert" || (f[2] != "above" && f[2] != "below") {
+			t.Fatalf("alert command %+v", c)
+		}
+		seen[c.text] = true
+	}
+	if len(seen) < 190 {
+		t.Errorf("%d distinct alert commands in 200: levels should vary", len(seen))
 	}
 }

@@ -38,6 +38,20 @@ func writeResult(w io.Writer, r Result) {
 	}
 	fmt.Fprintf(tw, "latency\tp50 %.2f ms · p95 %.2f ms · p99 %.2f ms · max %.2f ms\n",
 		r.LatencyMS.P50, r.LatencyMS.P95, r.LatencyMS.P99, r.LatencyMS.Max)
+	if len(r.Categories) > 1 || r.Categories[kindInline].Sent+r.Categories[kindPress].Sent+r.Categories[kindAlert].Sent > 0 {
+		for _, k := range slices.Sorted(maps.Keys(r.Categories)) {
+			c := r.Categories[k]
+			fmt.Fprintf(tw, "  %s	%d sent · answered %d · lost %d · p50 %.2f ms · p95 %.2f ms · p99 %.2f ms · max %.2f ms%s\n",
+				k, c.Sent, c.Answered, c.Lost, c.LatencyMS.P50, c.LatencyMS.P95, c.LatencyMS.P99, c.LatencyMS.Max, categoryNote(k, c))
+		}
+	}
+	if a := r.Alerts; a != nil {
+		store := fmt.Sprintf("%d live in the store", a.InStore)
+		if a.StoreErr != "" {
+			store = "store not read: " + a.StoreErr
+		}
+		fmt.Fprintf(tw, "alerts	%d created (bot metric) · %d live (bot metric) · %s\n", a.Created, a.Live, store)
+	}
 	if b := r.Burst; b != nil {
 		fmt.Fprintf(tw, "burst\t%d at once: answered %d · lost %d · duplicated %d · p50 %.2f ms · p95 %.2f ms · p99 %.2f ms · max %.2f ms\n",
 			b.Sent, b.Answered, b.Lost, b.Duplicated, b.LatencyMS.P50, b.LatencyMS.P95, b.LatencyMS.P99, b.LatencyMS.Max)
@@ -119,4 +133,19 @@ func writeJSON(path string, v any) error {
 		return err
 	}
 	return os.WriteFile(path, append(b, '\n'), 0o644)
+}
+
+// categoryNote says what a category's latency runs to.
+func categoryNote(kind string, c Category) string {
+	switch kind {
+	case kindInline:
+		return " (inject → answerInlineQuery)"
+	case kindPress:
+		n := " (inject → answerCallbackQuery)"
+		if e := c.EditLatencyMS; e != nil && c.Edits > 0 {
+			n += fmt.Sprintf("; %d edits, press → editMessageText p50 %.2f ms · p99 %.2f ms", c.Edits, e.P50, e.P99)
+		}
+		return n
+	}
+	return ""
 }

@@ -85,6 +85,13 @@ type rig struct {
 	tmp     string
 	stopBot time.Duration
 	log     *slog.Logger
+	press   []pressTarget // messages the press category presses Refresh on, seeded once
+}
+
+// inlineAnswers is every answerInlineQuery the fake accepted so far.
+func (r *rig) inlineAnswers() []telegramtest.InlineAnswer {
+	as, _ := r.tg.WaitInline(context.Background(), 0) // 0: at once
+	return as
 }
 
 // startRig starts the fakes and the bot and waits until /readyz answers 200.
