@@ -291,11 +291,6 @@ func Format(t market.Ticker, sections []string, now time.Time) string {
 	return render(t, false, sections, now, settings.Settings{})
 }
 
-// FormatPerp is Format for a perpetual's ticker: "BTC-USDT perp" in the title.
-func FormatPerp(t market.Ticker, sections []string, now time.Time) string {
-	return render(t, true, sections, now, settings.Settings{})
-}
-
 // render is Format in a chat's number format; perp marks a perpetual's ticker.
 func render(t market.Ticker, perp bool, sections []string, now time.Time, st settings.Settings) string {
 	n := st.Number
