@@ -14,6 +14,13 @@
 //	curl -X POST "$FAKE_EXCHANGES_CONTROL_URL/last?venue=binance&pair=BTC-USDT&value=0"
 //	curl -X POST "$FAKE_EXCHANGES_CONTROL_URL/latency?d=150ms"
 //	curl -X POST "$FAKE_EXCHANGES_CONTROL_URL/reset"
+//
+// The venues answer in their real shapes, spot and perpetual alike, for
+// example the perpetual tickers inline answers and /price BTC-PERP read:
+//
+//	curl "$CRYPTOBOT_EXCHANGES__BINANCE__FUTURES_URL/fapi/v1/ticker/24hr?symbol=BTCUSDT"
+//	curl "$CRYPTOBOT_EXCHANGES__BYBIT__URL/v5/market/tickers?category=linear&symbol=BTCUSDT"
+//	curl "$CRYPTOBOT_EXCHANGES__OKX__URL/api/v5/market/ticker?instId=BTC-USDT-SWAP"
 package main
 
 import (

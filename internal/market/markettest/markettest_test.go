@@ -222,3 +222,34 @@ func TestBadRequests(t *testing.T) {
 		{"okx no instId", v.OKX.URL() + "/api/v5/market/ticker", 400, `"code":"50014"`},
 	})
 }
+
+// The perpetual tickers: Binance's fapi shape (no bid, ask or prevClose),
+// Bybit's linear row, OKX's SWAP row, and each venue's unknown-symbol
+// envelope for a spot-only pair.
+func TestPerpTickers(t *testing.T) {
+	v := Start()
+	defer v.Close()
+	checkAnswers(t, []answer{
+		{"binance fapi ticker", v.Binance.URL() + "/fapi/v1/ticker/24hr?symbol=BTCUSDT", 200, `"lastPrice":"97123.40000000"`},
+		{"binance fapi ticker BTC-USDC", v.Binance.URL() + "/fapi/v1/ticker/24hr?symbol=BTCUSDC", 200, `"lastPrice":"97100.00000000"`},
+		{"binance fapi spot-only", v.Binance.URL() + "/fapi/v1/ticker/24hr?symbol=DOGEUSDT", 400, `{"code":-1121,"msg":"Invalid symbol."}`},
+		{"binance fapi no symbol", v.Binance.URL() + "/fapi/v1/ticker/24hr", 400, `"code":-1102`},
+		{"bybit linear", v.Bybit.URL() + "/v5/market/tickers?category=linear&symbol=SOLUSDT", 200, `"price24hPcnt":"0.0402"`},
+		{"bybit linear spot-only", v.Bybit.URL() + "/v5/market/tickers?category=linear&symbol=DOGEUSDT", 200, `"retCode":10001`},
+		{"okx swap", v.OKX.URL() + "/api/v5/market/ticker?instId=BTC-USDT-SWAP", 200, `"instType":"SWAP"`},
+		{"okx swap spot-only", v.OKX.URL() + "/api/v5/market/ticker?instId=DOGE-USDT-SWAP", 200, `"code":"51001"`},
+	})
+	g := mustGet(t, v.Binance.URL()+"/fapi/v1/ticker/24hr?symbol=ETHUSDT")
+	var body map[string]any
+	if err := json.Unmarshal(g.body, &body); err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range []string{"bidPrice", "askPrice", "prevClosePrice"} {
+		if _, ok := body[k]; ok {
+			t.Errorf("fapi ticker has spot's %s", k)
+		}
+	}
+	if v.Binance.Hits("ticker") != 5 {
+		t.Errorf("binance ticker hits %d, want 5", v.Binance.Hits("ticker"))
+	}
+}
