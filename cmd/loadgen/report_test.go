@@ -217,3 +217,34 @@ func TestJudgeSoak(t *testing.T) {
 		})
 	}
 }
+
+func TestWriteResultCategories(t *testing.T) {
+	r := sampleResult()
+	e := Percentiles{P50: 4, P99: 30}
+	r.Categories = map[string]Category{
+		kindPrice:  {Sent: 60, Answered: 60, LatencyMS: Percentiles{P50: 1, P95: 2, P99: 3, Max: 4}},
+		kindInline: {Sent: 20, Answered: 19, Lost: 1, LatencyMS: Percentiles{P50: 2, P95: 5, P99: 9.5, Max: 12}},
+		kindPress:  {Sent: 20, Answered: 20, LatencyMS: Percentiles{P50: 3, P95: 6, P99: 10, Max: 11}, Edits: 8, EditLatencyMS: &e},
+	}
+	r.Alerts = &AlertCounts{Created: 100, Live: 98, InStore: 100}
+	var b bytes.Buffer
+	writeResult(&b, r)
+	for _, want := range []string{
+		"  inline     20 sent · answered 19 · lost 1 · p50 2.00 ms · p95 5.00 ms · p99 9.50 ms · max 12.00 ms (inject → answerInlineQuery)\n",
+		"  press      20 sent · answered 20 · lost 0 · p50 3.00 ms · p95 6.00 ms · p99 10.00 ms · max 11.00 ms (inject → answerCallbackQuery); 8 edits, press → editMessageText p50 4.00 ms · p99 30.00 ms\n",
+		"  price      60 sent",
+		"alerts       100 created (bot metric) · 98 live (bot metric) · 100 live in the store\n",
+	} {
+		if !strings.Contains(b.String(), want) {
+			t.Errorf("report lacks %q:\n%s", want, b.String())
+		}
+	}
+	// A run of one ordinary category keeps the report as it was.
+	plain := sampleResult()
+	plain.Categories = map[string]Category{kindPrice: {Sent: 1}}
+	b.Reset()
+	writeResult(&b, plain)
+	if strings.Contains(b.String(), "  price") {
+		t.Errorf("a price-only run lists categories:\n%s", b.String())
+	}
+}
