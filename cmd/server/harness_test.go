@@ -168,12 +168,15 @@ func (b *bot) waitReady() {
 // wait on are the bot's own counters and the fakes' records.
 func eventually(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(waitFor)
+	giveUp := time.After(waitFor)
+	tick := time.NewTicker(5 * time.Millisecond) // the bot's counters have no push channel: poll them
+	defer tick.Stop()
 	for !cond() {
-		if time.Now().After(deadline) {
+		select {
+		case <-giveUp:
 			t.Fatalf("%s: not within %s", what, waitFor)
+		case <-tick.C:
 		}
-		time.Sleep(5 * time.Millisecond)
 	}
 }
 
