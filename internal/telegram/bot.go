@@ -256,6 +256,7 @@ func (b *Bot) Start(ctx context.Context) error {
 	if me.Username == "" {
 		return errors.New("telegram: start: getMe returned no username")
 	}
+	b.bindBot(ctx, me.ID)
 	base, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	b.life.Lock()
 	if b.state != stateNew {
