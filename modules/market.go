@@ -18,3 +18,17 @@ func MarketModule(id, flag string, cost Cost, build func(src market.Source, now 
 		return build(d.Market, d.Now), nil
 	}}
 }
+
+// Clock is now, or time.Now when now is nil: the clock a module's New
+// defaults to.
+func Clock(now func() time.Time) func() time.Time {
+	if now == nil {
+		return time.Now
+	}
+	return now
+}
+
+// One is the command list of a module that answers a single command.
+func One(name, usage, description string, h HandlerFunc) []Command {
+	return []Command{{Name: name, Usage: usage, Description: description, Handler: h}}
+}

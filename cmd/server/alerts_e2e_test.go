@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/cryptobot-dev/cryptobot/internal/market"
+	"github.com/cryptobot-dev/cryptobot/internal/telegram/telegramtest"
 )
 
 // An alert set through the Bot API fires once when every venue's price
@@ -41,5 +42,44 @@ func TestAlertFiresOnceEndToEnd(t *testing.T) {
 	}
 	if list := b.ask(chat, "/alerts"); !strings.Contains(list, "#1 BTC-USDT above 98,000 — fired") {
 		t.Errorf("/alerts after the firing: %q", list)
+	}
+}
+
+// A chat whose reply Telegram refuses (the user blocked the bot) has its
+// alerts paused in the store, so a crossing sends nothing; when the chat
+// writes again its alerts are re-armed.
+func TestRefusedReplyPausesAlerts(t *testing.T) {
+	b := startBot(t, "polling", "CRYPTOBOT_ENV=staging", "CRYPTOBOT_MODULES__ENHANCED__ALERTS__POLL=200ms")
+	const chat = 4343
+	if ack := b.ask(chat, "/alert btc above 98k"); !strings.Contains(ack, "Alert #1 set") {
+		t.Fatalf("ack %q", ack)
+	}
+	b.tg.Refuse(chat, telegramtest.Blocked)
+	b.tg.SendText(chat, chat, "private", "/price btc")
+	b.waitValue(`cryptobot_telegram_unreachable_total{reason="blocked"}`, 1)
+	b.waitSettled()
+
+	before := len(b.sentTo(chat))
+	btc := market.Pair{Base: "BTC", Quote: "USDT"}
+	b.venues.Binance.SetLast(btc, "98500")
+	b.venues.Bybit.SetLast(btc, "98500")
+	b.venues.OKX.SetLast(btc, "98500")
+	tick := b.value("cryptobot_alerts_last_tick_timestamp_seconds")
+	eventually(t, "two alert polls past the crossing", func() bool {
+		return b.value("cryptobot_alerts_last_tick_timestamp_seconds") >= tick+2
+	})
+	if fired := b.value(`cryptobot_alerts_fired_total{kind="above"}`); fired != 0 {
+		t.Errorf("a blocked chat's alert fired (%v)", fired)
+	}
+
+	b.tg.Accept(chat)
+	if list := b.ask(chat, "/alerts"); !strings.Contains(list, "paused") {
+		t.Errorf("/alerts while stored as blocked: %q", list)
+	}
+	if list := b.ask(chat, "/alerts"); strings.Contains(list, "paused") {
+		t.Errorf("/alerts after the chat wrote again: %q, want it re-armed", list)
+	}
+	if got := len(b.sentTo(chat)) - before; got != 2 {
+		t.Errorf("%d messages to the chat after the block, want the two /alerts replies", got)
 	}
 }

@@ -7,17 +7,15 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/cryptobot-dev/cryptobot/internal/market/markettest"
 	"github.com/cryptobot-dev/cryptobot/internal/metrics"
 	"github.com/cryptobot-dev/cryptobot/internal/telegram/telegramtest"
+	"github.com/cryptobot-dev/cryptobot/internal/testkit"
 	"github.com/cryptobot-dev/cryptobot/modules"
 )
 
@@ -34,22 +32,7 @@ type bot struct {
 	stderr   *syncBuffer
 }
 
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
+type syncBuffer = testkit.SyncBuffer
 
 // listen binds a free port and returns its address with the option that hands
 // the listener to run, so the port is never released and re-bound.
@@ -69,21 +52,7 @@ func testModules() []modules.Info { return append(modules.Registered(), chaosPan
 // copyFlags copies the shipped flag files so a test can edit them.
 func copyFlags(t *testing.T) string {
 	t.Helper()
-	dir := t.TempDir()
-	files, _ := filepath.Glob("../../flags/*.yaml")
-	if len(files) == 0 {
-		t.Fatal("no shipped flag files found")
-	}
-	for _, f := range files {
-		b, err := os.ReadFile(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(filepath.Join(dir, filepath.Base(f)), b, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return dir
+	return testkit.CopyFlags(t, "../../flags")
 }
 
 // startBot runs the bot in mode with env on top of the fakes' addresses. It
@@ -168,13 +137,7 @@ func (b *bot) waitReady() {
 // wait on are the bot's own counters and the fakes' records.
 func eventually(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(waitFor)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: not within %s", what, waitFor)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	testkit.Eventually(t, what, waitFor, 5*time.Millisecond, cond)
 }
 
 // waitSettled waits until the pipeline is idle: every accepted update has

@@ -304,6 +304,7 @@ func (a *app) runTelegram(ctx context.Context) error {
 		WebhookSecret: cfg.Telegram.Webhook.Secret,
 		Commands:      names,
 		Journal:       a.store,
+		Chats:         a.store,
 		MaxAge:        cfg.Journal.MaxAge,
 		OnMigrate:     a.migrateChat,
 		Rate: telegram.Rate{

@@ -28,6 +28,7 @@ import (
 	"github.com/cryptobot-dev/cryptobot/deploy/prometheus/promcheck"
 	"github.com/cryptobot-dev/cryptobot/internal/market/markettest"
 	"github.com/cryptobot-dev/cryptobot/internal/telegram/telegramtest"
+	"github.com/cryptobot-dev/cryptobot/internal/testkit"
 )
 
 const secret = "live_secret"
@@ -76,29 +77,12 @@ func tail(s string, n int) string {
 
 func waitFor(t *testing.T, d time.Duration, what string, ok func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(d)
-	for !ok() {
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: not within %s", what, d)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+	testkit.Eventually(t, what, d, 100*time.Millisecond, ok)
 }
 
 func copyFlags(t *testing.T) string {
 	t.Helper()
-	dir := t.TempDir()
-	files, _ := filepath.Glob("../../flags/*.yaml")
-	for _, f := range files {
-		b, err := os.ReadFile(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(filepath.Join(dir, filepath.Base(f)), b, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return dir
+	return testkit.CopyFlags(t, "../../flags")
 }
 
 func replace(t *testing.T, path, body string) {

@@ -1,7 +1,6 @@
 package memguard
 
 import (
-	"bytes"
 	"log/slog"
 	"sync"
 	"sync/atomic"
@@ -10,6 +9,7 @@ import (
 	"github.com/KimMachineGun/automemlimit/memlimit"
 
 	"github.com/cryptobot-dev/cryptobot/internal/metrics"
+	"github.com/cryptobot-dev/cryptobot/internal/testkit"
 )
 
 const (
@@ -73,22 +73,7 @@ func env(kv ...string) func(string) (string, bool) {
 func noCgroupLimit() (uint64, error) { return 0, memlimit.ErrNoLimit }
 
 // syncBuffer is a log sink safe for the guard's goroutines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
+type syncBuffer = testkit.SyncBuffer
 
 type testGuard struct {
 	*Guard

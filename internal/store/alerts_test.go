@@ -384,6 +384,9 @@ var stateCases = []struct {
 		if b, err := s.ChatBlocked(ctx, 1); err != nil || !b {
 			t.Errorf("ChatBlocked = %v, %v", b, err)
 		}
+		if ids, err := s.BlockedChats(ctx, 10); err != nil || !slices.Equal(ids, []int64{1}) {
+			t.Errorf("BlockedChats = %v, %v, want [1]", ids, err)
+		}
 		if ds, _ := s.Digests(ctx); len(ds) != 0 {
 			t.Errorf("blocked chat's digest still scheduled: %+v", ds)
 		}
@@ -402,6 +405,9 @@ var stateCases = []struct {
 		}
 		if got := states(t, s, 1); !slices.Equal(got, []string{"armed", "armed", "fired", "paused"}) {
 			t.Errorf("unblocked chat's alerts %v, want the block's re-armed, the flag's still paused", got)
+		}
+		if ids, err := s.BlockedChats(ctx, 10); err != nil || len(ids) != 0 {
+			t.Errorf("BlockedChats after unblocking = %v, %v, want none", ids, err)
 		}
 		if ds, _ := s.Digests(ctx); len(ds) != 1 {
 			t.Errorf("digest not resumed: %+v", ds)

@@ -108,3 +108,15 @@ func (s *Store) MigrateChat(ctx context.Context, from, to int64) (err error) {
 	}
 	return nil
 }
+
+// BlockedChats returns up to limit chats recorded as blocked, so a new
+// process skips replies to them as the last one did.
+func (s *Store) BlockedChats(ctx context.Context, limit int) (ids []int64, err error) {
+	defer s.m.observe(opChats, time.Now(), &err)
+	ids, err = queryAll(ctx, s.r, "SELECT chat_id FROM chats WHERE blocked ORDER BY chat_id LIMIT $1", []any{limit},
+		func(rows *sql.Rows, id *int64) error { return rows.Scan(id) })
+	if err != nil {
+		return nil, s.wrap("blocked chats", err)
+	}
+	return ids, nil
+}

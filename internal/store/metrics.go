@@ -17,6 +17,7 @@ const (
 	opStats      = "journal_stats"
 	opPing       = "ping"
 	opMigrate    = "migrate"
+	opBindBot    = "bind_bot"
 
 	opCreateAlert   = "create_alert"
 	opAlerts        = "alerts"
@@ -35,7 +36,7 @@ const (
 
 // Operations lists the operation label values.
 func Operations() []string {
-	return []string{opAppend, opSettle, opUnanswered, opPrune, opStats, opPing, opMigrate,
+	return []string{opAppend, opSettle, opUnanswered, opPrune, opStats, opPing, opMigrate, opBindBot,
 		opCreateAlert, opAlerts, opDeleteAlerts, opUpdateAlerts, opFire, opEnqueue, opPendingOutbox,
 		opMarkOutbox, opOutboxStats, opWatch, opWatchlist, opDigests, opChats}
 }

@@ -68,6 +68,10 @@ type Config struct {
 	// OnMigrate, if set, is told when a group became the supergroup to and
 	// a reply was resent there, so chat state can follow. It must be quick.
 	OnMigrate func(from, to int64)
+	// Chats keeps the chats that refused the bot (403, chat not found)
+	// across restarts, and pauses their alerts; nil remembers them in memory
+	// only. The store implements it.
+	Chats ChatStates
 	// Journal records accepted updates durably; nil means an in-memory
 	// journal (NewMemoryJournal) that deduplicates but survives no restart.
 	Journal Journal
@@ -252,6 +256,7 @@ func (b *Bot) Start(ctx context.Context) error {
 	if me.Username == "" {
 		return errors.New("telegram: start: getMe returned no username")
 	}
+	b.bindBot(ctx, me.ID)
 	base, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	b.life.Lock()
 	if b.state != stateNew {
@@ -269,6 +274,9 @@ func (b *Bot) Start(ctx context.Context) error {
 	b.q.setOpen(true)
 	b.life.Unlock()
 
+	rctx, rcancel := context.WithTimeout(ctx, 5*time.Second)
+	b.out.recall(rctx, b.started, b.cfg.UnreachableSize)
+	rcancel()
 	for range b.cfg.Workers {
 		go b.worker(base)
 	}

@@ -24,6 +24,29 @@ type Journal interface {
 	Unanswered(ctx context.Context, limit int) ([]store.Update, error)
 }
 
+// botBinder is a journal that knows which bot's update ids it holds (the
+// store): update ids are per bot, so another bot's rows must go.
+type botBinder interface {
+	BindBot(ctx context.Context, botID int64) (dropped int, err error)
+}
+
+// bindBot tells the journal which bot this is, before replay. A failure is
+// logged and Start goes on: it matters only after a token switch.
+func (b *Bot) bindBot(ctx context.Context, id int64) {
+	bb, ok := b.journal.(botBinder)
+	if !ok {
+		return
+	}
+	dropped, err := bb.BindBot(ctx, id)
+	switch {
+	case err != nil:
+		b.log.WarnContext(ctx, "telegram journal not bound to this bot", "bot_id", id, "err", err)
+	case dropped > 0:
+		b.log.WarnContext(ctx, "telegram journal belonged to another bot; its unanswered updates were dropped",
+			"bot_id", id, "dropped", dropped)
+	}
+}
+
 // decodeBody decodes a journaled or delivered update body. An update
 // without update_id is malformed.
 func decodeBody(body []byte) (Update, error) {
@@ -116,3 +139,5 @@ func (j *memoryJournal) Unanswered(_ context.Context, limit int) ([]store.Update
 	})
 	return us[:min(limit, len(us))], nil
 }
+
+var _ botBinder = (*store.Store)(nil)

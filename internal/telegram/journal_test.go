@@ -6,6 +6,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -474,5 +475,38 @@ func TestRestartAnswersWhatAStoppedBotLeft(t *testing.T) {
 	}
 	if left := j.unsettled(); len(left) != 0 {
 		t.Errorf("unsettled at the end: %v", left)
+	}
+}
+
+// Issue 10: update ids are per bot. A store that holds another bot's
+// journal (the token was switched) must not replay that bot's updates nor
+// take this bot's update 5 for that bot's update 5.
+func TestJournalOfAnotherBotIsDropped(t *testing.T) {
+	ctx := t.Context()
+	st, err := store.Open(ctx, "sqlite:"+filepath.Join(t.TempDir(), "bot.db"), store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	if _, err := st.BindBot(ctx, 99); err != nil {
+		t.Fatal(err)
+	}
+	old, _ := json.Marshal(msgUpdate(5, 7, "private", "/price from the old bot"))
+	if _, err := st.Append(ctx, []store.Update{{ID: 5, ChatID: 7, Body: old}}); err != nil {
+		t.Fatal(err)
+	}
+
+	cfg := testConfig()
+	cfg.Journal = st
+	rec := &recorder{}
+	api := newFakeAPI() // getMe answers bot 1
+	b, _ := newBot(t, cfg, api, rec)
+	enqueue(t, b, msgUpdate(5, 7, "private", "/price"))
+	if err := b.Shutdown(ctx); err != nil {
+		t.Fatal(err)
+	}
+	reqs := rec.requests()
+	if len(reqs) != 1 || reqs[0].UpdateID != 5 || len(reqs[0].Args) != 0 {
+		t.Errorf("handled %+v; want only this bot's update 5", reqs)
 	}
 }

@@ -47,6 +47,7 @@ type sender struct {
 	global       *rate.Limiter
 	chats        *chatLimiters
 	gone         *unreachable
+	refusals     ChatStates // nil: refusals live in gone only
 	onMigrate    func(from, to int64)
 	m            *metrics.Metrics
 	tm           *transportMetrics
@@ -63,6 +64,7 @@ func newSender(api API, cfg Config, labels commandLabels, m *metrics.Metrics, tm
 		global:       rate.NewLimiter(rate.Limit(cfg.Rate.Global), cfg.Rate.GlobalBurst),
 		chats:        newChatLimiters(cfg.Rate),
 		gone:         newUnreachable(cfg.UnreachableSize),
+		refusals:     cfg.Chats,
 		onMigrate:    cfg.OnMigrate,
 		m:            m,
 		tm:           tm,
@@ -90,9 +92,13 @@ func (s *sender) deliver(ctx context.Context, req modules.Request, reply modules
 	if !hasContent(reply) {
 		return resultAnswered // nothing to send; Telegram rejects an empty message
 	}
-	if reason, skip := s.gone.skip(req.ChatID, req.Received, time.Now()); skip {
+	reason, skip, forgot := s.gone.skip(req.ChatID, req.Received, time.Now())
+	if skip {
 		s.tm.skipped.WithLabelValues(reason).Inc()
 		return resultRefused
+	}
+	if lasting(forgot) {
+		s.storeRefusal(ctx, req.ChatID, false) // it wrote again: it is back
 	}
 	sctx, cancel := context.WithDeadline(ctx, later(deadline, time.Now()).Add(s.replyTimeout))
 	defer cancel()
@@ -139,8 +145,43 @@ func (s *sender) refusedOrFailed(ctx context.Context, req modules.Request, cmd s
 	if s.gone.mark(req.ChatID, reason, now, until) {
 		s.log.WarnContext(ctx, "telegram chat unreachable; skipping sends to it until it writes again",
 			"reason", reason, "chat_id", req.ChatID, "update_id", req.UpdateID, "err", err)
+		if lasting(reason) {
+			s.storeRefusal(ctx, req.ChatID, true)
+		}
 	}
 	return resultRefused
+}
+
+// storeRefusal records in the store that chat refused the bot or came
+// back, which also pauses or resumes its alerts and digest. A failure is
+// logged: the in-memory mark still holds for this process.
+func (s *sender) storeRefusal(ctx context.Context, chat int64, blocked bool) {
+	if s.refusals == nil {
+		return
+	}
+	if err := s.refusals.SetChatBlocked(ctx, chat, blocked); err != nil {
+		s.log.WarnContext(ctx, "telegram chat refusal not stored", "chat_id", chat, "blocked", blocked, "err", err)
+	}
+}
+
+// recall marks the chats the store holds as blocked, as of at, so a new
+// process does not try each of them once more. A marked chat that writes
+// after at is tried again.
+func (s *sender) recall(ctx context.Context, at time.Time, limit int) {
+	if s.refusals == nil {
+		return
+	}
+	ids, err := s.refusals.BlockedChats(ctx, limit)
+	if err != nil {
+		s.log.WarnContext(ctx, "telegram blocked chats not loaded; each is tried once more", "err", err)
+		return
+	}
+	for _, id := range ids {
+		s.gone.mark(id, reasonBlocked, at, time.Time{})
+	}
+	if len(ids) > 0 {
+		s.log.InfoContext(ctx, "telegram blocked chats loaded", "count", len(ids))
+	}
 }
 
 func later(a, b time.Time) time.Time {

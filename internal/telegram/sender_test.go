@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -416,6 +417,8 @@ func TestRefusedChatSkippedUntilItWritesAgain(t *testing.T) {
 				m := metrics.New("test", "test")
 				cfg := testConfig()
 				cfg.Workers = 1
+				chats := &fakeChats{}
+				cfg.Chats = chats
 				release := make(chan struct{})
 				b, err := New(cfg, api, gatedHandler(release), m, slog.New(slog.NewTextHandler(lockedWriter{&mu, &buf}, nil)))
 				if err != nil {
@@ -445,12 +448,18 @@ func TestRefusedChatSkippedUntilItWritesAgain(t *testing.T) {
 				if n := logLines(&buf, &mu, "ERROR", ""); n != 0 {
 					t.Errorf("a refusal logged at ERROR")
 				}
+				if got := chats.log(); !slices.Equal(got, []string{"42 blocked"}) {
+					t.Errorf("stored refusals %q, want the chat stored as blocked once", got)
+				}
 
 				time.Sleep(time.Second) // the chat writes again, later
 				enqueue(t, b, msgUpdate(4, 42, "private", "/price"))
 				synctest.Wait()
 				if sent := api.sentItems(); len(sent) != 1 || api.attempts != 2 {
 					t.Errorf("after the chat wrote again: %d sent in %d attempts, want 1 in 2", len(sent), api.attempts)
+				}
+				if got := chats.log(); !slices.Equal(got, []string{"42 blocked", "42 back"}) {
+					t.Errorf("stored refusals %q, want the chat stored as back after it wrote again", got)
 				}
 			})
 		})
@@ -496,10 +505,10 @@ func TestUnreachableIsBounded(t *testing.T) {
 	if u.len() != 2 {
 		t.Fatalf("len %d, want 2", u.len())
 	}
-	if _, skip := u.skip(0, now, now); skip {
+	if _, skip, _ := u.skip(0, now, now); skip {
 		t.Error("the oldest mark should have been evicted")
 	}
-	if _, skip := u.skip(2, now, now); !skip {
+	if _, skip, _ := u.skip(2, now, now); !skip {
 		t.Error("the newest mark is gone")
 	}
 }
@@ -546,5 +555,65 @@ func TestRefusalsFromTheBotAPI(t *testing.T) {
 	}
 	if got := testutil.ToFloat64(b.out.tm.migrations); got != 1 {
 		t.Errorf("migrations = %v, want 1", got)
+	}
+}
+
+// fakeChats is the store's chat states: it records what the sender stores.
+type fakeChats struct {
+	mu      sync.Mutex
+	calls   []string
+	blocked []int64
+	err     error
+}
+
+func (f *fakeChats) SetChatBlocked(_ context.Context, chat int64, blocked bool) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	state := "back"
+	if blocked {
+		state = "blocked"
+	}
+	f.calls = append(f.calls, strconv.FormatInt(chat, 10)+" "+state)
+	return f.err
+}
+
+func (f *fakeChats) BlockedChats(_ context.Context, limit int) ([]int64, error) {
+	return f.blocked[:min(limit, len(f.blocked))], f.err
+}
+
+func (f *fakeChats) log() []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return slices.Clone(f.calls)
+}
+
+// Issue 13.5: refusals stored by a previous process hold for replies to
+// updates it received before this one started (a replay), not for a chat
+// that writes after the start; a store that cannot say costs one try each.
+func TestRecallStoredRefusals(t *testing.T) {
+	start := time.Date(2026, 12, 2, 5, 0, 0, 0, time.UTC)
+	cfg, _ := testConfig().withDefaults()
+	cfg.Chats = &fakeChats{blocked: []int64{42, 43, 44}}
+	newS := func() *sender {
+		m := metrics.New("test", "test")
+		return newSender(newFakeAPI(), cfg, commandLabels{}, m, newTransportMetrics(m.Registry), slog.New(slog.DiscardHandler))
+	}
+	s := newS()
+	s.recall(t.Context(), start, 2)
+	if reason, skip, _ := s.gone.skip(42, start.Add(-time.Second), start); !skip || reason != reasonBlocked {
+		t.Errorf("replayed update for a stored blocked chat: skip %v (%s), want skipped as blocked", skip, reason)
+	}
+	if _, skip, _ := s.gone.skip(44, start.Add(-time.Second), start); skip {
+		t.Error("a chat past the limit was recalled")
+	}
+	if _, skip, forgot := s.gone.skip(43, start.Add(time.Second), start); skip || forgot != reasonBlocked {
+		t.Errorf("chat that wrote after the start: skip %v, forgot %q; want sent and forgotten", skip, forgot)
+	}
+
+	cfg.Chats = &fakeChats{blocked: []int64{42}, err: errors.New("store down")}
+	s = newS()
+	s.recall(t.Context(), start, 10)
+	if s.gone.len() != 0 {
+		t.Errorf("%d chats recalled from a failing store", s.gone.len())
 	}
 }

@@ -1,6 +1,7 @@
 package telegram
 
 import (
+	"context"
 	"errors"
 	"strings"
 	"sync"
@@ -65,19 +66,29 @@ type mark struct {
 	until  time.Time // rate limits only: when sends may resume
 }
 
+// ChatStates is where refusals outlive the process: the store's chats.
+type ChatStates interface {
+	SetChatBlocked(ctx context.Context, chatID int64, blocked bool) error
+	BlockedChats(ctx context.Context, limit int) ([]int64, error)
+}
+
+// lasting reports whether a refusal for reason holds until the chat
+// writes again (a rate limit ends by itself), so it is worth storing.
+func lasting(reason string) bool { return reason == reasonBlocked || reason == reasonChatNotFound }
+
 func newUnreachable(size int) *unreachable {
 	return &unreachable{marks: newLRU[int64, mark](size)}
 }
 
 // skip reports whether a reply to chat, for an update received at
 // received, must not be sent, and why. A mark the chat has outlived is
-// forgotten.
-func (u *unreachable) skip(chat int64, received, now time.Time) (string, bool) {
+// forgotten, and its reason returned as forgot.
+func (u *unreachable) skip(chat int64, received, now time.Time) (reason string, skip bool, forgot string) {
 	u.mu.Lock()
 	defer u.mu.Unlock()
 	mk, ok := u.marks.get(chat)
 	if !ok {
-		return "", false
+		return "", false, ""
 	}
 	expired := received.After(mk.at)
 	if !mk.until.IsZero() {
@@ -85,9 +96,9 @@ func (u *unreachable) skip(chat int64, received, now time.Time) (string, bool) {
 	}
 	if expired {
 		u.marks.remove(chat)
-		return "", false
+		return "", false, mk.reason
 	}
-	return mk.reason, true
+	return mk.reason, true, ""
 }
 
 // mark remembers chat as unreachable and reports whether this is news

@@ -33,12 +33,8 @@ const (
 )
 
 func init() {
-	modules.Register(modules.Info{
-		ID:   "enhanced.analysis",
-		Flag: flags.MarketAnalysis,
-		Cost: modules.Cost{Resident: residentBytes, PerRequest: perRequestBytes},
-		New:  func(d modules.Deps) (modules.Module, error) { return New(d.Market, d.Now), nil },
-	})
+	modules.Register(modules.MarketModule("enhanced.analysis", flags.MarketAnalysis, modules.Cost{Resident: residentBytes, PerRequest: perRequestBytes},
+		func(src market.Source, now func() time.Time) modules.Module { return New(src, now) }))
 }
 
 // Source is the market data the module reads.
@@ -54,10 +50,7 @@ type Module struct {
 // New builds the module over src; now (time.Now when nil) dates the last
 // closed candle and drops a still-open one a source may have let through.
 func New(src Source, now func() time.Time) *Module {
-	if now == nil {
-		now = time.Now
-	}
-	m := &Module{src: src, now: now}
+	m := &Module{src: src, now: modules.Clock(now)}
 	m.pool.New = func() any { return new(workspace) }
 	return m
 }
@@ -69,12 +62,8 @@ var (
 
 // Commands returns /analysis.
 func (m *Module) Commands() []modules.Command {
-	return []modules.Command{{
-		Name:        "analysis",
-		Usage:       "/analysis SYMBOL [15m|1h|4h|1d]",
-		Description: "Technical analysis: RSI, EMAs, MACD, Bollinger, ATR, levels",
-		Handler:     modules.HandlerFunc(m.handle),
-	}}
+	return modules.One("analysis", "/analysis SYMBOL [15m|1h|4h|1d]",
+		"Technical analysis: RSI, EMAs, MACD, Bollinger, ATR, levels", m.handle)
 }
 
 func (m *Module) handle(ctx context.Context, req modules.Request) (modules.Reply, error) {

@@ -183,9 +183,8 @@ func TestCommands(t *testing.T) {
 			if info.Flag != "market-analysis" || info.Cost.Resident != residentBytes || info.Cost.PerRequest != perRequestBytes {
 				t.Errorf("registered %+v", info)
 			}
-			mod, err := info.New(modules.Deps{Market: nil, Now: time.Now})
-			if err != nil || mod == nil {
-				t.Errorf("New = %v, %v", mod, err)
+			if mod, err := info.New(modules.Deps{Now: time.Now}); err == nil {
+				t.Errorf("New without a market = %v, want an error", mod)
 			}
 		}
 	}

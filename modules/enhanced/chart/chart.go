@@ -13,6 +13,7 @@ import (
 	"time"
 
 	flags "github.com/cryptobot-dev/cryptobot/flags/flagkey"
+	"github.com/cryptobot-dev/cryptobot/internal/market"
 	"github.com/cryptobot-dev/cryptobot/modules"
 	"github.com/cryptobot-dev/cryptobot/modules/callback"
 	"github.com/cryptobot-dev/cryptobot/modules/reply"
@@ -43,12 +44,8 @@ const (
 )
 
 func init() {
-	modules.Register(modules.Info{
-		ID:   "enhanced.chart",
-		Flag: flags.Charts,
-		Cost: modules.Cost{Resident: residentBytes, PerRequest: perRequestBytes},
-		New:  func(d modules.Deps) (modules.Module, error) { return New(d.Market, d.Now), nil },
-	})
+	modules.Register(modules.MarketModule("enhanced.chart", flags.Charts, modules.Cost{Resident: residentBytes, PerRequest: perRequestBytes},
+		func(src market.Source, now func() time.Time) modules.Module { return New(src, now) }))
 }
 
 // Source is the market data the module reads.
@@ -65,12 +62,9 @@ type Module struct {
 // New builds the module over src; now (time.Now when nil) drops a still-open
 // candle a source may have let through.
 func New(src Source, now func() time.Time) *Module {
-	if now == nil {
-		now = time.Now
-	}
 	return &Module{
 		src:  src,
-		now:  now,
+		now:  modules.Clock(now),
 		bufs: make(chan *bytes.Buffer, pooledBuffers),
 		enc:  png.Encoder{CompressionLevel: png.BestSpeed},
 	}
@@ -80,12 +74,8 @@ var _ modules.Module = (*Module)(nil)
 
 // Commands returns /chart.
 func (m *Module) Commands() []modules.Command {
-	return []modules.Command{{
-		Name:        "chart",
-		Usage:       "/chart SYMBOL [15m|1h|4h|1d]",
-		Description: "Candlestick chart with EMA20 and volume",
-		Handler:     modules.HandlerFunc(m.handle),
-	}}
+	return modules.One("chart", "/chart SYMBOL [15m|1h|4h|1d]",
+		"Candlestick chart with EMA20 and volume", m.handle)
 }
 
 func (m *Module) handle(ctx context.Context, req modules.Request) (modules.Reply, error) {

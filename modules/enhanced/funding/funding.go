@@ -67,20 +67,13 @@ var (
 // New returns the module reading src. now is the clock for countdowns; nil
 // means time.Now.
 func New(src Source, now func() time.Time) *Module {
-	if now == nil {
-		now = time.Now
-	}
-	return &Module{src: src, now: now}
+	return &Module{src: src, now: modules.Clock(now)}
 }
 
 // Commands returns /funding.
 func (m *Module) Commands() []modules.Command {
-	return []modules.Command{{
-		Name:        "funding",
-		Usage:       "/funding SYMBOL",
-		Description: "Funding rate of a perpetual on every venue, with APR and next settlement",
-		Handler:     modules.HandlerFunc(m.handle),
-	}}
+	return modules.One("funding", "/funding SYMBOL",
+		"Funding rate of a perpetual on every venue, with APR and next settlement", m.handle)
 }
 
 func (m *Module) handle(ctx context.Context, req modules.Request) (modules.Reply, error) {

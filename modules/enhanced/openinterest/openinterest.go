@@ -52,20 +52,13 @@ var (
 // New returns the module reading src. now is the clock for data ages; nil
 // means time.Now.
 func New(src Source, now func() time.Time) *Module {
-	if now == nil {
-		now = time.Now
-	}
-	return &Module{src: src, now: now}
+	return &Module{src: src, now: modules.Clock(now)}
 }
 
 // Commands returns /oi.
 func (m *Module) Commands() []modules.Command {
-	return []modules.Command{{
-		Name:        "oi",
-		Usage:       "/oi SYMBOL [all]",
-		Description: "Open interest of a perpetual with its 1h/4h/24h change",
-		Handler:     modules.HandlerFunc(m.handle),
-	}}
+	return modules.One("oi", "/oi SYMBOL [all]",
+		"Open interest of a perpetual with its 1h/4h/24h change", m.handle)
 }
 
 func (m *Module) handle(ctx context.Context, req modules.Request) (modules.Reply, error) {
