@@ -127,21 +127,38 @@ type ticker struct {
 
 // decodeTicker reads a SPOT ticker; change % = (last − open24h) / open24h.
 func decodeTicker(data []byte, pair market.Pair) (market.Ticker, error) {
+	return decodeTickerOf(data, pair, false)
+}
+
+// decodeSwapTicker reads a SWAP ticker. Its units differ from SPOT's:
+// vol24h counts contracts and volCcy24h is base coin, so BaseVolume is
+// volCcy24h and QuoteVolume, which OKX does not report for swaps, is
+// volCcy24h × last (approximate: the day's trades were not all at last).
+func decodeSwapTicker(data []byte, pair market.Pair) (market.Ticker, error) {
+	return decodeTickerOf(data, pair, true)
+}
+
+func decodeTickerOf(data []byte, pair market.Pair, swap bool) (market.Ticker, error) {
 	r, err := first[ticker](data)
 	if err != nil {
 		return market.Ticker{}, err
 	}
 	var f httpjson.Fields
 	t := market.Ticker{
-		Pair:        pair,
-		Venue:       venue,
-		Last:        f.Float("last", r.Last),
-		Open:        f.Float("open24h", r.Open24h),
-		High:        f.Float("high24h", r.High24h),
-		Low:         f.Float("low24h", r.Low24h),
-		BaseVolume:  f.Float("vol24h", r.Vol24h),
-		QuoteVolume: f.Float("volCcy24h", r.VolCcy24h),
-		Time:        f.Time("ts", r.TS),
+		Pair:  pair,
+		Venue: venue,
+		Last:  f.Float("last", r.Last),
+		Open:  f.Float("open24h", r.Open24h),
+		High:  f.Float("high24h", r.High24h),
+		Low:   f.Float("low24h", r.Low24h),
+		Time:  f.Time("ts", r.TS),
+	}
+	if swap {
+		t.BaseVolume = f.Float("volCcy24h", r.VolCcy24h)
+		t.QuoteVolume = t.BaseVolume * t.Last
+	} else {
+		t.BaseVolume = f.Float("vol24h", r.Vol24h)
+		t.QuoteVolume = f.Float("volCcy24h", r.VolCcy24h)
 	}
 	if t.Open != 0 {
 		t.ChangePct = (t.Last - t.Open) / t.Open * 100
