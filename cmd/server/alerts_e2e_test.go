@@ -32,7 +32,7 @@ func TestAlertFiresOnceEndToEnd(t *testing.T) {
 	eventually(t, "two more seconds of alert polls", func() bool {
 		return b.value("cryptobot_alerts_last_tick_timestamp_seconds") >= tick+2
 	})
-	b.waitValue("cryptobot_outbox_depth", 0)
+	b.waitValue("cryptobot_store_outbox_depth", 0)
 	if got := len(b.sentTo(chat)) - before; got != 1 {
 		t.Errorf("%d alert messages, want exactly 1: %+v", got, b.sentTo(chat)[before:])
 	}

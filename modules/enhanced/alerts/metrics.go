@@ -7,7 +7,9 @@ import (
 )
 
 // metricSet is the module's own collectors. modules.Deps carries no
-// registerer, so Collectors hands them to whoever registers them.
+// registerer, so Collectors hands them to whoever registers them. The
+// outbox is measured once, by the store (cryptobot_store_outbox_*, read at
+// scrape), not here.
 type metricSet struct {
 	live       prometheus.Gauge
 	byKind     *prometheus.GaugeVec
@@ -16,8 +18,6 @@ type metricSet struct {
 	lag        prometheus.Histogram
 	lastTick   prometheus.Gauge
 	tickErrors *prometheus.CounterVec
-	depth      prometheus.Gauge
-	oldest     prometheus.Gauge
 	digests    prometheus.Counter
 }
 
@@ -25,7 +25,7 @@ type metricSet struct {
 var liveStates = []string{rule.Armed.String(), rule.Cooling.String()}
 
 // Tick error stages, the "stage" label of cryptobot_alerts_tick_errors_total.
-var tickStages = []string{"prices", "funding", "open_interest", "fire", "update", "load", "digest", "outbox_stats"}
+var tickStages = []string{"prices", "funding", "open_interest", "fire", "update", "load", "digest"}
 
 func newMetricSet() *metricSet {
 	const ns = "cryptobot"
@@ -45,10 +45,6 @@ func newMetricSet() *metricSet {
 			Help: "When the runner last finished an evaluation tick (Unix seconds); stalls show as age."}),
 		tickErrors: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Name: "alerts_tick_errors_total",
 			Help: "Runner steps that failed, by stage."}, []string{"stage"}),
-		depth: prometheus.NewGauge(prometheus.GaugeOpts{Namespace: ns, Name: "outbox_depth",
-			Help: "Outbox messages not yet sent."}),
-		oldest: prometheus.NewGauge(prometheus.GaugeOpts{Namespace: ns, Name: "outbox_oldest_age_seconds",
-			Help: "Age of the oldest unsent outbox message; 0 when empty."}),
 		digests: prometheus.NewCounter(prometheus.CounterOpts{Namespace: ns, Name: "alerts_digests_sent_total",
 			Help: "Daily digests enqueued."}),
 	}
@@ -68,7 +64,7 @@ func newMetricSet() *metricSet {
 // Collectors returns the module's metrics for the caller to register.
 func (m *Module) Collectors() []prometheus.Collector {
 	s := m.met
-	return []prometheus.Collector{s.live, s.byKind, s.created, s.fired, s.lag, s.lastTick, s.tickErrors, s.depth, s.oldest, s.digests}
+	return []prometheus.Collector{s.live, s.byKind, s.created, s.fired, s.lag, s.lastTick, s.tickErrors, s.digests}
 }
 
 // countLive sets the alerts gauge from the store's live rows; only the

@@ -219,7 +219,6 @@ func (r *runner) tick(ctx context.Context) {
 		r.reconcile(ctx)
 	}
 	r.store(ctx)
-	r.outboxStats(ctx, now)
 	r.m.met.live.Set(float64(r.eng.Len()))
 	r.m.met.lastTick.Set(float64(now.Unix()))
 }
@@ -459,19 +458,4 @@ func (r *runner) unpinAll() {
 		unpin()
 		delete(r.pins, pair)
 	}
-}
-
-// outboxStats refreshes the outbox gauges.
-func (r *runner) outboxStats(ctx context.Context, now time.Time) {
-	depth, oldest, err := r.m.st.OutboxStats(ctx)
-	if err != nil {
-		r.m.met.tickErrors.WithLabelValues("outbox_stats").Inc()
-		return
-	}
-	r.m.met.depth.Set(float64(depth))
-	age := 0.0
-	if depth > 0 && !oldest.IsZero() {
-		age = max(now.Sub(oldest).Seconds(), 0)
-	}
-	r.m.met.oldest.Set(age)
 }
