@@ -1,10 +1,18 @@
 package main
 
 import (
+	"encoding/json"
+	"net/http"
+	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/cryptobot-dev/cryptobot/internal/market"
+	"github.com/cryptobot-dev/cryptobot/internal/market/markettest"
+	"github.com/cryptobot-dev/cryptobot/internal/store"
+	"github.com/cryptobot-dev/cryptobot/modules/enhanced/alerts/rule"
 )
 
 // An alert set through the Bot API fires once when every venue's price
@@ -42,4 +50,82 @@ func TestAlertFiresOnceEndToEnd(t *testing.T) {
 	if list := b.ask(chat, "/alerts"); !strings.Contains(list, "#1 BTC-USDT above 98,000 — fired") {
 		t.Errorf("/alerts after the firing: %q", list)
 	}
+}
+
+// An alert set ten minutes ago, while the bot was down since: the live
+// price is below its level, but the 1 m candles of those minutes reached
+// above it, so the runner fires it on start, from the candles. (The alert
+// goes into the store file directly, with its creation time in the past;
+// 15 m candles could not cover ten minutes.)
+func TestAlertCrossedWhileDownFiresOnStart(t *testing.T) {
+	url := "sqlite:" + filepath.Join(t.TempDir(), "cryptobot.db")
+	book := markettest.DefaultBook() // as newRig's: only to read the candles the bot will see
+	book.Now = time.Now
+	venues := markettest.StartBook(book)
+	t.Cleanup(venues.Close)
+	btc := market.Pair{Base: "BTC", Quote: "USDT"}
+	created := time.Now().Add(-10 * time.Minute)
+	last, high := binanceSince(t, venues.Binance.URL(), created)
+	if high <= last*1.001 {
+		t.Fatalf("the fake's 1 m candles since %v reach %v, the price is %v: no room for a level between", created, high, last)
+	}
+	level := (last + high) / 2
+	r, err := rule.Parse([]string{"btc", "above", strconv.FormatFloat(level, 'f', 2, 64)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const chat = 4343
+	a := rule.NewAlert(0, chat, btc, r, created)
+	ruleJSON, _ := json.Marshal(a.Rule)
+	statusJSON, _ := json.Marshal(a.Status)
+	st, err := store.Open(t.Context(), url, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.CreateAlert(t.Context(), store.AlertRow{ChatID: chat, Pair: btc.String(), Kind: r.Kind.String(),
+		Rule: ruleJSON, Status: statusJSON, Created: created}, 0, 0); err != nil {
+		t.Fatal(err)
+	}
+	st.Close()
+
+	b := startBot(t, "polling", "CRYPTOBOT_ENV=staging", "CRYPTOBOT_MODULES__ENHANCED__ALERTS__POLL=200ms", "CRYPTOBOT_STORE__URL="+url)
+	msg := b.waitReply(chat, 0)
+	if !strings.Contains(msg, "BTC-USDT is above") {
+		t.Fatalf("message on start %q, want the alert", msg)
+	}
+	b.waitValue("cryptobot_store_outbox_depth", 0)
+	if n := len(b.sentTo(chat)); n != 1 {
+		t.Errorf("%d messages, want the one alert: %+v", n, b.sentTo(chat))
+	}
+}
+
+// binanceSince is the fake Binance's BTC-USDT last price and the highest
+// high of its closed 1 m candles opened at or after since.
+func binanceSince(t *testing.T, base string, since time.Time) (last, high float64) {
+	t.Helper()
+	get := func(path string, v any) {
+		res, err := http.Get(base + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		if err := json.NewDecoder(res.Body).Decode(v); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var tick struct {
+		Price string `json:"price"`
+	}
+	get("/api/v3/ticker/price?symbol=BTCUSDT", &tick)
+	last, _ = strconv.ParseFloat(tick.Price, 64)
+	var rows [][]any
+	get("/api/v3/klines?symbol=BTCUSDT&interval=1m&limit=30", &rows)
+	for _, row := range rows[:len(rows)-1] { // the last one is still open
+		open := time.UnixMilli(int64(row[0].(float64)))
+		h, _ := strconv.ParseFloat(row[2].(string), 64)
+		if !open.Before(since.Truncate(time.Minute)) {
+			high = max(high, h)
+		}
+	}
+	return last, high
 }

@@ -333,7 +333,7 @@ func (m *fakeMarket) Candles(_ context.Context, p market.Pair, iv market.Interva
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	c, ok := m.candles[p]
-	if !ok || iv != gapInterval {
+	if !ok || iv != market.M1 { // gap recovery reads 1 m candles
 		return nil, market.ErrUnavailable
 	}
 	return slices.Clone(c[max(len(c)-limit, 0):]), nil

@@ -113,36 +113,56 @@ func (r *runner) applyQueued() {
 	}
 }
 
-// Gap recovery reads closed candles of this interval, at most gapCandles
-// of them: the finest the market offers.
+// Gap recovery reads closed 1 m candles: at most gapCandles of them per
+// pair (12 h; a venue may serve fewer, OKX 299), for gapBatch pairs at a
+// time so a restart with thousands of pairs holds a few hundred kB of
+// candles, not tens of MB.
 const (
-	gapInterval = market.M15
-	gapCandles  = 8
+	gapInterval = market.M1
+	gapCandles  = 720
+	gapBatch    = 4 * fetchers
 )
 
 // recoverGap fires the level alerts whose level the market crossed while
-// the bot was away: the closed candles since the newest of a pair's level
-// alerts was created or last fired (so no alert sees a crossing from
+// the bot was away: the closed 1 m candles since the newest of a pair's
+// level alerts was created or last fired (so no alert sees a crossing from
 // before it existed, nor one it already fired on) go to the engine as
-// ranges, oldest first. The candle still open is not covered: a level
-// touched and left within the last quarter hour before the start is missed.
+// ranges, oldest first; their high and low decide. The minute still open
+// is left to the first poll.
 func (r *runner) recoverGap(ctx context.Context) {
 	pairs := make([]market.Pair, 0, len(r.since))
 	for p := range r.since {
 		pairs = append(pairs, p)
 	}
-	candles := make([][]market.Candle, len(pairs))
-	r.m.each(ctx, len(pairs), func(ctx context.Context, i int) {
-		candles[i], _ = r.m.mkt.Candles(ctx, pairs[i], gapInterval, gapCandles)
-	})
-	for i, p := range pairs {
-		for _, c := range candles[i] {
-			if !c.Open.Before(r.since[p]) && c.L > 0 && c.H >= c.L {
-				r.fs = r.eng.ObserveRange(r.fs, p, c.L, c.H, c.Open.Add(gapInterval.Duration()))
+	now := r.m.now()
+	for len(pairs) > 0 {
+		batch := pairs[:min(gapBatch, len(pairs))]
+		pairs = pairs[len(batch):]
+		candles := make([][]market.Candle, len(batch))
+		r.m.each(ctx, len(batch), func(ctx context.Context, i int) {
+			if n := gapLimit(r.since[batch[i]], now); n > 0 {
+				candles[i], _ = r.m.mkt.Candles(ctx, batch[i], gapInterval, n)
+			}
+		})
+		for i, p := range batch {
+			for _, c := range candles[i] {
+				if !c.Open.Before(r.since[p].Truncate(time.Minute)) && c.L > 0 && c.H >= c.L {
+					r.fs = r.eng.ObserveRange(r.fs, p, c.L, c.H, c.Open.Add(gapInterval.Duration()))
+				}
 			}
 		}
 	}
 	r.store(ctx)
+}
+
+// gapLimit is how many closed 1 m candles cover since → now: 0 when no
+// minute has closed since, at most gapCandles.
+func gapLimit(since, now time.Time) int {
+	if since.IsZero() {
+		return gapCandles
+	}
+	n := int(now.Truncate(time.Minute).Sub(since.Truncate(time.Minute)) / time.Minute)
+	return min(max(n, 0), gapCandles)
 }
 
 func latest(ts ...time.Time) time.Time {
