@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"net/http"
+	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -128,4 +129,58 @@ func binanceSince(t *testing.T, base string, since time.Time) (last, high float6
 		}
 	}
 	return last, high
+}
+
+// The alerts flag turned off live pauses a chat's alerts: a crossing then
+// sends nothing and the commands are not answered; turned on again, the
+// alert resumes without firing for the crossing it missed, and fires on
+// the next one.
+func TestAlertsPauseWhileFlagOff(t *testing.T) {
+	b := startBot(t, "polling", "CRYPTOBOT_ENV=staging", "CRYPTOBOT_MODULES__ENHANCED__ALERTS__POLL=200ms",
+		"CRYPTOBOT_MODULES__ENHANCED__ALERTS__FLAG_CHECK=500ms")
+	const chat = 4444
+	btc := market.Pair{Base: "BTC", Quote: "USDT"}
+	setBTC := func(v string) {
+		b.venues.Binance.SetLast(btc, v)
+		b.venues.Bybit.SetLast(btc, v)
+		b.venues.OKX.SetLast(btc, v)
+	}
+	polls := func(n float64) { // n more seconds of the runner's own ticks
+		tick := b.value("cryptobot_alerts_last_tick_timestamp_seconds")
+		eventually(t, "more alert polls", func() bool {
+			return b.value("cryptobot_alerts_last_tick_timestamp_seconds") >= tick+n
+		})
+	}
+	if ack := b.ask(chat, "/alert btc above 98k"); !strings.Contains(ack, "Alert #1 set") {
+		t.Fatalf("ack %q", ack)
+	}
+	file := filepath.Join(b.flagsDir, "alerts.yaml")
+	on, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	replaceFile(t, file, strings.Replace(string(on), "state: ENABLED", "state: DISABLED", 1))
+	b.waitValue("cryptobot_alerts_flag_paused", 1)
+	before := len(b.sentTo(chat))
+	setBTC("98500")
+	polls(2)
+	if got := b.ask(chat, "/alerts"); !strings.Contains(got, "not available in this chat") {
+		t.Errorf("/alerts with the flag off: %q", got)
+	}
+	replaceFile(t, file, string(on))
+	b.waitValue("cryptobot_alerts_flag_paused", 0)
+	polls(2)
+	if got := b.sentTo(chat)[before+1:]; len(got) != 0 { // +1: the /alerts refusal
+		t.Fatalf("messages for a crossing while paused: %+v", got)
+	}
+	if list := b.ask(chat, "/alerts"); !strings.Contains(list, "#1 BTC-USDT above 98,000 — armed") {
+		t.Errorf("/alerts after resuming: %q", list)
+	}
+	setBTC("97000")
+	polls(1)
+	n := len(b.sentTo(chat))
+	setBTC("98200")
+	if msg := b.waitReply(chat, n); !strings.Contains(msg, "BTC-USDT is above 98,000") {
+		t.Errorf("message after resuming %q", msg)
+	}
 }

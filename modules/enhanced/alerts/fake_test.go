@@ -400,7 +400,44 @@ type harness struct {
 	store Store
 	// batch, when set before restart, is the module's batched prices.
 	batch func(ctx context.Context) (map[market.Pair]float64, error)
+	// off holds the chats whose alerts flag is off; shed makes the memory
+	// guard decline.
+	flagMu sync.Mutex
+	off    map[int64]bool
+	shed   bool
 }
+
+func (h *harness) setFlag(chat int64, on bool) {
+	h.flagMu.Lock()
+	defer h.flagMu.Unlock()
+	if h.off == nil {
+		h.off = map[int64]bool{}
+	}
+	h.off[chat] = !on
+}
+
+func (h *harness) setShed(shed bool) {
+	h.flagMu.Lock()
+	defer h.flagMu.Unlock()
+	h.shed = shed
+}
+
+func (h *harness) enabled(_ context.Context, chat int64) bool {
+	h.flagMu.Lock()
+	defer h.flagMu.Unlock()
+	return !h.off[chat]
+}
+
+func (h *harness) admit(uint64) (func(), error) {
+	h.flagMu.Lock()
+	defer h.flagMu.Unlock()
+	if h.shed {
+		return func() {}, errShedding
+	}
+	return func() {}, nil
+}
+
+var errShedding = errors.New("memguard: shedding")
 
 var t0 = time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC)
 
@@ -418,7 +455,8 @@ func (h *harness) restart(cfg Config) {
 	if h.store != nil {
 		st = h.store
 	}
-	m, err := New(Options{Config: cfg, Store: st, Market: h.mkt, Now: h.clk.Now, Prices: h.batch})
+	m, err := New(Options{Config: cfg, Store: st, Market: h.mkt, Now: h.clk.Now, Prices: h.batch,
+		Enabled: h.enabled, Admit: h.admit})
 	if err != nil {
 		h.t.Fatal(err)
 	}

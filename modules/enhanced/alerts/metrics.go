@@ -12,6 +12,7 @@ import (
 // scrape), not here.
 type metricSet struct {
 	live       prometheus.Gauge
+	paused     prometheus.Gauge
 	byKind     *prometheus.GaugeVec
 	created    *prometheus.CounterVec
 	fired      *prometheus.CounterVec
@@ -19,6 +20,8 @@ type metricSet struct {
 	lastTick   prometheus.Gauge
 	tickErrors *prometheus.CounterVec
 	digests    prometheus.Counter
+	// digestsDeclined counts due digests the memory guard declined (retried).
+	digestsDeclined prometheus.Counter
 }
 
 // liveStates are the states of the alerts gauge: those LiveAlerts returns.
@@ -32,6 +35,8 @@ func newMetricSet() *metricSet {
 	s := &metricSet{
 		live: prometheus.NewGauge(prometheus.GaugeOpts{Namespace: ns, Name: "alerts_live",
 			Help: "Alerts the runner evaluates (armed or cooling down)."}),
+		paused: prometheus.NewGauge(prometheus.GaugeOpts{Namespace: ns, Name: "alerts_flag_paused",
+			Help: "Live alerts the runner holds back because the alerts flag is off in their chat."}),
 		byKind: prometheus.NewGaugeVec(prometheus.GaugeOpts{Namespace: ns, Name: "alerts",
 			Help: "Live alerts in the store by kind and state (armed, cooling), as of the last load or reconcile."}, []string{"kind", "state"}),
 		created: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Name: "alerts_created_total",
@@ -47,6 +52,8 @@ func newMetricSet() *metricSet {
 			Help: "Runner steps that failed, by stage."}, []string{"stage"}),
 		digests: prometheus.NewCounter(prometheus.CounterOpts{Namespace: ns, Name: "alerts_digests_sent_total",
 			Help: "Daily digests enqueued."}),
+		digestsDeclined: prometheus.NewCounter(prometheus.CounterOpts{Namespace: ns, Name: "alerts_digests_declined_total",
+			Help: "Due digests the memory guard declined (shedding or busy); each stays due and is tried again."}),
 	}
 	for _, k := range rule.Kinds() {
 		for _, st := range liveStates {
@@ -64,7 +71,7 @@ func newMetricSet() *metricSet {
 // Collectors returns the module's metrics for the caller to register.
 func (m *Module) Collectors() []prometheus.Collector {
 	s := m.met
-	return []prometheus.Collector{s.live, s.byKind, s.created, s.fired, s.lag, s.lastTick, s.tickErrors, s.digests}
+	return []prometheus.Collector{s.live, s.paused, s.byKind, s.created, s.fired, s.lag, s.lastTick, s.tickErrors, s.digests, s.digestsDeclined}
 }
 
 // countLive sets the alerts gauge from the store's live rows; only the
