@@ -182,6 +182,14 @@ type Deps struct {
 	// digests are declined while the guard sheds). Nil in unit tests.
 	Flags Gate
 	Admit func(bytes uint64) (release func(), err error) // this module's admission; an error declines
+	// Admins tells a group's administrators (getChatMember, cached); nil
+	// where there are no groups (console mode) or in unit tests.
+	Admins Admins
+}
+
+// Admins tells group administrators (telegram.MemberCache).
+type Admins interface {
+	IsAdmin(ctx context.Context, chat, user int64) (bool, error)
 }
 
 // Gate decides a flag for one chat, as the router's gate; any error reads as off.

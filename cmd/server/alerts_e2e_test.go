@@ -184,3 +184,41 @@ func TestAlertsPauseWhileFlagOff(t *testing.T) {
 		t.Errorf("message after resuming %q", msg)
 	}
 }
+
+// In a group, /settings alertsby admins (set by an administrator) lets only
+// administrators set alerts, checked with getChatMember; alertsby anyone
+// lets every member again.
+func TestGroupAlertsByAdmins(t *testing.T) {
+	b := startBot(t, "polling", "CRYPTOBOT_ENV=staging")
+	const group, admin, member = -1005550001, 71, 72
+	b.tg.SetMember(group, admin, "administrator")
+	b.tg.SetMember(group, member, "member")
+	say := func(user int64, text string) string {
+		t.Helper()
+		before := len(b.sentTo(group))
+		b.tg.SendText(group, user, "supergroup", text)
+		return b.waitReply(group, before)
+	}
+	if got := say(member, "/alert btc above 98k"); !strings.Contains(got, "Alert #1 set") {
+		t.Fatalf("member's /alert with the default setting: %q", got)
+	}
+	if got := say(member, "/settings alertsby admins"); !strings.Contains(got, "Only the group's administrators can change") {
+		t.Errorf("member changing the setting: %q", got)
+	}
+	if got := say(admin, "/settings alertsby admins"); !strings.Contains(got, "Alerts set and deleted by: <b>administrators only</b>") {
+		t.Fatalf("admin's /settings alertsby admins: %q", got)
+	}
+	if got := say(member, "/alert eth above 5k"); !strings.Contains(got, "only administrators can set and delete alerts") {
+		t.Errorf("member's /alert with admins: %q", got)
+	}
+	if got := say(member, "/unalert 1"); !strings.Contains(got, "only administrators") {
+		t.Errorf("member's /unalert with admins: %q", got)
+	}
+	if got := say(admin, "/alert eth above 5k"); !strings.Contains(got, "Alert #2 set") {
+		t.Errorf("admin's /alert with admins: %q", got)
+	}
+	say(admin, "/settings alertsby anyone")
+	if got := say(member, "/unalert 1"); !strings.Contains(got, "Deleted alert #1") {
+		t.Errorf("member's /unalert with anyone: %q", got)
+	}
+}

@@ -189,6 +189,7 @@ func (a *app) build(ctx context.Context, mods []modules.Info) error {
 			Now:    time.Now,
 			Flags:  a.gate,
 			Admit:  func(n uint64) (func(), error) { return a.guard.Admit(info.ID, n) },
+			Admins: groupAdmins,
 		}
 	})
 	if err != nil {

@@ -48,7 +48,7 @@ func init() {
 					return nil, fmt.Errorf("alerts: %w", err)
 				}
 			}
-			o := Options{Config: cfg, Store: st, Market: d.Market, Log: d.Log, Now: d.Now, Admit: d.Admit}
+			o := Options{Config: cfg, Store: st, Market: d.Market, Log: d.Log, Now: d.Now, Admit: d.Admit, Admins: d.Admins}
 			if b, ok := d.Market.(batcher); ok {
 				o.Prices = b.LastPrices
 			}
@@ -137,6 +137,10 @@ type Options struct {
 	// Admit, when set, asks the memory guard for the bytes of a digest; an
 	// error (shedding, busy) declines it until a later round.
 	Admit func(bytes uint64) (release func(), err error)
+	// Admins checks group administrators for groups whose /settings let
+	// only them set and delete alerts; nil refuses those groups' changes
+	// (nobody can be checked).
+	Admins modules.Admins
 }
 
 // chatRequest is how the runner asks the flag gate about a chat it serves
@@ -168,6 +172,7 @@ type Module struct {
 	met    *metricSet
 	on     func(ctx context.Context, chat int64) bool // the alerts flag for a chat
 	admit  func(bytes uint64) (release func(), err error)
+	admins modules.Admins
 
 	ops    chan op     // to the runner, which owns the engine
 	resync atomic.Bool // an op was dropped: reload the engine from the store
@@ -205,7 +210,7 @@ func New(o Options) (*Module, error) {
 		o.Admit = func(uint64) (func(), error) { return func() {}, nil }
 	}
 	return &Module{cfg: cfg, st: o.Store, mkt: o.Market, prices: o.Prices, log: o.Log, now: o.Now,
-		met: newMetricSet(), ops: make(chan op, 64), on: o.Enabled, admit: o.Admit}, nil
+		met: newMetricSet(), ops: make(chan op, 64), on: o.Enabled, admit: o.Admit, admins: o.Admins}, nil
 }
 
 // Commands returns the alert, watchlist and digest commands.

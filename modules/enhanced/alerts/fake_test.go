@@ -32,6 +32,7 @@ type fakeStore struct {
 	fires    int
 	quiet    map[int64]bool   // chats whose settings ask for silent alerts
 	zones    map[int64]string // chats' /settings time zones
+	alertsBy map[int64]string // chats' /settings of who sets alerts
 }
 
 func newFakeStore() *fakeStore {
@@ -405,6 +406,8 @@ type harness struct {
 	flagMu sync.Mutex
 	off    map[int64]bool
 	shed   bool
+	// admins, when set before restart, is the module's group admin check.
+	admins modules.Admins
 }
 
 func (h *harness) setFlag(chat int64, on bool) {
@@ -456,7 +459,7 @@ func (h *harness) restart(cfg Config) {
 		st = h.store
 	}
 	m, err := New(Options{Config: cfg, Store: st, Market: h.mkt, Now: h.clk.Now, Prices: h.batch,
-		Enabled: h.enabled, Admit: h.admit})
+		Enabled: h.enabled, Admit: h.admit, Admins: h.admins})
 	if err != nil {
 		h.t.Fatal(err)
 	}
@@ -503,5 +506,5 @@ func (h *harness) prices(p market.Pair, vs ...float64) {
 func (s *fakeStore) ChatSettings(_ context.Context, chat int64) (Settings, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return Settings{Silent: s.quiet[chat], Zone: s.zones[chat]}, nil
+	return Settings{Silent: s.quiet[chat], Zone: s.zones[chat], AlertsBy: s.alertsBy[chat]}, nil
 }
