@@ -5,8 +5,11 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"runtime/debug"
+	rtmetrics "runtime/metrics"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -220,5 +223,43 @@ func TestGroupAlertsByAdmins(t *testing.T) {
 	say(admin, "/settings alertsby anyone")
 	if got := say(member, "/unalert 1"); !strings.Contains(got, "Deleted alert #1") {
 		t.Errorf("member's /unalert with anyone: %q", got)
+	}
+}
+
+// While the memory guard sheds, /watchlist is declined like other enhanced
+// work, but alerts are still evaluated and delivered; once the pressure
+// passes, /watchlist answers again.
+func TestAlertsWhileShedding(t *testing.T) {
+	b := startBot(t, "polling", "CRYPTOBOT_ENV=staging", "CRYPTOBOT_MODULES__ENHANCED__ALERTS__POLL=200ms")
+	const chat = 4545
+	btc := market.Pair{Base: "BTC", Quote: "USDT"}
+	b.ask(chat, "/watch btc")
+	if ack := b.ask(chat, "/alert btc above 98k"); !strings.Contains(ack, "Alert #1 set") {
+		t.Fatalf("ack %q", ack)
+	}
+	// As TestChaosMemoryPressure: a tenth of what the runtime holds now.
+	s := []rtmetrics.Sample{{Name: "/memory/classes/total:bytes"}, {Name: "/memory/classes/heap/released:bytes"}}
+	rtmetrics.Read(s)
+	prev := debug.SetMemoryLimit(int64(s[0].Value.Uint64()-s[1].Value.Uint64()) / 10)
+	var once sync.Once
+	restore := func() { once.Do(func() { debug.SetMemoryLimit(prev) }) }
+	t.Cleanup(restore)
+	b.waitValue("cryptobot_memory_shedding", 1)
+
+	if got := b.ask(chat, "/watchlist"); !strings.Contains(got, paused) {
+		t.Errorf("/watchlist while shedding: %q, want the paused note", got)
+	}
+	n := len(b.sentTo(chat))
+	b.venues.Binance.SetLast(btc, "98500")
+	b.venues.Bybit.SetLast(btc, "98500")
+	b.venues.OKX.SetLast(btc, "98500")
+	if msg := b.waitReply(chat, n); !strings.Contains(msg, "BTC-USDT is above 98,000") {
+		t.Errorf("alert while shedding: %q", msg)
+	}
+
+	restore()
+	b.waitValue("cryptobot_memory_shedding", 0)
+	if got := b.ask(chat, "/watchlist"); !strings.Contains(got, "<b>Watchlist</b>") {
+		t.Errorf("/watchlist after the pressure passed: %q", got)
 	}
 }
