@@ -104,7 +104,8 @@ func TestAlertCrossedWhileDownFiresOnStart(t *testing.T) {
 }
 
 // binanceSince is the fake Binance's BTC-USDT last price and the highest
-// high of its closed 1 m candles opened at or after since.
+// high of its closed 1 m candles opened at or after since, the ones the
+// runner's gap recovery reads.
 func binanceSince(t *testing.T, base string, since time.Time) (last, high float64) {
 	t.Helper()
 	get := func(path string, v any) {
@@ -127,7 +128,7 @@ func binanceSince(t *testing.T, base string, since time.Time) (last, high float6
 	for _, row := range rows[:len(rows)-1] { // the last one is still open
 		open := time.UnixMilli(int64(row[0].(float64)))
 		h, _ := strconv.ParseFloat(row[2].(string), 64)
-		if !open.Before(since.Truncate(time.Minute)) {
+		if !open.Before(since) {
 			high = max(high, h)
 		}
 	}
@@ -140,7 +141,8 @@ func binanceSince(t *testing.T, base string, since time.Time) (last, high float6
 // the next one.
 func TestAlertsPauseWhileFlagOff(t *testing.T) {
 	b := startBot(t, "polling", "CRYPTOBOT_ENV=staging", "CRYPTOBOT_MODULES__ENHANCED__ALERTS__POLL=200ms",
-		"CRYPTOBOT_MODULES__ENHANCED__ALERTS__FLAG_CHECK=500ms")
+		"CRYPTOBOT_MODULES__ENHANCED__ALERTS__FLAG_CHECK=500ms",
+		"CRYPTOBOT_CACHE__TTL=50ms") // so each poll sees the price the test just set
 	const chat = 4444
 	btc := market.Pair{Base: "BTC", Quote: "USDT"}
 	setBTC := func(v string) {
@@ -180,7 +182,7 @@ func TestAlertsPauseWhileFlagOff(t *testing.T) {
 		t.Errorf("/alerts after resuming: %q", list)
 	}
 	setBTC("97000")
-	polls(1)
+	polls(2)
 	n := len(b.sentTo(chat))
 	setBTC("98200")
 	if msg := b.waitReply(chat, n); !strings.Contains(msg, "BTC-USDT is above 98,000") {

@@ -141,7 +141,8 @@ const (
 // level alerts was created or last fired (so no alert sees a crossing from
 // before it existed, nor one it already fired on) go to the engine as
 // ranges, oldest first; their high and low decide. The minute still open
-// is left to the first poll.
+// is left to the first poll, and so is the minute an alert was created or
+// fired in: its candle may hold a crossing from just before.
 func (r *runner) recoverGap(ctx context.Context) {
 	pairs := make([]market.Pair, 0, len(r.since))
 	for p := range r.since {
@@ -159,7 +160,7 @@ func (r *runner) recoverGap(ctx context.Context) {
 		})
 		for i, p := range batch {
 			for _, c := range candles[i] {
-				if !c.Open.Before(r.since[p].Truncate(time.Minute)) && c.L > 0 && c.H >= c.L {
+				if !c.Open.Before(r.since[p]) && c.L > 0 && c.H >= c.L {
 					r.fs = r.eng.ObserveRange(r.fs, p, c.L, c.H, c.Open.Add(gapInterval.Duration()))
 				}
 			}
