@@ -176,6 +176,25 @@ type Deps struct {
 	// Store is the bot's state store; nil when a module is built without
 	// one (unit tests). A feature declares the narrow interface it needs.
 	Store *store.Store
+	// Flags and Admit are the router's flag gate and memory guard, for work
+	// a module does on its own rather than in answer to a command (the
+	// alerts runner: a chat whose flag is off has its alerts paused, and
+	// digests are declined while the guard sheds). Nil in unit tests.
+	Flags Gate
+	Admit func(bytes uint64) (release func(), err error) // this module's admission; an error declines
+	// Admins tells a group's administrators (getChatMember, cached); nil
+	// where there are no groups (console mode) or in unit tests.
+	Admins Admins
+}
+
+// Admins tells group administrators (telegram.MemberCache).
+type Admins interface {
+	IsAdmin(ctx context.Context, chat, user int64) (bool, error)
+}
+
+// Gate decides a flag for one chat, as the router's gate; any error reads as off.
+type Gate interface {
+	Enabled(ctx context.Context, key string, req Request) bool
 }
 
 var (

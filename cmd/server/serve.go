@@ -187,6 +187,9 @@ func (a *app) build(ctx context.Context, mods []modules.Info) error {
 			Store:  a.store,
 			Decode: func(v any) error { return cfg.DecodeModule(info.ID, v) },
 			Now:    time.Now,
+			Flags:  a.gate,
+			Admit:  func(n uint64) (func(), error) { return a.guard.Admit(info.ID, n) },
+			Admins: groupAdmins,
 		}
 	})
 	if err != nil {

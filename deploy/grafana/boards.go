@@ -117,7 +117,7 @@ func overview() board {
 
 // alertsRow is the alerts module and the outbox its firings and digests go
 // through. The store's outbox gauges are read at scrape (shared by
-// replicas: max); the module's are what its runner saw at its last tick.
+// replicas: max); the module keeps no outbox gauge of its own.
 // Module series exist only while enhanced.alerts is loaded.
 func alertsRow() row {
 	return row{title: "Alerts / outbox", panels: []panel{
@@ -149,7 +149,6 @@ func alertsRow() row {
 		{title: "Outbox depth", unit: "short", w: 8, h: 8, min: ptr(0),
 			targets: []target{
 				{expr: "max(" + sel("cryptobot_store_outbox_depth") + ")", legend: "store"},
-				{expr: "max(" + sel("cryptobot_outbox_depth") + ")", legend: "runner"},
 			}},
 		{title: "Oldest unsent outbox message age", unit: "s", w: 8, h: 8, min: ptr(0),
 			description:    "CryptobotOutboxBacklog fires above 60 s: firings and digests are committed but not delivered.",
@@ -157,7 +156,6 @@ func alertsRow() row {
 			thresholdLines: true,
 			targets: []target{
 				{expr: "max(" + sel("cryptobot_store_outbox_oldest_age_seconds") + ")", legend: "store"},
-				{expr: "max(" + sel("cryptobot_outbox_oldest_age_seconds") + ")", legend: "runner"},
 			}},
 		{title: "Evaluation lag p50 / p99", unit: "s", w: 8, h: 8, min: ptr(0),
 			description: "From the observation that fired an alert to its outbox commit.",

@@ -81,8 +81,10 @@ type Funding struct {
 // Interval is a candle interval.
 type Interval string
 
-// The candle intervals the bot supports.
+// The candle intervals the bot supports. M1 is for the alerts' gap
+// recovery only: ParseInterval (the commands' input) does not accept it.
 const (
+	M1  Interval = "1m"
 	M15 Interval = "15m"
 	H1  Interval = "1h"
 	H4  Interval = "4h"
@@ -92,6 +94,8 @@ const (
 // Duration returns the length of one candle.
 func (i Interval) Duration() time.Duration {
 	switch i {
+	case M1:
+		return time.Minute
 	case M15:
 		return 15 * time.Minute
 	case H1:

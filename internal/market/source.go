@@ -191,7 +191,7 @@ func (v view) Funding(ctx context.Context, pair Pair) (Funding, error) {
 // and limit positive.
 func (v view) Candles(ctx context.Context, pair Pair, iv Interval, limit int) ([]Candle, error) {
 	if iv.Duration() == 0 || limit <= 0 {
-		return nil, fmt.Errorf("candles %s: interval %q and limit %d: want 15m, 1h, 4h or 1d and a positive limit", pair, iv, limit)
+		return nil, fmt.Errorf("candles %s: interval %q and limit %d: want 1m, 15m, 1h, 4h or 1d and a positive limit", pair, iv, limit)
 	}
 	e := v.get(ctx, key{op: opCandles, pair: pair, iv: iv, limit: limit})
 	cs, _ := e.val.([]Candle)

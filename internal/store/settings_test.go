@@ -11,7 +11,7 @@ func TestChatSettings(t *testing.T) {
 		if got, err := s.ChatSettings(ctx, 5); err != nil || got != (ChatSettings{}) {
 			t.Fatalf("unset: %+v, %v; want the defaults", got, err)
 		}
-		want := ChatSettings{Quote: "USDC", Zone: "Europe/Berlin", Numbers: "eu", Compact: true, Silent: true}
+		want := ChatSettings{Quote: "USDC", Zone: "Europe/Berlin", Numbers: "eu", Compact: true, Silent: true, AlertsBy: "admins"}
 		for _, cs := range []ChatSettings{{Quote: "BTC"}, want} {
 			if err := s.SetChatSettings(ctx, 5, cs); err != nil {
 				t.Fatal(err)

@@ -216,7 +216,7 @@ func (c *Client) fundingInterval(ctx context.Context, sym string) (time.Duration
 }
 
 // klineIntervals maps candle intervals to Binance's.
-var klineIntervals = map[market.Interval]string{market.M15: "15m", market.H1: "1h", market.H4: "4h", market.D1: "1d"}
+var klineIntervals = map[market.Interval]string{market.M1: "1m", market.M15: "15m", market.H1: "1h", market.H4: "4h", market.D1: "1d"}
 
 // Candles returns up to limit (clamped to 1–999) closed spot bars, ascending.
 func (c *Client) Candles(ctx context.Context, pair market.Pair, iv market.Interval, limit int) ([]market.Candle, error) {

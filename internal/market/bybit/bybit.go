@@ -252,7 +252,7 @@ func (c *Client) oiHistory(ctx context.Context, pair market.Pair, period time.Du
 }
 
 // klineIntervals maps candle intervals to Bybit's.
-var klineIntervals = map[market.Interval]string{market.M15: "15", market.H1: "60", market.H4: "240", market.D1: "D"}
+var klineIntervals = map[market.Interval]string{market.M1: "1", market.M15: "15", market.H1: "60", market.H4: "240", market.D1: "D"}
 
 // Candles returns up to limit (clamped to 1–999) closed spot bars, ascending.
 func (c *Client) Candles(ctx context.Context, pair market.Pair, iv market.Interval, limit int) ([]market.Candle, error) {

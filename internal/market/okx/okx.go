@@ -212,7 +212,7 @@ func (c *Client) Funding(ctx context.Context, pair market.Pair) (market.Funding,
 
 // bars maps candle intervals to OKX's; daily bars use the UTC variant so
 // they line up with the other venues (plain 1D opens at Hong Kong midnight).
-var bars = map[market.Interval]string{market.M15: "15m", market.H1: "1H", market.H4: "4H", market.D1: "1Dutc"}
+var bars = map[market.Interval]string{market.M1: "1m", market.M15: "15m", market.H1: "1H", market.H4: "4H", market.D1: "1Dutc"}
 
 // Candles returns up to limit (clamped to 1–299) confirmed SPOT bars, ascending.
 func (c *Client) Candles(ctx context.Context, pair market.Pair, iv market.Interval, limit int) ([]market.Candle, error) {

@@ -24,18 +24,19 @@ func Info(s *Service) modules.Info {
 func (s *Service) Commands() []modules.Command {
 	return []modules.Command{{
 		Name: "settings", Usage: "/settings [tz Area/City]",
-		Description: "This chat's settings: default quote, compact /price, number format, time zone, silent alerts",
+		Description: "This chat's settings: default quote, compact /price, number format, time zone, alerts",
 		Handler:     modules.HandlerFunc(s.handle),
 	}}
 }
 
 // Setting keys, as the buttons carry them: "1|settings|quote|USDC".
 const (
-	keyQuote   = "quote"
-	keyPrice   = "price"
-	keyNumbers = "numbers"
-	keyZone    = "tz"
-	keySilent  = "alerts"
+	keyQuote    = "quote"
+	keyPrice    = "price"
+	keyNumbers  = "numbers"
+	keyZone     = "tz"
+	keySilent   = "alerts"
+	keyAlertsBy = "alertsby"
 )
 
 // zones are the time zones the menu offers; /settings tz takes any other.
@@ -45,7 +46,7 @@ var zones = [...]struct{ label, zone string }{
 
 // Replies of /settings.
 const (
-	usageText    = "Usage: <code>/settings</code> for the menu, or <code>/settings tz Area/City</code> (an IANA time zone such as <code>Asia/Kolkata</code>)."
+	usageText    = "Usage: <code>/settings</code> for the menu, <code>/settings tz Area/City</code> (an IANA time zone such as <code>Asia/Kolkata</code>), or in a group <code>/settings alertsby anyone|admins</code>."
 	notAdminText = "Only the group's administrators can change its settings."
 	noCheckText  = "Could not check your admin rights just now. Please try again."
 	failedText   = "Could not save the setting. Please try again."
@@ -57,11 +58,11 @@ func (s *Service) handle(ctx context.Context, req modules.Request) (modules.Repl
 	if len(req.Args) == 0 {
 		return s.menu(cur, req), nil
 	}
+	group := req.ChatType == "group" || req.ChatType == "supergroup"
 	next, ok := apply(cur, req.Args)
-	if !ok {
+	if !ok || req.Args[0] == keyAlertsBy && !group {
 		return modules.Reply{Text: usageText}, nil
 	}
-	group := req.ChatType == "group" || req.ChatType == "supergroup"
 	switch err := s.set(ctx, req.ChatID, req.UserID, group, next); {
 	case errors.Is(err, errNotAdmin):
 		return modules.Reply{Text: notAdminText}, nil
@@ -111,6 +112,14 @@ func apply(cur Settings, args []string) (Settings, bool) {
 			return cur, false
 		}
 		cur.Silent = v == "silent"
+	case keyAlertsBy:
+		if v != "anyone" && v != AlertsByAdmins {
+			return cur, false
+		}
+		cur.AlertsBy = ""
+		if v == AlertsByAdmins {
+			cur.AlertsBy = AlertsByAdmins
+		}
 	case keyZone:
 		if strings.EqualFold(v, "utc") {
 			cur.Zone = ""
@@ -150,7 +159,13 @@ func (s *Service) menu(cur Settings, req modules.Request) modules.Reply {
 	b.WriteString("Numbers: <b>" + numbers + "</b>\n")
 	b.WriteString("Time zone: <b>" + html.EscapeString(zone) + "</b> (any other: <code>/settings tz Area/City</code>)\n")
 	b.WriteString("Alert notifications: <b>" + silent + "</b>")
-	if req.ChatType == "group" || req.ChatType == "supergroup" {
+	group := req.ChatType == "group" || req.ChatType == "supergroup"
+	if group {
+		by := "anyone"
+		if cur.AlertsBy == AlertsByAdmins {
+			by = "administrators only"
+		}
+		b.WriteString("\nAlerts set and deleted by: <b>" + by + "</b>")
 		b.WriteString("\n<i>Only the group's administrators can change these.</i>")
 	}
 	choice := func(label, key, value string, on bool) modules.Button {
@@ -171,13 +186,18 @@ func (s *Service) menu(cur Settings, req modules.Request) modules.Reply {
 		}
 		zoneRow = append(zoneRow, choice(z.label, keyZone, value, z.zone == cur.Zone))
 	}
-	return modules.Reply{Text: b.String(), Buttons: [][]modules.Button{
+	rows := [][]modules.Button{
 		quoteRow,
 		{choice("Full /price", keyPrice, "full", !cur.Compact), choice("Compact", keyPrice, "compact", cur.Compact)},
 		{choice("1,234.56", keyNumbers, "en", cur.Numbers != NumbersEU), choice("1.234,56", keyNumbers, NumbersEU, cur.Numbers == NumbersEU)},
 		zoneRow,
 		{choice("🔔 Sound", keySilent, "sound", !cur.Silent), choice("🔕 Silent", keySilent, "silent", cur.Silent)},
-	}}
+	}
+	if group {
+		rows = append(rows, []modules.Button{choice("👥 Anyone sets alerts", keyAlertsBy, "anyone", cur.AlertsBy != AlertsByAdmins),
+			choice("🛡 Admins set alerts", keyAlertsBy, AlertsByAdmins, cur.AlertsBy == AlertsByAdmins)})
+	}
+	return modules.Reply{Text: b.String(), Buttons: rows}
 }
 
 // Errors of set: a group member who is no administrator, and an admin

@@ -1,5 +1,6 @@
 // Package settings is /settings: one chat's preferences (default quote asset,
-// compact /price, time zone, silent alerts, number format), kept in the
+// compact /price, time zone, silent alerts, number format, and in groups who
+// may set and delete alerts), kept in the
 // store and changed from an inline keyboard that is edited in place. In
 // groups only administrators may change them. Other features read them
 // through Service.For, which caches them.
@@ -23,12 +24,16 @@ type Settings struct {
 	Numbers string // "" is 1,234.56; NumbersEU is 1.234,56
 	Compact bool   // /price on one line, without the range, volume and sections
 	Silent  bool   // alert notifications without sound (disable_notification)
+	// AlertsBy is who may set and delete alerts in a group: "" anyone,
+	// AlertsByAdmins its administrators (the alerts module checks).
+	AlertsBy string
 }
 
 // Values the settings take.
 const (
-	DefaultQuote = "USDT"
-	NumbersEU    = "eu"
+	DefaultQuote   = "USDT"
+	NumbersEU      = "eu"
+	AlertsByAdmins = "admins"
 )
 
 // Quotes are the default quote assets a chat may choose, in menu order.

@@ -67,12 +67,12 @@ func TestMenu(t *testing.T) {
 		t.Fatal(err)
 	}
 	modulestest.CheckHTML(t, r.Text)
-	for _, want := range []string{"Default quote: <b>USDT</b>", "Numbers: <b>1,234.56</b>", "Time zone: <b>UTC</b>", "administrators"} {
+	for _, want := range []string{"Default quote: <b>USDT</b>", "Numbers: <b>1,234.56</b>", "Time zone: <b>UTC</b>", "Alerts set and deleted by: <b>anyone</b>", "administrators"} {
 		if !strings.Contains(r.Text, want) {
 			t.Errorf("menu lacks %q:\n%s", want, r.Text)
 		}
 	}
-	if len(r.Buttons) != 5 || r.Buttons[0][0].Text != "• USDT" || r.Buttons[0][1].Data != "1|settings|quote|USDC" {
+	if len(r.Buttons) != 6 || r.Buttons[5][1].Data != "1|settings|alertsby|admins" || r.Buttons[0][0].Text != "• USDT" || r.Buttons[0][1].Data != "1|settings|quote|USDC" {
 		t.Errorf("keyboard %+v", r.Buttons)
 	}
 	for _, row := range r.Buttons {
@@ -106,6 +106,17 @@ func TestChange(t *testing.T) {
 		t.Errorf("admin check failed: %+v", r)
 	}
 	ad.err = nil
+	// Who may set alerts in the group: an admin's setting, refused to others.
+	if r, _ = s.handle(ctx, pressed(-5, 1, "supergroup", "alertsby", "admins")); r.Toast != savedToast ||
+		!strings.Contains(r.Text, "Alerts set and deleted by: <b>administrators only</b>") || st.rows[-5].AlertsBy != AlertsByAdmins {
+		t.Errorf("alertsby admins: %+v, stored %+v", r, st.rows[-5])
+	}
+	if r, _ = s.handle(ctx, pressed(-5, 2, "supergroup", "alertsby", "anyone")); r.Text != notAdminText || st.rows[-5].AlertsBy != AlertsByAdmins {
+		t.Errorf("alertsby by a non-admin: %+v, stored %+v", r, st.rows[-5])
+	}
+	if r, _ = s.handle(ctx, pressed(7, 7, "private", "alertsby", "admins")); r.Text != usageText {
+		t.Errorf("alertsby in a private chat: %+v", r)
+	}
 	// In a private chat the user changes their own; each setting applies.
 	for _, args := range [][]string{{"numbers", "eu"}, {"price", "compact"}, {"alerts", "silent"}, {"tz", "Asia/Kolkata"}} {
 		if r, _ := s.handle(ctx, pressed(7, 7, "private", args...)); r.Toast != savedToast {

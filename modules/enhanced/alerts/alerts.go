@@ -48,9 +48,14 @@ func init() {
 					return nil, fmt.Errorf("alerts: %w", err)
 				}
 			}
-			o := Options{Config: cfg, Store: st, Market: d.Market, Log: d.Log, Now: d.Now}
+			o := Options{Config: cfg, Store: st, Market: d.Market, Log: d.Log, Now: d.Now, Admit: d.Admit, Admins: d.Admins}
 			if b, ok := d.Market.(batcher); ok {
 				o.Prices = b.LastPrices
+			}
+			if d.Flags != nil {
+				o.Enabled = func(ctx context.Context, chat int64) bool {
+					return d.Flags.Enabled(ctx, flags.Alerts, chatRequest(chat))
+				}
 			}
 			return New(o)
 		},
@@ -64,6 +69,9 @@ type Config struct {
 	MaxPerChat int           `koanf:"max_per_chat"` // live alerts per chat; default 50
 	MaxWatch   int           `koanf:"max_watch"`    // watched pairs per chat; default 30
 	MaxGlobal  int           `koanf:"max_global"`   // live alerts in all chats; default 100000
+	// FlagCheck is how often the runner asks the alerts flag of each chat
+	// with alerts, pausing or resuming them; default 10s.
+	FlagCheck time.Duration `koanf:"flag_check"`
 }
 
 func (c Config) withDefaults() (Config, error) {
@@ -82,8 +90,11 @@ func (c Config) withDefaults() (Config, error) {
 	if c.MaxGlobal == 0 {
 		c.MaxGlobal = 100_000
 	}
-	if c.Poll < 100*time.Millisecond || c.SlowPoll < c.Poll || c.MaxPerChat < 0 || c.MaxWatch < 0 || c.MaxGlobal < 0 {
-		return c, fmt.Errorf("bad settings %+v: poll ≥ 100ms, slow_poll ≥ poll, limits ≥ 0", c)
+	if c.FlagCheck == 0 {
+		c.FlagCheck = 10 * time.Second
+	}
+	if c.Poll < 100*time.Millisecond || c.SlowPoll < c.Poll || c.MaxPerChat < 0 || c.MaxWatch < 0 || c.MaxGlobal < 0 || c.FlagCheck < c.Poll {
+		return c, fmt.Errorf("bad settings %+v: poll ≥ 100ms, slow_poll and flag_check ≥ poll, limits ≥ 0", c)
 	}
 	return c, nil
 }
@@ -119,6 +130,34 @@ type Options struct {
 	Prices func(ctx context.Context) (map[market.Pair]float64, error)
 	Log    *slog.Logger
 	Now    func() time.Time
+	// Enabled, when set, reports whether the alerts flag is on for a chat;
+	// the runner pauses the alerts of chats where it is off (nil: on
+	// everywhere).
+	Enabled func(ctx context.Context, chat int64) bool
+	// Admit, when set, asks the memory guard for the bytes of a digest; an
+	// error (shedding, busy) declines it until a later round.
+	Admit func(bytes uint64) (release func(), err error)
+	// Admins checks group administrators for groups whose /settings let
+	// only them set and delete alerts; nil refuses those groups' changes
+	// (nobody can be checked).
+	Admins modules.Admins
+}
+
+// chatRequest is how the runner asks the flag gate about a chat it serves
+// unasked: the chat id, and the chat type and user the id tells (positive
+// ids are private chats with that user; -100… supergroups, or channels;
+// other negative ids basic groups).
+func chatRequest(chat int64) modules.Request {
+	req := modules.Request{ChatID: chat}
+	switch {
+	case chat > 0:
+		req.ChatType, req.UserID = "private", chat
+	case chat <= -1_000_000_000_000:
+		req.ChatType = "supergroup"
+	default:
+		req.ChatType = "group"
+	}
+	return req
 }
 
 // Module answers the alert commands and, as a modules.Runner, evaluates
@@ -131,6 +170,9 @@ type Module struct {
 	log    *slog.Logger
 	now    func() time.Time
 	met    *metricSet
+	on     func(ctx context.Context, chat int64) bool // the alerts flag for a chat
+	admit  func(bytes uint64) (release func(), err error)
+	admins modules.Admins
 
 	ops    chan op     // to the runner, which owns the engine
 	resync atomic.Bool // an op was dropped: reload the engine from the store
@@ -161,8 +203,14 @@ func New(o Options) (*Module, error) {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
+	if o.Enabled == nil {
+		o.Enabled = func(context.Context, int64) bool { return true }
+	}
+	if o.Admit == nil {
+		o.Admit = func(uint64) (func(), error) { return func() {}, nil }
+	}
 	return &Module{cfg: cfg, st: o.Store, mkt: o.Market, prices: o.Prices, log: o.Log, now: o.Now,
-		met: newMetricSet(), ops: make(chan op, 64)}, nil
+		met: newMetricSet(), ops: make(chan op, 64), on: o.Enabled, admit: o.Admit, admins: o.Admins}, nil
 }
 
 // Commands returns the alert, watchlist and digest commands.

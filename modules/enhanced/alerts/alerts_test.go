@@ -393,3 +393,21 @@ func TestDigestDefaultsToTheChatsZone(t *testing.T) {
 	wantReply(t, h.cmd(2, "/digest 08:00"), "08:00 Asia/Tokyo")
 	wantReply(t, h.cmd(2, "/digest 08:00 Europe/Berlin"), "08:00 Europe/Berlin")
 }
+
+func TestGapLimit(t *testing.T) {
+	now := t0.Add(10*time.Minute + 30*time.Second)
+	for _, tc := range []struct {
+		since time.Time
+		want  int
+	}{
+		{t0.Add(10*time.Minute + 5*time.Second), 0}, // no minute closed since
+		{t0.Add(9*time.Minute + 59*time.Second), 1},
+		{t0, 10},
+		{t0.Add(-48 * time.Hour), gapCandles},
+		{time.Time{}, gapCandles},
+	} {
+		if got := gapLimit(tc.since, now); got != tc.want {
+			t.Errorf("gapLimit(%v) = %d, want %d", tc.since, got, tc.want)
+		}
+	}
+}

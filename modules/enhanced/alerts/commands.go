@@ -29,6 +29,9 @@ func usageOr(err error) (modules.Reply, error) {
 // alert is /alert: parse, resolve, check against the market now, store
 // within the limits, hand to the runner, acknowledge.
 func (m *Module) alert(ctx context.Context, req modules.Request) (modules.Reply, error) {
+	if msg := m.mayChange(ctx, req); msg != "" {
+		return text(msg)
+	}
 	r, err := rule.Parse(req.Args)
 	if err != nil {
 		return usageOr(err)
@@ -62,6 +65,43 @@ func (m *Module) alert(ctx context.Context, req modules.Request) (modules.Reply,
 	m.send(o)
 	return text(rule.Ack(id, pair.String(), r, now))
 }
+
+// Replies of the group permission check.
+const (
+	adminsOnlyText = "🛡 In this group only administrators can set and delete alerts (<code>/settings</code>)."
+	noAdminCheck   = "Could not check your admin rights just now. Please try again."
+)
+
+// mayChange is "" when req's sender may set and delete alerts in its chat:
+// anyone, except in a group whose /settings say admins, where the sender
+// must be an administrator (getChatMember, cached). Otherwise it is the
+// reply. A settings read that fails lets the change through: the default
+// is anyone, and a refusal the group did not ask for is worse.
+func (m *Module) mayChange(ctx context.Context, req modules.Request) string {
+	if req.ChatType != "group" && req.ChatType != "supergroup" {
+		return ""
+	}
+	cs, err := m.st.ChatSettings(ctx, req.ChatID)
+	if err != nil || cs.AlertsBy != settingAdmins {
+		return ""
+	}
+	if m.admins == nil {
+		return noAdminCheck
+	}
+	ok, err := m.admins.IsAdmin(ctx, req.ChatID, req.UserID)
+	switch {
+	case err != nil:
+		m.log.WarnContext(ctx, "alerts: admin check failed", "err", err)
+		return noAdminCheck
+	case !ok:
+		return adminsOnlyText
+	}
+	return ""
+}
+
+// settingAdmins is store.ChatSettings.AlertsBy for "administrators only"
+// (settings.AlertsByAdmins; the core module is not imported here).
+const settingAdmins = "admins"
 
 // resolveFor resolves the rule's symbol: a perpetual for funding and open
 // interest, spot otherwise. msg is the reply when it does not resolve.
@@ -140,6 +180,12 @@ func (m *Module) unalert(ctx context.Context, req modules.Request) (modules.Repl
 	u, err := rule.ParseUnalert(req.Args)
 	if err != nil {
 		return usageOr(err)
+	}
+	if msg := m.mayChange(ctx, req); msg != "" {
+		if req.Callback != nil {
+			return modules.Reply{Text: msg, Toast: toast(msg)}, nil
+		}
+		return text(msg)
 	}
 	rows, err := m.st.Alerts(ctx, req.ChatID)
 	if err != nil {

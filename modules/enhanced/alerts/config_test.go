@@ -24,7 +24,7 @@ func TestConfigDecodes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := Config{Poll: 5 * time.Second, SlowPoll: time.Minute, MaxPerChat: 7, MaxWatch: 30, MaxGlobal: 100_000}
+	want := Config{Poll: 5 * time.Second, SlowPoll: time.Minute, MaxPerChat: 7, MaxWatch: 30, MaxGlobal: 100_000, FlagCheck: 10 * time.Second}
 	if got != want {
 		t.Errorf("settings %+v, want %+v", got, want)
 	}

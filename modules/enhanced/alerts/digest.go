@@ -30,6 +30,10 @@ func (m *Module) digestLoop(ctx context.Context) {
 // sendDueDigests enqueues every digest whose local time has come since it
 // was last sent. The trigger digest:<chat>:<local date> makes it once a
 // day even when a restart comes between the enqueue and MarkDigestSent.
+// A digest is enhanced work like a command: while the memory guard sheds
+// (or is busy) it is declined and stays due, sent on a later round once
+// the guard admits it; in a chat whose alerts flag is off it is skipped
+// for the day (marked sent), as the chat's alerts are paused.
 func (m *Module) sendDueDigests(ctx context.Context, now time.Time) {
 	rows, err := m.st.Digests(ctx)
 	if err != nil {
@@ -51,7 +55,20 @@ func (m *Module) sendDueDigests(ctx context.Context, now time.Time) {
 		if now.Before(due) {
 			continue
 		}
-		if err := m.sendDigest(ctx, row.ChatID, due.In(loc).Format(time.DateOnly), now, loc); err != nil {
+		if !m.on(ctx, row.ChatID) {
+			if err := m.st.MarkDigestSent(ctx, row.ChatID, now); err != nil {
+				m.met.tickErrors.WithLabelValues("digest").Inc()
+			}
+			continue
+		}
+		release, err := m.admit(perRequestBytes)
+		if err != nil {
+			m.met.digestsDeclined.Inc()
+			continue
+		}
+		err = m.sendDigest(ctx, row.ChatID, due.In(loc).Format(time.DateOnly), now, loc)
+		release()
+		if err != nil {
 			m.met.tickErrors.WithLabelValues("digest").Inc()
 			m.log.WarnContext(ctx, "alerts: digest failed", "chat_id", row.ChatID, "err", err)
 		}

@@ -32,6 +32,7 @@ type fakeStore struct {
 	fires    int
 	quiet    map[int64]bool   // chats whose settings ask for silent alerts
 	zones    map[int64]string // chats' /settings time zones
+	alertsBy map[int64]string // chats' /settings of who sets alerts
 }
 
 func newFakeStore() *fakeStore {
@@ -333,7 +334,7 @@ func (m *fakeMarket) Candles(_ context.Context, p market.Pair, iv market.Interva
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	c, ok := m.candles[p]
-	if !ok || iv != gapInterval {
+	if !ok || iv != market.M1 { // gap recovery reads 1 m candles
 		return nil, market.ErrUnavailable
 	}
 	return slices.Clone(c[max(len(c)-limit, 0):]), nil
@@ -400,7 +401,46 @@ type harness struct {
 	store Store
 	// batch, when set before restart, is the module's batched prices.
 	batch func(ctx context.Context) (map[market.Pair]float64, error)
+	// off holds the chats whose alerts flag is off; shed makes the memory
+	// guard decline.
+	flagMu sync.Mutex
+	off    map[int64]bool
+	shed   bool
+	// admins, when set before restart, is the module's group admin check.
+	admins modules.Admins
 }
+
+func (h *harness) setFlag(chat int64, on bool) {
+	h.flagMu.Lock()
+	defer h.flagMu.Unlock()
+	if h.off == nil {
+		h.off = map[int64]bool{}
+	}
+	h.off[chat] = !on
+}
+
+func (h *harness) setShed(shed bool) {
+	h.flagMu.Lock()
+	defer h.flagMu.Unlock()
+	h.shed = shed
+}
+
+func (h *harness) enabled(_ context.Context, chat int64) bool {
+	h.flagMu.Lock()
+	defer h.flagMu.Unlock()
+	return !h.off[chat]
+}
+
+func (h *harness) admit(uint64) (func(), error) {
+	h.flagMu.Lock()
+	defer h.flagMu.Unlock()
+	if h.shed {
+		return func() {}, errShedding
+	}
+	return func() {}, nil
+}
+
+var errShedding = errors.New("memguard: shedding")
 
 var t0 = time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC)
 
@@ -418,7 +458,8 @@ func (h *harness) restart(cfg Config) {
 	if h.store != nil {
 		st = h.store
 	}
-	m, err := New(Options{Config: cfg, Store: st, Market: h.mkt, Now: h.clk.Now, Prices: h.batch})
+	m, err := New(Options{Config: cfg, Store: st, Market: h.mkt, Now: h.clk.Now, Prices: h.batch,
+		Enabled: h.enabled, Admit: h.admit, Admins: h.admins})
 	if err != nil {
 		h.t.Fatal(err)
 	}
@@ -465,5 +506,5 @@ func (h *harness) prices(p market.Pair, vs ...float64) {
 func (s *fakeStore) ChatSettings(_ context.Context, chat int64) (Settings, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return Settings{Silent: s.quiet[chat], Zone: s.zones[chat]}, nil
+	return Settings{Silent: s.quiet[chat], Zone: s.zones[chat], AlertsBy: s.alertsBy[chat]}, nil
 }

@@ -7,31 +7,36 @@ import (
 )
 
 // metricSet is the module's own collectors. modules.Deps carries no
-// registerer, so Collectors hands them to whoever registers them.
+// registerer, so Collectors hands them to whoever registers them. The
+// outbox is measured once, by the store (cryptobot_store_outbox_*, read at
+// scrape), not here.
 type metricSet struct {
 	live       prometheus.Gauge
+	paused     prometheus.Gauge
 	byKind     *prometheus.GaugeVec
 	created    *prometheus.CounterVec
 	fired      *prometheus.CounterVec
 	lag        prometheus.Histogram
 	lastTick   prometheus.Gauge
 	tickErrors *prometheus.CounterVec
-	depth      prometheus.Gauge
-	oldest     prometheus.Gauge
 	digests    prometheus.Counter
+	// digestsDeclined counts due digests the memory guard declined (retried).
+	digestsDeclined prometheus.Counter
 }
 
 // liveStates are the states of the alerts gauge: those LiveAlerts returns.
 var liveStates = []string{rule.Armed.String(), rule.Cooling.String()}
 
 // Tick error stages, the "stage" label of cryptobot_alerts_tick_errors_total.
-var tickStages = []string{"prices", "funding", "open_interest", "fire", "update", "load", "digest", "outbox_stats"}
+var tickStages = []string{"prices", "funding", "open_interest", "fire", "update", "load", "digest"}
 
 func newMetricSet() *metricSet {
 	const ns = "cryptobot"
 	s := &metricSet{
 		live: prometheus.NewGauge(prometheus.GaugeOpts{Namespace: ns, Name: "alerts_live",
 			Help: "Alerts the runner evaluates (armed or cooling down)."}),
+		paused: prometheus.NewGauge(prometheus.GaugeOpts{Namespace: ns, Name: "alerts_flag_paused",
+			Help: "Live alerts the runner holds back because the alerts flag is off in their chat."}),
 		byKind: prometheus.NewGaugeVec(prometheus.GaugeOpts{Namespace: ns, Name: "alerts",
 			Help: "Live alerts in the store by kind and state (armed, cooling), as of the last load or reconcile."}, []string{"kind", "state"}),
 		created: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Name: "alerts_created_total",
@@ -45,12 +50,10 @@ func newMetricSet() *metricSet {
 			Help: "When the runner last finished an evaluation tick (Unix seconds); stalls show as age."}),
 		tickErrors: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Name: "alerts_tick_errors_total",
 			Help: "Runner steps that failed, by stage."}, []string{"stage"}),
-		depth: prometheus.NewGauge(prometheus.GaugeOpts{Namespace: ns, Name: "outbox_depth",
-			Help: "Outbox messages not yet sent."}),
-		oldest: prometheus.NewGauge(prometheus.GaugeOpts{Namespace: ns, Name: "outbox_oldest_age_seconds",
-			Help: "Age of the oldest unsent outbox message; 0 when empty."}),
 		digests: prometheus.NewCounter(prometheus.CounterOpts{Namespace: ns, Name: "alerts_digests_sent_total",
 			Help: "Daily digests enqueued."}),
+		digestsDeclined: prometheus.NewCounter(prometheus.CounterOpts{Namespace: ns, Name: "alerts_digests_declined_total",
+			Help: "Due digests the memory guard declined (shedding or busy); each stays due and is tried again."}),
 	}
 	for _, k := range rule.Kinds() {
 		for _, st := range liveStates {
@@ -68,7 +71,7 @@ func newMetricSet() *metricSet {
 // Collectors returns the module's metrics for the caller to register.
 func (m *Module) Collectors() []prometheus.Collector {
 	s := m.met
-	return []prometheus.Collector{s.live, s.byKind, s.created, s.fired, s.lag, s.lastTick, s.tickErrors, s.depth, s.oldest, s.digests}
+	return []prometheus.Collector{s.live, s.paused, s.byKind, s.created, s.fired, s.lag, s.lastTick, s.tickErrors, s.digests, s.digestsDeclined}
 }
 
 // countLive sets the alerts gauge from the store's live rows; only the

@@ -29,9 +29,6 @@ func TestMetrics(t *testing.T) {
 	if got := testutil.CollectAndCount(met.lag); got != 1 {
 		t.Errorf("lag series %d", got)
 	}
-	if got := testutil.ToFloat64(met.depth); got != 1 {
-		t.Errorf("outbox depth %v, want 1", got)
-	}
 	if got := testutil.ToFloat64(met.live); got != 1 {
 		t.Errorf("live %v, want the move alert", got)
 	}

@@ -30,6 +30,8 @@ type runner struct {
 	changes  []engine.Change
 	pairs    []market.Pair
 	since    map[market.Pair]time.Time // per pair with level alerts: when the newest was created or last fired
+	chats    map[int64]bool            // chats with live alerts: true while paused (the alerts flag is off there)
+	nextFlag time.Time                 // every flag_check the runner asks the flag of each chat with alerts
 }
 
 // Run evaluates the alerts every poll until ctx ends: it loads the live
@@ -79,7 +81,16 @@ func (r *runner) load(ctx context.Context) error {
 	r.m.met.countLive(rows)
 	eng := engine.New()
 	r.since = map[market.Pair]time.Time{}
+	r.chats = make(map[int64]bool, len(r.chats))
+	paused := 0
 	for _, row := range rows {
+		if _, seen := r.chats[row.ChatID]; !seen {
+			r.chats[row.ChatID] = !r.m.on(ctx, row.ChatID)
+		}
+		if r.chats[row.ChatID] {
+			paused++
+			continue // the flag is off there: kept in the store, not evaluated
+		}
 		a, err := fromRow(row)
 		if err == nil {
 			err = eng.Add(a)
@@ -96,8 +107,10 @@ func (r *runner) load(ctx context.Context) error {
 		eng.ObservePrice(nil, p, v, r.lastAt) // baseline only: nothing lies between a price and itself
 	}
 	r.eng = eng
+	r.m.met.paused.Set(float64(paused))
 	r.m.met.live.Set(float64(eng.Len()))
 	r.nextSync = r.m.now().Add(reconcileEvery)
+	r.nextFlag = r.m.now().Add(r.m.cfg.FlagCheck)
 	return nil
 }
 
@@ -113,36 +126,57 @@ func (r *runner) applyQueued() {
 	}
 }
 
-// Gap recovery reads closed candles of this interval, at most gapCandles
-// of them: the finest the market offers.
+// Gap recovery reads closed 1 m candles: at most gapCandles of them per
+// pair (12 h; a venue may serve fewer, OKX 299), for gapBatch pairs at a
+// time so a restart with thousands of pairs holds a few hundred kB of
+// candles, not tens of MB.
 const (
-	gapInterval = market.M15
-	gapCandles  = 8
+	gapInterval = market.M1
+	gapCandles  = 720
+	gapBatch    = 4 * fetchers
 )
 
 // recoverGap fires the level alerts whose level the market crossed while
-// the bot was away: the closed candles since the newest of a pair's level
-// alerts was created or last fired (so no alert sees a crossing from
+// the bot was away: the closed 1 m candles since the newest of a pair's
+// level alerts was created or last fired (so no alert sees a crossing from
 // before it existed, nor one it already fired on) go to the engine as
-// ranges, oldest first. The candle still open is not covered: a level
-// touched and left within the last quarter hour before the start is missed.
+// ranges, oldest first; their high and low decide. The minute still open
+// is left to the first poll, and so is the minute an alert was created or
+// fired in: its candle may hold a crossing from just before.
 func (r *runner) recoverGap(ctx context.Context) {
 	pairs := make([]market.Pair, 0, len(r.since))
 	for p := range r.since {
 		pairs = append(pairs, p)
 	}
-	candles := make([][]market.Candle, len(pairs))
-	r.m.each(ctx, len(pairs), func(ctx context.Context, i int) {
-		candles[i], _ = r.m.mkt.Candles(ctx, pairs[i], gapInterval, gapCandles)
-	})
-	for i, p := range pairs {
-		for _, c := range candles[i] {
-			if !c.Open.Before(r.since[p]) && c.L > 0 && c.H >= c.L {
-				r.fs = r.eng.ObserveRange(r.fs, p, c.L, c.H, c.Open.Add(gapInterval.Duration()))
+	now := r.m.now()
+	for len(pairs) > 0 {
+		batch := pairs[:min(gapBatch, len(pairs))]
+		pairs = pairs[len(batch):]
+		candles := make([][]market.Candle, len(batch))
+		r.m.each(ctx, len(batch), func(ctx context.Context, i int) {
+			if n := gapLimit(r.since[batch[i]], now); n > 0 {
+				candles[i], _ = r.m.mkt.Candles(ctx, batch[i], gapInterval, n)
+			}
+		})
+		for i, p := range batch {
+			for _, c := range candles[i] {
+				if !c.Open.Before(r.since[p]) && c.L > 0 && c.H >= c.L {
+					r.fs = r.eng.ObserveRange(r.fs, p, c.L, c.H, c.Open.Add(gapInterval.Duration()))
+				}
 			}
 		}
 	}
 	r.store(ctx)
+}
+
+// gapLimit is how many closed 1 m candles cover since → now: 0 when no
+// minute has closed since, at most gapCandles.
+func gapLimit(since, now time.Time) int {
+	if since.IsZero() {
+		return gapCandles
+	}
+	n := int(now.Truncate(time.Minute).Sub(since.Truncate(time.Minute)) / time.Minute)
+	return min(max(n, 0), gapCandles)
 }
 
 func latest(ts ...time.Time) time.Time {
@@ -171,7 +205,12 @@ func (r *runner) reconcile(ctx context.Context) {
 	}
 	r.m.met.countLive(rows)
 	for _, row := range rows {
-		if _, ok := r.eng.Status(row.ID); ok {
+		paused, seen := r.chats[row.ChatID]
+		if !seen {
+			// A chat new to the runner: checkFlags asks about it next.
+			r.chats[row.ChatID], paused = false, false
+		}
+		if _, ok := r.eng.Status(row.ID); ok || paused {
 			continue
 		}
 		if a, err := fromRow(row); err == nil {
@@ -180,9 +219,120 @@ func (r *runner) reconcile(ctx context.Context) {
 	}
 }
 
+// checkFlags pauses the alerts of the chats whose alerts flag went off and
+// resumes those whose flag is back. A paused chat's alerts stay in the
+// store as they were (armed or cooling) and leave the engine, so nothing
+// fires there and a restart keeps them paused while the flag stays off. A
+// resumed chat's alerts go back into the engine after a fresh observation
+// of their pairs, so only crossings from then on count, none that happened
+// while they were paused. A chat whose alerts or prices cannot be read
+// stays as it was until the next check.
+func (r *runner) checkFlags(ctx context.Context, now time.Time) {
+	for chat, paused := range r.chats {
+		on := r.m.on(ctx, chat)
+		if on == !paused {
+			continue
+		}
+		as, err := r.chatAlerts(ctx, chat)
+		if err != nil {
+			r.m.met.tickErrors.WithLabelValues("load").Inc()
+			continue
+		}
+		if len(as) == 0 {
+			delete(r.chats, chat) // no live alerts left: forget it
+			continue
+		}
+		if !on {
+			for _, a := range as {
+				r.eng.Remove(a.ID)
+			}
+			r.chats[chat] = true
+			r.m.met.paused.Add(float64(len(as)))
+			continue
+		}
+		if !r.baseline(ctx, as, now) {
+			continue
+		}
+		for _, a := range as {
+			if err := r.eng.Add(a); err != nil {
+				r.m.log.WarnContext(ctx, "alerts: engine refused a resumed alert", "err", err)
+			}
+		}
+		r.chats[chat] = false
+		r.m.met.paused.Sub(float64(len(as)))
+	}
+}
+
+// chatAlerts is the chat's live alerts in the store.
+func (r *runner) chatAlerts(ctx context.Context, chat int64) ([]rule.Alert, error) {
+	rows, err := r.m.st.Alerts(ctx, chat)
+	if err != nil {
+		return nil, err
+	}
+	var out []rule.Alert
+	for _, row := range rows {
+		if a, err := fromRow(row); err == nil && a.State.Live() {
+			out = append(out, a)
+		}
+	}
+	return out, nil
+}
+
+// baseline observes, now, the markets the alerts as watch, so the engine's
+// previous value of each is current before they join: what fires here is
+// other chats' alerts, on a real crossing. It reports false when one
+// could not be read.
+func (r *runner) baseline(ctx context.Context, as []rule.Alert, now time.Time) bool {
+	ctx, cancel := context.WithTimeout(ctx, r.m.cfg.Poll)
+	defer cancel()
+	seen := map[[2]any]bool{}
+	for _, a := range as {
+		k := a.Rule.Kind
+		feed := 0
+		switch {
+		case k.IsFunding():
+			feed = 1
+		case k == rule.OIMove:
+			feed = 2
+		}
+		if seen[[2]any{a.Pair, feed}] {
+			continue
+		}
+		seen[[2]any{a.Pair, feed}] = true
+		switch feed {
+		case 0:
+			t, err := r.m.mkt.Ticker(ctx, a.Pair)
+			if err != nil || !(t.Last > 0) {
+				return false
+			}
+			r.fs = r.eng.ObservePrice(r.fs, a.Pair, t.Last, now)
+			r.last[a.Pair] = t.Last
+		case 1:
+			for _, v := range r.m.mkt.Venues() {
+				if f, err := v.Funding(ctx, a.Pair); err == nil {
+					r.fs = r.eng.ObserveFunding(r.fs, a.Pair, v.Name(), f.Rate, now)
+				}
+			}
+		case 2:
+			oi, err := r.m.mkt.OpenInterest(ctx, a.Pair)
+			if err != nil || !(oi.USD > 0) {
+				return false
+			}
+			r.fs = r.eng.ObserveOI(r.fs, a.Pair, oi.USD, now)
+		}
+	}
+	return true
+}
+
 // apply runs one command's change on the engine.
 func (r *runner) apply(o op) {
+	if o.add != nil && r.chats[o.add.ChatID] {
+		return // set in a paused chat just as its flag went off: resumed with the chat
+	}
 	if o.add != nil {
+		if _, seen := r.chats[o.add.ChatID]; !seen {
+			r.chats[o.add.ChatID] = false
+		}
 		if err := r.eng.Add(*o.add); err != nil {
 			r.m.log.Warn("alerts: engine refused a new alert", "err", err)
 		}
@@ -209,6 +359,10 @@ func (r *runner) tick(ctx context.Context) {
 	now := r.m.now()
 	r.eng.Expire(now)
 	r.fs = r.fs[:0]
+	if !now.Before(r.nextFlag) {
+		r.nextFlag = now.Add(r.m.cfg.FlagCheck)
+		r.checkFlags(ctx, now)
+	}
 	r.observePrices(ctx, now)
 	if !now.Before(r.nextSlow) {
 		r.nextSlow = now.Add(r.m.cfg.SlowPoll)
@@ -219,7 +373,6 @@ func (r *runner) tick(ctx context.Context) {
 		r.reconcile(ctx)
 	}
 	r.store(ctx)
-	r.outboxStats(ctx, now)
 	r.m.met.live.Set(float64(r.eng.Len()))
 	r.m.met.lastTick.Set(float64(now.Unix()))
 }
@@ -459,19 +612,4 @@ func (r *runner) unpinAll() {
 		unpin()
 		delete(r.pins, pair)
 	}
-}
-
-// outboxStats refreshes the outbox gauges.
-func (r *runner) outboxStats(ctx context.Context, now time.Time) {
-	depth, oldest, err := r.m.st.OutboxStats(ctx)
-	if err != nil {
-		r.m.met.tickErrors.WithLabelValues("outbox_stats").Inc()
-		return
-	}
-	r.m.met.depth.Set(float64(depth))
-	age := 0.0
-	if depth > 0 && !oldest.IsZero() {
-		age = max(now.Sub(oldest).Seconds(), 0)
-	}
-	r.m.met.oldest.Set(age)
 }

@@ -28,7 +28,6 @@ type Store interface {
 	UpdateAlerts(ctx context.Context, us []AlertUpdate) error
 	Fire(ctx context.Context, fs []Firing) ([]bool, error)
 	Enqueue(ctx context.Context, m OutMessage, trigger string) (bool, error)
-	OutboxStats(ctx context.Context) (depth int, oldest time.Time, err error)
 
 	Watch(ctx context.Context, chatID int64, pairs []string, limit int) (int, error)
 	Unwatch(ctx context.Context, chatID int64, pairs []string) (int, error)
