@@ -7,6 +7,9 @@
 #   - the Caddyfiles with caddy adapt --validate, for ports 443 and 8443,
 #     and in front of stubs: only POST /webhook passes, and the HA one keeps
 #     answering when one of its two upstreams is gone;
+#   - the Kubernetes manifests with tools/k8scheck (strict k8s.io/api decode,
+#     probes, ports, env, mounts against the bot) and kubectl kustomize when
+#     kubectl is there.
 # Usage: deploy/ci/check.sh   (from anywhere; installs caddy with apt if missing)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -119,6 +122,15 @@ for i in 1 2 3 4; do
 done
 kill $up1_pid $front_pid 2>/dev/null || true
 if [ $fail -ne 0 ]; then cat "$tmp/front-ha.log"; exit 1; fi
+
+step "Kubernetes manifests"
+(cd tools && go run ./k8scheck "$root")
+if command -v kubectl >/dev/null 2>&1; then
+  kubectl kustomize deploy/kubernetes >"$tmp/k8s.yaml"
+  echo "kubectl kustomize: $(grep -c '^kind:' "$tmp/k8s.yaml") objects"
+else
+  echo "kubectl not installed: kustomize build not run (tools/k8scheck still decodes every manifest)"
+fi
 
 echo
 echo "deploy checks passed"
