@@ -118,12 +118,15 @@ type Kustomization struct {
 		IncludeSelectors bool              `json:"includeSelectors,omitempty"`
 		IncludeTemplates bool              `json:"includeTemplates,omitempty"`
 	} `json:"labels,omitempty"`
-	Images []struct {
-		Name    string `json:"name"`
-		NewName string `json:"newName,omitempty"`
-		NewTag  string `json:"newTag,omitempty"`
-		Digest  string `json:"digest,omitempty"`
-	} `json:"images,omitempty"`
+	Images []Image `json:"images,omitempty"`
+}
+
+// Image is a kustomization images entry.
+type Image struct {
+	Name    string `json:"name"`
+	NewName string `json:"newName,omitempty"`
+	NewTag  string `json:"newTag,omitempty"`
+	Digest  string `json:"digest,omitempty"`
 }
 
 // Manifests is the decoded directory.
@@ -368,14 +371,7 @@ func check(m *Manifests, bot Bot) []string {
 	if m.SecretListed {
 		add("kustomization: lists a Secret; apply -k would overwrite the real one (keep secret.example.yaml out)")
 	}
-	if i := slices.IndexFunc(m.Kustomization.Images, func(im struct {
-		Name    string `json:"name"`
-		NewName string `json:"newName,omitempty"`
-		NewTag  string `json:"newTag,omitempty"`
-		Digest  string `json:"digest,omitempty"`
-	}) bool {
-		return im.Name == bot.ImageName
-	}); i < 0 {
+	if !slices.ContainsFunc(m.Kustomization.Images, func(im Image) bool { return im.Name == bot.ImageName }) {
 		add("kustomization: no images entry for %s (the image deploy/ builds)", bot.ImageName)
 	}
 
