@@ -21,7 +21,7 @@ func TestPromtool(t *testing.T) {
 	}{
 		{"check config", []string{"check", "config", "prometheus.yml"}, "SUCCESS: prometheus.yml is valid prometheus config file syntax"},
 		{"check HA config", []string{"check", "config", "prometheus.ha.yml"}, "SUCCESS: prometheus.ha.yml is valid prometheus config file syntax"},
-		{"check rules", []string{"check", "rules", "alerts.yml"}, "SUCCESS: 16 rules found"},
+		{"check rules", []string{"check", "rules", "alerts.yml"}, "SUCCESS: 17 rules found"},
 		{"test rules", []string{"test", "rules", "alerts_test.yml"}, "SUCCESS"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -114,7 +114,7 @@ func TestAlertRules(t *testing.T) {
 	}
 	sort.Strings(names)
 	want := []string{"AllVenuesFailing", "BotDown", "CommandErrorRatio", "CryptobotAlertsStalled", "CryptobotExchangeRejecting", "CryptobotJournalBacklog",
-		"CryptobotOutboxBacklog", "CryptobotStaleData", "CryptobotStoreErrors", "FlagFilesInvalid", "MemoryHigh", "RepliesLateOrFailed", "Shedding", "TelegramRateLimitStorm", "UpdatesNotAnswered", "VenueFailing"}
+		"CryptobotNoLeader", "CryptobotOutboxBacklog", "CryptobotStaleData", "CryptobotStoreErrors", "FlagFilesInvalid", "MemoryHigh", "RepliesLateOrFailed", "Shedding", "TelegramRateLimitStorm", "UpdatesNotAnswered", "VenueFailing"}
 	if !slices.Equal(names, want) {
 		t.Errorf("alerts %v, want %v", names, want)
 	}
