@@ -87,7 +87,7 @@ for req in "POST /webhook 200" "GET /webhook 404" "GET /metrics 404" "GET /ready
   if [ "$got" = "$want" ]; then echo "  $method $path -> $got"; else echo "  $method $path -> $got, want $want"; fail=1; fi
 done
 kill $up_pid $front_pid 2>/dev/null || true
-if [ $fail -ne 0 ]; then cat "$tmp/front.log"; exit 1; fi
+if [ $fail -ne 0 ]; then cat "$tmp/up.log" "$tmp/front.log"; exit 1; fi
 
 # HA: two stubs behind Caddyfile.ha; with one gone, webhooks still pass
 # (the refused connection is retried on the other within lb_try_duration).
@@ -121,7 +121,7 @@ for i in 1 2 3 4; do
   if [ "$got" = "bot-1 200" ]; then echo "  bot-2 gone, POST /webhook #$i -> $got"; else echo "  bot-2 gone, POST /webhook #$i -> $got, want bot-1 200"; fail=1; fi
 done
 kill $up1_pid $front_pid 2>/dev/null || true
-if [ $fail -ne 0 ]; then cat "$tmp/front-ha.log"; exit 1; fi
+if [ $fail -ne 0 ]; then cat "$tmp/up1.log" "$tmp/up2.log" "$tmp/front-ha.log"; exit 1; fi
 
 step "Kubernetes manifests"
 (cd tools && go run ./k8scheck "$root")
