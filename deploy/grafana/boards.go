@@ -36,7 +36,7 @@ func overview() board {
 	answered := `outcome=~"sent|late"`
 	return board{
 		file: "overview.json", uid: "cryptobot-overview", title: "cryptobot / Overview",
-		description: "Is the bot answering? Updates in, replies out, RED per command, the update queue, workers and the update journal.",
+		description: "Is the bot answering? Updates in, replies out, RED per command, the update queue, workers, the update journal, alerts and replicas.",
 		rows: []row{
 			{title: "Now", panels: []panel{
 				{kind: statPanel, title: "Updates accepted / s", unit: "reqps", w: 4, h: 4,
@@ -111,6 +111,7 @@ func overview() board {
 			}},
 			journalRow(),
 			alertsRow(),
+			replicasRow(),
 		},
 	}
 }
@@ -170,6 +171,60 @@ func alertsRow() row {
 		perSecond("Runner errors / s by stage", 8, "stage", "cryptobot_alerts_tick_errors_total",
 			"Runner steps that failed: price, funding or open-interest reads, firing, updates, loads, digests, outbox stats."),
 		perSecond("Digests sent / s", 8, "", "cryptobot_alerts_digests_sent_total", "Daily digests enqueued to the outbox."),
+	}}
+}
+
+// replicasRow is the replicas on one Postgres store (deploy/README.md, "High
+// availability"): who holds the leader lease (the alert evaluator, digests,
+// journal pruning and the poller run there), how many replicas each sees,
+// takeovers and the orphaned journal entries reclaimed from dead replicas,
+// lease errors, and each replica's share of Telegram's outbound limit. A
+// single SQLite process reads 1 leader, 1 peer, share 1.
+func replicasRow() row {
+	return row{title: "Replicas", panels: []panel{
+		{kind: statPanel, title: "Leaders", unit: "short", w: 4, h: 4,
+			description: "Replicas holding the leader lease: 1 is right. 0 for a minute fires CryptobotNoLeader; 2 for a moment (a long GC pause) is safe, fencing and per-trigger claims keep alerts single.",
+			thresholds:  []step{base("red"), at("green", 1), at("orange", 2)},
+			targets:     []target{{expr: orZero("sum(" + sel("cryptobot_replica_leader") + ")")}}},
+		{kind: statPanel, title: "Live replicas", unit: "short", w: 4, h: 4,
+			description: "Replicas with a heartbeat within replicas.lease, as the replicas see it (the most any one sees).",
+			targets:     []target{{expr: "max(" + sel("cryptobot_replica_peers") + ")"}}},
+		{kind: statPanel, title: "Leader takeovers (1h)", unit: "short", w: 4, h: 4,
+			description: "Leader leases won from a holder whose lease expired: a replica died, stopped or lost Postgres. Each rolling restart adds one.",
+			targets:     []target{{expr: "sum(increase(" + sel("cryptobot_replica_takeovers_total") + "[1h]))"}}},
+		{kind: statPanel, title: "Orphans reclaimed (1h)", unit: "short", w: 4, h: 4,
+			description: "Journal entries a dead replica had claimed and another answered after the claim lease ran out.",
+			targets:     []target{{expr: "sum(increase(" + sel("cryptobot_replica_orphans_reclaimed_total") + "[1h]))"}}},
+		{kind: statPanel, title: "Lease errors (1h)", unit: "short", w: 4, h: 4,
+			thresholds: []step{base("green"), at("red", 1)},
+			targets:    []target{{expr: "sum(increase(" + sel("cryptobot_replica_lease_errors_total") + "[1h]))"}}},
+		{kind: statPanel, title: "Limit waits / s", unit: "reqps", w: 4, h: 4,
+			description: "Sends that waited for the outbound limiter, over all replicas.",
+			targets:     []target{{expr: orZero(sumRate("", "cryptobot_telegram_limit_waits_total"))}}},
+		{title: "Leader by replica", unit: "short", w: 12, h: 8, min: ptr(0), max: ptr(1),
+			description: "1 while the replica holds the leader lease. A handover shows as one line dropping and another rising within replicas.lease.",
+			targets: []target{
+				{expr: "max by (instance) (" + sel("cryptobot_replica_leader") + ")", legend: "{{instance}}"},
+			}},
+		{title: "Live replicas seen by each replica", unit: "short", w: 12, h: 8, min: ptr(0),
+			description: "Every line should read the number of replicas running; one that reads less has stale heartbeats or cannot reach Postgres.",
+			targets: []target{
+				{expr: "max by (instance) (" + sel("cryptobot_replica_peers") + ")", legend: "{{instance}}"},
+			}},
+		perSecond("Takeovers / s by replica", 8, "instance", "cryptobot_replica_takeovers_total",
+			"The replica that won the leader lease from an expired holder."),
+		perSecond("Orphans reclaimed / s by replica", 8, "instance", "cryptobot_replica_orphans_reclaimed_total",
+			"Journal entries this replica took over from a dead one; each is answered once, by the journal's update_id key."),
+		perSecond("Lease errors / s by op", 8, "op", "cryptobot_replica_lease_errors_total",
+			"Heartbeat, leader-lease and journal-claim writes that failed: Postgres is slow or unreachable from that replica."),
+		{title: "Telegram limit share by replica", unit: "percentunit", w: 12, h: 8, min: ptr(0), max: ptr(1),
+			description: "Each replica's fraction of telegram.rate.* (1 / live replicas): the shares add up to 1, so the token's combined send rate stays within Telegram's limits.",
+			targets: []target{
+				{expr: "max by (instance) (" + sel("cryptobot_telegram_limit_share") + ")", legend: "{{instance}}"},
+				{expr: "sum(" + sel("cryptobot_telegram_limit_share") + ")", legend: "sum"},
+			}},
+		perSecond("Limiter waits / s by replica", 12, "instance", "cryptobot_telegram_limit_waits_total",
+			"Sends that waited for this replica's share of the outbound limit; rising waits with flat traffic mean a share too small (a peer count that is too high)."),
 	}}
 }
 

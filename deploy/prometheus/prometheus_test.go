@@ -20,7 +20,8 @@ func TestPromtool(t *testing.T) {
 		want string
 	}{
 		{"check config", []string{"check", "config", "prometheus.yml"}, "SUCCESS: prometheus.yml is valid prometheus config file syntax"},
-		{"check rules", []string{"check", "rules", "alerts.yml"}, "SUCCESS: 16 rules found"},
+		{"check HA config", []string{"check", "config", "prometheus.ha.yml"}, "SUCCESS: prometheus.ha.yml is valid prometheus config file syntax"},
+		{"check rules", []string{"check", "rules", "alerts.yml"}, "SUCCESS: 17 rules found"},
 		{"test rules", []string{"test", "rules", "alerts_test.yml"}, "SUCCESS"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -113,7 +114,7 @@ func TestAlertRules(t *testing.T) {
 	}
 	sort.Strings(names)
 	want := []string{"AllVenuesFailing", "BotDown", "CommandErrorRatio", "CryptobotAlertsStalled", "CryptobotExchangeRejecting", "CryptobotJournalBacklog",
-		"CryptobotOutboxBacklog", "CryptobotStaleData", "CryptobotStoreErrors", "FlagFilesInvalid", "MemoryHigh", "RepliesLateOrFailed", "Shedding", "TelegramRateLimitStorm", "UpdatesNotAnswered", "VenueFailing"}
+		"CryptobotNoLeader", "CryptobotOutboxBacklog", "CryptobotStaleData", "CryptobotStoreErrors", "FlagFilesInvalid", "MemoryHigh", "RepliesLateOrFailed", "Shedding", "TelegramRateLimitStorm", "UpdatesNotAnswered", "VenueFailing"}
 	if !slices.Equal(names, want) {
 		t.Errorf("alerts %v, want %v", names, want)
 	}
@@ -215,7 +216,19 @@ func TestEveryAlertIsUnitTested(t *testing.T) {
 	}
 }
 
+// TestScrapeConfig: one host scrapes bot:8080; docker-compose.ha.yml's
+// Prometheus scrapes each replica as its own instance of the same job, so
+// the rules and dashboards work unchanged.
 func TestScrapeConfig(t *testing.T) {
+	for file, want := range map[string][]string{
+		"prometheus.yml":    {"bot:8080"},
+		"prometheus.ha.yml": {"bot-1:8080", "bot-2:8080"},
+	} {
+		t.Run(file, func(t *testing.T) { checkScrapeConfig(t, file, want) })
+	}
+}
+
+func checkScrapeConfig(t *testing.T, file string, wantTargets []string) {
 	var f struct {
 		Global struct {
 			ScrapeInterval     string `yaml:"scrape_interval"`
@@ -231,7 +244,7 @@ func TestScrapeConfig(t *testing.T) {
 			} `yaml:"static_configs"`
 		} `yaml:"scrape_configs"`
 	}
-	decodeFile(t, "prometheus.yml", &f)
+	decodeFile(t, file, &f)
 	if !slices.Equal(f.RuleFiles, []string{"alerts.yml"}) {
 		t.Errorf("rule_files %v, want [alerts.yml]", f.RuleFiles)
 	}
@@ -243,7 +256,7 @@ func TestScrapeConfig(t *testing.T) {
 	for _, s := range sc.StaticConfigs {
 		targets = append(targets, s.Targets...)
 	}
-	if sc.JobName != "cryptobot" || sc.ScrapeInterval != "15s" || sc.MetricsPath != "/metrics" || !slices.Equal(targets, []string{"bot:8080"}) {
-		t.Errorf("scrape config %+v, want job cryptobot, 15s, /metrics, target bot:8080", sc)
+	if sc.JobName != "cryptobot" || sc.ScrapeInterval != "15s" || sc.MetricsPath != "/metrics" || !slices.Equal(targets, wantTargets) {
+		t.Errorf("scrape config %+v, want job cryptobot, 15s, /metrics, targets %v", sc, wantTargets)
 	}
 }

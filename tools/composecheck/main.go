@@ -7,8 +7,11 @@
 //     -max-total (headroom for the kernel, dockerd and sshd is the rest);
 //   - -limit caps single services (the bot: 128 MiB);
 //   - every service restarts by itself and has a health check;
-//   - the -bot service has a read-only root filesystem and its flag
+//   - the -bot services have a read-only root filesystem and their flag
 //     directory (CRYPTOBOT_FLAGS__DIR) bind-mounted read-only;
+//   - several -bot services (replicas) share one Postgres store.url
+//     (CRYPTOBOT_STORE__URL), run in webhook mode, and each has its own
+//     host name;
 //   - only -public services publish ports on all interfaces (/metrics and
 //     Grafana stay on 127.0.0.1);
 //   - every referenced file exists: bind-mount sources, build contexts and
@@ -18,6 +21,7 @@
 //
 //	(cd tools && go run ./composecheck ../deploy/docker-compose.yml)
 //	(cd tools && go run ./composecheck ../deploy/docker-compose.yml ../deploy/docker-compose.staging.yml)
+//	(cd tools && go run ./composecheck -max-total 1152MiB -limit bot-1=128MiB,bot-2=128MiB -bot bot-1,bot-2 ../deploy/docker-compose.ha.yml)
 //
 // Every service of every profile is checked. Interpolation sees an empty
 // environment, so the defaults written in the files are what is checked.
@@ -53,7 +57,7 @@ func main() {
 type policy struct {
 	MaxTotal int64            // bytes, sum of every service's limit
 	Limits   map[string]int64 // bytes, per service
-	Bot      string           // service that runs the bot
+	Bots     []string         // services that run the bot (replicas when several)
 	Public   []string         // services allowed to publish on all interfaces
 }
 
@@ -66,7 +70,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	maxTotal := fs.String("max-total", "768MiB", "ceiling for the sum of all services' memory limits")
 	limits := fs.String("limit", "bot=128MiB", "per-service ceilings, comma-separated SERVICE=SIZE")
-	bot := fs.String("bot", "bot", "service that runs the bot (read-only root, flags mounted read-only)")
+	bot := fs.String("bot", "bot", "comma-separated services that run the bot (read-only root, flags mounted read-only; several share one Postgres store)")
 	public := fs.String("public", "caddy", "comma-separated services allowed to publish ports on all interfaces")
 	if err := fs.Parse(args); err != nil {
 		return 2
@@ -98,7 +102,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 }
 
 func parsePolicy(maxTotal, limits, bot, public string) (policy, error) {
-	pol := policy{Limits: map[string]int64{}, Bot: bot}
+	pol := policy{Limits: map[string]int64{}}
 	var err error
 	if pol.MaxTotal, err = units.RAMInBytes(maxTotal); err != nil {
 		return policy{}, fmt.Errorf("-max-total: %w", err)
@@ -121,6 +125,14 @@ func parsePolicy(maxTotal, limits, bot, public string) (policy, error) {
 		if s = strings.TrimSpace(s); s != "" {
 			pol.Public = append(pol.Public, s)
 		}
+	}
+	for s := range strings.SplitSeq(bot, ",") {
+		if s = strings.TrimSpace(s); s != "" {
+			pol.Bots = append(pol.Bots, s)
+		}
+	}
+	if len(pol.Bots) == 0 {
+		return policy{}, errors.New("-bot: name at least one service")
 	}
 	return pol, nil
 }
@@ -210,10 +222,15 @@ func check(p *types.Project, pol policy) []string {
 		}
 		out = append(out, checkFiles(name, s)...)
 	}
-	if _, ok := services[pol.Bot]; ok {
-		out = append(out, checkBot(pol.Bot, services[pol.Bot])...)
-	} else {
-		out = append(out, fmt.Sprintf("service %s: missing (the bot)", pol.Bot))
+	for _, bot := range pol.Bots {
+		if _, ok := services[bot]; ok {
+			out = append(out, checkBot(bot, services[bot])...)
+		} else {
+			out = append(out, fmt.Sprintf("service %s: missing (the bot)", bot))
+		}
+	}
+	if len(pol.Bots) > 1 {
+		out = append(out, checkReplicas(pol.Bots, services)...)
 	}
 	for name := range pol.Limits {
 		if _, ok := services[name]; !ok {
@@ -257,6 +274,51 @@ func checkBot(name string, s types.ServiceConfig) []string {
 	if v.Type == types.VolumeTypeBind {
 		if yamls, _ := filepath.Glob(filepath.Join(v.Source, "*.yaml")); len(yamls) == 0 {
 			add("flag directory source %s holds no *.yaml flag files", v.Source)
+		}
+	}
+	return out
+}
+
+// checkReplicas: replicas are only replicas on one shared Postgres store
+// (two SQLite files would be two bots answering the same token), they
+// take webhooks behind the load balancer (two pollers would fight over
+// getUpdates), and /status tells them apart by host name.
+func checkReplicas(bots []string, services types.Services) []string {
+	var out []string
+	env := func(s types.ServiceConfig, key string) string {
+		if v, ok := s.Environment[key]; ok && v != nil {
+			return *v
+		}
+		return ""
+	}
+	urls := map[string][]string{}
+	hosts := map[string][]string{}
+	for _, name := range bots {
+		s, ok := services[name]
+		if !ok {
+			continue
+		}
+		u := env(s, "CRYPTOBOT_STORE__URL")
+		if !strings.HasPrefix(u, "postgres://") && !strings.HasPrefix(u, "postgresql://") {
+			out = append(out, fmt.Sprintf("service %s: replica store.url %q is not Postgres (CRYPTOBOT_STORE__URL=postgres://...)", name, u))
+		}
+		urls[u] = append(urls[u], name)
+		if m := env(s, "CRYPTOBOT_TELEGRAM__MODE"); m != "webhook" {
+			out = append(out, fmt.Sprintf("service %s: replica telegram.mode %q, want webhook (CRYPTOBOT_TELEGRAM__MODE)", name, m))
+		}
+		h := s.Hostname
+		if h == "" {
+			out = append(out, fmt.Sprintf("service %s: replica has no hostname (/status lists replicas by host)", name))
+		} else {
+			hosts[h] = append(hosts[h], name)
+		}
+	}
+	if len(urls) > 1 {
+		out = append(out, fmt.Sprintf("services %s: replicas on different store.url values, want one shared store", strings.Join(bots, ", ")))
+	}
+	for h, names := range hosts {
+		if len(names) > 1 {
+			out = append(out, fmt.Sprintf("services %s: replicas share hostname %s", strings.Join(names, ", "), h))
 		}
 	}
 	return out

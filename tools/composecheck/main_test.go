@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/compose-spec/compose-go/v2/types"
+
 	"github.com/cryptobot-dev/cryptobot/tools/internal/clitest"
 )
 
@@ -67,6 +69,17 @@ func project(t *testing.T, compose string) string {
 func defaultPolicy(t *testing.T) policy {
 	t.Helper()
 	pol, err := parsePolicy("768MiB", "bot=128MiB", "bot", "caddy")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return pol
+}
+
+// haPolicy is what deploy/ci/check.sh passes for docker-compose.ha.yml: a
+// 2 GB host, two replicas of 128 MiB each.
+func haPolicy(t *testing.T) policy {
+	t.Helper()
+	pol, err := parsePolicy("1152MiB", "bot-1=128MiB,bot-2=128MiB", "bot-1,bot-2", "caddy")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -197,6 +210,106 @@ func TestCheck(t *testing.T) {
 	}
 }
 
+// goodHA is two replicas on one Postgres; replica cases edit it.
+const goodHA = `
+services:
+  postgres:
+    image: postgres:17-alpine
+    mem_limit: 256m
+    restart: unless-stopped
+    healthcheck: {test: ["CMD", "pg_isready"]}
+  bot-1: &bot
+    image: cryptobot:test
+    hostname: bot-1
+    environment:
+      CRYPTOBOT_FLAGS__DIR: /flags
+      CRYPTOBOT_TELEGRAM__MODE: webhook
+      CRYPTOBOT_STORE__URL: postgres://cryptobot:pw@postgres:5432/cryptobot
+    mem_limit: 128m
+    read_only: true
+    volumes:
+      - {type: bind, source: ./flags, target: /flags, read_only: true}
+    restart: unless-stopped
+    healthcheck: {test: ["CMD", "/cryptobot", "healthcheck"]}
+  bot-2:
+    <<: *bot
+    hostname: bot-2
+`
+
+func TestCheckReplicas(t *testing.T) {
+	pol, err := parsePolicy("768MiB", "bot-1=128MiB,bot-2=128MiB", "bot-1, bot-2", "caddy")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name    string
+		compose string
+		want    []string
+	}{
+		{name: "good", compose: goodHA},
+		{
+			name:    "sqlite store",
+			compose: strings.Replace(goodHA, "postgres://cryptobot:pw@postgres:5432/cryptobot", "sqlite:/data/cryptobot.db", 1),
+			want: []string{
+				`service bot-1: replica store.url "sqlite:/data/cryptobot.db" is not Postgres (CRYPTOBOT_STORE__URL=postgres://...)`,
+				`service bot-2: replica store.url "sqlite:/data/cryptobot.db" is not Postgres (CRYPTOBOT_STORE__URL=postgres://...)`,
+			},
+		},
+		{
+			name: "two stores",
+			compose: strings.Replace(goodHA, "    hostname: bot-2\n",
+				"    hostname: bot-2\n    environment: {CRYPTOBOT_TELEGRAM__MODE: webhook, CRYPTOBOT_FLAGS__DIR: /flags, CRYPTOBOT_STORE__URL: \"postgres://cryptobot:pw@other:5432/cryptobot\"}\n", 1),
+			want: []string{"services bot-1, bot-2: replicas on different store.url values, want one shared store"},
+		},
+		{
+			name:    "polling",
+			compose: strings.Replace(goodHA, "CRYPTOBOT_TELEGRAM__MODE: webhook", "CRYPTOBOT_TELEGRAM__MODE: polling", 1),
+			want: []string{
+				`service bot-1: replica telegram.mode "polling", want webhook (CRYPTOBOT_TELEGRAM__MODE)`,
+				`service bot-2: replica telegram.mode "polling", want webhook (CRYPTOBOT_TELEGRAM__MODE)`,
+			},
+		},
+		{
+			name:    "same host name",
+			compose: strings.Replace(goodHA, "hostname: bot-2", "hostname: bot-1", 1),
+			want:    []string{"services bot-1, bot-2: replicas share hostname bot-1"},
+		},
+		{
+			name:    "no host name",
+			compose: strings.Replace(goodHA, "    hostname: bot-2\n", "", 1),
+			// bot-2 inherits bot-1's host name through the merge key.
+			want: []string{"services bot-1, bot-2: replicas share hostname bot-1"},
+		},
+		{
+			name:    "one replica writable",
+			compose: goodHA + "    read_only: false\n",
+			want:    []string{"service bot-2: root filesystem is writable (set read_only: true)"},
+		},
+		{
+			name:    "a replica missing",
+			compose: strings.Replace(goodHA, "  bot-2:\n", "  bot-3:\n", 1),
+			want: []string{
+				"service bot-2: has a -limit but is not defined",
+				"service bot-2: missing (the bot)",
+			},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p, err := load(t.Context(), []string{project(t, tt.compose)})
+			if err != nil {
+				t.Fatalf("load: %v", err)
+			}
+			if got := check(p, pol); !slices.Equal(got, tt.want) {
+				t.Errorf("problems:\n got %q\nwant %q", got, tt.want)
+			}
+		})
+	}
+	if _, err := parsePolicy("768MiB", "", " , ", ""); err == nil {
+		t.Error("parsePolicy accepted -bot with no service")
+	}
+}
+
 func TestRun(t *testing.T) {
 	tests := []struct {
 		name       string
@@ -276,6 +389,7 @@ func TestDeploy(t *testing.T) {
 	const dir = "../../deploy"
 	prod := filepath.Join(dir, "docker-compose.yml")
 	staging := filepath.Join(dir, "docker-compose.staging.yml")
+	ha := filepath.Join(dir, "docker-compose.ha.yml")
 	pol := defaultPolicy(t)
 
 	for _, files := range [][]string{{prod}, {prod, staging}} {
@@ -289,6 +403,33 @@ func TestDeploy(t *testing.T) {
 			}
 		})
 	}
+
+	t.Run(filepath.Base(ha), func(t *testing.T) {
+		p, err := load(t.Context(), []string{ha})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if problems := check(p, haPolicy(t)); len(problems) > 0 {
+			t.Errorf("problems:\n%s", strings.Join(problems, "\n"))
+		}
+		// The load balancer reaches each replica on the port it listens on.
+		caddy := p.AllServices()["caddy"]
+		up := caddy.Environment["CRYPTOBOT_UPSTREAMS"]
+		if up == nil || *up != "bot-1:8080 bot-2:8080" {
+			t.Errorf("caddy CRYPTOBOT_UPSTREAMS = %v, want \"bot-1:8080 bot-2:8080\"", up)
+		}
+		for _, name := range []string{"bot-1", "bot-2"} {
+			bot := p.AllServices()[name]
+			for _, key := range []string{"CRYPTOBOT_HTTP__LISTEN", "CRYPTOBOT_METRICS__LISTEN"} {
+				if v := bot.Environment[key]; v == nil || *v != ":8080" {
+					t.Errorf("%s %s = %v, want :8080 (one listener; the image sets 0.0.0.0:8080)", name, key, v)
+				}
+			}
+			if d, ok := bot.DependsOn["postgres"]; !ok || d.Condition != types.ServiceConditionHealthy {
+				t.Errorf("%s depends_on postgres = %+v, want condition service_healthy", name, d)
+			}
+		}
+	})
 
 	t.Run("staging overrides", func(t *testing.T) {
 		p, err := load(t.Context(), []string{prod, staging})

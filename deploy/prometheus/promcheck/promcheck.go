@@ -154,7 +154,25 @@ func Metrics() map[string]bool {
 	m.Registry.MustRegister(a.Collectors()...)
 	known := names(m.Registry)
 	known["up"] = true
+	for _, name := range Contract {
+		known[name] = true
+	}
 	return known
+}
+
+// Contract lists metrics whose names are agreed with a change that registers
+// them in parallel with the rules and dashboards reading them: the replica
+// metrics of issue #14 (internal/replica and the outbound limiter). Once
+// their collectors are registered in Metrics as cmd/server wires them, the
+// entries here are redundant and can go.
+var Contract = []string{
+	"cryptobot_replica_leader",                  // gauge: 1 while this replica holds the leader lease
+	"cryptobot_replica_takeovers_total",         // counter: leader lease won from an expired holder
+	"cryptobot_replica_orphans_reclaimed_total", // counter: journal entries taken over from a dead replica
+	"cryptobot_replica_peers",                   // gauge: live replicas seen, self included
+	"cryptobot_replica_lease_errors_total",      // counter{op}: heartbeat/lease/claim store errors
+	"cryptobot_telegram_limit_share",            // gauge: this replica's fraction of telegram.rate.*
+	"cryptobot_telegram_limit_waits_total",      // counter: sends that waited for the outbound limiter
 }
 
 func names(reg *prometheus.Registry) map[string]bool {
