@@ -498,6 +498,7 @@ func (b *Bot) tick() {
 		case <-t.C:
 			b.updateQueueGauges()
 			b.out.chats.evictIdle(time.Now())
+			b.recheckJournal()
 		case <-b.drain:
 			return
 		}

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"slices"
 	"sync"
+	"time"
 
 	"github.com/cryptobot-dev/cryptobot/internal/store"
 )
@@ -44,6 +45,30 @@ func (b *Bot) bindBot(ctx context.Context, id int64) {
 	case dropped > 0:
 		b.log.WarnContext(ctx, "telegram journal belonged to another bot; its unanswered updates were dropped",
 			"bot_id", id, "dropped", dropped)
+	}
+}
+
+// journalPinger is a journal that can tell it is reachable (the store).
+type journalPinger interface {
+	Ping(ctx context.Context) error
+}
+
+// recheckJournal clears a journal failure once the journal answers a ping,
+// so readiness recovers without an update to prove it: a replica that a
+// load balancer took out of rotation for the failure would otherwise never
+// get the append that clears it, and stay out for good.
+func (b *Bot) recheckJournal() {
+	if b.journalErr.Load() == nil {
+		return
+	}
+	p, ok := b.journal.(journalPinger)
+	if !ok {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	if p.Ping(ctx) == nil {
+		b.journalErr.Store(nil)
 	}
 }
 
@@ -140,4 +165,7 @@ func (j *memoryJournal) Unanswered(_ context.Context, limit int) ([]store.Update
 	return us[:min(limit, len(us))], nil
 }
 
-var _ botBinder = (*store.Store)(nil)
+var (
+	_ botBinder     = (*store.Store)(nil)
+	_ journalPinger = (*store.Store)(nil)
+)

@@ -50,6 +50,17 @@ func (j *fakeJournal) seed(us ...store.Update) {
 	}
 }
 
+// Ping answers like the journal's next append would: failing while an
+// append failure is pending.
+func (j *fakeJournal) Ping(context.Context) error {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	if j.failAppend > 0 {
+		return errJournalDown
+	}
+	return nil
+}
+
 func (j *fakeJournal) setFail(appends, settles, unanswered int) {
 	j.mu.Lock()
 	defer j.mu.Unlock()
@@ -209,6 +220,34 @@ func TestWebhookJournalsBeforeAnswering(t *testing.T) {
 		var raw map[string]any
 		if err := json.Unmarshal(j.body(1), &raw); err != nil || raw["update_id"] != float64(1) {
 			t.Errorf("journaled body %q is not the update as received", j.body(1))
+		}
+	})
+}
+
+// Readiness recovers when the journal does, without an update to prove it:
+// a replica a load balancer took out of rotation for a failing store gets
+// no update, and would stay out for good.
+func TestReadyRecoversWithTheJournal(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		j := newFakeJournal()
+		j.setFail(2, 0, 0) // the append below, then the first ping
+		b, _ := newBot(t, journalConfig(j), newFakeAPI(), &recorder{})
+		if err := b.RegisterWebhook(t.Context(), "https://bot.example.org/webhook"); err != nil {
+			t.Fatal(err)
+		}
+		if w := post(b.WebhookHandler(), ptr(testSecret), updateJSON(1, 42, "private", "/price")); w.Code != http.StatusServiceUnavailable {
+			t.Fatalf("journal down: %d, want 503", w.Code)
+		}
+		time.Sleep(time.Second) // one health tick: the ping still fails
+		synctest.Wait()
+		if err := b.Ready(); err == nil || !strings.Contains(err.Error(), "journal failing") {
+			t.Fatalf("Ready while the journal still fails: %v", err)
+		}
+		j.setFail(0, 0, 0)
+		time.Sleep(time.Second) // the next tick pings a healthy journal
+		synctest.Wait()
+		if err := b.Ready(); err != nil {
+			t.Errorf("Ready after the journal recovered, with no update since: %v", err)
 		}
 	})
 }
