@@ -48,7 +48,8 @@ func (s *Store) Append(ctx context.Context, us []Update) (fresh []bool, err erro
 	}
 	defer s.m.observe(opAppend, time.Now(), &err)
 	inserted := make(map[int64]bool, len(us))
-	err = s.write(ctx, len(us) > batchRows, false, func(ex execer) error {
+	err = s.grouped(ctx, len(us) > batchRows, false, func(ex execer) error {
+		clear(inserted) // a retry starts afresh
 		for chunk := range slices.Chunk(us, batchRows) {
 			if err := s.appendChunk(ctx, ex, chunk, inserted); err != nil {
 				return err
@@ -122,7 +123,8 @@ func (s *Store) Settle(ctx context.Context, o Outcome, ids ...int64) (err error)
 	}
 	defer s.m.observe(opSettle, time.Now(), &err)
 	var settled int64
-	err = s.write(ctx, len(ids) > batchRows, true, func(ex execer) error {
+	err = s.grouped(ctx, len(ids) > batchRows, true, func(ex execer) error {
+		settled = 0 // a retry starts afresh
 		for chunk := range slices.Chunk(ids, batchRows) {
 			args := []any{string(o), s.d.time(time.Now())}
 			for _, id := range chunk {

@@ -61,6 +61,7 @@ type Store struct {
 	info    Info
 	m       *storeMetrics
 	release func() error // drops the SQLite file lock
+	group   *committer   // SQLite: commits concurrent journal writes together (group.go)
 
 	closeOnce sync.Once
 }
@@ -138,6 +139,9 @@ func (s *Store) Ping(ctx context.Context) (err error) {
 func (s *Store) Close() error {
 	var errs []error
 	s.closeOnce.Do(func() {
+		if s.group != nil {
+			s.group.close() // commits what is queued first
+		}
 		for _, db := range []*sql.DB{s.w, s.r} {
 			if db != nil {
 				errs = append(errs, db.Close())
