@@ -26,12 +26,20 @@ import (
 // again one request per transaction, so one caller's error (a full disk, a
 // bad row) is never another's.
 //
-// Settles ride along: a batch of settles only waits up to settleWait for an
-// Append to share its commit (and its fsync) before it commits alone at
-// synchronous=NORMAL. A settle's caller has already had its reply accepted
-// by Telegram, so a crash in that window (settleWait plus one commit) answers
-// the update again after the restart, counted as a replay, like the crash
-// window the journal always had between the reply and its settle.
+// Settles do not wait: Settle queues its write and returns, and the
+// committer records it with the next transaction. A batch of settles only
+// waits up to settleWait for an Append to share its commit (and its fsync)
+// before it commits alone at synchronous=NORMAL. Workers were blocked on
+// every settle's commit before: with a slow disk (another process syncing)
+// each one waited for an fsync per update, the workers fell behind intake
+// and the queue filled. A settle's caller has already had its reply
+// accepted by Telegram, so a crash before the settle commits (settleWait
+// plus the commits ahead of it, milliseconds) answers the update again after
+// the restart, counted as a replay, like the crash window the journal always
+// had between the reply and its settle. Close commits what is queued; a
+// settle that fails is logged and counted (store errors, op settle). Reads
+// of the journal (Unanswered, JournalStats) first wait for the settles
+// queued before them, so a Settle is visible to the next read.
 //
 // The statements each request runs are prepared once and kept (stmtCache):
 // the driver otherwise parses and plans every INSERT and UPDATE again.
@@ -39,7 +47,7 @@ import (
 const (
 	// settleWait bounds how long a batch of settles waits for an Append to
 	// commit with (at 200 updates/s one arrives every 5 ms on average).
-	settleWait = 5 * time.Millisecond
+	settleWait = 10 * time.Millisecond
 	// groupMax bounds the requests in one transaction.
 	groupMax = 256
 )
@@ -52,7 +60,17 @@ type groupReq struct {
 	fn      func(execer) error
 	relaxed bool // a settle: may commit at synchronous=NORMAL
 	state   atomic.Int32
-	done    chan error // buffered: the committer never blocks on a caller
+	done    chan error  // buffered: the committer never blocks on a caller
+	after   func(error) // instead of done for a request nobody waits for
+}
+
+// answer tells the request's caller how its transaction ended.
+func (r *groupReq) answer(err error) {
+	if r.after != nil {
+		r.after(err)
+		return
+	}
+	r.done <- err
 }
 
 // groupReq states: a caller whose context ends may withdraw a request the
@@ -97,16 +115,8 @@ func (s *Store) grouped(ctx context.Context, tx, relaxed bool, fn func(execer) e
 		return err
 	}
 	r := &groupReq{fn: fn, relaxed: relaxed, done: make(chan error, 1)}
-	c.mu.Lock()
-	if c.closed {
-		c.mu.Unlock()
+	if !c.enqueue(r) {
 		return errStoreClosed
-	}
-	c.queue = append(c.queue, r)
-	c.mu.Unlock()
-	select {
-	case c.wake <- struct{}{}:
-	default:
 	}
 	select {
 	case err := <-r.done:
@@ -117,6 +127,45 @@ func (s *Store) grouped(ctx context.Context, tx, relaxed bool, fn func(execer) e
 		}
 		return <-r.done // taken: it commits or fails as a whole, and we say which
 	}
+}
+
+// deferred queues fn like grouped but returns at once (nil) on SQLite;
+// after runs on the committer with the transaction's outcome and must be
+// quick. Without a committer fn runs now and deferred returns what after
+// returns.
+func (s *Store) deferred(ctx context.Context, tx, relaxed bool, fn func(execer) error, after func(error) error) error {
+	c := s.group
+	if c == nil {
+		return after(s.write(ctx, tx, relaxed, fn))
+	}
+	r := &groupReq{fn: fn, relaxed: relaxed, after: func(err error) { _ = after(err) }}
+	if !c.enqueue(r) {
+		return after(errStoreClosed)
+	}
+	return nil
+}
+
+// flush returns once every write queued before it has committed or failed.
+func (s *Store) flush(ctx context.Context) error {
+	if s.group == nil {
+		return nil
+	}
+	return s.grouped(ctx, false, false, func(execer) error { return nil })
+}
+
+func (c *committer) enqueue(r *groupReq) bool {
+	c.mu.Lock()
+	if c.closed {
+		c.mu.Unlock()
+		return false
+	}
+	c.queue = append(c.queue, r)
+	c.mu.Unlock()
+	select {
+	case c.wake <- struct{}{}:
+	default:
+	}
+	return true
 }
 
 // close commits what is queued and stops the committer; later writes fail.
@@ -207,12 +256,12 @@ func (c *committer) commit(batch []*groupReq) {
 	err := c.run1(batch)
 	if err != nil && len(batch) > 1 {
 		for _, r := range batch {
-			r.done <- c.run1([]*groupReq{r})
+			r.answer(c.run1([]*groupReq{r}))
 		}
 		return
 	}
 	for _, r := range batch {
-		r.done <- err
+		r.answer(err)
 	}
 }
 

@@ -62,6 +62,7 @@ type Store struct {
 	m       *storeMetrics
 	release func() error // drops the SQLite file lock
 	group   *committer   // SQLite: commits concurrent journal writes together (group.go)
+	log     *slog.Logger
 
 	closeOnce sync.Once
 }
@@ -108,6 +109,7 @@ func Open(ctx context.Context, url string, opts Options) (*Store, error) {
 		return nil, err
 	}
 	s.m = newStoreMetrics(s)
+	s.log = opts.Logger
 	version, err := s.migrate(ctx, opts.Logger)
 	if err != nil {
 		s.Close()
