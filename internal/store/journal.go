@@ -48,7 +48,8 @@ func (s *Store) Append(ctx context.Context, us []Update) (fresh []bool, err erro
 	}
 	defer s.m.observe(opAppend, time.Now(), &err)
 	inserted := make(map[int64]bool, len(us))
-	err = s.write(ctx, len(us) > batchRows, false, func(ex execer) error {
+	err = s.grouped(ctx, len(us) > batchRows, false, func(ex execer) error {
+		clear(inserted) // a retry starts afresh
 		for chunk := range slices.Chunk(us, batchRows) {
 			if err := s.appendChunk(ctx, ex, chunk, inserted); err != nil {
 				return err
@@ -112,17 +113,23 @@ func (s *Store) appendChunk(ctx context.Context, ex execer, us []Update, inserte
 }
 
 // Settle records outcome o for the unanswered entries among ids; entries
-// already settled keep their first outcome, unknown ids are ignored.
-func (s *Store) Settle(ctx context.Context, o Outcome, ids ...int64) (err error) {
+// already settled keep their first outcome, unknown ids are ignored. On
+// SQLite it returns once the write is queued, and the group committer
+// commits it within milliseconds (group.go: a crash before then answers
+// the update again, counted as a replay); a failure is then logged and
+// counted in the store's errors. The next Unanswered or JournalStats sees it.
+func (s *Store) Settle(ctx context.Context, o Outcome, ids ...int64) error {
 	if !slices.Contains(Outcomes(), string(o)) {
 		return fmt.Errorf("store: settle: unknown outcome %q", o)
 	}
 	if len(ids) == 0 {
 		return nil
 	}
-	defer s.m.observe(opSettle, time.Now(), &err)
+	ids = slices.Clone(ids) // written after Settle returns
+	start := time.Now()
 	var settled int64
-	err = s.write(ctx, len(ids) > batchRows, true, func(ex execer) error {
+	return s.deferred(ctx, len(ids) > batchRows, true, func(ex execer) error {
+		settled = 0 // a retry starts afresh
 		for chunk := range slices.Chunk(ids, batchRows) {
 			args := []any{string(o), s.d.time(time.Now())}
 			for _, id := range chunk {
@@ -140,18 +147,28 @@ func (s *Store) Settle(ctx context.Context, o Outcome, ids ...int64) (err error)
 			settled += n
 		}
 		return nil
+	}, func(err error) error {
+		defer s.m.observe(opSettle, start, &err)
+		if err != nil {
+			err = s.wrap("settle", err)
+			if s.group != nil { // nobody else hears of it
+				s.log.Error("journal settle failed; the updates may be answered again after a restart",
+					"outcome", string(o), "count", len(ids), "err", err)
+			}
+			return err
+		}
+		s.m.settled.WithLabelValues(string(o)).Add(float64(settled))
+		return nil
 	})
-	if err != nil {
-		return s.wrap("settle", err)
-	}
-	s.m.settled.WithLabelValues(string(o)).Add(float64(settled))
-	return nil
 }
 
 // Unanswered returns up to limit unanswered entries (all when limit ≤ 0),
 // oldest received first, ties in update_id order.
 func (s *Store) Unanswered(ctx context.Context, limit int) (us []Update, err error) {
 	defer s.m.observe(opUnanswered, time.Now(), &err)
+	if err := s.flush(ctx); err != nil { // settles queued before
+		return nil, s.wrap("unanswered", err)
+	}
 	q := "SELECT update_id, chat_id, body, received_at FROM journal WHERE outcome IS NULL ORDER BY received_at, update_id"
 	var args []any
 	if limit > 0 {
@@ -190,6 +207,9 @@ func (s *Store) pruneBatches(ctx context.Context, op, q string, before time.Time
 		return 0, fmt.Errorf("store: %s: batch %d, want > 0", op, batch)
 	}
 	defer s.m.observe(opPrune, time.Now(), &err)
+	if err := s.flush(ctx); err != nil { // settles queued before
+		return 0, s.wrap(op, err)
+	}
 	for {
 		var n int
 		err := s.write(ctx, false, true, func(ex execer) error {
@@ -212,6 +232,9 @@ func (s *Store) pruneBatches(ctx context.Context, op, q string, before time.Time
 // oldest was received (zero when there are none).
 func (s *Store) JournalStats(ctx context.Context) (depth int, oldest time.Time, err error) {
 	defer s.m.observe(opStats, time.Now(), &err)
+	if err := s.flush(ctx); err != nil { // settles queued before
+		return 0, time.Time{}, s.wrap("journal stats", err)
+	}
 	err = s.r.QueryRowContext(ctx, "SELECT COUNT(*), MIN(received_at) FROM journal WHERE outcome IS NULL").
 		Scan(&depth, timeScanner{&oldest})
 	if err != nil {

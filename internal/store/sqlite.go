@@ -68,6 +68,7 @@ func openSQLite(ctx context.Context, path string) (*Store, error) {
 			s.Close()
 			return nil, err
 		}
+		s.group = newCommitter(s)
 		return s, nil
 	}
 	if path == "" || strings.ContainsAny(path, "?#") {
@@ -111,6 +112,7 @@ func openSQLite(ctx context.Context, path string) (*Store, error) {
 		s.Close()
 		return nil, err
 	}
+	s.group = newCommitter(s)
 	return s, nil
 }
 

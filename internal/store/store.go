@@ -61,6 +61,8 @@ type Store struct {
 	info    Info
 	m       *storeMetrics
 	release func() error // drops the SQLite file lock
+	group   *committer   // SQLite: commits concurrent journal writes together (group.go)
+	log     *slog.Logger
 
 	closeOnce sync.Once
 }
@@ -107,6 +109,7 @@ func Open(ctx context.Context, url string, opts Options) (*Store, error) {
 		return nil, err
 	}
 	s.m = newStoreMetrics(s)
+	s.log = opts.Logger
 	version, err := s.migrate(ctx, opts.Logger)
 	if err != nil {
 		s.Close()
@@ -138,6 +141,9 @@ func (s *Store) Ping(ctx context.Context) (err error) {
 func (s *Store) Close() error {
 	var errs []error
 	s.closeOnce.Do(func() {
+		if s.group != nil {
+			s.group.close() // commits what is queued first
+		}
 		for _, db := range []*sql.DB{s.w, s.r} {
 			if db != nil {
 				errs = append(errs, db.Close())

@@ -20,6 +20,9 @@ type Journal interface {
 	// Append journals us in one transaction, committed on return;
 	// fresh[i] is false for an update_id already journaled.
 	Append(ctx context.Context, us []store.Update) (fresh []bool, err error)
+	// Settle records outcome o for ids. It may return once the write is
+	// queued (SQLite commits it within milliseconds and logs and counts a
+	// failure itself): a crash before then only answers the update again.
 	Settle(ctx context.Context, o store.Outcome, ids ...int64) error
 	// Unanswered returns up to limit unsettled entries, oldest first.
 	Unanswered(ctx context.Context, limit int) ([]store.Update, error)
