@@ -58,7 +58,7 @@ func open(t *testing.T, url string, opts Options) *Store {
 }
 
 // schemaVersion is the number of migrations this binary carries.
-const schemaVersion = 3
+const schemaVersion = 4
 
 // base is a fixed, microsecond-aligned instant so stored times compare equal.
 var base = time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC)

@@ -15,6 +15,7 @@ import (
 	"log/slog"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -60,7 +61,8 @@ type Store struct {
 	d       dialect
 	info    Info
 	m       *storeMetrics
-	release func() error // drops the SQLite file lock
+	release func() error             // drops the SQLite file lock
+	claims  atomic.Pointer[claimant] // set by EnableClaims: Append claims for this replica
 
 	closeOnce sync.Once
 }
