@@ -57,6 +57,7 @@ type Node struct {
 	m   *nodeMetrics
 	log *slog.Logger
 
+	leadMu   sync.Mutex // serialises lead and Resign: no term begins once resigned
 	mu       sync.Mutex
 	term     context.Context // the current leadership's context; nil while not leading
 	endTerm  context.CancelFunc
@@ -107,6 +108,9 @@ func Solo(reg prometheus.Registerer) (*Node, error) {
 	m.peers.Set(1)
 	return &Node{m: m, solo: true, peers: 1, log: slog.New(slog.DiscardHandler)}, nil
 }
+
+// Replicated reports whether this is one of several replicas (not Solo).
+func (n *Node) Replicated() bool { return !n.solo }
 
 // Self is this replica's identity.
 func (n *Node) Self() store.Replica { return n.o.Self }
@@ -257,6 +261,8 @@ func (n *Node) setPeers(k int) {
 // have expired (the deadline counts from before the last good renewal was
 // sent, one heartbeat early, so two leaders overlap only by clock drift).
 func (n *Node) lead(ctx context.Context) {
+	n.leadMu.Lock()
+	defer n.leadMu.Unlock()
 	n.mu.Lock()
 	resigned := n.resigned
 	n.mu.Unlock()
@@ -317,6 +323,8 @@ func (n *Node) Resign() {
 	if n.solo {
 		return
 	}
+	n.leadMu.Lock()
+	defer n.leadMu.Unlock()
 	n.mu.Lock()
 	if n.resigned {
 		n.mu.Unlock()
