@@ -217,15 +217,17 @@ const (
 )
 
 func (n *Node) beat(ctx context.Context) {
-	bctx, cancel := context.WithTimeout(ctx, n.o.Heartbeat)
+	// A slow store may delay a beat up to half the lease: a later renewal
+	// still lands in time, a step down would cost a takeover.
+	bctx, cancel := context.WithTimeout(ctx, n.o.Lease/2)
 	defer cancel()
-	if err := n.o.Store.Heartbeat(bctx, n.o.Self); err != nil {
-		n.storeErr(ctx, opHeartbeat, err)
-	}
+	n.lead(bctx)
 	if _, err := n.o.Store.RenewClaims(bctx); err != nil {
 		n.storeErr(ctx, opClaim, err)
 	}
-	n.lead(bctx)
+	if err := n.o.Store.Heartbeat(bctx, n.o.Self); err != nil {
+		n.storeErr(ctx, opHeartbeat, err)
+	}
 	if rs, err := n.o.Store.Replicas(bctx, n.o.Lease); err != nil {
 		n.storeErr(ctx, opHeartbeat, err)
 	} else {

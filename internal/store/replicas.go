@@ -72,12 +72,29 @@ func (s *Store) nowPlus(args *[]any, d time.Duration) string {
 	return fmt.Sprintf("$%d", len(*args))
 }
 
+// control runs a replica upkeep statement: on Postgres on the replicas'
+// own pool, so a busy main pool cannot delay it past the lease.
+func (s *Store) control(ctx context.Context, fn func(execer) error) error {
+	if s.ctl != nil {
+		return fn(s.ctl)
+	}
+	return s.write(ctx, false, true, fn)
+}
+
+// reader is the pool replica upkeep reads from.
+func (s *Store) reader() *sql.DB {
+	if s.ctl != nil {
+		return s.ctl
+	}
+	return s.r
+}
+
 // Heartbeat records that r is alive now (its Heartbeat field is ignored).
 func (s *Store) Heartbeat(ctx context.Context, r Replica) (err error) {
 	defer s.m.observe(opReplicas, time.Now(), &err)
 	args := []any{r.ID, r.Host, r.Version, s.d.time(r.Started)}
 	now := s.nowPlus(&args, 0)
-	err = s.write(ctx, false, true, func(ex execer) error {
+	err = s.control(ctx, func(ex execer) error {
 		_, err := ex.ExecContext(ctx, `INSERT INTO replicas (id, host, version, started_at, heartbeat_at)
 			VALUES ($1, $2, $3, $4, `+now+`)
 			ON CONFLICT (id) DO UPDATE SET host = excluded.host, version = excluded.version, heartbeat_at = excluded.heartbeat_at`, args...)
@@ -95,7 +112,7 @@ func (s *Store) Replicas(ctx context.Context, within time.Duration) (rs []Replic
 	defer s.m.observe(opReplicas, time.Now(), &err)
 	args := []any{}
 	since := s.nowPlus(&args, -within)
-	rs, err = queryAll(ctx, s.r, `SELECT id, host, version, started_at, heartbeat_at FROM replicas
+	rs, err = queryAll(ctx, s.reader(), `SELECT id, host, version, started_at, heartbeat_at FROM replicas
 		WHERE heartbeat_at >= `+since+` ORDER BY id`, args,
 		func(rows *sql.Rows, r *Replica) error {
 			return rows.Scan(&r.ID, &r.Host, &r.Version, timeScanner{&r.Started}, timeScanner{&r.Heartbeat})
@@ -110,7 +127,7 @@ func (s *Store) Replicas(ctx context.Context, within time.Duration) (rs []Replic
 // stop counting it at once.
 func (s *Store) ForgetReplica(ctx context.Context, id string) (err error) {
 	defer s.m.observe(opReplicas, time.Now(), &err)
-	err = s.write(ctx, false, true, func(ex execer) error {
+	err = s.control(ctx, func(ex execer) error {
 		_, err := ex.ExecContext(ctx, "DELETE FROM replicas WHERE id = $1", id)
 		return err
 	})
@@ -145,7 +162,7 @@ func (s *Store) AcquireLease(ctx context.Context, name, holder string, ttl time.
 	args := []any{name, holder}
 	until := s.nowPlus(&args, ttl)
 	now := s.nowPlus(&args, 0)
-	err = s.write(ctx, false, false, func(ex execer) error {
+	err = s.control(ctx, func(ex execer) error {
 		rows, err := ex.QueryContext(ctx, `INSERT INTO leases (name, holder, token, expires_at) VALUES ($1, $2, 1, `+until+`)
 			ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, expires_at = excluded.expires_at,
 				token = CASE WHEN leases.holder = excluded.holder THEN leases.token ELSE leases.token + 1 END
@@ -176,7 +193,7 @@ func (s *Store) ReleaseLease(ctx context.Context, name, holder string) (err erro
 	defer s.m.observe(opLease, time.Now(), &err)
 	args := []any{name, holder}
 	past := s.nowPlus(&args, -time.Millisecond)
-	err = s.write(ctx, false, false, func(ex execer) error {
+	err = s.control(ctx, func(ex execer) error {
 		_, err := ex.ExecContext(ctx, "UPDATE leases SET expires_at = "+past+" WHERE name = $1 AND holder = $2", args...)
 		return err
 	})
@@ -192,7 +209,7 @@ func (s *Store) LeaseHolder(ctx context.Context, name string) (l Lease, ok bool,
 	defer s.m.observe(opLease, time.Now(), &err)
 	args := []any{name}
 	now := s.nowPlus(&args, 0)
-	err = s.r.QueryRowContext(ctx, "SELECT name, holder, token, expires_at FROM leases WHERE name = $1 AND expires_at >= "+now, args...).
+	err = s.reader().QueryRowContext(ctx, "SELECT name, holder, token, expires_at FROM leases WHERE name = $1 AND expires_at >= "+now, args...).
 		Scan(&l.Name, &l.Holder, &l.Token, timeScanner{&l.Expires})
 	if errors.Is(err, sql.ErrNoRows) {
 		return Lease{}, false, nil
@@ -214,7 +231,7 @@ func (s *Store) RenewClaims(ctx context.Context) (n int, err error) {
 	defer s.m.observe(opClaims, time.Now(), &err)
 	args := []any{c.by}
 	until := s.nowPlus(&args, c.lease)
-	err = s.write(ctx, false, true, func(ex execer) error {
+	err = s.control(ctx, func(ex execer) error {
 		return execCount(ctx, ex, &n, "UPDATE journal SET claimed_until = "+until+" WHERE claimed_by = $1 AND outcome IS NULL", args...)
 	})
 	if err != nil {
@@ -232,7 +249,7 @@ func (s *Store) ReleaseClaims(ctx context.Context) (n int, err error) {
 		return 0, nil
 	}
 	defer s.m.observe(opClaims, time.Now(), &err)
-	err = s.write(ctx, false, false, func(ex execer) error {
+	err = s.control(ctx, func(ex execer) error {
 		return execCount(ctx, ex, &n, "UPDATE journal SET claimed_until = NULL WHERE claimed_by = $1 AND outcome IS NULL", c.by)
 	})
 	if err != nil {

@@ -63,6 +63,7 @@ type Store struct {
 	m       *storeMetrics
 	release func() error             // drops the SQLite file lock
 	claims  atomic.Pointer[claimant] // set by EnableClaims: Append claims for this replica
+	ctl     *sql.DB                  // Postgres: the replicas' own small pool (control)
 
 	closeOnce sync.Once
 }
@@ -140,7 +141,7 @@ func (s *Store) Ping(ctx context.Context) (err error) {
 func (s *Store) Close() error {
 	var errs []error
 	s.closeOnce.Do(func() {
-		for _, db := range []*sql.DB{s.w, s.r} {
+		for _, db := range []*sql.DB{s.w, s.r, s.ctl} {
 			if db != nil {
 				errs = append(errs, db.Close())
 			}
