@@ -14,6 +14,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"sort"
 	"strconv"
 	"strings"
@@ -509,5 +510,50 @@ func TestReplicasAlertsFireOnceWithinTheGlobalLimit(t *testing.T) {
 		if p.value(`cryptobot_alerts_fired_total{kind="above"}`) > 0 && p != leader {
 			t.Errorf("%s, not the leader, evaluated alerts", p.id)
 		}
+	}
+}
+
+// Reply latency at 200 updates/s with 1, 2 and 3 replicas behind the proxy,
+// for the README (not a check: the figure depends on the machine). Run it
+// without -race:
+//
+//	CRYPTOBOT_REPLICA_FIGURES=1 go test -run ReplicaLatency -v ./cmd/server
+func TestReplicaLatencyFigures(t *testing.T) {
+	if os.Getenv("CRYPTOBOT_REPLICA_FIGURES") == "" {
+		t.Skip("figures only: set CRYPTOBOT_REPLICA_FIGURES=1")
+	}
+	const rate, seconds = 200, 10
+	for k := 1; k <= 3; k++ {
+		t.Run(strconv.Itoa(k), func(t *testing.T) {
+			r := newReplicaRig(t, "webhook")
+			for i := range k {
+				r.start(i)
+			}
+			for _, p := range r.procs {
+				p.ready(t)
+			}
+			first := int64(70000)
+			r.b.tg.SendText(1, 1, "private", "/price btc") // warm the cache
+			r.answered(1, 1)
+			sent := make([]time.Time, rate*seconds)
+			r.load(first, len(sent), rate, func(i int) { sent[i] = time.Now() })
+			twice := r.answered(first, len(sent))
+			got := map[int64]time.Time{}
+			for _, m := range r.b.tg.Sent() {
+				if m.ChatID >= first && m.ChatID < first+int64(len(sent)) {
+					if _, ok := got[m.ChatID]; !ok {
+						got[m.ChatID] = m.Time
+					}
+				}
+			}
+			lat := make([]time.Duration, 0, len(sent))
+			for i, at := range sent {
+				lat = append(lat, got[first+int64(i)].Sub(at))
+			}
+			sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
+			q := func(p float64) time.Duration { return lat[int(p*float64(len(lat)-1))].Round(10 * time.Microsecond) }
+			t.Logf("%d replica(s), %d/s for %ds: %d answered, %d twice; p50 %s, p95 %s, p99 %s, max %s",
+				k, rate, seconds, len(lat), twice, q(.5), q(.95), q(.99), lat[len(lat)-1].Round(10*time.Microsecond))
+		})
 	}
 }
