@@ -557,3 +557,39 @@ func TestReplicaLatencyFigures(t *testing.T) {
 		})
 	}
 }
+
+// (e) Postgres restarted under load with two replicas: the webhooks answer
+// 503 while it is down (Telegram redelivers), and once it is back
+// everything is answered without a restart of the bots, with one leader.
+func TestReplicasPostgresRestart(t *testing.T) {
+	srv := pgtest.NewServer(t)
+	b := journalRig(t)
+	r := &replicaRig{b: b, url: srv.URL("postgres"), proxy: newProxy(t), mode: "webhook"}
+	r.start(0)
+	r.start(1)
+	for _, p := range r.procs {
+		p.ready(t)
+	}
+	const n, rate, stopAt, restartAt = 300, 50, 100, 200
+	var down time.Duration
+	var stopped time.Time
+	r.load(80000, n, rate, func(i int) {
+		switch i {
+		case stopAt:
+			srv.Stop(t)
+			stopped = time.Now()
+		case restartAt:
+			srv.Restart(t)
+			down = time.Since(stopped)
+		}
+	})
+	twice := r.answered(80000, n)
+	for _, p := range r.procs {
+		p.ready(t)
+	}
+	t.Logf("Postgres down %s under %d/s with 2 replicas: %d updates answered, %d twice", down.Round(time.Millisecond), rate, n, twice)
+	if twice > maxTwice {
+		t.Errorf("%d answered twice, want at most %d", twice, maxTwice)
+	}
+	r.leader()
+}
