@@ -25,6 +25,7 @@ import (
 	"github.com/cryptobot-dev/cryptobot/internal/market/okx"
 	"github.com/cryptobot-dev/cryptobot/internal/memguard"
 	"github.com/cryptobot-dev/cryptobot/internal/metrics"
+	"github.com/cryptobot-dev/cryptobot/internal/replica"
 	"github.com/cryptobot-dev/cryptobot/internal/store"
 	"github.com/cryptobot-dev/cryptobot/internal/telegram"
 	"github.com/cryptobot-dev/cryptobot/modules"
@@ -46,6 +47,7 @@ type app struct {
 	gate    *flags.Gate
 	router  *dispatch.Router
 	store   *store.Store
+	node    *replica.Node       // this process among the replicas (Solo on SQLite)
 	api     *telegram.BotClient // nil in console mode
 	tg      *telegram.Bot       // nil in console mode
 	started time.Time
@@ -59,6 +61,7 @@ type app struct {
 	httpDone    chan error
 	wired       atomic.Bool
 	storeHealth storeHealth
+	stopNodeFn  func()
 }
 
 // options are what tests hand run besides configuration.
@@ -106,6 +109,10 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, mods []modu
 	if err := a.build(ctx, mods); err != nil {
 		return err
 	}
+	if a.node, err = a.newNode(); err != nil {
+		return fmt.Errorf("replicas: %w", err)
+	}
+	defer a.stopNode()
 	defer func() {
 		closeCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
 		defer cancel()
@@ -125,7 +132,8 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, mods []modu
 	go func() { _ = a.flags.Run(bg) }()
 	go func() { _ = a.market.Run(bg) }() // loads what Warm did not, then refreshes
 	runners := make(chan struct{})
-	go func() { defer close(runners); a.router.Run(bg) }()
+	// The alert evaluator and digest scheduler: on the leader only.
+	go func() { defer close(runners); a.node.WhileLeader(bg, a.router.Run) }()
 	defer func() { stopBG(); <-runners }() // modules' background work has returned
 
 	if cfg.Telegram.Mode == config.ModeConsole {
@@ -309,6 +317,8 @@ func (a *app) runTelegram(ctx context.Context) error {
 		Journal:       a.store,
 		Chats:         a.store,
 		MaxAge:        cfg.Journal.MaxAge,
+		Orphans:       a.orphans(),
+		OnReclaim:     a.node.Reclaimed,
 		OnMigrate:     a.migrateChat,
 		Rate: telegram.Rate{
 			Global:   cfg.Telegram.Rate.Global,
@@ -320,6 +330,7 @@ func (a *app) runTelegram(ctx context.Context) error {
 		return fmt.Errorf("telegram: %w", err)
 	}
 
+	a.runNode()
 	a.webhookH = a.tg.WebhookHandler()
 	a.wired.Store(true)
 	go a.tg.DrainOutbox(ctx, a.store, time.Second) // alert firings and digests the store committed
@@ -345,6 +356,7 @@ func (a *app) runTelegram(ctx context.Context) error {
 	case stopErr = <-fatal:
 	}
 	a.log.Info("shutting down: draining accepted updates")
+	a.node.Resign() // a standby leads at once
 	stopIntake()
 	<-pollDone
 	drain, cancel := context.WithTimeout(context.WithoutCancel(ctx), cfg.ShutdownTimeout)
@@ -353,6 +365,7 @@ func (a *app) runTelegram(ctx context.Context) error {
 		// Not a failure: what was not answered is replayed at the next start.
 		a.log.Warn("shutdown_timeout passed; the rest stays in the journal", "err", err)
 	}
+	a.handOver()
 	a.stopHTTP()
 	if stopErr != nil {
 		return stopErr
@@ -404,10 +417,30 @@ func (a *app) startIntake(ctx context.Context, api telegram.API) error {
 		<-ctx.Done()
 		return nil
 	}
-	if err := a.tg.Poll(ctx); err != nil && !errors.Is(err, context.Canceled) {
-		a.log.Error("poller stopped", "err", err)
+	if a.store.Replicated() {
+		// Only the leader polls (Telegram allows one getUpdates at a time);
+		// the others answer what the journal hands over.
+		a.tg.SetStandby(true)
 	}
+	a.node.WhileLeader(ctx, func(term context.Context) {
+		if err := a.tg.Poll(term); err != nil && !errors.Is(err, context.Canceled) {
+			a.log.Error("poller stopped", "err", err)
+			select { // not at once again: the term may still be on
+			case <-term.Done():
+			case <-time.After(time.Second):
+			}
+		}
+	})
 	return nil
+}
+
+// orphans is what the pipeline claims orphaned updates from: the store,
+// when replicas share it; nil (replay everything unanswered) on SQLite.
+func (a *app) orphans() telegram.OrphanClaimer {
+	if !a.store.Replicated() || a.node == nil || !a.node.Replicated() {
+		return nil
+	}
+	return a.store
 }
 
 func (a *app) isEnhancedCommand(name string) bool {

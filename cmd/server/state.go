@@ -99,7 +99,10 @@ func (a *app) keepStore(ctx context.Context) {
 			}
 			ping.Reset(next)
 		case <-prune.C:
-			a.pruneJournal(ctx)
+			if a.node == nil || a.node.Leading() { // one replica prunes
+				a.pruneJournal(ctx)
+				a.pruneReplicas(ctx)
+			}
 		}
 	}
 }

@@ -44,6 +44,7 @@ func (a *app) Status(ctx context.Context) []admin.Fact {
 		facts = append(facts, admin.Fact{Name: "flags loaded", Value: format.Duration(time.Since(st.LastReload)) + " ago"})
 	}
 	facts = append(facts, a.storeFacts(ctx)...)
+	facts = append(facts, a.replicaFacts(ctx)...)
 	if a.tg != nil {
 		t := a.tg.Status()
 		facts = append(facts,

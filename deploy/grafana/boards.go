@@ -139,7 +139,11 @@ func alertsRow() row {
 		{kind: statPanel, title: "Digests sent (1h)", unit: "short", w: 4, h: 4,
 			targets: []target{{expr: "sum(increase(" + sel("cryptobot_alerts_digests_sent_total") + "[1h]))"}}},
 		{title: "Live alerts by kind and state", unit: "short", w: 12, h: 8, min: ptr(0),
-			targets: []target{{expr: "sum by (kind, state) (" + sel("cryptobot_alerts") + ")", legend: "{{kind}} {{state}}"}}},
+			description: "paused: alerts of chats whose alerts flag is off, kept but not evaluated.",
+			targets: []target{
+				{expr: "sum by (kind, state) (" + sel("cryptobot_alerts") + ")", legend: "{{kind}} {{state}}"},
+				{expr: "sum(" + sel("cryptobot_alerts_flag_paused") + ")", legend: "paused (flag off)"},
+			}},
 		{title: "Alerts created and fired / s by kind", unit: "reqps", w: 12, h: 8, min: ptr(0),
 			description: "fired (store): firings committed with their outbox message, all kinds.",
 			targets: []target{
@@ -170,7 +174,12 @@ func alertsRow() row {
 			targets:        []target{{expr: "time() - max(" + sel("cryptobot_alerts_last_tick_timestamp_seconds") + ")", legend: "since tick"}}},
 		perSecond("Runner errors / s by stage", 8, "stage", "cryptobot_alerts_tick_errors_total",
 			"Runner steps that failed: price, funding or open-interest reads, firing, updates, loads, digests, outbox stats."),
-		perSecond("Digests sent / s", 8, "", "cryptobot_alerts_digests_sent_total", "Daily digests enqueued to the outbox."),
+		{title: "Digests sent and declined / s", unit: "reqps", w: 8, h: 8, min: ptr(0),
+			description: "Daily digests enqueued to the outbox; declined: the memory guard was shedding, the digest stays due.",
+			targets: []target{
+				{expr: sumRate("", "cryptobot_alerts_digests_sent_total"), legend: "sent"},
+				{expr: sumRate("", "cryptobot_alerts_digests_declined_total"), legend: "declined"},
+			}},
 	}}
 }
 

@@ -4,6 +4,7 @@
 package config
 
 import (
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"net/url"
@@ -50,6 +51,7 @@ type Config struct {
 	Admin     Admin     `koanf:"admin"`
 	Store     Store     `koanf:"store"`
 	Journal   Journal   `koanf:"journal"`
+	Replicas  Replicas  `koanf:"replicas"`
 
 	// Modules holds each module's own settings under its id, such as
 	// modules.enhanced.analysis; a module reads them with DecodeModule.
@@ -153,6 +155,36 @@ type Journal struct {
 	Retention time.Duration `koanf:"retention"`
 }
 
+// Replicas is replicas.*: several processes on one Postgres store.url.
+// With SQLite the process is the only replica and always leads.
+type Replicas struct {
+	// ID names this process among the replicas; default
+	// "<hostname>-<pid>-<random>", new with every start.
+	ID string `koanf:"id"`
+	// Lease is the leader lease and the journal-claim lease: a replica that
+	// dies is replaced as leader, and its accepted updates answered by
+	// another, within it.
+	Lease time.Duration `koanf:"lease"`
+	// Heartbeat is how often a replica renews its row, claims and lease;
+	// below Lease/2.
+	Heartbeat time.Duration `koanf:"heartbeat"`
+}
+
+// DefaultReplicaID is "<hostname>-<pid>-<random>", the same for the life
+// of the process and new with every start. The random part matters in
+// containers, where the pid is always 1 and a restarted container keeps its
+// hostname: a successor with its predecessor's id would renew the dead
+// process's journal claims, and no replica would ever take them over.
+func DefaultReplicaID() string { return processReplicaID }
+
+var processReplicaID = func() string {
+	host, err := os.Hostname()
+	if err != nil || host == "" {
+		host = "cryptobot"
+	}
+	return host + "-" + strconv.Itoa(os.Getpid()) + "-" + rand.Text()[:6]
+}()
+
 // Memory is memory.*.
 type Memory struct {
 	Limit string `koanf:"limit"` // bytes or 256MiB; empty = from the cgroup limit
@@ -198,6 +230,9 @@ func Defaults() map[string]any {
 		"journal.max_age":               "10m",
 		"journal.retention":             "24h",
 		"shutdown_timeout":              "10s",
+		"replicas.id":                   DefaultReplicaID(),
+		"replicas.lease":                "15s",
+		"replicas.heartbeat":            "5s",
 		"memory.limit":                  "",
 		"admin.chat_ids":                []int64{},
 	}
@@ -426,6 +461,15 @@ func (c *Config) validateState() error {
 	}
 	if c.ShutdownTimeout <= 0 || c.ShutdownTimeout > 10*time.Minute {
 		return bad("shutdown_timeout", "must be between 0 and 10m, got %s", c.ShutdownTimeout)
+	}
+	r := c.Replicas
+	switch {
+	case r.ID == "" || len(r.ID) > 200:
+		return bad("replicas.id", "must be 1-200 characters")
+	case r.Lease <= 0:
+		return bad("replicas.lease", "must be positive, got %s", r.Lease)
+	case r.Heartbeat <= 0 || 2*r.Heartbeat >= r.Lease:
+		return bad("replicas.heartbeat", "must be positive and below replicas.lease/2 (%s), got %s", r.Lease/2, r.Heartbeat)
 	}
 	return nil
 }

@@ -259,6 +259,13 @@ func TestStateDefaults(t *testing.T) {
 	if c.Cache.RefreshLead != 500*time.Millisecond || c.Cache.HotWindow != time.Minute {
 		t.Errorf("cache refresh lead %s, hot window %s", c.Cache.RefreshLead, c.Cache.HotWindow)
 	}
+	if r := c.Replicas; r.Lease != 15*time.Second || r.Heartbeat != 5*time.Second || r.ID != DefaultReplicaID() {
+		t.Errorf("replicas %+v", r)
+	}
+	c, err = Load("", false, []string{"TELEGRAM_BOT_TOKEN=1:a", "CRYPTOBOT_REPLICAS__ID=bot-a"})
+	if err != nil || c.Replicas.ID != "bot-a" {
+		t.Errorf("replicas.id from the environment: %q, %v", c.Replicas.ID, err)
+	}
 }
 
 func TestValidateStateKeys(t *testing.T) {
@@ -272,6 +279,8 @@ func TestValidateStateKeys(t *testing.T) {
 		{"tiny flag file cap", "flags.max_file_bytes", "CRYPTOBOT_FLAGS__MAX_FILE_BYTES=10"},
 		{"no flags allowed", "flags.max_flags", "CRYPTOBOT_FLAGS__MAX_FLAGS=0"},
 		{"negative lead", "cache", "CRYPTOBOT_CACHE__REFRESH_LEAD=-1s"},
+		{"zero lease", "replicas.lease", "CRYPTOBOT_REPLICAS__LEASE=0s"},
+		{"heartbeat too slow", "replicas.heartbeat", "CRYPTOBOT_REPLICAS__HEARTBEAT=8s"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			c, err := Load("", false, []string{"TELEGRAM_BOT_TOKEN=1:a", tc.env})

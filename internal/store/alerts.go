@@ -148,6 +148,18 @@ func (s *Store) LiveAlerts(ctx context.Context) (as []AlertRow, err error) {
 	return as, nil
 }
 
+// LiveAlertsSince returns the live alerts created at or after since, in id
+// order: what another replica added since the evaluator last looked.
+func (s *Store) LiveAlertsSince(ctx context.Context, since time.Time) (as []AlertRow, err error) {
+	defer s.m.observe(opAlerts, time.Now(), &err)
+	as, err = s.queryAlerts(ctx, "SELECT "+alertColumns+" FROM alerts WHERE created_at >= $1 AND state IN ('armed', 'cooling') ORDER BY id",
+		s.d.time(since))
+	if err != nil {
+		return nil, s.wrap("live alerts since", err)
+	}
+	return as, nil
+}
+
 func (s *Store) queryAlerts(ctx context.Context, q string, args ...any) ([]AlertRow, error) {
 	return queryAll(ctx, s.r, q, args, func(rows *sql.Rows, a *AlertRow) error {
 		return rows.Scan(&a.ID, &a.ChatID, &a.Pair, &a.Kind, &a.State, &a.Rule, &a.Status,

@@ -79,13 +79,20 @@ func (s *Store) Append(ctx context.Context, us []Update) (fresh []bool, err erro
 // actually inserted (both SQLite ≥ 3.35 and Postgres), marked in inserted.
 func (s *Store) appendChunk(ctx context.Context, ex execer, us []Update, inserted map[int64]bool) error {
 	var q strings.Builder
-	q.WriteString("INSERT INTO journal (update_id, chat_id, body, received_at) VALUES ")
-	args := make([]any, 0, 4*len(us))
+	args := make([]any, 0, 4*len(us)+2)
+	claim := "" // with replicas, each row is claimed for this one: ", $1, <until>"
+	if c := s.claimer(); c != nil {
+		args = append(args, c.by)
+		claim = ", $1, " + s.nowPlus(&args, c.lease)
+		q.WriteString("INSERT INTO journal (update_id, chat_id, body, received_at, claimed_by, claimed_until) VALUES ")
+	} else {
+		q.WriteString("INSERT INTO journal (update_id, chat_id, body, received_at) VALUES ")
+	}
 	for i, u := range us {
 		if i > 0 {
 			q.WriteString(", ")
 		}
-		q.WriteString("(" + placeholders(len(args)+1, 4) + ")")
+		q.WriteString("(" + placeholders(len(args)+1, 4) + claim + ")")
 		received := u.Received
 		if received.IsZero() {
 			received = time.Now()

@@ -58,7 +58,7 @@ func open(t *testing.T, url string, opts Options) *Store {
 }
 
 // schemaVersion is the number of migrations this binary carries.
-const schemaVersion = 5
+const schemaVersion = 7
 
 // base is a fixed, microsecond-aligned instant so stored times compare equal.
 var base = time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC)
@@ -292,7 +292,8 @@ func TestReopenKeepsData(t *testing.T) {
 func TestNewerSchemaRefused(t *testing.T) {
 	forEachDriver(t, func(t *testing.T, url string) {
 		s := open(t, url, Options{})
-		if _, err := s.w.ExecContext(t.Context(), "INSERT INTO schema_version (version, name, applied_at) VALUES (7, '0007_future.sql', 0)"); err != nil {
+		future := schemaVersion + 1
+		if _, err := s.w.ExecContext(t.Context(), "INSERT INTO schema_version (version, name, applied_at) VALUES ($1, 'future.sql', 0)", future); err != nil {
 			t.Fatal(err)
 		}
 		s.Close()
@@ -300,8 +301,8 @@ func TestNewerSchemaRefused(t *testing.T) {
 		if !errors.Is(err, ErrNewerSchema) {
 			t.Fatalf("Open = %v, want ErrNewerSchema", err)
 		}
-		if msg := err.Error(); !strings.Contains(msg, "version 7") || !strings.Contains(msg, fmt.Sprintf("up to %d", schemaVersion)) {
-			t.Errorf("error %q does not name both versions (7 and 1)", msg)
+		if msg := err.Error(); !strings.Contains(msg, fmt.Sprintf("version %d", future)) || !strings.Contains(msg, fmt.Sprintf("up to %d", schemaVersion)) {
+			t.Errorf("error %q does not name both versions (%d and %d)", msg, future, schemaVersion)
 		}
 	})
 }

@@ -32,13 +32,17 @@ const (
 	opWatchlist     = "watchlist"
 	opDigests       = "digests"
 	opChats         = "chats"
+
+	opReplicas = "replicas" // heartbeats and the replicas list
+	opLease    = "lease"    // acquiring and releasing leases
+	opClaims   = "claims"   // renewing, taking and releasing journal claims
 )
 
 // Operations lists the operation label values.
 func Operations() []string {
 	return []string{opAppend, opSettle, opUnanswered, opPrune, opStats, opPing, opMigrate, opBindBot,
 		opCreateAlert, opAlerts, opDeleteAlerts, opUpdateAlerts, opFire, opEnqueue, opPendingOutbox,
-		opMarkOutbox, opOutboxStats, opWatch, opWatchlist, opDigests, opChats}
+		opMarkOutbox, opOutboxStats, opWatch, opWatchlist, opDigests, opChats, opReplicas, opLease, opClaims}
 }
 
 // AppendResults lists the result label values of the appended counter.

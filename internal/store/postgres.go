@@ -45,7 +45,17 @@ func openPostgres(ctx context.Context, dsn string) (*Store, error) {
 		}
 		return nil, fmt.Errorf("%w: postgres %s: %w", ErrUnavailable, loc, err)
 	}
-	return &Store{w: db, r: db, d: postgresDialect(), info: Info{Driver: "postgres", Location: loc}}, nil
+	// The replicas' heartbeats, leases and claim renewals get a pool of
+	// their own: a burst of intake filling the main pool must not delay
+	// them past the lease (the leader would step down, claims expire).
+	ctl, err := sql.Open("pgx", dsn)
+	if err != nil {
+		db.Close()
+		return nil, fmt.Errorf("store: postgres %s: %w", loc, err)
+	}
+	ctl.SetMaxOpenConns(2)
+	ctl.SetMaxIdleConns(2)
+	return &Store{w: db, r: db, ctl: ctl, d: postgresDialect(), info: Info{Driver: "postgres", Location: loc}}, nil
 }
 
 // redactURL drops the password from a URL, for logs, errors and /status.

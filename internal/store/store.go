@@ -15,6 +15,7 @@ import (
 	"log/slog"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -60,8 +61,10 @@ type Store struct {
 	d       dialect
 	info    Info
 	m       *storeMetrics
-	release func() error // drops the SQLite file lock
-	group   *committer   // SQLite: commits concurrent journal writes together (group.go)
+	release func() error             // drops the SQLite file lock
+	group   *committer               // SQLite: commits concurrent journal writes together (group.go)
+	claims  atomic.Pointer[claimant] // set by EnableClaims: Append claims for this replica
+	ctl     *sql.DB                  // Postgres: the replicas' own small pool (control)
 	log     *slog.Logger
 
 	closeOnce sync.Once
@@ -144,7 +147,7 @@ func (s *Store) Close() error {
 		if s.group != nil {
 			s.group.close() // commits what is queued first
 		}
-		for _, db := range []*sql.DB{s.w, s.r} {
+		for _, db := range []*sql.DB{s.w, s.r, s.ctl} {
 			if db != nil {
 				errs = append(errs, db.Close())
 			}

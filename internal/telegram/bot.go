@@ -83,6 +83,12 @@ type Config struct {
 	// "Slow down" and the handler is not called.
 	PressRate  float64
 	PressBurst int
+	// Orphans, when set, replaces the start-up replay: replicas share the
+	// journal, so at start and at each Sweep the bot claims the entries no
+	// live replica holds instead of reading every unanswered one. OnReclaim
+	// is told how many it took.
+	Orphans   OrphanClaimer
+	OnReclaim func(n int)
 	// Commands are the known command names. They, and only they, label
 	// metrics; any other command is labelled "unknown" and plain text "text",
 	// so user input never becomes a label value.
@@ -179,6 +185,8 @@ type Bot struct {
 	lastPollOK  atomic.Int64 // unix nanoseconds of the last good getUpdates
 	lastPollErr atomic.Pointer[string]
 	journalErr  atomic.Pointer[string] // the last Append error; nil once one succeeds
+	standby     atomic.Bool            // polling mode: another replica polls (SetStandby)
+	sweepCh     chan struct{}          // Sweep's request to the sweeper
 	stats       intakeCounters
 
 	drain    chan struct{} // closed by Shutdown after intake stops
@@ -226,6 +234,7 @@ func New(cfg Config, api API, h Handler, m *metrics.Metrics, log *slog.Logger) (
 		drain:   make(chan struct{}),
 		abort:   make(chan struct{}),
 		stopped: make(chan struct{}),
+		sweepCh: make(chan struct{}, 1),
 	}
 	b.setUsername(cfg.BotUsername)
 	m.QueueCapacity.Set(float64(cfg.QueueSize))
@@ -281,7 +290,11 @@ func (b *Bot) Start(ctx context.Context) error {
 		go b.worker(base)
 	}
 	go b.tick()
-	go b.replay(base)
+	if b.cfg.Orphans != nil {
+		go b.sweeper(base)
+	} else {
+		go b.replay(base)
+	}
 	b.log.InfoContext(ctx, "telegram pipeline started", "bot", me.Username, "mode", string(b.cfg.Mode),
 		"workers", b.cfg.Workers, "queue", b.cfg.QueueSize)
 	return nil

@@ -33,6 +33,9 @@ func (b *Bot) Ready() error {
 			return errors.New("telegram: webhook not registered")
 		}
 	case ModePolling:
+		if b.standby.Load() && !b.pollerOn.Load() {
+			break // another replica polls; this one answers what it hands over
+		}
 		if !b.pollerOn.Load() {
 			return errors.New("telegram: poller not running")
 		}
@@ -61,6 +64,14 @@ func (b *Bot) Ready() error {
 	}
 	return nil
 }
+
+// SetStandby tells a bot in polling mode whether another replica polls
+// (this one does not lead): readiness then does not ask for a poller.
+func (b *Bot) SetStandby(on bool) { b.standby.Store(on) }
+
+// SetLimitShare sends at fraction f of the configured outbound limits:
+// 1/peers when replicas share the bot token.
+func (b *Bot) SetLimitShare(f float64) { b.out.setShare(f) }
 
 // Status is a snapshot of the pipeline for the /status command.
 type Status struct {

@@ -44,6 +44,7 @@ const (
 type sender struct {
 	api          API
 	replyTimeout time.Duration
+	rate         Rate // the whole bot token's limits; this replica's share of them applies
 	global       *rate.Limiter
 	chats        *chatLimiters
 	gone         *unreachable
@@ -61,6 +62,7 @@ func newSender(api API, cfg Config, labels commandLabels, m *metrics.Metrics, tm
 	return &sender{
 		api:          api,
 		replyTimeout: cfg.ReplyTimeout,
+		rate:         cfg.Rate,
 		global:       rate.NewLimiter(rate.Limit(cfg.Rate.Global), cfg.Rate.GlobalBurst),
 		chats:        newChatLimiters(cfg.Rate),
 		gone:         newUnreachable(cfg.UnreachableSize),
@@ -332,7 +334,11 @@ func (s *sender) migrate(ctx context.Context, d *delivery, to int64) {
 func (s *sender) pace(ctx context.Context, req modules.Request) error {
 	start := time.Now()
 	defer func() { s.m.OutboundWait.Add(time.Since(start).Seconds()) }()
-	if err := s.chats.get(req.ChatID, req.ChatType != "private").Wait(ctx); err != nil {
+	chat := s.chats.get(req.ChatID, req.ChatType != "private")
+	if chat.Tokens() < 1 || s.global.Tokens() < 1 {
+		s.tm.limitWaits.Inc()
+	}
+	if err := chat.Wait(ctx); err != nil {
 		return fmt.Errorf("chat rate limit: %w", err)
 	}
 	if err := s.global.Wait(ctx); err != nil {
@@ -341,10 +347,24 @@ func (s *sender) pace(ctx context.Context, req modules.Request) error {
 	return nil
 }
 
+// setShare makes this replica send at fraction f (0 < f ≤ 1) of the
+// token's limits, its share when f = 1/peers: the limits are Telegram's per
+// bot token, whichever replica sends. The global burst shrinks with it; a
+// chat's burst does not (a reply in three parts still goes out at once),
+// only its rate, so a chat's sustained rate holds across replicas.
+func (s *sender) setShare(f float64) {
+	f = min(max(f, 1e-3), 1)
+	s.global.SetLimit(rate.Limit(s.rate.Global * f))
+	s.global.SetBurst(max(1, int(float64(s.rate.GlobalBurst)*f)))
+	s.chats.setShare(f)
+	s.tm.limitShare.Set(f)
+}
+
 // chatLimiters holds one limiter per chat. A limiter whose bucket is full
 // again is indistinguishable from a new one, so evicting it loses nothing:
 // the map holds only chats active in the last few seconds.
 type chatLimiters struct {
+	base       Rate // the token's limits; rate and group are its share of them
 	rate       rate.Limit
 	burst      int
 	group      rate.Limit
@@ -356,6 +376,7 @@ type chatLimiters struct {
 
 func newChatLimiters(r Rate) *chatLimiters {
 	return &chatLimiters{
+		base: r,
 		rate: rate.Limit(r.PerChat), burst: r.PerChatBurst,
 		group: rate.Limit(r.PerGroup), groupBurst: r.PerGroupBurst,
 		m: make(map[int64]*rate.Limiter),
@@ -375,6 +396,22 @@ func (c *chatLimiters) get(chatID int64, group bool) *rate.Limiter {
 		c.m[chatID] = l
 	}
 	return l
+}
+
+// setShare scales the chats' rates to fraction f of the token's limits,
+// the live limiters' too.
+func (c *chatLimiters) setShare(f float64) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	oldGroup := c.group
+	c.rate, c.group = rate.Limit(c.base.PerChat*f), rate.Limit(c.base.PerGroup*f)
+	for _, l := range c.m {
+		if l.Limit() == oldGroup {
+			l.SetLimit(c.group)
+		} else {
+			l.SetLimit(c.rate)
+		}
+	}
 }
 
 func (c *chatLimiters) evictIdle(now time.Time) {

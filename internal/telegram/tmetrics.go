@@ -21,6 +21,9 @@ type transportMetrics struct {
 	callbacks *prometheus.CounterVec // outcome
 	inline    *prometheus.CounterVec // outcome
 	edits     *prometheus.CounterVec // outcome
+
+	limitShare prometheus.Gauge   // this replica's fraction of telegram.rate.*
+	limitWaits prometheus.Counter // sends that waited for the outbound limiter
 }
 
 // Journal operations, the "op" label of the journal error counter.
@@ -59,9 +62,14 @@ func newTransportMetrics(reg prometheus.Registerer) *transportMetrics {
 			"Button presses by how their callback query was answered (answered, rate_limited, late, expired, failed).", "outcome"),
 		inline: counterVec("telegram_inline_queries_total",
 			"Inline queries by how they were answered (answered, empty, expired, failed).", "outcome"),
+		limitShare: register(reg, prometheus.NewGauge(prometheus.GaugeOpts{Namespace: "cryptobot", Name: "telegram_limit_share",
+			Help: "This replica's fraction of the telegram.rate.* limits: 1 / live replicas (1 alone)."})),
+		limitWaits: counter("telegram_limit_waits_total",
+			"Sends that waited for the outbound limiter (this replica's share of the global or the chat's limit)."),
 		edits: counterVec("telegram_edits_total",
 			"Messages edited in place after a press, by outcome (ok, not_modified, too_old, failed).", "outcome"),
 	}
+	tm.limitShare.Set(1)
 	for _, o := range CallbackOutcomes() {
 		tm.callbacks.WithLabelValues(o)
 	}

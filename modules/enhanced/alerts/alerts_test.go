@@ -315,9 +315,26 @@ func TestReconcileAddsWhatTheEngineLacks(t *testing.T) {
 	h.m.ops = make(chan op) // no room: the handler's op is dropped
 	h.cmd(1, "/alert btc above 98k")
 	h.m.resync.Store(false) // and the resync it asks for with it
+	h.st.mu.Lock()
+	for id, a := range h.st.alerts { // older than any poll looks back: only the reconcile finds it
+		a.Created = t0.Add(-time.Hour)
+		h.st.alerts[id] = a
+	}
+	h.st.mu.Unlock()
 	h.prices(btc, 97_000, 98_500, 97_000)
 	wantSent(t, h, 1, 0)
 	h.tick(reconcileEvery)
+	h.prices(btc, 97_000, 98_500)
+	wantSent(t, h, 1, 1)
+}
+
+// An alert whose op never reached the runner (another replica stored it,
+// or the queue was full) is evaluated from the next poll on.
+func TestNextPollPicksUpStoredAlerts(t *testing.T) {
+	h := newHarness(t, Config{})
+	h.m.ops = make(chan op)
+	h.cmd(1, "/alert btc above 98k")
+	h.m.resync.Store(false)
 	h.prices(btc, 97_000, 98_500)
 	wantSent(t, h, 1, 1)
 }

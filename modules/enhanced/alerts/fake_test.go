@@ -63,6 +63,9 @@ func (s *fakeStore) CreateAlert(_ context.Context, a AlertRow, perChat, global i
 	}
 	s.nextID++
 	a.ID = s.nextID
+	if a.Created.IsZero() {
+		a.Created = time.Now() // as the store does
+	}
 	s.alerts[a.ID] = a
 	return a.ID, nil
 }
@@ -89,6 +92,11 @@ func (s *fakeStore) LiveAlerts(context.Context) ([]AlertRow, error) {
 		}
 	}
 	return out, nil
+}
+
+func (s *fakeStore) LiveAlertsSince(ctx context.Context, since time.Time) ([]AlertRow, error) {
+	rows, _ := s.LiveAlerts(ctx)
+	return slices.DeleteFunc(rows, func(r AlertRow) bool { return r.Created.Before(since) }), nil
 }
 
 func (s *fakeStore) DeleteAlerts(_ context.Context, chat int64, ids ...int64) (int, error) {

@@ -32,6 +32,7 @@ type runner struct {
 	since    map[market.Pair]time.Time // per pair with level alerts: when the newest was created or last fired
 	chats    map[int64]bool            // chats with live alerts: true while paused (the alerts flag is off there)
 	nextFlag time.Time                 // every flag_check the runner asks the flag of each chat with alerts
+	picked   time.Time                 // when pickUpNew last read the store
 }
 
 // Run evaluates the alerts every poll until ctx ends: it loads the live
@@ -111,6 +112,7 @@ func (r *runner) load(ctx context.Context) error {
 	r.m.met.live.Set(float64(eng.Len()))
 	r.nextSync = r.m.now().Add(reconcileEvery)
 	r.nextFlag = r.m.now().Add(r.m.cfg.FlagCheck)
+	r.picked = r.m.now()
 	return nil
 }
 
@@ -204,6 +206,32 @@ func (r *runner) reconcile(ctx context.Context) {
 		return
 	}
 	r.m.met.countLive(rows)
+	r.addMissing(rows)
+}
+
+// pickSlack is how far back each poll looks for alerts created elsewhere:
+// their creation time is another replica's clock, and its insert may
+// commit a little after that time.
+const pickSlack = time.Minute
+
+// pickUpNew adds the live alerts created since the last poll that the
+// engine lacks: those another replica's /alert stored (its own arrive
+// through the command queue). Without it they would wait for the next
+// reconcile, minutes away, and miss the crossings in between.
+func (r *runner) pickUpNew(ctx context.Context, now time.Time) {
+	since := r.picked.Add(-pickSlack)
+	rows, err := r.m.st.LiveAlertsSince(ctx, since)
+	if err != nil {
+		r.m.met.tickErrors.WithLabelValues("load").Inc()
+		return
+	}
+	r.picked = now
+	r.addMissing(rows)
+}
+
+// addMissing adds the rows the engine does not hold, unless their chat is
+// paused; the engine's own are newer than the store's.
+func (r *runner) addMissing(rows []AlertRow) {
 	for _, row := range rows {
 		paused, seen := r.chats[row.ChatID]
 		if !seen {
@@ -362,6 +390,9 @@ func (r *runner) tick(ctx context.Context) {
 	if !now.Before(r.nextFlag) {
 		r.nextFlag = now.Add(r.m.cfg.FlagCheck)
 		r.checkFlags(ctx, now)
+	}
+	if now.Before(r.nextSync) {
+		r.pickUpNew(ctx, now) // before observing: the first price read is its baseline
 	}
 	r.observePrices(ctx, now)
 	if !now.Before(r.nextSlow) {

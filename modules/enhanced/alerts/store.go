@@ -24,6 +24,7 @@ type Store interface {
 	CreateAlert(ctx context.Context, a AlertRow, perChat, global int) (int64, error)
 	Alerts(ctx context.Context, chatID int64) ([]AlertRow, error)
 	LiveAlerts(ctx context.Context) ([]AlertRow, error)
+	LiveAlertsSince(ctx context.Context, since time.Time) ([]AlertRow, error)
 	DeleteAlerts(ctx context.Context, chatID int64, ids ...int64) (int, error)
 	UpdateAlerts(ctx context.Context, us []AlertUpdate) error
 	Fire(ctx context.Context, fs []Firing) ([]bool, error)
