@@ -35,7 +35,6 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"net"
@@ -55,19 +54,14 @@ import (
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"sigs.k8s.io/yaml"
+
+	"github.com/cryptobot-dev/cryptobot/tools/internal/cmdline"
 )
 
-func main() {
-	os.Exit(run(context.Background(), os.Args[1:], os.Stdout, os.Stderr))
-}
+func main() { cmdline.Main(run) }
 
 func run(_ context.Context, args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("k8scheck", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: k8scheck [flags] REPO_ROOT")
-		fs.PrintDefaults()
-	}
+	fs := cmdline.FlagSet("k8scheck", "[flags] REPO_ROOT", stderr)
 	dir := fs.String("dir", "deploy/kubernetes", "manifest directory, relative to REPO_ROOT")
 	maxMemory := fs.String("max-memory", "128Mi", "ceiling for the bot container's memory limit")
 	if err := fs.Parse(args); err != nil {
@@ -94,12 +88,8 @@ func run(_ context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "k8scheck:", err)
 		return 2
 	}
-	problems := check(m, bot)
-	for _, p := range problems {
-		fmt.Fprintln(stdout, p)
-	}
-	if len(problems) > 0 {
-		return 1
+	if code := cmdline.Report(stdout, check(m, bot)); code != 0 {
+		return code
 	}
 	fmt.Fprintf(stdout, "ok: %d manifests, %d replicas\n", len(m.Kustomization.Resources), *m.Deployment.Spec.Replicas)
 	return 0
@@ -327,21 +317,13 @@ func load(dir string) (*Manifests, error) {
 			m.Deployment = &appsv1.Deployment{}
 			err = decode(path, m.Deployment)
 		case "v1 Service":
-			s := &corev1.Service{}
-			err = decode(path, s)
-			m.Services = append(m.Services, s)
+			err = decodeAppend(path, &m.Services)
 		case "v1 ConfigMap":
-			c := &corev1.ConfigMap{}
-			err = decode(path, c)
-			m.ConfigMaps = append(m.ConfigMaps, c)
+			err = decodeAppend(path, &m.ConfigMaps)
 		case "policy/v1 PodDisruptionBudget":
-			p := &policyv1.PodDisruptionBudget{}
-			err = decode(path, p)
-			m.PDBs = append(m.PDBs, p)
+			err = decodeAppend(path, &m.PDBs)
 		case "v1 Namespace":
-			n := &corev1.Namespace{}
-			err = decode(path, n)
-			m.Namespaces = append(m.Namespaces, n)
+			err = decodeAppend(path, &m.Namespaces)
 		case "v1 Secret":
 			m.SecretListed = true
 			err = decode(path, &corev1.Secret{})
@@ -360,6 +342,14 @@ func load(dir string) (*Manifests, error) {
 		return nil, err
 	}
 	return m, nil
+}
+
+// decodeAppend decodes the file at path into a new T and appends it to list.
+func decodeAppend[T any](path string, list *[]*T) error {
+	v := new(T)
+	err := decode(path, v)
+	*list = append(*list, v)
+	return err
 }
 
 // check returns the problems, in a stable order.
