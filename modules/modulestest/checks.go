@@ -40,6 +40,16 @@ func CheckMarketModule(t *testing.T, id, flag string, deps modules.Deps, command
 	}
 }
 
+// CheckNilClock handles req with h, the handler of a module built with a
+// nil clock (New falls back to time.Now): the reply must contain want.
+func CheckNilClock(t *testing.T, h modules.Handler, req modules.Request, want string) {
+	t.Helper()
+	reply, err := h.Handle(t.Context(), req)
+	if err != nil || !strings.Contains(reply.Text, want) {
+		t.Errorf("Handle with a nil clock = %q, %v; want it to contain %q", reply.Text, err, want)
+	}
+}
+
 // CheckReplyAtDeadline handles req with a deadline d in a synctest bubble,
 // for a handler whose source has a stalled venue: the reply must come at the
 // deadline, not after it, and contain every want.

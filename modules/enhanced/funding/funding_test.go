@@ -155,11 +155,7 @@ func TestMemoryCost(t *testing.T) {
 }
 
 func TestNilClock(t *testing.T) {
-	m := funding.New(newSource(), nil)
-	reply, err := handler(t, m).Handle(t.Context(), modules.Request{Args: []string{"btc"}})
-	if err != nil || !strings.Contains(reply.Text, "+0.0100%/8h") {
-		t.Errorf("Handle with a nil clock = %q, %v", reply.Text, err)
-	}
+	modulestest.CheckNilClock(t, handler(t, funding.New(newSource(), nil)), modules.Request{Args: []string{"btc"}}, "+0.0100%/8h")
 }
 
 // The shared canned market's clock (3h 12m before the 08:00 UTC

@@ -190,11 +190,7 @@ func TestMemoryCost(t *testing.T) {
 }
 
 func TestNilClock(t *testing.T) {
-	m := openinterest.New(newSource(), nil)
-	reply, err := handler(t, m).Handle(t.Context(), modules.Request{Args: []string{"btc"}})
-	if err != nil || !strings.Contains(reply.Text, "$5.24B") {
-		t.Errorf("Handle with a nil clock = %q, %v", reply.Text, err)
-	}
+	modulestest.CheckNilClock(t, handler(t, openinterest.New(newSource(), nil)), modules.Request{Args: []string{"btc"}}, "$5.24B")
 }
 
 // The shared canned market's clock and pair.
