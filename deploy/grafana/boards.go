@@ -137,7 +137,11 @@ func alertsRow() row {
 		{kind: statPanel, title: "Digests sent (1h)", unit: "short", w: 4, h: 4,
 			targets: []target{{expr: "sum(increase(" + sel("cryptobot_alerts_digests_sent_total") + "[1h]))"}}},
 		{title: "Live alerts by kind and state", unit: "short", w: 12, h: 8, min: ptr(0),
-			targets: []target{{expr: "sum by (kind, state) (" + sel("cryptobot_alerts") + ")", legend: "{{kind}} {{state}}"}}},
+			description: "held back: live alerts the runner does not evaluate because the alerts flag is off in their chat.",
+			targets: []target{
+				{expr: "sum by (kind, state) (" + sel("cryptobot_alerts") + ")", legend: "{{kind}} {{state}}"},
+				{expr: "sum(" + sel("cryptobot_alerts_flag_paused") + ")", legend: "held back (flag off)"},
+			}},
 		{title: "Alerts created and fired / s by kind", unit: "reqps", w: 12, h: 8, min: ptr(0),
 			description: "fired (store): firings committed with their outbox message, all kinds.",
 			targets: []target{
@@ -169,6 +173,8 @@ func alertsRow() row {
 		perSecond("Runner errors / s by stage", 8, "stage", "cryptobot_alerts_tick_errors_total",
 			"Runner steps that failed: price, funding or open-interest reads, firing, updates, loads, digests, outbox stats."),
 		perSecond("Digests sent / s", 8, "", "cryptobot_alerts_digests_sent_total", "Daily digests enqueued to the outbox."),
+		perSecond("Digests declined / s", 8, "", "cryptobot_alerts_digests_declined_total",
+			"Due digests the memory guard declined (shedding or busy); each stays due and is tried again."),
 	}}
 }
 
