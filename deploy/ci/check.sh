@@ -67,6 +67,15 @@ for port in 443 8443; do
   echo "Caddyfile.ha valid for port $port"
 done
 
+# await_webhook PORT: poll POST /webhook on the loopback front until it
+# answers 2xx, for at most ten seconds.
+await_webhook() {
+  for _ in $(seq 100); do
+    curl -fs -o /dev/null -X POST "http://127.0.0.1:$1/webhook" && return 0
+    sleep 0.1
+  done
+}
+
 # Behaviour, over plain HTTP on loopback: only POST /webhook reaches the bot.
 up=$(freeport) front=$(freeport)
 export XDG_DATA_HOME="$tmp/caddy-data" XDG_CONFIG_HOME="$tmp/caddy-config"
@@ -76,10 +85,7 @@ CADDY_ADMIN=off CRYPTOBOT_DOMAIN=http://127.0.0.1 CRYPTOBOT_HTTPS_PORT=$front CR
   timeout 60 caddy run --config deploy/caddy/Caddyfile --adapter caddyfile >"$tmp/front.log" 2>&1 &
 front_pid=$!
 trap 'kill $up_pid $front_pid 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$tmp"' EXIT
-for _ in $(seq 100); do
-  curl -fs -o /dev/null -X POST "http://127.0.0.1:$front/webhook" && break
-  sleep 0.1
-done
+await_webhook "$front"
 fail=0
 for req in "POST /webhook 200" "GET /webhook 404" "GET /metrics 404" "GET /readyz 404" "GET /healthz 404" "POST /webhook/x 404"; do
   read -r method path want <<<"$req"
@@ -101,10 +107,7 @@ CADDY_ADMIN=off CRYPTOBOT_DOMAIN=http://127.0.0.1 CRYPTOBOT_HTTPS_PORT=$front \
   timeout 60 caddy run --config deploy/caddy/Caddyfile.ha --adapter caddyfile >"$tmp/front-ha.log" 2>&1 &
 front_pid=$!
 trap 'kill $up1_pid $up2_pid $front_pid 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$tmp"' EXIT
-for _ in $(seq 100); do
-  curl -fs -o /dev/null -X POST "http://127.0.0.1:$front/webhook" && break
-  sleep 0.1
-done
+await_webhook "$front"
 seen=""
 for _ in 1 2 3 4; do seen="$seen $(curl -s -X POST "http://127.0.0.1:$front/webhook")"; done
 case "$seen" in *bot-1*bot-2*|*bot-2*bot-1*) echo "  round robin over both replicas:$seen" ;;

@@ -74,8 +74,7 @@ func overview() board {
 						{expr: quantile(0.95, "", "cryptobot_command_duration_seconds"), legend: "p95"},
 						{expr: quantile(0.99, "", "cryptobot_command_duration_seconds"), legend: "p99"},
 					}},
-				{title: "Reply latency p95 by command", unit: "s", w: 12, h: 8,
-					targets: []target{{expr: quantile(0.95, "command", "cryptobot_command_duration_seconds"), legend: "{{command}}"}}},
+				p95By("Reply latency p95 by command", 12, "command", "cryptobot_command_duration_seconds"),
 				{title: "Handler panics / s", unit: "reqps", w: 12, h: 8,
 					targets: []target{{expr: sumRate("", "cryptobot_handler_panics_total"), legend: "panics"}}},
 			}},
@@ -106,8 +105,7 @@ func overview() board {
 					targets: []target{{expr: "max(" + sel("cryptobot_queue_oldest_age_seconds") + ")", legend: "oldest"}}},
 				{title: "Workers busy", unit: "short", w: 6, h: 8, min: ptr(0),
 					targets: []target{{expr: "sum(" + sel("cryptobot_workers_busy") + ")", legend: "busy"}}},
-				{title: "HTTP latency p95 by route", unit: "s", w: 6, h: 8,
-					targets: []target{{expr: quantile(0.95, "route", "cryptobot_http_request_duration_seconds"), legend: "{{route}}"}}},
+				p95By("HTTP latency p95 by route", 6, "route", "cryptobot_http_request_duration_seconds"),
 			}},
 			journalRow(),
 			alertsRow(),
@@ -286,15 +284,12 @@ func upstreams() board {
 		description: "Telegram Bot API and exchange APIs: rate, errors, latency, rate limits, unreachable chats, failovers, the market cache and data freshness.",
 		rows: []row{
 			{title: "Telegram Bot API", panels: []panel{
-				{title: "Calls / s by method", unit: "reqps", w: 8, h: 8,
-					targets: []target{{expr: sumRate("method", tg), legend: "{{method}}"}}},
-				{title: "Calls / s by status", unit: "reqps", w: 8, h: 8,
-					targets: []target{{expr: sumRate("status", tg), legend: "{{status}}"}}},
+				rateBy("Calls / s by method", 8, "method", tg),
+				rateBy("Calls / s by status", 8, "status", tg),
 				{title: "Error ratio by method", unit: "percentunit", w: 8, h: 8, min: ptr(0),
 					description: "Calls not answered with 200 (4xx, 429, 5xx, network errors) over all calls.",
 					targets:     []target{{expr: ratio("method", tg, `status!="200"`), legend: "{{method}}"}}},
-				{title: "Latency p95 by method", unit: "s", w: 8, h: 8,
-					targets: []target{{expr: quantile(0.95, "method", "cryptobot_telegram_request_duration_seconds"), legend: "{{method}}"}}},
+				p95By("Latency p95 by method", 8, "method", "cryptobot_telegram_request_duration_seconds"),
 				{title: "429 answers / s", unit: "reqps", w: 8, h: 8, min: ptr(0),
 					thresholds:     []step{base("green"), at("red", rate429)},
 					thresholdLines: true,
@@ -316,19 +311,15 @@ func upstreams() board {
 			}},
 			interactionsRow(),
 			{title: "Exchanges", panels: []panel{
-				{title: "Requests / s by venue", unit: "reqps", w: 8, h: 8,
-					targets: []target{{expr: sumRate("venue", ex), legend: "{{venue}}"}}},
-				{title: "Requests / s by venue and outcome", unit: "reqps", w: 8, h: 8,
-					targets: []target{{expr: sumRate("venue, outcome", ex), legend: "{{venue}} {{outcome}}"}}},
+				rateBy("Requests / s by venue", 8, "venue", ex),
+				rateBy("Requests / s by venue and outcome", 8, "venue, outcome", ex),
 				{title: "Failure ratio by venue", unit: "percentunit", w: 8, h: 8, min: ptr(0),
 					description:    "Rate-limited, unavailable and bad responses over all requests; unknown symbols are not failures.",
 					thresholds:     []step{base("green"), at("red", venueRatio)},
 					thresholdLines: true,
 					targets:        []target{{expr: ratio("venue", ex, failed), legend: "{{venue}}"}}},
-				{title: "Latency p95 by venue", unit: "s", w: 8, h: 8,
-					targets: []target{{expr: quantile(0.95, "venue", "cryptobot_exchange_request_duration_seconds"), legend: "{{venue}}"}}},
-				{title: "Latency p95 by venue and endpoint", unit: "s", w: 8, h: 8,
-					targets: []target{{expr: quantile(0.95, "venue, endpoint", "cryptobot_exchange_request_duration_seconds"), legend: "{{venue}} {{endpoint}}"}}},
+				p95By("Latency p95 by venue", 8, "venue", "cryptobot_exchange_request_duration_seconds"),
+				p95By("Latency p95 by venue and endpoint", 8, "venue, endpoint", "cryptobot_exchange_request_duration_seconds"),
 				{title: "Failovers / s", unit: "reqps", w: 8, h: 8, min: ptr(0),
 					targets: []target{
 						{expr: sumRate("from, to", "cryptobot_exchange_failovers_total"), legend: "{{from}} → {{to}}"},
@@ -341,8 +332,7 @@ func upstreams() board {
 				{title: "Coalesced look-ups / s by kind", unit: "reqps", w: 8, h: 8, min: ptr(0),
 					description: "Look-ups that joined an upstream request already in flight (singleflight).",
 					targets:     []target{{expr: sumRate("kind", cache, `result="coalesced"`) + " or " + sumRate("kind", cache) + " * 0", legend: "{{kind}}"}}},
-				{title: "Look-ups / s by kind and result", unit: "reqps", w: 8, h: 8,
-					targets: []target{{expr: sumRate("kind, result", cache), legend: "{{kind}} {{result}}"}}},
+				rateBy("Look-ups / s by kind and result", 8, "kind, result", cache),
 			}},
 			{title: "Market freshness", panels: []panel{
 				{title: "Age of data served p50 / p99", unit: "s", w: 12, h: 8, min: ptr(0),
@@ -498,12 +488,31 @@ func resources() board {
 // perSecond is a time series of a counter's rate, one line per value of the
 // by labels ("" for a single line).
 func perSecond(title string, w uint32, by, metric, description string) panel {
-	legend := "total"
-	if by != "" {
-		legend = "{{" + strings.ReplaceAll(by, ", ", "}} {{") + "}}"
-	}
 	return panel{title: title, description: description, unit: "reqps", w: w, h: 8, min: ptr(0),
-		targets: []target{{expr: sumRate(by, metric), legend: legend}}}
+		targets: []target{{expr: sumRate(by, metric), legend: legendBy(by)}}}
+}
+
+// rateBy is a w-wide panel of metric's per-second rate summed by the labels
+// in by, one series each.
+func rateBy(title string, w uint32, by, metric string) panel {
+	return panel{title: title, unit: "reqps", w: w, h: 8,
+		targets: []target{{expr: sumRate(by, metric), legend: legendBy(by)}}}
+}
+
+// p95By is a w-wide panel of histogram metric's 95th percentile by the
+// labels in by, one series each.
+func p95By(title string, w uint32, by, metric string) panel {
+	return panel{title: title, unit: "s", w: w, h: 8,
+		targets: []target{{expr: quantile(0.95, by, metric), legend: legendBy(by)}}}
+}
+
+// legendBy names a series by the labels in by ("venue, outcome" gives
+// "{{venue}} {{outcome}}"), or "total" for a sum over everything.
+func legendBy(by string) string {
+	if by == "" {
+		return "total"
+	}
+	return "{{" + strings.ReplaceAll(by, ", ", "}} {{") + "}}"
 }
 
 // sel is a vector selector filtered on the dashboard's job variable.

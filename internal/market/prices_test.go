@@ -17,32 +17,19 @@ import (
 	"github.com/cryptobot-dev/cryptobot/internal/market/markettest"
 	"github.com/cryptobot-dev/cryptobot/internal/market/okx"
 	"github.com/cryptobot-dev/cryptobot/internal/metrics"
+	"github.com/cryptobot-dev/cryptobot/internal/testkit"
 )
 
 var btc, eth = market.Pair{Base: "BTC", Quote: "USDT"}, market.Pair{Base: "ETH", Quote: "USDT"}
 
-// clock is a settable clock for the Market and clients; the fakes keep
-// their Book's fixed instant.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *clock) Add(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
-
 // pricesOverFakes is a warmed Market over the real clients and the fakes,
 // in the default order, on a clock the test moves.
-func pricesOverFakes(t *testing.T) (*market.Market, *markettest.Venues, *metrics.Metrics, *clock) {
+func pricesOverFakes(t *testing.T) (*market.Market, *markettest.Venues, *metrics.Metrics, *testkit.Clock) {
 	t.Helper()
 	v := markettest.Start()
 	t.Cleanup(v.Close)
 	met := metrics.New("test", "test")
-	clk := &clock{t: markettest.DefaultNow()}
+	clk := testkit.NewClock(markettest.DefaultNow())
 	m := market.New(market.Options{
 		Exchanges: []market.Exchange{
 			binance.New(binance.Config{SpotURL: v.Binance.URL(), FuturesURL: v.Binance.URL(), Metrics: met, Now: clk.Now}),
@@ -251,7 +238,7 @@ func TestPricesOn(t *testing.T) {
 func BenchmarkPrices(b *testing.B) {
 	v := markettest.StartBook(markettest.LargeBook(2000))
 	defer v.Close()
-	clk := &clock{t: markettest.DefaultNow()}
+	clk := testkit.NewClock(markettest.DefaultNow())
 	m := market.New(market.Options{
 		Exchanges: []market.Exchange{binance.New(binance.Config{SpotURL: v.Binance.URL(), FuturesURL: v.Binance.URL(), Now: clk.Now})},
 		Now:       clk.Now,

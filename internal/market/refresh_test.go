@@ -5,10 +5,12 @@ import (
 	"testing"
 	"testing/synctest"
 	"time"
+
+	"github.com/cryptobot-dev/cryptobot/internal/testkit"
 )
 
 // aheadMarket is one stub behind a Market with a 2 s TTL and a 500 ms lead.
-func aheadMarket(t *testing.T, budget map[string]float64) (*Market, *stub, *fakeClock) {
+func aheadMarket(t *testing.T, budget map[string]float64) (*Market, *stub, *testkit.Clock) {
 	t.Helper()
 	clock := newClock()
 	a := newStub("binance")

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/cryptobot-dev/cryptobot/internal/metrics"
+	"github.com/cryptobot-dev/cryptobot/internal/testkit"
 )
 
 // stub is an in-package Exchange with canned data, an error per method,
@@ -165,25 +166,8 @@ func (s *stub) Candles(ctx context.Context, p Pair, iv Interval, limit int) ([]C
 	return out, nil
 }
 
-// fakeClock is an injectable Now.
-type fakeClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func newClock() *fakeClock { return &fakeClock{t: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)} }
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *fakeClock) Add(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
+// newClock returns an injectable Now, at a fixed instant.
+func newClock() *testkit.Clock { return testkit.NewClock(time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)) }
 
 // newTestMarket builds a Market over stubs with a fresh registry. Pass
 // opts.Exchanges empty: the stubs are filled in.

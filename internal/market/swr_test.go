@@ -8,11 +8,13 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus/testutil"
+
+	"github.com/cryptobot-dev/cryptobot/internal/testkit"
 )
 
 // The tests below run in a synctest bubble, so background refreshes can be
 // waited for (synctest.Wait) and their timeouts run on fake time; freshness
-// follows the injected fakeClock.
+// follows the injected clock.
 
 func staleServed(m *Market) float64 { return testutil.ToFloat64(m.cache.tel.stale[opTicker]) }
 
@@ -22,7 +24,7 @@ func upstream(m *Market, venue, trigger int) float64 {
 
 // swrMarket is one stub behind a Market with a 2 s TTL and a 15 s stale
 // limit, BTC-USDT already fetched at the clock's start.
-func swrMarket(t *testing.T) (*Market, *stub, *fakeClock) {
+func swrMarket(t *testing.T) (*Market, *stub, *testkit.Clock) {
 	t.Helper()
 	clock := newClock()
 	a := newStub("binance")

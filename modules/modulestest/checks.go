@@ -9,17 +9,21 @@ import (
 	"testing/synctest"
 	"time"
 
+	flags "github.com/cryptobot-dev/cryptobot/flags/flagkey"
 	"github.com/cryptobot-dev/cryptobot/internal/market"
 	"github.com/cryptobot-dev/cryptobot/modules"
 )
 
 // CheckMarketModule checks the registration of an enhanced module that reads
-// the market: New refuses Deps without a market source, and with deps builds
-// a module that has exactly the one valid command and contributes a /price
-// section. It returns the Info for the caller's own checks (the flag).
-func CheckMarketModule(t *testing.T, id string, deps modules.Deps, command string) modules.Info {
+// the market: it is gated by flag, which has a catalog entry; New refuses
+// Deps without a market source, and with deps builds a module that has
+// exactly the one valid command and contributes a /price section.
+func CheckMarketModule(t *testing.T, id, flag string, deps modules.Deps, command string) {
 	t.Helper()
 	info := Registered(t, id)
+	if info.Flag != flag || flags.Catalog[info.Flag] == "" {
+		t.Errorf("flag = %q, want %q with a catalog entry", info.Flag, flag)
+	}
 	if _, err := info.New(modules.Deps{}); err == nil {
 		t.Error("New without a market source succeeded, want an error")
 	}
@@ -34,7 +38,16 @@ func CheckMarketModule(t *testing.T, id string, deps modules.Deps, command strin
 	if _, ok := m.(modules.Sectioner); !ok {
 		t.Error("module does not contribute a /price section")
 	}
-	return info
+}
+
+// CheckNilClock handles req with h, the handler of a module built with a
+// nil clock (New falls back to time.Now): the reply must contain want.
+func CheckNilClock(t *testing.T, h modules.Handler, req modules.Request, want string) {
+	t.Helper()
+	reply, err := h.Handle(t.Context(), req)
+	if err != nil || !strings.Contains(reply.Text, want) {
+		t.Errorf("Handle with a nil clock = %q, %v; want it to contain %q", reply.Text, err, want)
+	}
 }
 
 // CheckReplyAtDeadline handles req with a deadline d in a synctest bubble,

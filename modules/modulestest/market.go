@@ -10,6 +10,16 @@ import (
 	"github.com/cryptobot-dev/cryptobot/internal/market"
 )
 
+// Now is the fixed clock the canned-market tests read (a Monday, 3h 12m
+// before the 08:00 UTC funding settlement); Clock reads it.
+var Now = time.Date(2025, 6, 2, 4, 47, 48, 0, time.UTC)
+
+// Clock returns Now: the clock to hand a module under test.
+func Clock() time.Time { return Now }
+
+// BTC is the pair the canned market quotes.
+var BTC = market.Pair{Base: "BTC", Quote: "USDT"}
+
 // Venue is a market.Exchange with canned open interest, history and funding
 // for module tests; instruments, tickers and candles are unavailable.
 type Venue struct {

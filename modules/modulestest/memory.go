@@ -52,6 +52,18 @@ type MemoryCost struct {
 	Goroutines func() int64
 }
 
+// CheckSourceMemoryCost is CheckMemoryCost for a market module reading src
+// at Clock, whose fetch goroutines are one per call src answers; req is its
+// heaviest request.
+func CheckSourceMemoryCost(t *testing.T, id string, src *Source, req modules.Request) {
+	CheckMemoryCost(t, MemoryCost{
+		ID:         id,
+		Deps:       modules.Deps{Market: src, Now: Clock},
+		Request:    req,
+		Goroutines: src.Calls,
+	})
+}
+
 // CheckMemoryCost keeps a module's declared Cost honest: what a loaded module
 // holds, and what one request allocates (which bounds what it holds at its
 // peak), must each be within a factor of two of the declared figure.

@@ -33,11 +33,9 @@ import (
 	"cmp"
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
-	"os/signal"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -45,13 +43,11 @@ import (
 	"github.com/compose-spec/compose-go/v2/cli"
 	"github.com/compose-spec/compose-go/v2/types"
 	units "github.com/docker/go-units"
+
+	"github.com/cryptobot-dev/cryptobot/tools/internal/cmdline"
 )
 
-func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
-	defer stop()
-	os.Exit(run(ctx, os.Args[1:], os.Stdout, os.Stderr))
-}
+func main() { cmdline.Main(run) }
 
 // policy is what a deploy must satisfy.
 type policy struct {
@@ -62,12 +58,7 @@ type policy struct {
 }
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("composecheck", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: composecheck [flags] COMPOSE_FILE [OVERRIDE_FILE...]")
-		fs.PrintDefaults()
-	}
+	fs := cmdline.FlagSet("composecheck", "[flags] COMPOSE_FILE [OVERRIDE_FILE...]", stderr)
 	maxTotal := fs.String("max-total", "768MiB", "ceiling for the sum of all services' memory limits")
 	limits := fs.String("limit", "bot=128MiB", "per-service ceilings, comma-separated SERVICE=SIZE")
 	bot := fs.String("bot", "bot", "comma-separated services that run the bot (read-only root, flags mounted read-only; several share one Postgres store)")
@@ -89,12 +80,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "composecheck:", err)
 		return 2
 	}
-	problems := check(p, pol)
-	for _, pr := range problems {
-		fmt.Fprintln(stdout, pr)
-	}
-	if len(problems) > 0 {
-		return 1
+	if code := cmdline.Report(stdout, check(p, pol)); code != 0 {
+		return code
 	}
 	fmt.Fprintf(stdout, "ok: %d services, memory limits %s of %s\n",
 		len(p.AllServices()), units.BytesSize(float64(totalLimit(p))), units.BytesSize(float64(pol.MaxTotal)))

@@ -86,12 +86,37 @@ func haPolicy(t *testing.T) policy {
 	return pol
 }
 
+// checkCase is one compose file and the problems check must find in it.
+type checkCase struct {
+	name    string
+	compose string
+	want    []string // problems, exactly, in order; the file's directory as <dir>
+}
+
+// runChecks loads each case's compose file and checks it under pol.
+func runChecks(t *testing.T, pol policy, tests []checkCase) {
+	t.Helper()
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			file := project(t, tt.compose)
+			p, err := load(t.Context(), []string{file})
+			if err != nil {
+				t.Fatalf("load: %v", err)
+			}
+			got := check(p, pol)
+			dir := filepath.Dir(file)
+			for i := range got {
+				got[i] = strings.ReplaceAll(got[i], dir, "<dir>")
+			}
+			if !slices.Equal(got, tt.want) {
+				t.Errorf("problems:\n got %q\nwant %q", got, tt.want)
+			}
+		})
+	}
+}
+
 func TestCheck(t *testing.T) {
-	tests := []struct {
-		name    string
-		compose string
-		want    []string // problems, exactly, in order
-	}{
+	runChecks(t, defaultPolicy(t), []checkCase{
 		{name: "good", compose: good},
 		{
 			name:    "no memory limit",
@@ -190,24 +215,7 @@ func TestCheck(t *testing.T) {
 				"service bot: missing (the bot)",
 			},
 		},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			file := project(t, tt.compose)
-			p, err := load(t.Context(), []string{file})
-			if err != nil {
-				t.Fatalf("load: %v", err)
-			}
-			got := check(p, defaultPolicy(t))
-			dir := filepath.Dir(file)
-			for i := range got {
-				got[i] = strings.ReplaceAll(got[i], dir, "<dir>")
-			}
-			if !slices.Equal(got, tt.want) {
-				t.Errorf("problems:\n got %q\nwant %q", got, tt.want)
-			}
-		})
-	}
+	})
 }
 
 // goodHA is two replicas on one Postgres; replica cases edit it.
@@ -241,11 +249,7 @@ func TestCheckReplicas(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	tests := []struct {
-		name    string
-		compose string
-		want    []string
-	}{
+	runChecks(t, pol, []checkCase{
 		{name: "good", compose: goodHA},
 		{
 			name:    "sqlite store",
@@ -293,18 +297,7 @@ func TestCheckReplicas(t *testing.T) {
 				"service bot-2: missing (the bot)",
 			},
 		},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			p, err := load(t.Context(), []string{project(t, tt.compose)})
-			if err != nil {
-				t.Fatalf("load: %v", err)
-			}
-			if got := check(p, pol); !slices.Equal(got, tt.want) {
-				t.Errorf("problems:\n got %q\nwant %q", got, tt.want)
-			}
-		})
-	}
+	})
 	if _, err := parsePolicy("768MiB", "", " , ", ""); err == nil {
 		t.Error("parsePolicy accepted -bot with no service")
 	}

@@ -35,7 +35,6 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"net"
@@ -55,19 +54,14 @@ import (
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"sigs.k8s.io/yaml"
+
+	"github.com/cryptobot-dev/cryptobot/tools/internal/cmdline"
 )
 
-func main() {
-	os.Exit(run(context.Background(), os.Args[1:], os.Stdout, os.Stderr))
-}
+func main() { cmdline.Main(run) }
 
 func run(_ context.Context, args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("k8scheck", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: k8scheck [flags] REPO_ROOT")
-		fs.PrintDefaults()
-	}
+	fs := cmdline.FlagSet("k8scheck", "[flags] REPO_ROOT", stderr)
 	dir := fs.String("dir", "deploy/kubernetes", "manifest directory, relative to REPO_ROOT")
 	maxMemory := fs.String("max-memory", "128Mi", "ceiling for the bot container's memory limit")
 	if err := fs.Parse(args); err != nil {
@@ -94,12 +88,8 @@ func run(_ context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "k8scheck:", err)
 		return 2
 	}
-	problems := check(m, bot)
-	for _, p := range problems {
-		fmt.Fprintln(stdout, p)
-	}
-	if len(problems) > 0 {
-		return 1
+	if code := cmdline.Report(stdout, check(m, bot)); code != 0 {
+		return code
 	}
 	fmt.Fprintf(stdout, "ok: %d manifests, %d replicas\n", len(m.Kustomization.Resources), *m.Deployment.Spec.Replicas)
 	return 0
@@ -327,21 +317,13 @@ func load(dir string) (*Manifests, error) {
 			m.Deployment = &appsv1.Deployment{}
 			err = decode(path, m.Deployment)
 		case "v1 Service":
-			s := &corev1.Service{}
-			err = decode(path, s)
-			m.Services = append(m.Services, s)
+			err = decodeAppend(path, &m.Services)
 		case "v1 ConfigMap":
-			c := &corev1.ConfigMap{}
-			err = decode(path, c)
-			m.ConfigMaps = append(m.ConfigMaps, c)
+			err = decodeAppend(path, &m.ConfigMaps)
 		case "policy/v1 PodDisruptionBudget":
-			p := &policyv1.PodDisruptionBudget{}
-			err = decode(path, p)
-			m.PDBs = append(m.PDBs, p)
+			err = decodeAppend(path, &m.PDBs)
 		case "v1 Namespace":
-			n := &corev1.Namespace{}
-			err = decode(path, n)
-			m.Namespaces = append(m.Namespaces, n)
+			err = decodeAppend(path, &m.Namespaces)
 		case "v1 Secret":
 			m.SecretListed = true
 			err = decode(path, &corev1.Secret{})
@@ -362,69 +344,109 @@ func load(dir string) (*Manifests, error) {
 	return m, nil
 }
 
+// decodeAppend decodes the file at path into a new T and appends it to list.
+func decodeAppend[T any](path string, list *[]*T) error {
+	v := new(T)
+	err := decode(path, v)
+	*list = append(*list, v)
+	return err
+}
+
 // check returns the problems, in a stable order.
 func check(m *Manifests, bot Bot) []string {
-	var out []string
-	add := func(format string, a ...any) { out = append(out, fmt.Sprintf(format, a...)) }
-
-	d := m.Deployment
-	if m.SecretListed {
-		add("kustomization: lists a Secret; apply -k would overwrite the real one (keep secret.example.yaml out)")
-	}
-	if !slices.ContainsFunc(m.Kustomization.Images, func(im Image) bool { return im.Name == bot.ImageName }) {
-		add("kustomization: no images entry for %s (the image deploy/ builds)", bot.ImageName)
-	}
-
-	// Rollout.
-	if d.Spec.Replicas == nil || *d.Spec.Replicas < 2 {
-		add("deployment: replicas %v, want at least 2", d.Spec.Replicas)
-	}
-	ru := d.Spec.Strategy.RollingUpdate
-	if d.Spec.Strategy.Type != appsv1.RollingUpdateDeploymentStrategyType || ru == nil {
-		add("deployment: strategy %q, want RollingUpdate", d.Spec.Strategy.Type)
-	} else {
-		if ru.MaxUnavailable == nil || ru.MaxUnavailable.String() != "0" {
-			add("deployment: maxUnavailable %v, want 0 (never fewer ready replicas during a rollout)", ru.MaxUnavailable)
-		}
-		if ru.MaxSurge == nil || ru.MaxSurge.String() != "1" {
-			add("deployment: maxSurge %v, want 1", ru.MaxSurge)
-		}
-	}
-	podLabels := labels.Set(d.Spec.Template.Labels)
-	matches := func(what string, sel *metav1.LabelSelector) {
-		s, err := metav1.LabelSelectorAsSelector(sel)
-		if err != nil || sel == nil || s.Empty() || !s.Matches(podLabels) {
-			add("%s: selector %v does not select the pods (%v)", what, sel, podLabels)
-		}
-	}
-	matches("deployment", d.Spec.Selector)
-
-	pod := d.Spec.Template.Spec
+	k := &checker{m: m, bot: bot, podLabels: labels.Set(m.Deployment.Spec.Template.Labels)}
+	k.kustomization()
+	k.rollout()
+	pod := m.Deployment.Spec.Template.Spec
 	ci := slices.IndexFunc(pod.Containers, func(c corev1.Container) bool { return c.Name == "bot" })
 	if ci < 0 {
-		add("deployment: no container named bot")
-		return out
+		k.add("deployment: no container named bot")
+		return k.out
 	}
 	c := pod.Containers[ci]
 	if repo, _, _ := strings.Cut(c.Image, ":"); repo != bot.ImageName {
-		add("container bot: image %q, want %s:TAG (kustomization images sets the registry)", c.Image, bot.ImageName)
+		k.add("container bot: image %q, want %s:TAG (kustomization images sets the registry)", c.Image, bot.ImageName)
 	}
+	env := k.env(c)
+	port := k.listen(env)
+	portName := k.probes(c, port)
+	k.security(pod, c)
+	k.mounts(pod, c, env["CRYPTOBOT_FLAGS__DIR"])
+	k.resources(pod, c)
+	k.services(port, portName)
+	k.budgets()
+	if ns := m.Kustomization.Namespace; ns != "" && m.Secret.Namespace != "" && m.Secret.Namespace != ns {
+		k.add("secret.example.yaml: namespace %q, the kustomization deploys to %q", m.Secret.Namespace, ns)
+	}
+	slices.Sort(k.out)
+	return k.out
+}
 
-	// Environment: the image's ENV, overridden by the container's.
+// checker collects the problems one check function after another finds.
+type checker struct {
+	m         *Manifests
+	bot       Bot
+	podLabels labels.Set
+	out       []string
+}
+
+func (k *checker) add(format string, a ...any) { k.out = append(k.out, fmt.Sprintf(format, a...)) }
+
+// matches reports a selector that does not select the Deployment's pods.
+func (k *checker) matches(what string, sel *metav1.LabelSelector) {
+	s, err := metav1.LabelSelectorAsSelector(sel)
+	if err != nil || sel == nil || s.Empty() || !s.Matches(k.podLabels) {
+		k.add("%s: selector %v does not select the pods (%v)", what, sel, k.podLabels)
+	}
+}
+
+// kustomization checks the Kustomization itself.
+func (k *checker) kustomization() {
+	if k.m.SecretListed {
+		k.add("kustomization: lists a Secret; apply -k would overwrite the real one (keep secret.example.yaml out)")
+	}
+	if !slices.ContainsFunc(k.m.Kustomization.Images, func(im Image) bool { return im.Name == k.bot.ImageName }) {
+		k.add("kustomization: no images entry for %s (the image deploy/ builds)", k.bot.ImageName)
+	}
+}
+
+// rollout checks the Deployment's replicas, strategy and selector.
+func (k *checker) rollout() {
+	d := k.m.Deployment
+	if d.Spec.Replicas == nil || *d.Spec.Replicas < 2 {
+		k.add("deployment: replicas %v, want at least 2", d.Spec.Replicas)
+	}
+	ru := d.Spec.Strategy.RollingUpdate
+	if d.Spec.Strategy.Type != appsv1.RollingUpdateDeploymentStrategyType || ru == nil {
+		k.add("deployment: strategy %q, want RollingUpdate", d.Spec.Strategy.Type)
+	} else {
+		if ru.MaxUnavailable == nil || ru.MaxUnavailable.String() != "0" {
+			k.add("deployment: maxUnavailable %v, want 0 (never fewer ready replicas during a rollout)", ru.MaxUnavailable)
+		}
+		if ru.MaxSurge == nil || ru.MaxSurge.String() != "1" {
+			k.add("deployment: maxSurge %v, want 1", ru.MaxSurge)
+		}
+	}
+	k.matches("deployment", d.Spec.Selector)
+}
+
+// env checks the bot container's variables and returns its environment:
+// the image's ENV, overridden by the container's.
+func (k *checker) env(c corev1.Container) map[string]string {
 	env := map[string]string{}
-	for k, v := range bot.ImageEnv {
-		env[k] = v
+	for key, v := range k.bot.ImageEnv {
+		env[key] = v
 	}
 	fromSecret := map[string]string{} // env name -> secret key
 	for _, e := range c.Env {
 		switch {
 		case e.ValueFrom != nil && e.ValueFrom.SecretKeyRef != nil:
 			ref := e.ValueFrom.SecretKeyRef
-			if ref.Name != m.Secret.Name {
-				add("env %s: from Secret %q, want %q (secret.example.yaml)", e.Name, ref.Name, m.Secret.Name)
-			} else if _, ok := m.Secret.StringData[ref.Key]; !ok {
-				if _, ok := m.Secret.Data[ref.Key]; !ok {
-					add("env %s: Secret %s has no key %q", e.Name, ref.Name, ref.Key)
+			if ref.Name != k.m.Secret.Name {
+				k.add("env %s: from Secret %q, want %q (secret.example.yaml)", e.Name, ref.Name, k.m.Secret.Name)
+			} else if _, ok := k.m.Secret.StringData[ref.Key]; !ok {
+				if _, ok := k.m.Secret.Data[ref.Key]; !ok {
+					k.add("env %s: Secret %s has no key %q", e.Name, ref.Name, ref.Key)
 				}
 			}
 			fromSecret[e.Name] = ref.Key
@@ -436,68 +458,81 @@ func check(m *Manifests, bot Bot) []string {
 		}
 		if key, ok := strings.CutPrefix(e.Name, "CRYPTOBOT_"); ok {
 			key = strings.ReplaceAll(strings.ToLower(key), "__", ".")
-			if !bot.ConfigKeys[key] && !strings.HasPrefix(key, "modules.") {
-				add("env %s: %s is not a config key of internal/config", e.Name, key)
+			if !k.bot.ConfigKeys[key] && !strings.HasPrefix(key, "modules.") {
+				k.add("env %s: %s is not a config key of internal/config", e.Name, key)
 			}
 		}
 	}
 	for _, name := range []string{"TELEGRAM_BOT_TOKEN", "CRYPTOBOT_STORE__URL", "CRYPTOBOT_TELEGRAM__WEBHOOK__SECRET"} {
 		if _, ok := fromSecret[name]; !ok {
-			add("env %s: not from the Secret (a secretKeyRef, never a literal value)", name)
+			k.add("env %s: not from the Secret (a secretKeyRef, never a literal value)", name)
 		}
 	}
 	if env["CRYPTOBOT_TELEGRAM__MODE"] != "webhook" {
-		add("env CRYPTOBOT_TELEGRAM__MODE %q, want webhook (replicas behind the Service)", env["CRYPTOBOT_TELEGRAM__MODE"])
+		k.add("env CRYPTOBOT_TELEGRAM__MODE %q, want webhook (replicas behind the Service)", env["CRYPTOBOT_TELEGRAM__MODE"])
 	}
+	return env
+}
+
+// listen checks the bot's listen address and returns its port (0 when it
+// does not parse).
+func (k *checker) listen(env map[string]string) int {
 	listen := env["CRYPTOBOT_HTTP__LISTEN"]
 	host, portStr, err := net.SplitHostPort(listen)
 	port, perr := strconv.Atoi(portStr)
 	if err != nil || perr != nil {
-		add("env CRYPTOBOT_HTTP__LISTEN %q: want HOST:PORT", listen)
+		k.add("env CRYPTOBOT_HTTP__LISTEN %q: want HOST:PORT", listen)
 	} else if host == "127.0.0.1" || host == "localhost" || host == "::1" {
-		add("env CRYPTOBOT_HTTP__LISTEN %q: loopback, the kubelet and the Service cannot reach it", listen)
+		k.add("env CRYPTOBOT_HTTP__LISTEN %q: loopback, the kubelet and the Service cannot reach it", listen)
 	}
 	if ml := env["CRYPTOBOT_METRICS__LISTEN"]; ml != "" && !sameAddr(ml, listen) {
-		add("env CRYPTOBOT_METRICS__LISTEN %q differs from CRYPTOBOT_HTTP__LISTEN %q: two listeners on one port fail to bind", ml, listen)
+		k.add("env CRYPTOBOT_METRICS__LISTEN %q differs from CRYPTOBOT_HTTP__LISTEN %q: two listeners on one port fail to bind", ml, listen)
 	}
+	return port
+}
 
-	// Ports and probes.
+// probes checks the container port and the probes on it, and returns the
+// port's name ("" when the container does not declare it).
+func (k *checker) probes(c corev1.Container, port int) string {
 	cp := slices.IndexFunc(c.Ports, func(p corev1.ContainerPort) bool { return int(p.ContainerPort) == port })
 	portName := ""
 	if cp < 0 {
-		add("container bot: no containerPort %d (http.listen)", port)
+		k.add("container bot: no containerPort %d (http.listen)", port)
 	} else {
 		portName = c.Ports[cp].Name
 	}
 	probe := func(what string, p *corev1.Probe, path string, required bool) {
 		if p == nil {
 			if required {
-				add("container bot: no %s", what)
+				k.add("container bot: no %s", what)
 			}
 			return
 		}
 		if p.HTTPGet == nil {
-			add("container bot: %s is not an httpGet", what)
+			k.add("container bot: %s is not an httpGet", what)
 			return
 		}
 		if p.HTTPGet.Path != path {
-			add("container bot: %s path %q, want %s", what, p.HTTPGet.Path, path)
+			k.add("container bot: %s path %q, want %s", what, p.HTTPGet.Path, path)
 		}
 		if !targets(p.HTTPGet.Port, port, portName) {
-			add("container bot: %s port %s, want %d (http.listen)", what, p.HTTPGet.Port.String(), port)
+			k.add("container bot: %s port %s, want %d (http.listen)", what, p.HTTPGet.Port.String(), port)
 		}
 	}
 	probe("livenessProbe", c.LivenessProbe, "/healthz", true)
 	probe("readinessProbe", c.ReadinessProbe, "/readyz", true)
 	probe("startupProbe", c.StartupProbe, "/healthz", false)
+	return portName
+}
 
-	// Security.
+// security checks the pod's and the container's security contexts.
+func (k *checker) security(pod corev1.PodSpec, c corev1.Container) {
 	psc := pod.SecurityContext
 	csc := c.SecurityContext
 	nonRoot := (csc != nil && csc.RunAsNonRoot != nil && *csc.RunAsNonRoot) ||
 		(psc != nil && psc.RunAsNonRoot != nil && *psc.RunAsNonRoot && (csc == nil || csc.RunAsNonRoot == nil))
 	if !nonRoot {
-		add("container bot: runAsNonRoot is not true")
+		k.add("container bot: runAsNonRoot is not true")
 	}
 	var uid *int64
 	if psc != nil && psc.RunAsUser != nil {
@@ -506,96 +541,104 @@ func check(m *Manifests, bot Bot) []string {
 	if csc != nil && csc.RunAsUser != nil {
 		uid = csc.RunAsUser
 	}
-	if uid != nil && *uid != bot.ImageUser {
-		add("container bot: runAsUser %d, the image's USER is %d (it owns the image's /data)", *uid, bot.ImageUser)
+	if uid != nil && *uid != k.bot.ImageUser {
+		k.add("container bot: runAsUser %d, the image's USER is %d (it owns the image's /data)", *uid, k.bot.ImageUser)
 	}
 	if csc == nil || csc.ReadOnlyRootFilesystem == nil || !*csc.ReadOnlyRootFilesystem {
-		add("container bot: readOnlyRootFilesystem is not true")
+		k.add("container bot: readOnlyRootFilesystem is not true")
 	}
 	if csc == nil || csc.AllowPrivilegeEscalation == nil || *csc.AllowPrivilegeEscalation {
-		add("container bot: allowPrivilegeEscalation is not false")
+		k.add("container bot: allowPrivilegeEscalation is not false")
 	}
 	if csc == nil || csc.Capabilities == nil || !slices.Contains(csc.Capabilities.Drop, "ALL") {
-		add("container bot: capabilities do not drop ALL")
+		k.add("container bot: capabilities do not drop ALL")
 	}
+}
 
-	// Mounts: the flag directory from the ConfigMap, read-only; anything
-	// writable is scratch.
+// mounts checks the container's mounts: the flag directory from the
+// ConfigMap, read-only; anything writable is scratch.
+func (k *checker) mounts(pod corev1.PodSpec, c corev1.Container, flagsDir string) {
 	volumes := map[string]corev1.Volume{}
 	for _, v := range pod.Volumes {
 		volumes[v.Name] = v
 	}
-	flagsDir := env["CRYPTOBOT_FLAGS__DIR"]
 	var flagMount *corev1.VolumeMount
 	for i, vm := range c.VolumeMounts {
 		v, ok := volumes[vm.Name]
 		if !ok {
-			add("container bot: mount %s has no volume %q", vm.MountPath, vm.Name)
+			k.add("container bot: mount %s has no volume %q", vm.MountPath, vm.Name)
 			continue
 		}
 		if vm.MountPath == flagsDir {
 			flagMount = &c.VolumeMounts[i]
 		}
 		if !vm.ReadOnly && v.EmptyDir == nil {
-			add("container bot: mount %s is writable and not an emptyDir", vm.MountPath)
+			k.add("container bot: mount %s is writable and not an emptyDir", vm.MountPath)
 		}
 		if vm.SubPath != "" && vm.MountPath == flagsDir {
-			add("container bot: flag directory mounted with subPath: ConfigMap updates would never arrive")
+			k.add("container bot: flag directory mounted with subPath: ConfigMap updates would never arrive")
 		}
 	}
 	switch {
 	case flagsDir == "":
-		add("env CRYPTOBOT_FLAGS__DIR: not set")
+		k.add("env CRYPTOBOT_FLAGS__DIR: not set")
 	case flagMount == nil:
-		add("container bot: flag directory %s (CRYPTOBOT_FLAGS__DIR) is not mounted", flagsDir)
+		k.add("container bot: flag directory %s (CRYPTOBOT_FLAGS__DIR) is not mounted", flagsDir)
 	default:
 		if !flagMount.ReadOnly {
-			add("container bot: flag directory %s is mounted read-write", flagsDir)
+			k.add("container bot: flag directory %s is mounted read-write", flagsDir)
 		}
-		v := volumes[flagMount.Name]
-		if v.ConfigMap == nil {
-			add("container bot: flag directory %s is not a ConfigMap volume", flagsDir)
-			break
-		}
-		i := slices.IndexFunc(m.ConfigMaps, func(cm *corev1.ConfigMap) bool { return cm.Name == v.ConfigMap.Name })
-		if i < 0 {
-			add("volume %s: ConfigMap %q is not among the kustomization's resources", v.Name, v.ConfigMap.Name)
-			break
-		}
-		if len(v.ConfigMap.Items) > 0 {
-			add("volume %s: items select files; mount the whole ConfigMap as the flag directory", v.Name)
-		}
-		cm := m.ConfigMaps[i]
-		for name, want := range bot.Flags {
-			if got, ok := cm.Data[name]; !ok {
-				add("configmap %s: no %s (flags/%s)", cm.Name, name, name)
-			} else if got != want {
-				add("configmap %s: %s differs from flags/%s (regenerate it, see the file's header)", cm.Name, name, name)
-			}
-		}
-		for name := range cm.Data {
-			if _, ok := bot.Flags[name]; !ok {
-				add("configmap %s: %s is not in flags/", cm.Name, name)
-			}
+		k.flagVolume(volumes[flagMount.Name], flagsDir)
+	}
+}
+
+// flagVolume checks that the flag directory's volume is the whole flags
+// ConfigMap and that the ConfigMap holds exactly the repository's flags/.
+func (k *checker) flagVolume(v corev1.Volume, flagsDir string) {
+	if v.ConfigMap == nil {
+		k.add("container bot: flag directory %s is not a ConfigMap volume", flagsDir)
+		return
+	}
+	i := slices.IndexFunc(k.m.ConfigMaps, func(cm *corev1.ConfigMap) bool { return cm.Name == v.ConfigMap.Name })
+	if i < 0 {
+		k.add("volume %s: ConfigMap %q is not among the kustomization's resources", v.Name, v.ConfigMap.Name)
+		return
+	}
+	if len(v.ConfigMap.Items) > 0 {
+		k.add("volume %s: items select files; mount the whole ConfigMap as the flag directory", v.Name)
+	}
+	cm := k.m.ConfigMaps[i]
+	for name, want := range k.bot.Flags {
+		if got, ok := cm.Data[name]; !ok {
+			k.add("configmap %s: no %s (flags/%s)", cm.Name, name, name)
+		} else if got != want {
+			k.add("configmap %s: %s differs from flags/%s (regenerate it, see the file's header)", cm.Name, name, name)
 		}
 	}
+	for name := range cm.Data {
+		if _, ok := k.bot.Flags[name]; !ok {
+			k.add("configmap %s: %s is not in flags/", cm.Name, name)
+		}
+	}
+}
 
-	// Resources and shutdown.
+// resources checks memory and CPU requests and the shutdown budget.
+func (k *checker) resources(pod corev1.PodSpec, c corev1.Container) {
 	req, lim := c.Resources.Requests, c.Resources.Limits
 	memReq, okReq := req[corev1.ResourceMemory]
 	memLim, okLim := lim[corev1.ResourceMemory]
 	if !okReq || !okLim {
-		add("container bot: memory request and limit must both be set (GOMEMLIMIT comes from the limit)")
+		k.add("container bot: memory request and limit must both be set (GOMEMLIMIT comes from the limit)")
 	} else {
-		if memLim.Cmp(bot.MaxMemory) > 0 {
-			add("container bot: memory limit %s is above %s", memLim.String(), bot.MaxMemory.String())
+		if memLim.Cmp(k.bot.MaxMemory) > 0 {
+			k.add("container bot: memory limit %s is above %s", memLim.String(), k.bot.MaxMemory.String())
 		}
 		if memReq.Cmp(memLim) > 0 {
-			add("container bot: memory request %s is above the limit %s", memReq.String(), memLim.String())
+			k.add("container bot: memory request %s is above the limit %s", memReq.String(), memLim.String())
 		}
 	}
 	if _, ok := req[corev1.ResourceCPU]; !ok {
-		add("container bot: no CPU request")
+		k.add("container bot: no CPU request")
 	}
 	grace := int64(30)
 	if pod.TerminationGracePeriodSeconds != nil {
@@ -605,38 +648,41 @@ func check(m *Manifests, bot Bot) []string {
 	if c.Lifecycle != nil && c.Lifecycle.PreStop != nil && c.Lifecycle.PreStop.Sleep != nil {
 		preStop = c.Lifecycle.PreStop.Sleep.Seconds
 	}
-	if need := preStop + int64(bot.ShutdownTimeout/time.Second); grace <= need {
-		add("deployment: terminationGracePeriodSeconds %d, want more than preStop %d s + shutdown_timeout %v", grace, preStop, bot.ShutdownTimeout)
+	if need := preStop + int64(k.bot.ShutdownTimeout/time.Second); grace <= need {
+		k.add("deployment: terminationGracePeriodSeconds %d, want more than preStop %d s + shutdown_timeout %v", grace, preStop, k.bot.ShutdownTimeout)
 	}
+}
 
-	// Service and PodDisruptionBudget.
-	if len(m.Services) == 0 {
-		add("kustomization: no Service")
+// services checks that a Service selects the pods and targets the bot's port.
+func (k *checker) services(port int, portName string) {
+	if len(k.m.Services) == 0 {
+		k.add("kustomization: no Service")
 	}
-	for _, s := range m.Services {
-		matches("service "+s.Name, &metav1.LabelSelector{MatchLabels: s.Spec.Selector})
+	for _, s := range k.m.Services {
+		k.matches("service "+s.Name, &metav1.LabelSelector{MatchLabels: s.Spec.Selector})
 		if !slices.ContainsFunc(s.Spec.Ports, func(p corev1.ServicePort) bool { return targets(p.TargetPort, port, portName) }) {
-			add("service %s: no port targets the bot's %d", s.Name, port)
+			k.add("service %s: no port targets the bot's %d", s.Name, port)
 		}
 	}
-	if len(m.PDBs) == 0 {
-		add("kustomization: no PodDisruptionBudget")
+}
+
+// budgets checks that a PodDisruptionBudget selects the pods and leaves a
+// replica to evict.
+func (k *checker) budgets() {
+	if len(k.m.PDBs) == 0 {
+		k.add("kustomization: no PodDisruptionBudget")
 	}
-	for _, p := range m.PDBs {
-		matches("poddisruptionbudget "+p.Name, p.Spec.Selector)
+	replicas := k.m.Deployment.Spec.Replicas
+	for _, p := range k.m.PDBs {
+		k.matches("poddisruptionbudget "+p.Name, p.Spec.Selector)
 		switch {
 		case p.Spec.MinAvailable == nil:
-			add("poddisruptionbudget %s: no minAvailable", p.Name)
-		case d.Spec.Replicas != nil && p.Spec.MinAvailable.Type == intstr.Int &&
-			(p.Spec.MinAvailable.IntVal < 1 || p.Spec.MinAvailable.IntVal >= *d.Spec.Replicas):
-			add("poddisruptionbudget %s: minAvailable %d, want 1..%d (keep one, allow an eviction)", p.Name, p.Spec.MinAvailable.IntVal, *d.Spec.Replicas-1)
+			k.add("poddisruptionbudget %s: no minAvailable", p.Name)
+		case replicas != nil && p.Spec.MinAvailable.Type == intstr.Int &&
+			(p.Spec.MinAvailable.IntVal < 1 || p.Spec.MinAvailable.IntVal >= *replicas):
+			k.add("poddisruptionbudget %s: minAvailable %d, want 1..%d (keep one, allow an eviction)", p.Name, p.Spec.MinAvailable.IntVal, *replicas-1)
 		}
 	}
-	if ns := m.Kustomization.Namespace; ns != "" && m.Secret.Namespace != "" && m.Secret.Namespace != ns {
-		add("secret.example.yaml: namespace %q, the kustomization deploys to %q", m.Secret.Namespace, ns)
-	}
-	slices.Sort(out)
-	return out
 }
 
 // targets reports whether a probe or Service port means the bot's port.

@@ -114,10 +114,7 @@ func decodeTickerRow(res []byte) (tickerRow, error) {
 	if err := httpjson.Decode(res, &r); err != nil {
 		return tickerRow{}, err
 	}
-	if len(r.List) == 0 {
-		return tickerRow{}, fmt.Errorf("%w: empty ticker list", market.ErrUnknownSymbol)
-	}
-	return r.List[0], nil
+	return httpjson.First(r.List, "ticker list")
 }
 
 func (r tickerRow) ticker(pair market.Pair, ts httpjson.Millis) (market.Ticker, error) {

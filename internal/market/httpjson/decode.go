@@ -133,6 +133,17 @@ func (f *Fields) fail(name, why string) {
 	}
 }
 
+// First returns the one row a single-symbol endpoint answers with; no rows
+// means the venue does not know the symbol (market.ErrUnknownSymbol, "empty
+// what").
+func First[T any](rows []T, what string) (T, error) {
+	if len(rows) == 0 {
+		var zero T
+		return zero, fmt.Errorf("%w: empty %s", market.ErrUnknownSymbol, what)
+	}
+	return rows[0], nil
+}
+
 // CheckPair rejects a pair no venue can list (empty parts or characters other
 // than A–Z and 0–9) as market.ErrUnknownSymbol, before any request is sent.
 func CheckPair(p market.Pair) error {

@@ -64,11 +64,7 @@ func first[T any](data []byte) (T, error) {
 		var zero T
 		return zero, err
 	}
-	if len(rows) == 0 {
-		var zero T
-		return zero, fmt.Errorf("%w: empty data", market.ErrUnknownSymbol)
-	}
-	return rows[0], nil
+	return httpjson.First(rows, "data")
 }
 
 type instrument struct {

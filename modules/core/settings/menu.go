@@ -95,31 +95,13 @@ func apply(cur Settings, args []string) (Settings, bool) {
 			cur.Quote = ""
 		}
 	case keyPrice:
-		if v != "full" && v != "compact" {
-			return cur, false
-		}
-		cur.Compact = v == "compact"
+		return cur, choose(v, "full", "compact", &cur.Compact)
 	case keyNumbers:
-		if v != "en" && v != NumbersEU {
-			return cur, false
-		}
-		cur.Numbers = ""
-		if v == NumbersEU {
-			cur.Numbers = NumbersEU
-		}
+		return cur, chooseWord(v, "en", NumbersEU, &cur.Numbers)
 	case keySilent:
-		if v != "sound" && v != "silent" {
-			return cur, false
-		}
-		cur.Silent = v == "silent"
+		return cur, choose(v, "sound", "silent", &cur.Silent)
 	case keyAlertsBy:
-		if v != "anyone" && v != AlertsByAdmins {
-			return cur, false
-		}
-		cur.AlertsBy = ""
-		if v == AlertsByAdmins {
-			cur.AlertsBy = AlertsByAdmins
-		}
+		return cur, chooseWord(v, "anyone", AlertsByAdmins, &cur.AlertsBy)
 	case keyZone:
 		if strings.EqualFold(v, "utc") {
 			cur.Zone = ""
@@ -134,6 +116,30 @@ func apply(cur Settings, args []string) (Settings, bool) {
 		return cur, false
 	}
 	return cur, true
+}
+
+// choose sets *on to whether v is the on word of a two-way setting; false
+// (and *on untouched) when v is neither word.
+func choose(v, off, onWord string, on *bool) bool {
+	if v != off && v != onWord {
+		return false
+	}
+	*on = v == onWord
+	return true
+}
+
+// chooseWord is choose for a setting stored as "" (the default, off) or the
+// on word itself.
+func chooseWord(v, off, onWord string, field *string) bool {
+	var on bool
+	if !choose(v, off, onWord, &on) {
+		return false
+	}
+	*field = ""
+	if on {
+		*field = onWord
+	}
+	return true
 }
 
 // menu is the settings text and its keyboard, the current choices marked.

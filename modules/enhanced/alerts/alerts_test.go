@@ -218,7 +218,7 @@ func TestDigestAtLocalTimeAcrossDST(t *testing.T) {
 	if _, err := time.LoadLocation("Europe/Berlin"); err != nil {
 		t.Skip("no tzdata:", err)
 	}
-	h.clk.set(time.Date(2026, 10, 23, 12, 0, 0, 0, time.UTC))
+	h.clk.Set(time.Date(2026, 10, 23, 12, 0, 0, 0, time.UTC))
 	h.cmd(7, "/watch btc")
 	wantReply(t, h.cmd(7, "/digest 08:00 Europe/Berlin"), "Daily digest at 08:00 Europe/Berlin", "Next: Sat Oct 24 08:00 CEST")
 	// Summer time ends on Sunday Oct 25: 08:00 in Berlin is 06:00 UTC before, 07:00 UTC after.
@@ -229,7 +229,7 @@ func TestDigestAtLocalTimeAcrossDST(t *testing.T) {
 	}
 	var got []time.Time
 	for at := h.clk.Now(); at.Before(time.Date(2026, 10, 26, 12, 0, 0, 0, time.UTC)); at = at.Add(digestEvery) {
-		h.clk.set(at)
+		h.clk.Set(at)
 		before := len(h.st.sent(7))
 		h.m.sendDueDigests(t.Context(), at)
 		if len(h.st.sent(7)) > before {
@@ -277,7 +277,7 @@ func TestCrossingWhileDownFiresOnStartFromCandles(t *testing.T) {
 		candle(t0.Add(15*time.Minute), 97_000, 98_400),
 		candle(t0.Add(30*time.Minute), 97_000, 97_500),
 	}}
-	h.clk.advance(time.Hour)
+	h.clk.Add(time.Hour)
 	h.restart(Config{})
 	wantSent(t, h, 1, 1, "above 98,000: now 98,400")
 	if n := h.r.eng.Len(); n != 1 {

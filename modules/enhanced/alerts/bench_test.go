@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/cryptobot-dev/cryptobot/internal/market"
+	"github.com/cryptobot-dev/cryptobot/internal/testkit"
 	"github.com/cryptobot-dev/cryptobot/modules/enhanced/alerts/rule"
 )
 
@@ -37,7 +38,7 @@ func BenchmarkRunnerTick(b *testing.B) {
 		}
 		st.alerts[a.ID] = row
 	}
-	clk := &clock{t: t0}
+	clk := testkit.NewClock(t0)
 	m, err := New(Options{Store: st, Market: newFakeMarket(), Now: clk.Now,
 		Prices: func(context.Context) (map[market.Pair]float64, error) { return batch, nil }})
 	if err != nil {
@@ -53,7 +54,7 @@ func BenchmarkRunnerTick(b *testing.B) {
 		for _, p := range ps {
 			batch[p] = 100 * (1 + (rng.Float64()-0.5)*0.01)
 		}
-		clk.advance(2 * time.Second)
+		clk.Add(2 * time.Second)
 		r.tick(b.Context())
 	}
 	if n := len(st.outbox); n != 0 {

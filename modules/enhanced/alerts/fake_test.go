@@ -14,6 +14,7 @@ import (
 
 	"github.com/cryptobot-dev/cryptobot/internal/market"
 	"github.com/cryptobot-dev/cryptobot/internal/store"
+	"github.com/cryptobot-dev/cryptobot/internal/testkit"
 	"github.com/cryptobot-dev/cryptobot/modules"
 )
 
@@ -373,36 +374,12 @@ func (v fakeVenue) Funding(_ context.Context, p market.Pair) (market.Funding, er
 	return market.Funding{Pair: p, Venue: v.name, Rate: r, Interval: 8 * time.Hour}, nil
 }
 
-// clock is a settable test clock.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
-
-func (c *clock) set(t time.Time) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = t
-}
-
 // harness is a module over the fakes with a runner driven tick by tick.
 type harness struct {
 	t   *testing.T
 	st  *fakeStore
 	mkt *fakeMarket
-	clk *clock
+	clk *testkit.Clock
 	m   *Module
 	r   *runner
 	// store, when set before restart, replaces st as the module's store.
@@ -453,7 +430,7 @@ var errShedding = errors.New("memguard: shedding")
 var t0 = time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC)
 
 func newHarness(t *testing.T, cfg Config) *harness {
-	h := &harness{t: t, st: newFakeStore(), mkt: newFakeMarket(), clk: &clock{t: t0}}
+	h := &harness{t: t, st: newFakeStore(), mkt: newFakeMarket(), clk: testkit.NewClock(t0)}
 	h.restart(cfg)
 	return h
 }
@@ -498,7 +475,7 @@ func (h *harness) cmd(chat int64, line string) string {
 
 // tick advances the clock by d and runs one evaluation.
 func (h *harness) tick(d time.Duration) {
-	h.clk.advance(d)
+	h.clk.Add(d)
 	h.r.tick(h.t.Context())
 }
 

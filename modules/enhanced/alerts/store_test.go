@@ -35,7 +35,7 @@ func TestOverTheStore(t *testing.T) {
 	}
 	h.cmd(1, "/watch btc")
 	h.cmd(1, "/digest 13:00")
-	h.clk.advance(2 * time.Hour)
+	h.clk.Add(2 * time.Hour)
 	h.m.sendDueDigests(t.Context(), h.clk.Now())
 	h.m.sendDueDigests(t.Context(), h.clk.Now())
 	if depth, _, err := st.OutboxStats(t.Context()); err != nil || depth != 3 {

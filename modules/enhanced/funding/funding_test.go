@@ -146,37 +146,21 @@ func TestDeadline(t *testing.T) {
 }
 
 func TestRegistration(t *testing.T) {
-	info := modulestest.CheckMarketModule(t, "enhanced.funding", modules.Deps{Market: newSource(), Now: clock}, "funding")
-	if info.Flag != flags.FundingRates || flags.Catalog[info.Flag] == "" {
-		t.Errorf("flag = %q, want %q with a catalog entry", info.Flag, flags.FundingRates)
-	}
+	modulestest.CheckMarketModule(t, "enhanced.funding", flags.FundingRates, modules.Deps{Market: newSource(), Now: clock}, "funding")
 }
 
 // TestMemoryCost: every request asks every venue, one fetch goroutine each.
 func TestMemoryCost(t *testing.T) {
-	src := newSource()
-	modulestest.CheckMemoryCost(t, modulestest.MemoryCost{
-		ID:         "enhanced.funding",
-		Deps:       modules.Deps{Market: src, Now: clock},
-		Request:    modules.Request{Command: "funding", Args: []string{"btc"}},
-		Goroutines: src.Calls,
-	})
+	modulestest.CheckSourceMemoryCost(t, "enhanced.funding", newSource(), modules.Request{Command: "funding", Args: []string{"btc"}})
 }
 
 func TestNilClock(t *testing.T) {
-	m := funding.New(newSource(), nil)
-	reply, err := handler(t, m).Handle(t.Context(), modules.Request{Args: []string{"btc"}})
-	if err != nil || !strings.Contains(reply.Text, "+0.0100%/8h") {
-		t.Errorf("Handle with a nil clock = %q, %v", reply.Text, err)
-	}
+	modulestest.CheckNilClock(t, handler(t, funding.New(newSource(), nil)), modules.Request{Args: []string{"btc"}}, "+0.0100%/8h")
 }
 
-// now is the fixed clock every test reads: 3h 12m before the 08:00 UTC settlement.
-var now = time.Date(2025, 6, 2, 4, 47, 48, 0, time.UTC)
-
-func clock() time.Time { return now }
-
-var btc = market.Pair{Base: "BTC", Quote: "USDT"}
+// The shared canned market's clock (3h 12m before the 08:00 UTC
+// settlement) and pair.
+var now, clock, btc = modulestest.Now, modulestest.Clock, modulestest.BTC
 
 // fakeSource is the shared canned market; fakeVenue one of its venues.
 type (

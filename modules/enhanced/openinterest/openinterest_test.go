@@ -180,38 +180,21 @@ func TestDeadline(t *testing.T) {
 }
 
 func TestRegistration(t *testing.T) {
-	info := modulestest.CheckMarketModule(t, "enhanced.openinterest", modules.Deps{Market: newSource(), Now: clock}, "oi")
-	if info.Flag != flags.OpenInterest || flags.Catalog[info.Flag] == "" {
-		t.Errorf("flag = %q, want %q with a catalog entry", info.Flag, flags.OpenInterest)
-	}
+	modulestest.CheckMarketModule(t, "enhanced.openinterest", flags.OpenInterest, modules.Deps{Market: newSource(), Now: clock}, "oi")
 }
 
 // TestMemoryCost: the heaviest request is every venue with history, one
 // fetch goroutine per call.
 func TestMemoryCost(t *testing.T) {
-	src := newSource()
-	modulestest.CheckMemoryCost(t, modulestest.MemoryCost{
-		ID:         "enhanced.openinterest",
-		Deps:       modules.Deps{Market: src, Now: clock},
-		Request:    modules.Request{Command: "oi", Args: []string{"btc", "all"}},
-		Goroutines: src.Calls,
-	})
+	modulestest.CheckSourceMemoryCost(t, "enhanced.openinterest", newSource(), modules.Request{Command: "oi", Args: []string{"btc", "all"}})
 }
 
 func TestNilClock(t *testing.T) {
-	m := openinterest.New(newSource(), nil)
-	reply, err := handler(t, m).Handle(t.Context(), modules.Request{Args: []string{"btc"}})
-	if err != nil || !strings.Contains(reply.Text, "$5.24B") {
-		t.Errorf("Handle with a nil clock = %q, %v", reply.Text, err)
-	}
+	modulestest.CheckNilClock(t, handler(t, openinterest.New(newSource(), nil)), modules.Request{Args: []string{"btc"}}, "$5.24B")
 }
 
-// now is the fixed clock every test reads.
-var now = time.Date(2025, 6, 2, 4, 47, 48, 0, time.UTC)
-
-func clock() time.Time { return now }
-
-var btc = market.Pair{Base: "BTC", Quote: "USDT"}
+// The shared canned market's clock and pair.
+var now, clock, btc = modulestest.Now, modulestest.Clock, modulestest.BTC
 
 // fakeSource is the shared canned market; fakeVenue one of its venues.
 type (

@@ -118,18 +118,24 @@ type TickerCase struct {
 // venue, the prices and change (to 1e-9), volumes and the book's time, then
 // that each request counted ok; check, when set, looks at the rest.
 func RunTicker(t *testing.T, h Harness, cases []TickerCase, check func(t *testing.T, tc TickerCase, got market.Ticker)) {
+	runTickers(t, h, "Ticker", h.Client.Ticker, cases, check)
+}
+
+// runTickers is RunTicker and RunPerpTicker over fetch, named what in errors.
+func runTickers(t *testing.T, h Harness, what string, fetch func(context.Context, market.Pair) (market.Ticker, error),
+	cases []TickerCase, check func(t *testing.T, tc TickerCase, got market.Ticker)) {
 	for _, tc := range cases {
 		t.Run(tc.Pair.String(), func(t *testing.T) {
-			got, err := h.Client.Ticker(context.Background(), tc.Pair)
+			got, err := fetch(context.Background(), tc.Pair)
 			if err != nil {
 				t.Fatal(err)
 			}
 			if got.Pair != tc.Pair || got.Venue != h.Client.Name() || !Near(got.Last, tc.Last, 1e-9) || !Near(got.Open, tc.Open, 1e-9) ||
 				!Near(got.ChangePct, tc.ChangePct, 1e-9) || got.BaseVolume <= 0 || got.QuoteVolume <= 0 {
-				t.Errorf("Ticker = %+v", got)
+				t.Errorf("%s = %+v", what, got)
 			}
 			if got.High < got.Last || got.Low > got.Last || !got.Time.Equal(markettest.DefaultNow()) {
-				t.Errorf("Ticker high/low/time = %v/%v/%v", got.High, got.Low, got.Time)
+				t.Errorf("%s high/low/time = %v/%v/%v", what, got.High, got.Low, got.Time)
 			}
 			if check != nil {
 				check(t, tc, got)
@@ -164,25 +170,5 @@ func RunPerpTicker(t *testing.T, h Harness, cases []TickerCase, check func(t *te
 	if !ok {
 		t.Fatalf("%s has no PerpTicker", h.Client.Name())
 	}
-	for _, tc := range cases {
-		t.Run(tc.Pair.String(), func(t *testing.T) {
-			got, err := pt.PerpTicker(context.Background(), tc.Pair)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if got.Pair != tc.Pair || got.Venue != h.Client.Name() || !Near(got.Last, tc.Last, 1e-9) || !Near(got.Open, tc.Open, 1e-9) ||
-				!Near(got.ChangePct, tc.ChangePct, 1e-9) || got.BaseVolume <= 0 || got.QuoteVolume <= 0 {
-				t.Errorf("PerpTicker = %+v", got)
-			}
-			if got.High < got.Last || got.Low > got.Last || !got.Time.Equal(markettest.DefaultNow()) {
-				t.Errorf("PerpTicker high/low/time = %v/%v/%v", got.High, got.Low, got.Time)
-			}
-			if check != nil {
-				check(t, tc, got)
-			}
-		})
-	}
-	if n := h.Requests(httpjson.EndpointTicker, httpjson.OutcomeOK); n != float64(len(cases)) {
-		t.Errorf("ok ticker requests = %v, want %d", n, len(cases))
-	}
+	runTickers(t, h, "PerpTicker", pt.PerpTicker, cases, check)
 }
