@@ -20,12 +20,14 @@ type ChatSettings struct {
 	AlertsBy string
 }
 
+// settingsQuery is ChatSettings' query, prepared at Open.
+const settingsQuery = "SELECT quote, zone, numbers, compact, silent, alerts_by FROM chat_settings WHERE chat_id = $1"
+
 // ChatSettings returns the chat's settings, the zero value when it has none.
 // Settings are chat state: timed and counted as the "chats" operation.
 func (s *Store) ChatSettings(ctx context.Context, chatID int64) (cs ChatSettings, err error) {
 	defer s.m.observe(opChats, time.Now(), &err)
-	err = s.r.QueryRowContext(ctx, "SELECT quote, zone, numbers, compact, silent, alerts_by FROM chat_settings WHERE chat_id = $1", chatID).
-		Scan(&cs.Quote, &cs.Zone, &cs.Numbers, &cs.Compact, &cs.Silent, &cs.AlertsBy)
+	err = s.settingsRead.QueryRowContext(ctx, chatID).Scan(&cs.Quote, &cs.Zone, &cs.Numbers, &cs.Compact, &cs.Silent, &cs.AlertsBy)
 	if errors.Is(err, sql.ErrNoRows) {
 		return ChatSettings{}, nil
 	}

@@ -66,6 +66,10 @@ type Store struct {
 	claims  atomic.Pointer[claimant] // set by EnableClaims: Append claims for this replica
 	ctl     *sql.DB                  // Postgres: the replicas' own small pool (control)
 	log     *slog.Logger
+	// settingsRead is ChatSettings' query, prepared once: /price reads the
+	// chat's settings on every request, and parsing it each time showed in
+	// profiles (5–8 % of the bot's CPU at 200/s).
+	settingsRead *sql.Stmt
 
 	closeOnce sync.Once
 }
@@ -119,6 +123,10 @@ func Open(ctx context.Context, url string, opts Options) (*Store, error) {
 		return nil, err
 	}
 	s.info.SchemaVersion = version
+	if s.settingsRead, err = s.r.PrepareContext(ctx, settingsQuery); err != nil {
+		s.Close()
+		return nil, s.wrap("prepare", err)
+	}
 	if opts.Registerer != nil {
 		if err := s.m.register(opts.Registerer); err != nil {
 			s.Close()
@@ -146,6 +154,9 @@ func (s *Store) Close() error {
 	s.closeOnce.Do(func() {
 		if s.group != nil {
 			s.group.close() // commits what is queued first
+		}
+		if s.settingsRead != nil {
+			s.settingsRead.Close()
 		}
 		for _, db := range []*sql.DB{s.w, s.r, s.ctl} {
 			if db != nil {
