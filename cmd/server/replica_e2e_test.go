@@ -11,7 +11,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -26,6 +25,7 @@ import (
 
 	"github.com/cryptobot-dev/cryptobot/internal/market"
 	"github.com/cryptobot-dev/cryptobot/internal/store/pgtest"
+	"github.com/cryptobot-dev/cryptobot/internal/testkit"
 )
 
 const (
@@ -122,16 +122,6 @@ func newReplicaRig(t *testing.T, mode string, extra ...string) *replicaRig {
 	return r
 }
 
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
-}
-
 // start runs replica i (a new process with a new id when it ran before).
 func (r *replicaRig) start(i int, env ...string) *replicaProc {
 	r.b.t.Helper()
@@ -143,7 +133,7 @@ func (r *replicaRig) start(i int, env ...string) *replicaProc {
 		gen, _ = strconv.Atoi(old.id[strings.LastIndexByte(old.id, '.')+1:])
 		gen++
 	}
-	p := &replicaProc{id: fmt.Sprintf("r%d.%d", i, gen), addr: freeAddr(r.b.t)}
+	p := &replicaProc{id: fmt.Sprintf("r%d.%d", i, gen), addr: testkit.FreeAddr(r.b.t)}
 	all := append([]string{
 		"CRYPTOBOT_STORE__URL=" + r.url,
 		"CRYPTOBOT_REPLICAS__ID=" + p.id,

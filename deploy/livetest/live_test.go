@@ -11,7 +11,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -32,16 +31,6 @@ import (
 )
 
 const secret = "live_secret"
-
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
-}
 
 // start runs a command until the test ends, then stops it with SIGTERM.
 func start(t *testing.T, name string, cmd *exec.Cmd) *bytes.Buffer {
@@ -116,7 +105,7 @@ func TestDashboardsAndAlertsAgainstRealPrometheus(t *testing.T) {
 	venues := markettest.StartBook(book)
 	t.Cleanup(venues.Close)
 	flagsDir := copyFlags(t)
-	botAddr := freeAddr(t)
+	botAddr := testkit.FreeAddr(t)
 
 	bot := exec.Command(bin)
 	bot.Dir = dir // the default store, data/cryptobot.db, lives and dies with the test
@@ -153,7 +142,7 @@ func TestDashboardsAndAlertsAgainstRealPrometheus(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	promAddr := freeAddr(t)
+	promAddr := testkit.FreeAddr(t)
 	cfg := fmt.Sprintf("global: {scrape_interval: 1s, evaluation_interval: 1s}\nrule_files: [%q]\nscrape_configs: [{job_name: cryptobot, static_configs: [{targets: [%q]}]}]\n", alerts, botAddr)
 	cfgPath := filepath.Join(dir, "prometheus.yml")
 	if err := os.WriteFile(cfgPath, []byte(cfg), 0o644); err != nil {

@@ -5,6 +5,7 @@ package testkit
 
 import (
 	"bytes"
+	"net"
 	"os"
 	"path/filepath"
 	"sync"
@@ -70,4 +71,16 @@ func Eventually(t testing.TB, what string, within, interval time.Duration, cond 
 		case <-tick.C:
 		}
 	}
+}
+
+// FreeAddr returns a loopback address with a port free a moment ago, for a
+// process the test starts that must be told its address up front.
+func FreeAddr(t testing.TB) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
 }
