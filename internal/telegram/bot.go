@@ -44,7 +44,7 @@ const (
 // default; the defaults follow Telegram's published guidance.
 type Rate struct {
 	Global        float64 // all chats together; default 30
-	GlobalBurst   int     // default 30
+	GlobalBurst   int     // default 1: any one-second window sees at most Global+1 sends
 	PerChat       float64 // one private chat; default 1
 	PerChatBurst  int     // default 3, so a reply split in three goes out at once
 	PerGroup      float64 // one group, supergroup or channel; default 20/min
@@ -129,7 +129,7 @@ func (c Config) withDefaults() (Config, error) {
 	defF(&c.PressRate, 1)
 	def(&c.PressBurst, 3)
 	defF(&c.Rate.Global, 30)
-	def(&c.Rate.GlobalBurst, 30)
+	def(&c.Rate.GlobalBurst, 1) // a bucket of 30 let 60 through in the first second
 	defF(&c.Rate.PerChat, 1)
 	def(&c.Rate.PerChatBurst, 3)
 	defF(&c.Rate.PerGroup, 20.0/60)

@@ -236,10 +236,10 @@ func TestSendPacing(t *testing.T) {
 		want     []time.Duration // send times after intake, in order
 	}{
 		{name: "private chat: burst then 1/s", chatType: "private",
-			rate: Rate{Global: 1000, PerChat: 1, PerChatBurst: 2, PerGroup: 1000},
+			rate: Rate{Global: 1000, GlobalBurst: 1000, PerChat: 1, PerChatBurst: 2, PerGroup: 1000},
 			want: []time.Duration{0, 0, time.Second, 2 * time.Second, 3 * time.Second}},
 		{name: "group: 20 per minute", chatType: "group",
-			rate: Rate{Global: 1000, PerChat: 1000, PerGroup: 20.0 / 60, PerGroupBurst: 3},
+			rate: Rate{Global: 1000, GlobalBurst: 1000, PerChat: 1000, PerGroup: 20.0 / 60, PerGroupBurst: 3},
 			want: []time.Duration{0, 0, 0, 3 * time.Second, 6 * time.Second}},
 		{name: "global limit binds", chatType: "private",
 			rate: Rate{Global: 2, GlobalBurst: 1, PerChat: 1000, PerChatBurst: 1000, PerGroup: 1000},
@@ -279,7 +279,7 @@ func TestSendPacingIsPerChat(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		cfg := testConfig()
 		cfg.Workers = 4
-		cfg.Rate = Rate{Global: 1000, PerChat: 1, PerChatBurst: 1, PerGroup: 1000}
+		cfg.Rate = Rate{Global: 1000, GlobalBurst: 1000, PerChat: 1, PerChatBurst: 1, PerGroup: 1000}
 		api := newFakeAPI()
 		b, _ := newBot(t, cfg, api, replyWith(modules.Reply{Text: "ok"}))
 		start := time.Now()
@@ -305,7 +305,7 @@ func TestSendPacingIsPerChat(t *testing.T) {
 func TestChatLimitersEvictIdle(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		cfg := testConfig()
-		cfg.Rate = Rate{Global: 1000, PerChat: 1, PerChatBurst: 3, PerGroup: 1000}
+		cfg.Rate = Rate{Global: 1000, GlobalBurst: 1000, PerChat: 1, PerChatBurst: 3, PerGroup: 1000}
 		api := newFakeAPI()
 		b, _ := newBot(t, cfg, api, replyWith(modules.Reply{Text: "ok"}))
 		for i := range 10 {
