@@ -102,14 +102,24 @@ timeout 60 caddy respond --listen "127.0.0.1:$up1" --body bot-1 >"$tmp/up1.log" 
 up1_pid=$!
 timeout 60 caddy respond --listen "127.0.0.1:$up2" --body bot-2 >"$tmp/up2.log" 2>&1 &
 up2_pid=$!
+# Both stubs answer before Caddy's first active health check, or it marks
+# one down until the next check (health_interval) and round robin sees one.
+for port in "$up1" "$up2"; do
+  for _ in $(seq 100); do curl -fs -o /dev/null "http://127.0.0.1:$port/" && break; sleep 0.1; done
+done
 CADDY_ADMIN=off CRYPTOBOT_DOMAIN=http://127.0.0.1 CRYPTOBOT_HTTPS_PORT=$front \
   CRYPTOBOT_UPSTREAMS="127.0.0.1:$up1 127.0.0.1:$up2" \
   timeout 60 caddy run --config deploy/caddy/Caddyfile.ha --adapter caddyfile >"$tmp/front-ha.log" 2>&1 &
 front_pid=$!
 trap 'kill $up1_pid $up2_pid $front_pid 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$tmp"' EXIT
 await_webhook "$front"
+# A health check may still be settling: look for both for up to 5 s.
 seen=""
-for _ in 1 2 3 4; do seen="$seen $(curl -s -X POST "http://127.0.0.1:$front/webhook")"; done
+for _ in $(seq 25); do
+  seen="$seen $(curl -s -X POST "http://127.0.0.1:$front/webhook")"
+  case "$seen" in *bot-1*bot-2*|*bot-2*bot-1*) break ;; esac
+  sleep 0.2
+done
 case "$seen" in *bot-1*bot-2*|*bot-2*bot-1*) echo "  round robin over both replicas:$seen" ;;
   *) echo "  POST /webhook reached only:$seen (want both replicas)"; fail=1 ;; esac
 for req in "GET /readyz 404" "GET /metrics 404"; do
