@@ -149,13 +149,13 @@ func (b *Bot) sendChatOutbox(ctx context.Context, ob Outbox, msgs []OutboxMessag
 func (b *Bot) outboxFailed(ctx context.Context, ob Outbox, m OutboxMessage, err error) {
 	now := time.Now()
 	reason, _ := refusal(err, now)
-	permanent := reason == reasonBlocked || reason == reasonChatNotFound // the store gives up the rest after store.MaxAttempts
+	permanent := lasting(reason) // the store gives up the rest after store.MaxAttempts
 	b.log.WarnContext(ctx, "outbox: send failed", "chat_id", m.ChatID, "outbox_id", m.ID,
 		"attempts", m.Attempts+1, "permanent", permanent, "err", err)
 	if err := ob.MarkOutboxFailed(ctx, m.ID, permanent); err != nil {
 		b.log.ErrorContext(ctx, "outbox: marking a message failed failed", "outbox_id", m.ID, "err", err)
 	}
-	if reason != reasonBlocked && reason != reasonChatNotFound {
+	if !permanent {
 		return
 	}
 	b.tm.unreachable.WithLabelValues(reason).Inc()
