@@ -6,11 +6,11 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"os"
 	"strings"
 	"time"
 
-	"github.com/jackc/pgx/v5/pgconn"
-	_ "github.com/jackc/pgx/v5/stdlib" // registers driver "pgx"
+	"github.com/lib/pq"
 )
 
 func postgresDialect() dialect {
@@ -23,12 +23,13 @@ func postgresDialect() dialect {
 	}
 }
 
-// openPostgres opens a database/sql pool over pgx's stdlib driver, so the
+// openPostgres opens a database/sql pool over lib/pq, so the
 // journal's SQL is shared with SQLite. Open fails with ErrUnavailable when
 // the server does not answer; the caller retries with backoff.
 func openPostgres(ctx context.Context, dsn string) (*Store, error) {
 	loc := redactURL(dsn)
-	db, err := sql.Open("pgx", dsn)
+	dsn = preferSSL(dsn)
+	db, err := sql.Open("postgres", dsn)
 	if err != nil {
 		return nil, fmt.Errorf("store: postgres %s: %w", loc, err)
 	}
@@ -39,7 +40,7 @@ func openPostgres(ctx context.Context, dsn string) (*Store, error) {
 		db.Close()
 		// A server that answered with an error (login refused, no such
 		// database) will answer the same on a retry.
-		var pgErr *pgconn.PgError
+		var pgErr *pq.Error
 		if errors.As(err, &pgErr) {
 			return nil, fmt.Errorf("store: postgres %s: %w", loc, err)
 		}
@@ -48,7 +49,7 @@ func openPostgres(ctx context.Context, dsn string) (*Store, error) {
 	// The replicas' heartbeats, leases and claim renewals get a pool of
 	// their own: a burst of intake filling the main pool must not delay
 	// them past the lease (the leader would step down, claims expire).
-	ctl, err := sql.Open("pgx", dsn)
+	ctl, err := sql.Open("postgres", dsn)
 	if err != nil {
 		db.Close()
 		return nil, fmt.Errorf("store: postgres %s: %w", loc, err)
@@ -56,6 +57,22 @@ func openPostgres(ctx context.Context, dsn string) (*Store, error) {
 	ctl.SetMaxOpenConns(2)
 	ctl.SetMaxIdleConns(2)
 	return &Store{w: db, r: db, ctl: ctl, d: postgresDialect(), info: Info{Driver: "postgres", Location: loc}}, nil
+}
+
+// preferSSL makes sslmode=prefer the default, as in libpq and psql: lib/pq
+// defaults to require, which refuses the plain local servers most single-host
+// installs run. A DSN or PGSSLMODE that names a mode keeps it.
+func preferSSL(dsn string) string {
+	if os.Getenv("PGSSLMODE") != "" || strings.Contains(dsn, "sslmode=") {
+		return dsn
+	}
+	if strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://") {
+		if strings.Contains(dsn, "?") {
+			return dsn + "&sslmode=prefer"
+		}
+		return dsn + "?sslmode=prefer"
+	}
+	return dsn + " sslmode=prefer"
 }
 
 // redactURL drops the password from a URL, for logs, errors and /status.

@@ -11,6 +11,7 @@ package pgtest
 import (
 	"bufio"
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"io"
@@ -29,7 +30,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
+	_ "github.com/lib/pq"
 )
 
 // EnvURL names a server to use instead of starting one: a URL whose user may
@@ -302,25 +303,25 @@ func createDB(t testing.TB, admin string) string {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	conn, err := pgx.Connect(ctx, admin)
+	conn, err := sql.Open("postgres", admin)
 	if err != nil {
 		t.Fatalf("pgtest: connect: %v", err)
 	}
-	defer conn.Close(ctx)
+	defer conn.Close()
 	name := fmt.Sprintf("test_%d_%d", os.Getpid(), dbSeq.Add(1))
-	if _, err := conn.Exec(ctx, "CREATE DATABASE "+name); err != nil {
+	if _, err := conn.ExecContext(ctx, "CREATE DATABASE "+name); err != nil {
 		t.Fatalf("pgtest: create database: %v", err)
 	}
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
-		conn, err := pgx.Connect(ctx, admin)
+		conn, err := sql.Open("postgres", admin)
 		if err != nil {
 			t.Logf("pgtest: drop %s: %v", name, err)
 			return
 		}
-		defer conn.Close(ctx)
-		if _, err := conn.Exec(ctx, "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)"); err != nil {
+		defer conn.Close()
+		if _, err := conn.ExecContext(ctx, "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)"); err != nil {
 			t.Logf("pgtest: drop %s: %v", name, err)
 		}
 	})

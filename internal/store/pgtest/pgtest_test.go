@@ -2,11 +2,12 @@ package pgtest
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"strings"
 	"testing"
 
-	"github.com/jackc/pgx/v5"
+	_ "github.com/lib/pq"
 )
 
 // fakeTB records how a helper gave up.
@@ -48,21 +49,21 @@ func TestStartGivesEachTestItsOwnDatabase(t *testing.T) {
 		t.Fatalf("Start gave %q and %q, want two databases on the server", a, b)
 	}
 	ctx := context.Background()
-	conn, err := pgx.Connect(ctx, a)
+	conn, err := sql.Open("postgres", a)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer conn.Close(ctx)
-	if _, err := conn.Exec(ctx, "CREATE TABLE t (x int)"); err != nil {
+	defer conn.Close()
+	if _, err := conn.ExecContext(ctx, "CREATE TABLE t (x int)"); err != nil {
 		t.Fatal(err)
 	}
-	other, err := pgx.Connect(ctx, b)
+	other, err := sql.Open("postgres", b)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer other.Close(ctx)
+	defer other.Close()
 	var n int
-	if err := other.QueryRow(ctx, "SELECT count(*) FROM pg_tables WHERE tablename = 't'").Scan(&n); err != nil || n != 0 {
+	if err := other.QueryRowContext(ctx, "SELECT count(*) FROM pg_tables WHERE tablename = 't'").Scan(&n); err != nil || n != 0 {
 		t.Errorf("second database sees %d tables named t (%v), want 0", n, err)
 	}
 }
