@@ -361,15 +361,20 @@ func (s *Server) SendText(chatID, userID int64, chatType, text string) int64 {
 
 // Sent returns every accepted sendMessage and sendPhoto, in order.
 func (s *Server) Sent() []SentMessage {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return slices.Clone(s.sent)
+	return copyOf(s, func() []SentMessage { return s.sent })
 }
 
 // WaitSent blocks until at least n messages were sent and returns them all,
 // or fails when ctx ends or the server closes.
 func (s *Server) WaitSent(ctx context.Context, n int) ([]SentMessage, error) {
 	return waitN(ctx, s, n, "messages sent", func() []SentMessage { return s.sent })
+}
+
+// copyOf returns a copy of the list that list reads under s.mu.
+func copyOf[T any](s *Server, list func() []T) []T {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.Clone(list())
 }
 
 // waitN blocks until list (read under s.mu) holds n entries and returns a
@@ -485,9 +490,7 @@ func (s *Server) Polling() bool {
 
 // Commands returns the last setMyCommands list.
 func (s *Server) Commands() []Command {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return slices.Clone(s.commands)
+	return copyOf(s, func() []Command { return s.commands })
 }
 
 // notifyArrived wakes long polls; s.mu must be held.
