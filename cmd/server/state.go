@@ -11,6 +11,7 @@ import (
 	"github.com/cryptobot-dev/cryptobot/internal/config"
 	"github.com/cryptobot-dev/cryptobot/internal/format"
 	"github.com/cryptobot-dev/cryptobot/internal/store"
+	"github.com/cryptobot-dev/cryptobot/internal/tick"
 	"github.com/cryptobot-dev/cryptobot/modules/core/admin"
 )
 
@@ -65,10 +66,8 @@ func (a *app) openStore(ctx context.Context) (*store.Store, error) {
 		}
 		a.storeHealth.set(fmt.Errorf("unavailable, retrying: %w", err))
 		log.Error("store unavailable at start; retrying", "err", err, "in", wait.String())
-		select {
-		case <-ctx.Done():
+		if !tick.Sleep(ctx, wait) {
 			return nil, fmt.Errorf("store: %w", ctx.Err())
-		case <-time.After(wait):
 		}
 	}
 }

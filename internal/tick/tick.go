@@ -1,5 +1,7 @@
-// Package tick runs a function on a ticker until a context ends: the loop
-// the background jobs (digests, refresh-ahead, memory sampling) share.
+// Package tick holds the context-aware waits the background loops share:
+// running a function on a ticker until a context ends (digests,
+// refresh-ahead, memory sampling) and sleeping unless it ends (retries and
+// backoffs).
 package tick
 
 import (
@@ -23,5 +25,17 @@ func Every(ctx context.Context, d time.Duration, f func()) {
 			}
 			f()
 		}
+	}
+}
+
+// Sleep waits d or until ctx ends; it reports whether the full wait passed.
+func Sleep(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-ctx.Done():
+		return false
 	}
 }

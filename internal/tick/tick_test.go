@@ -33,3 +33,14 @@ func TestEvery(t *testing.T) {
 		t.Errorf("%d calls, want 3: none after ctx ended", calls)
 	}
 }
+
+func TestSleep(t *testing.T) {
+	if !tick.Sleep(t.Context(), time.Millisecond) {
+		t.Error("Sleep = false after the full wait, want true")
+	}
+	ctx, cancel := context.WithCancel(t.Context())
+	cancel()
+	if tick.Sleep(ctx, time.Hour) {
+		t.Error("Sleep = true with ctx ended, want false")
+	}
+}

@@ -23,6 +23,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/cryptobot-dev/cryptobot/internal/tick"
 )
 
 // DefaultToken is the bot token the server accepts unless Options.Token is set.
@@ -50,7 +52,7 @@ type Options struct {
 
 	// sleep waits between webhook attempts; tests replace it to observe
 	// the delays without waiting.
-	sleep func(ctx context.Context, d time.Duration) error
+	sleep func(ctx context.Context, d time.Duration) bool
 }
 
 // Update is a Bot API update as the fake serves it.
@@ -223,7 +225,7 @@ func Start(opts Options) (*Server, error) {
 		opts.MaxAttempts = 10
 	}
 	if opts.sleep == nil {
-		opts.sleep = sleep
+		opts.sleep = tick.Sleep
 	}
 	ln, err := net.Listen("tcp", opts.Addr)
 	if err != nil {
@@ -591,15 +593,4 @@ func chatOf(u Update) int64 {
 
 func ceilSeconds(d time.Duration) int {
 	return int((d + time.Second - 1) / time.Second)
-}
-
-func sleep(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
 }
