@@ -244,27 +244,23 @@ func TestGroupAlertsByAdmins(t *testing.T) {
 		b.tg.SendText(group, user, "supergroup", text)
 		return b.waitReply(group, before)
 	}
-	if got := say(member, "/alert btc above 98k"); !strings.Contains(got, "Alert #1 set") {
-		t.Fatalf("member's /alert with the default setting: %q", got)
-	}
-	if got := say(member, "/settings alertsby admins"); !strings.Contains(got, "Only the group's administrators can change") {
-		t.Errorf("member changing the setting: %q", got)
-	}
-	if got := say(admin, "/settings alertsby admins"); !strings.Contains(got, "Alerts set and deleted by: <b>administrators only</b>") {
-		t.Fatalf("admin's /settings alertsby admins: %q", got)
-	}
-	if got := say(member, "/alert eth above 5k"); !strings.Contains(got, "only administrators can set and delete alerts") {
-		t.Errorf("member's /alert with admins: %q", got)
-	}
-	if got := say(member, "/unalert 1"); !strings.Contains(got, "only administrators") {
-		t.Errorf("member's /unalert with admins: %q", got)
-	}
-	if got := say(admin, "/alert eth above 5k"); !strings.Contains(got, "Alert #2 set") {
-		t.Errorf("admin's /alert with admins: %q", got)
-	}
-	say(admin, "/settings alertsby anyone")
-	if got := say(member, "/unalert 1"); !strings.Contains(got, "Deleted alert #1") {
-		t.Errorf("member's /unalert with anyone: %q", got)
+	// Each step needs the ones before it: the first wrong reply ends the test.
+	for _, st := range []struct {
+		user       int64
+		text, want string
+	}{
+		{member, "/alert btc above 98k", "Alert #1 set"}, // anyone, by default
+		{member, "/settings alertsby admins", "Only the group's administrators can change"},
+		{admin, "/settings alertsby admins", "Alerts set and deleted by: <b>administrators only</b>"},
+		{member, "/alert eth above 5k", "only administrators can set and delete alerts"},
+		{member, "/unalert 1", "only administrators"},
+		{admin, "/alert eth above 5k", "Alert #2 set"},
+		{admin, "/settings alertsby anyone", "Alerts set and deleted by: <b>anyone</b>"},
+		{member, "/unalert 1", "Deleted alert #1"},
+	} {
+		if got := say(st.user, st.text); !strings.Contains(got, st.want) {
+			t.Fatalf("user %d's %s: %q, want %q in it", st.user, st.text, got, st.want)
+		}
 	}
 }
 

@@ -28,6 +28,7 @@ import (
 	"github.com/cryptobot-dev/cryptobot/internal/replica"
 	"github.com/cryptobot-dev/cryptobot/internal/store"
 	"github.com/cryptobot-dev/cryptobot/internal/telegram"
+	"github.com/cryptobot-dev/cryptobot/internal/tick"
 	"github.com/cryptobot-dev/cryptobot/modules"
 	"github.com/cryptobot-dev/cryptobot/modules/core"
 	"github.com/cryptobot-dev/cryptobot/modules/core/settings"
@@ -391,10 +392,8 @@ func (a *app) startIntake(ctx context.Context, api telegram.API) error {
 				return false
 			}
 			a.log.Error(what+" failed; retrying", "err", err, "in", wait.String())
-			select {
-			case <-ctx.Done():
+			if !tick.Sleep(ctx, wait) {
 				return false
-			case <-time.After(wait):
 			}
 		}
 	}

@@ -11,6 +11,7 @@ import (
 	"github.com/cryptobot-dev/cryptobot/internal/config"
 	"github.com/cryptobot-dev/cryptobot/internal/format"
 	"github.com/cryptobot-dev/cryptobot/internal/store"
+	"github.com/cryptobot-dev/cryptobot/internal/tick"
 	"github.com/cryptobot-dev/cryptobot/modules/core/admin"
 )
 
@@ -65,10 +66,8 @@ func (a *app) openStore(ctx context.Context) (*store.Store, error) {
 		}
 		a.storeHealth.set(fmt.Errorf("unavailable, retrying: %w", err))
 		log.Error("store unavailable at start; retrying", "err", err, "in", wait.String())
-		select {
-		case <-ctx.Done():
+		if !tick.Sleep(ctx, wait) {
 			return nil, fmt.Errorf("store: %w", ctx.Err())
-		case <-time.After(wait):
 		}
 	}
 }
@@ -77,32 +76,24 @@ func (a *app) openStore(ctx context.Context) (*store.Store, error) {
 // readiness comes back soon after the database does) and prunes settled
 // journal entries older than journal.retention, until ctx ends.
 func (a *app) keepStore(ctx context.Context) {
-	prune := time.NewTicker(pruneEvery)
-	defer prune.Stop()
-	ping := time.NewTimer(storePingEvery)
-	defer ping.Stop()
-	for {
-		select {
-		case <-ctx.Done():
+	// Apart from the pings, so a long prune never delays readiness.
+	go tick.Every(ctx, pruneEvery, func() {
+		if a.node == nil || a.node.Leading() { // one replica prunes
+			a.pruneJournal(ctx)
+			a.pruneReplicas(ctx)
+		}
+	})
+	for next := storePingEvery; tick.Sleep(ctx, next); {
+		pctx, cancel := context.WithTimeout(ctx, storePingTimeout)
+		err := a.store.Ping(pctx)
+		cancel()
+		if ctx.Err() != nil {
 			return
-		case <-ping.C:
-			pctx, cancel := context.WithTimeout(ctx, storePingTimeout)
-			err := a.store.Ping(pctx)
-			cancel()
-			if ctx.Err() != nil {
-				return
-			}
-			a.storeHealth.set(err)
-			next := storePingEvery
-			if err != nil {
-				next = storeRepingEvery
-			}
-			ping.Reset(next)
-		case <-prune.C:
-			if a.node == nil || a.node.Leading() { // one replica prunes
-				a.pruneJournal(ctx)
-				a.pruneReplicas(ctx)
-			}
+		}
+		a.storeHealth.set(err)
+		next = storePingEvery
+		if err != nil {
+			next = storeRepingEvery
 		}
 	}
 }

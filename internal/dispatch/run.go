@@ -7,6 +7,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/cryptobot-dev/cryptobot/internal/tick"
 	"github.com/cryptobot-dev/cryptobot/modules"
 )
 
@@ -32,10 +33,8 @@ func (r *Router) keepRunning(ctx context.Context, module string, run modules.Run
 			return
 		}
 		r.opts.Log.Error("module runner stopped; restarting", "module", module, "err", err, "in", wait.String())
-		select {
-		case <-ctx.Done():
+		if !tick.Sleep(ctx, wait) {
 			return
-		case <-time.After(wait):
 		}
 	}
 }

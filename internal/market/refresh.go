@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"golang.org/x/time/rate"
+
+	"github.com/cryptobot-dev/cryptobot/internal/tick"
 )
 
 // Freshness configures stale-while-revalidate and refresh ahead. Zero values
@@ -216,14 +218,5 @@ func (m *Market) runRefresh(ctx context.Context) {
 	if !slices.ContainsFunc(m.cache.ahead.limiters, func(l *rate.Limiter) bool { return l != nil }) {
 		return
 	}
-	t := time.NewTicker(m.cache.ahead.tick)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			m.refreshAhead(m.now())
-		}
-	}
+	tick.Every(ctx, m.cache.ahead.tick, func() { m.refreshAhead(m.now()) })
 }

@@ -4,21 +4,14 @@ import (
 	"context"
 	"math"
 	rtmetrics "runtime/metrics"
-	"time"
+
+	"github.com/cryptobot-dev/cryptobot/internal/tick"
 )
 
 // Run samples memory pressure every Interval until ctx ends, then returns nil.
 func (g *Guard) Run(ctx context.Context) error {
-	t := time.NewTicker(g.interval)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-t.C:
-			g.Sample()
-		}
-	}
+	tick.Every(ctx, g.interval, func() { g.Sample() })
+	return nil
 }
 
 // Sample reads memory use once, updates pressure and the shedding state

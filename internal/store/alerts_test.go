@@ -602,37 +602,22 @@ func TestOutboxDrainersShareNothing(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		var (
-			mu   sync.Mutex
-			seen = map[int64]int{}
-			wg   sync.WaitGroup
-		)
-		for _, s := range []*Store{s1, s2} {
-			wg.Go(func() {
-				for {
-					ms, err := s.PendingOutbox(t.Context(), 7)
-					if err != nil {
-						t.Error(err)
-						return
-					}
-					if len(ms) == 0 {
-						return
-					}
-					var ids []int64
-					mu.Lock()
-					for _, m := range ms {
-						seen[m.ID]++
-						ids = append(ids, m.ID)
-					}
-					mu.Unlock()
-					if err := s.MarkSent(t.Context(), ids...); err != nil {
-						t.Error(err)
-						return
-					}
-				}
-			})
-		}
-		wg.Wait()
+		seen := map[int64]int{}
+		drainTogether(t, []*Store{s1, s2}, func(s *Store) ([]OutMessage, error) {
+			ms, err := s.PendingOutbox(t.Context(), 7)
+			if err != nil || len(ms) == 0 {
+				return nil, err
+			}
+			ids := make([]int64, len(ms))
+			for i, m := range ms {
+				ids[i] = m.ID
+			}
+			return ms, s.MarkSent(t.Context(), ids...)
+		}, func(_ *Store, ms []OutMessage) {
+			for _, m := range ms {
+				seen[m.ID]++
+			}
+		})
 		if len(seen) != n {
 			t.Errorf("%d messages drained, want %d", len(seen), n)
 		}

@@ -9,6 +9,34 @@ import (
 	"github.com/cryptobot-dev/cryptobot/internal/store/pgtest"
 )
 
+// drainTogether has every store take batches at once, each until take
+// errs or returns none; record sees every batch, one at a time.
+func drainTogether[T any](t *testing.T, stores []*Store, take func(*Store) ([]T, error), record func(*Store, []T)) {
+	t.Helper()
+	var (
+		mu sync.Mutex
+		wg sync.WaitGroup
+	)
+	for _, s := range stores {
+		wg.Go(func() {
+			for {
+				batch, err := take(s)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				if len(batch) == 0 {
+					return
+				}
+				mu.Lock()
+				record(s, batch)
+				mu.Unlock()
+			}
+		})
+	}
+	wg.Wait()
+}
+
 func acquire(t *testing.T, s *Store, holder string, ttl time.Duration) (int64, bool) {
 	t.Helper()
 	token, held, err := s.AcquireLease(t.Context(), "leader", holder, ttl)
@@ -172,34 +200,17 @@ func TestClaimsPostgres(t *testing.T) {
 		us = append(us, upd(100+i, time.Duration(i)*time.Millisecond))
 	}
 	mustAppend(t, dead, us...)
-	var (
-		mu   sync.Mutex
-		seen = map[int64]string{}
-		wg   sync.WaitGroup
-	)
-	for _, s := range []*Store{a, b} {
-		wg.Go(func() {
-			for {
-				got, err := s.ClaimOrphans(t.Context(), 7)
-				if err != nil {
-					t.Error(err)
-					return
-				}
-				if len(got) == 0 {
-					return
-				}
-				mu.Lock()
-				for _, u := range got {
-					if prev, ok := seen[u.ID]; ok {
-						t.Errorf("update %d claimed by %s and %s", u.ID, prev, s.claimer().by)
-					}
-					seen[u.ID] = s.claimer().by
-				}
-				mu.Unlock()
+	seen := map[int64]string{}
+	drainTogether(t, []*Store{a, b}, func(s *Store) ([]Update, error) {
+		return s.ClaimOrphans(t.Context(), 7)
+	}, func(s *Store, got []Update) {
+		for _, u := range got {
+			if prev, ok := seen[u.ID]; ok {
+				t.Errorf("update %d claimed by %s and %s", u.ID, prev, s.claimer().by)
 			}
-		})
-	}
-	wg.Wait()
+			seen[u.ID] = s.claimer().by
+		}
+	})
 	if len(seen) != len(us) {
 		t.Fatalf("%d of %d orphans claimed", len(seen), len(us))
 	}

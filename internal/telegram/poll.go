@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"time"
+
+	"github.com/cryptobot-dev/cryptobot/internal/tick"
 )
 
 // Poll backoff: doubling from pollBackoffMin with jitter, capped.
@@ -62,7 +64,7 @@ func (b *Bot) Poll(ctx context.Context) error {
 		}
 		fails++
 		b.pollFailed(ctx, "deleteWebhook", err)
-		if !sleep(ctx, backoff(fails, err)) {
+		if !tick.Sleep(ctx, backoff(fails, err)) {
 			return nil
 		}
 	}
@@ -79,7 +81,7 @@ func (b *Bot) Poll(ctx context.Context) error {
 		if err != nil {
 			fails++
 			b.pollFailed(ctx, "getUpdates", err)
-			if !sleep(ctx, backoff(fails, err)) {
+			if !tick.Sleep(ctx, backoff(fails, err)) {
 				return nil
 			}
 			continue
@@ -110,7 +112,7 @@ func (b *Bot) offer(ctx context.Context, updates []Update, received time.Time) i
 		switch {
 		case a.err != nil:
 			fails++
-			if !sleep(ctx, backoff(fails, nil)) {
+			if !tick.Sleep(ctx, backoff(fails, nil)) {
 				return done
 			}
 		case a.consumed == 0 && a.outcome == outcomeUnavailable:
@@ -160,16 +162,4 @@ func backoff(n int, err error) time.Duration {
 		d = min(pollBackoffMax, pollBackoffMin<<(n-1))
 	}
 	return d/2 + rand.N(d/2)
-}
-
-// sleep waits d or until ctx ends; it reports whether the full wait passed.
-func sleep(ctx context.Context, d time.Duration) bool {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return true
-	case <-ctx.Done():
-		return false
-	}
 }

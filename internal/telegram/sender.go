@@ -13,6 +13,7 @@ import (
 	"golang.org/x/time/rate"
 
 	"github.com/cryptobot-dev/cryptobot/internal/metrics"
+	"github.com/cryptobot-dev/cryptobot/internal/tick"
 	"github.com/cryptobot-dev/cryptobot/modules"
 )
 
@@ -287,7 +288,7 @@ func (s *sender) sendOne(ctx context.Context, d *delivery, send func(ctx context
 			if time.Now().Add(backoff).After(d.deadline) {
 				return err
 			}
-			if !sleep(ctx, backoff) {
+			if !tick.Sleep(ctx, backoff) {
 				return fmt.Errorf("waiting to retry: %w", ctx.Err())
 			}
 			backoff = min(2*backoff, time.Second)
@@ -300,7 +301,7 @@ func (s *sender) sendOne(ctx context.Context, d *delivery, send func(ctx context
 				return &errRetryTooLate{wait: wait, err: err}
 			}
 			start := time.Now()
-			ok := sleep(ctx, wait)
+			ok := tick.Sleep(ctx, wait)
 			s.m.TelegramRetryWait.Add(time.Since(start).Seconds())
 			if !ok {
 				return fmt.Errorf("waiting to retry: %w", ctx.Err())

@@ -127,6 +127,16 @@ func Table(rows [][]string) string {
 	return b.String()
 }
 
+// Widest is the length in bytes of the longest text of a row, for padding
+// a column by hand; 0 for no rows.
+func Widest[T any](rows []T, text func(T) string) int {
+	w := 0
+	for _, r := range rows {
+		w = max(w, len(text(r)))
+	}
+	return w
+}
+
 func pad(s string, w int, right bool) string {
 	fill := strings.Repeat(" ", max(w-utf8.RuneCountInString(s), 0))
 	if right {

@@ -73,3 +73,13 @@ func TestTable(t *testing.T) {
 		t.Error("venue names")
 	}
 }
+
+func TestWidest(t *testing.T) {
+	id := func(s string) string { return s }
+	if got := Widest([]string{"ab", "abcd", ""}, id); got != 4 {
+		t.Errorf("Widest = %d, want 4", got)
+	}
+	if got := Widest(nil, id); got != 0 {
+		t.Errorf("Widest(nil) = %d, want 0", got)
+	}
+}

@@ -25,6 +25,14 @@ func TestRun(t *testing.T) {
 		}
 		return dir
 	}
+	// goodPlus is a clean directory with file name holding body.
+	goodPlus := func(name, body string) func(t *testing.T) []string {
+		return func(t *testing.T) []string {
+			dir := good(t)
+			writeFile(t, filepath.Join(dir, name), body)
+			return []string{dir}
+		}
+	}
 	tests := []struct {
 		name     string
 		args     func(t *testing.T) []string
@@ -34,26 +42,10 @@ func TestRun(t *testing.T) {
 	}{
 		{"shipped flags are clean", func(*testing.T) []string { return []string{"../.."} }, 0, "", ""},
 		{"clean directory", func(t *testing.T) []string { return []string{good(t)} }, 0, "", ""},
-		{"problem exits 1 with file:line", func(t *testing.T) []string {
-			dir := good(t)
-			writeFile(t, filepath.Join(dir, "funding-rates.yaml"), strings.ReplaceAll(valid, "%s", "funding-rates")+"    targeting: { in: [{ var: targetingKey }, [42]] }\n")
-			return []string{dir}
-		}, 1, "funding-rates.yaml:6: unquoted number 42", ""},
-		{"key outside the catalog exits 1", func(t *testing.T) []string {
-			dir := good(t)
-			writeFile(t, filepath.Join(dir, "extra.yaml"), strings.ReplaceAll(valid, "%s", "not-a-flag"))
-			return []string{dir}
-		}, 1, `extra.yaml:2: flag "not-a-flag" is not in flags.Catalog`, ""},
-		{"warning alone exits 0", func(t *testing.T) []string {
-			dir := good(t)
-			writeFile(t, filepath.Join(dir, "open-interest.yaml"), strings.ReplaceAll(valid, "%s", "open-interest")+"    targeting: { fractional: [[\"off\", 95], [\"on\", 5]] }\n")
-			return []string{dir}
-		}, 0, "open-interest.yaml:6: warning:", ""},
-		{"file over the default size cap exits 1", func(t *testing.T) []string {
-			dir := good(t)
-			writeFile(t, filepath.Join(dir, "big.yaml"), "# "+strings.Repeat("x", flags.DefaultMaxFileBytes)+"\n")
-			return []string{dir}
-		}, 1, "big.yaml: file exceeds 1048576 bytes (flags.max_file_bytes)", ""},
+		{"problem exits 1 with file:line", goodPlus("funding-rates.yaml", strings.ReplaceAll(valid, "%s", "funding-rates")+"    targeting: { in: [{ var: targetingKey }, [42]] }\n"), 1, "funding-rates.yaml:6: unquoted number 42", ""},
+		{"key outside the catalog exits 1", goodPlus("extra.yaml", strings.ReplaceAll(valid, "%s", "not-a-flag")), 1, `extra.yaml:2: flag "not-a-flag" is not in flags.Catalog`, ""},
+		{"warning alone exits 0", goodPlus("open-interest.yaml", strings.ReplaceAll(valid, "%s", "open-interest")+"    targeting: { fractional: [[\"off\", 95], [\"on\", 5]] }\n"), 0, "open-interest.yaml:6: warning:", ""},
+		{"file over the default size cap exits 1", goodPlus("big.yaml", "# "+strings.Repeat("x", flags.DefaultMaxFileBytes)+"\n"), 1, "big.yaml: file exceeds 1048576 bytes (flags.max_file_bytes)", ""},
 		{"file over -max-file-bytes exits 1", func(t *testing.T) []string {
 			return []string{"-max-file-bytes", "100", good(t)}
 		}, 1, "exceeds 100 bytes", ""},

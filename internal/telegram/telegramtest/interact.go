@@ -257,9 +257,7 @@ func (s *Server) Freeze(chat, messageID int64) {
 
 // Answers returns every accepted answerCallbackQuery, in order.
 func (s *Server) Answers() []CallbackAnswer {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return slices.Clone(s.answers)
+	return copyOf(s, func() []CallbackAnswer { return s.answers })
 }
 
 // WaitAnswers blocks until n callback queries were answered.

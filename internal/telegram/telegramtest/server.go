@@ -23,6 +23,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/cryptobot-dev/cryptobot/internal/tick"
 )
 
 // DefaultToken is the bot token the server accepts unless Options.Token is set.
@@ -50,7 +52,7 @@ type Options struct {
 
 	// sleep waits between webhook attempts; tests replace it to observe
 	// the delays without waiting.
-	sleep func(ctx context.Context, d time.Duration) error
+	sleep func(ctx context.Context, d time.Duration) bool
 }
 
 // Update is a Bot API update as the fake serves it.
@@ -223,7 +225,7 @@ func Start(opts Options) (*Server, error) {
 		opts.MaxAttempts = 10
 	}
 	if opts.sleep == nil {
-		opts.sleep = sleep
+		opts.sleep = tick.Sleep
 	}
 	ln, err := net.Listen("tcp", opts.Addr)
 	if err != nil {
@@ -361,15 +363,20 @@ func (s *Server) SendText(chatID, userID int64, chatType, text string) int64 {
 
 // Sent returns every accepted sendMessage and sendPhoto, in order.
 func (s *Server) Sent() []SentMessage {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return slices.Clone(s.sent)
+	return copyOf(s, func() []SentMessage { return s.sent })
 }
 
 // WaitSent blocks until at least n messages were sent and returns them all,
 // or fails when ctx ends or the server closes.
 func (s *Server) WaitSent(ctx context.Context, n int) ([]SentMessage, error) {
 	return waitN(ctx, s, n, "messages sent", func() []SentMessage { return s.sent })
+}
+
+// copyOf returns a copy of the list that list reads under s.mu.
+func copyOf[T any](s *Server, list func() []T) []T {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.Clone(list())
 }
 
 // waitN blocks until list (read under s.mu) holds n entries and returns a
@@ -485,9 +492,7 @@ func (s *Server) Polling() bool {
 
 // Commands returns the last setMyCommands list.
 func (s *Server) Commands() []Command {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return slices.Clone(s.commands)
+	return copyOf(s, func() []Command { return s.commands })
 }
 
 // notifyArrived wakes long polls; s.mu must be held.
@@ -588,15 +593,4 @@ func chatOf(u Update) int64 {
 
 func ceilSeconds(d time.Duration) int {
 	return int((d + time.Second - 1) / time.Second)
-}
-
-func sleep(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
 }

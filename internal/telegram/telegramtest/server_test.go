@@ -413,11 +413,11 @@ func TestWebhookRetries(t *testing.T) {
 	t.Cleanup(receiver.Close)
 
 	opts := Options{RetryBackoff: 10 * time.Millisecond, MaxRetryAfter: time.Second, MaxAttempts: 3}
-	opts.sleep = func(_ context.Context, d time.Duration) error {
+	opts.sleep = func(_ context.Context, d time.Duration) bool {
 		mu.Lock()
 		waits = append(waits, d)
 		mu.Unlock()
-		return nil
+		return true
 	}
 	s := newServer(t, opts)
 	ctx := testCtx(t)
@@ -483,10 +483,10 @@ func TestWebhookPerChatQueues(t *testing.T) {
 	t.Cleanup(receiver.Close)
 	parked := make(chan struct{}, 1)
 	opts := Options{}
-	opts.sleep = func(ctx context.Context, _ time.Duration) error {
+	opts.sleep = func(ctx context.Context, _ time.Duration) bool {
 		parked <- struct{}{}
 		<-ctx.Done() // hold the retry until Close
-		return ctx.Err()
+		return false
 	}
 	s := newServer(t, opts)
 	ctx := testCtx(t)

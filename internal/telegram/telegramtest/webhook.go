@@ -103,7 +103,7 @@ func (s *Server) deliver(ctx context.Context, chat int64) {
 		if retryAfter > 0 {
 			wait = min(retryAfter, s.opts.MaxRetryAfter)
 		}
-		if s.opts.sleep(ctx, wait) != nil {
+		if !s.opts.sleep(ctx, wait) {
 			return
 		}
 	}

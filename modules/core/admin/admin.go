@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/cryptobot-dev/cryptobot/modules"
+	"github.com/cryptobot-dev/cryptobot/modules/reply"
 )
 
 // Inspector reports the bot's own state (cmd/server's app).
@@ -50,10 +51,7 @@ func (m *Module) Commands() []modules.Command {
 
 func (m *Module) status(ctx context.Context, _ modules.Request) (modules.Reply, error) {
 	facts := m.inspect.Status(ctx)
-	width := 0
-	for _, f := range facts {
-		width = max(width, len(f.Name))
-	}
+	width := reply.Widest(facts, func(f Fact) string { return f.Name })
 	var b strings.Builder
 	b.WriteString("<b>Status</b>\n<pre>")
 	for _, f := range facts {

@@ -5,6 +5,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/cryptobot-dev/cryptobot/internal/tick"
 	"github.com/cryptobot-dev/cryptobot/modules/enhanced/alerts/rule"
 )
 
@@ -15,16 +16,7 @@ const digestEvery = 30 * time.Second
 // apart from the evaluation tick: a digest reads the market for a whole
 // watchlist, which must not delay alerts.
 func (m *Module) digestLoop(ctx context.Context) {
-	t := time.NewTicker(digestEvery)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			m.sendDueDigests(ctx, m.now())
-		}
-	}
+	tick.Every(ctx, digestEvery, func() { m.sendDueDigests(ctx, m.now()) })
 }
 
 // sendDueDigests enqueues every digest whose local time has come since it

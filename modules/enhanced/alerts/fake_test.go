@@ -314,14 +314,9 @@ func (m *fakeMarket) Resolve(_ context.Context, input string, kind market.Kind) 
 }
 
 func (m *fakeMarket) Ticker(_ context.Context, p market.Pair) (market.Ticker, error) {
-	m.calls.Add(1)
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	v, ok := m.last[p]
-	if !ok {
-		return market.Ticker{}, market.ErrUnknownSymbol
-	}
-	return market.Ticker{Pair: p, Venue: "binance", Last: v, ChangePct: m.change[p]}, nil
+	return quote(m, m.last, p, func(v float64) market.Ticker {
+		return market.Ticker{Pair: p, Venue: "binance", Last: v, ChangePct: m.change[p]}
+	})
 }
 
 func (m *fakeMarket) Funding(ctx context.Context, p market.Pair) (market.Funding, error) {
@@ -329,14 +324,23 @@ func (m *fakeMarket) Funding(ctx context.Context, p market.Pair) (market.Funding
 }
 
 func (m *fakeMarket) OpenInterest(_ context.Context, p market.Pair) (market.OpenInterest, error) {
+	return quote(m, m.oi, p, func(v float64) market.OpenInterest {
+		return market.OpenInterest{Pair: p, Venue: "binance", USD: v}
+	})
+}
+
+// quote counts a market call and answers p's value in set, under m.mu, as
+// the reading build makes; a pair not in set is an unknown symbol.
+func quote[T any](m *fakeMarket, set map[market.Pair]float64, p market.Pair, build func(float64) T) (T, error) {
 	m.calls.Add(1)
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	v, ok := m.oi[p]
+	v, ok := set[p]
 	if !ok {
-		return market.OpenInterest{}, market.ErrUnknownSymbol
+		var zero T
+		return zero, market.ErrUnknownSymbol
 	}
-	return market.OpenInterest{Pair: p, Venue: "binance", USD: v}, nil
+	return build(v), nil
 }
 
 func (m *fakeMarket) Candles(_ context.Context, p market.Pair, iv market.Interval, limit int) ([]market.Candle, error) {

@@ -16,33 +16,16 @@ import (
 func TestRunEvaluatesEveryPoll(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		st, mkt := newFakeStore(), newFakeMarket()
-		m, err := New(Options{Store: st, Market: mkt})
-		if err != nil {
-			t.Fatal(err)
-		}
-		ctx, cancel := context.WithCancel(t.Context())
-		done := make(chan error, 1)
-		go func() { done <- m.Run(ctx) }()
-		synctest.Wait() // Run has loaded the alerts and waits for its ticker
-		alert := m.Commands()[0].Handler
-		if rep, _ := alert.Handle(ctx, modules.Request{ChatID: 5, Command: "alert", Args: strings.Fields("btc above 98k")}); !strings.Contains(rep.Text, "Alert #1 set") {
-			t.Fatalf("reply %q", rep.Text)
-		}
+		m := newOnFakes(t, st, mkt)
+		ctx, stop := startRun(t, m) // Run has loaded the alerts and waits for its ticker
+		setBTCAlert(t, ctx, m)
 		if err := m.Run(ctx); err == nil {
 			t.Error("a second Run started, want it refused")
 		}
 		time.Sleep(2 * time.Second) // a poll: the baseline
 		synctest.Wait()
-		mkt.set(btc, 98_500)
-		time.Sleep(2 * time.Second)
-		synctest.Wait()
-		if got := st.sent(5); len(got) != 1 {
-			t.Errorf("sent %q, want one firing", got)
-		}
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("Run = %v, want nil at shutdown", err)
-		}
+		crossBTC(t, st, mkt, "one firing")
+		stop()
 	})
 }
 
@@ -62,35 +45,62 @@ func TestRegistered(t *testing.T) {
 func TestRunPicksUpAlertsFromOtherReplicas(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		st, mkt := newFakeStore(), newFakeMarket()
-		leader, err := New(Options{Store: st, Market: mkt})
-		if err != nil {
-			t.Fatal(err)
-		}
-		standby, err := New(Options{Store: st, Market: mkt})
-		if err != nil {
-			t.Fatal(err)
-		}
-		ctx, cancel := context.WithCancel(t.Context())
-		done := make(chan error, 1)
-		go func() { done <- leader.Run(ctx) }()
-		synctest.Wait()
+		leader, standby := newOnFakes(t, st, mkt), newOnFakes(t, st, mkt)
+		ctx, stop := startRun(t, leader)
 		time.Sleep(2 * time.Second) // a poll: the baseline
 		synctest.Wait()
-		alert := standby.Commands()[0].Handler
-		if rep, _ := alert.Handle(ctx, modules.Request{ChatID: 5, Command: "alert", Args: strings.Fields("btc above 98k")}); !strings.Contains(rep.Text, "Alert #1 set") {
-			t.Fatalf("reply %q", rep.Text)
-		}
+		setBTCAlert(t, ctx, standby)
 		time.Sleep(2 * time.Second) // the leader's next poll reads it
 		synctest.Wait()
-		mkt.set(btc, 98_500)
-		time.Sleep(2 * time.Second)
-		synctest.Wait()
-		if got := st.sent(5); len(got) != 1 {
-			t.Errorf("sent %q, want the standby's alert fired by the leader", got)
-		}
+		crossBTC(t, st, mkt, "the standby's alert fired by the leader")
+		stop()
+	})
+}
+
+// newOnFakes returns a module with the default config on st and mkt.
+func newOnFakes(t *testing.T, st *fakeStore, mkt *fakeMarket) *Module {
+	t.Helper()
+	m, err := New(Options{Store: st, Market: mkt})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+// startRun starts m.Run in the bubble as the router does and waits until it
+// is idle; stop cancels it and checks that Run returned nil.
+func startRun(t *testing.T, m *Module) (ctx context.Context, stop func()) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan error, 1)
+	go func() { done <- m.Run(ctx) }()
+	synctest.Wait()
+	return ctx, func() {
+		t.Helper()
 		cancel()
 		if err := <-done; err != nil {
-			t.Errorf("Run = %v", err)
+			t.Errorf("Run = %v, want nil at shutdown", err)
 		}
-	})
+	}
+}
+
+// setBTCAlert sets alert #1, btc above 98k, in chat 5 through m's /alert.
+func setBTCAlert(t *testing.T, ctx context.Context, m *Module) {
+	t.Helper()
+	alert := m.Commands()[0].Handler
+	if rep, _ := alert.Handle(ctx, modules.Request{ChatID: 5, Command: "alert", Args: strings.Fields("btc above 98k")}); !strings.Contains(rep.Text, "Alert #1 set") {
+		t.Fatalf("reply %q", rep.Text)
+	}
+}
+
+// crossBTC moves btc above 98k, lets a poll pass and checks that chat 5 got
+// one message (want says why).
+func crossBTC(t *testing.T, st *fakeStore, mkt *fakeMarket, want string) {
+	t.Helper()
+	mkt.set(btc, 98_500)
+	time.Sleep(2 * time.Second)
+	synctest.Wait()
+	if got := st.sent(5); len(got) != 1 {
+		t.Errorf("sent %q, want %s", got, want)
+	}
 }

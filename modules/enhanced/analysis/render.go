@@ -10,6 +10,7 @@ import (
 	"github.com/cryptobot-dev/cryptobot/internal/format"
 	"github.com/cryptobot-dev/cryptobot/internal/market"
 	"github.com/cryptobot-dev/cryptobot/modules/enhanced/analysis/indicator"
+	"github.com/cryptobot-dev/cryptobot/modules/reply"
 )
 
 const (
@@ -234,10 +235,7 @@ func table(r *result) string {
 		}
 	}
 
-	width := 0
-	for _, rw := range rows {
-		width = max(width, len(rw.value))
-	}
+	width := reply.Widest(rows, func(rw row) string { return rw.value })
 	var b strings.Builder
 	b.WriteString("<pre>")
 	for _, rw := range rows {
