@@ -276,7 +276,7 @@ func addMove(s *series, slot uint32, r *rec) *series {
 	if r.window > minuteSlots && s.qtr == nil {
 		s.qtr = new([quarterSlots]bucket)
 	}
-	s.moves = append(s.moves, moveRef{slot: slot, frac: r.level / 100, cooling: r.state == rule.Cooling})
+	s.moves = append(s.moves, moveRef{slot: slot, frac: r.level / 100, cooling: r.state == rule.Cooling, window: r.window})
 	s.gen = 0
 	return s
 }

@@ -148,19 +148,25 @@ func (e *Engine) fireLevels(dst []Firing, lv *[]float64, ix *[]uint32, i, j int,
 
 // evalMoves checks the move alerts of a series against their windows'
 // extremes: the cached older part, refreshed once a minute, merged with the
-// newest minute.
+// newest minute. While no move is cooling, the series keeps bounds on what
+// could fire (see calm), so a tick that moves no alert far enough skips
+// the alerts altogether.
 func (e *Engine) evalMoves(dst []Firing, s *series, lo, hi float64, now int64) []Firing {
 	if s.gen != s.ring.gen+1 {
 		e.pre.reset(&s.ring)
 		for i := range s.moves {
 			m := &s.moves[i]
-			l, h, ok := e.pre.extremes(int64(e.recs[m.slot].window))
+			l, h, ok := e.pre.extremes(int64(m.window))
 			m.lo, m.hi = float32(l), float32(h)
 			if !ok {
 				m.lo, m.hi = 0, 0
 			}
 		}
 		s.gen = s.ring.gen + 1
+		s.calm = false
+	}
+	if s.calm && s.quiet(lo, hi) {
+		return dst
 	}
 	for i := 0; i < len(s.moves); i++ {
 		m := &s.moves[i]
@@ -196,5 +202,6 @@ func (e *Engine) evalMoves(dst []Firing, s *series, lo, hi float64, now int64) [
 			i--
 		}
 	}
+	s.settle()
 	return dst
 }

@@ -135,6 +135,15 @@ type series struct {
 	ring
 	moves []moveRef
 	gen   uint32 // ring.gen+1 when the cached extremes were computed; 0 = stale
+	// calm: no move is cooling and the bounds below hold for the moves'
+	// cached extremes, so quiet can tell when none of them can fire. Any
+	// change that could let a move fire on less (a refresh, an added or
+	// re-armed move) clears it until the next full pass; removals leave
+	// the bounds conservative.
+	calm    bool
+	minFrac float64 // the smallest move
+	upAt    float64 // no move fires up on its cached low unless hi ≥ upAt
+	downAt  float64 // no move fires down on its cached high unless lo ≤ downAt
 }
 
 // moveRef is a move alert as its series evaluates it: with the threshold
@@ -144,9 +153,55 @@ type moveRef struct {
 	lo, hi  float32 // window extremes before the newest minute; hi == 0: none
 	frac    float64 // the move, 0.05 for 5 %
 	cooling bool
+	window  uint16 // minutes, as in the record
 }
 
 func (m moveRef) ref() uint32 { return m.slot }
+
+// boundSlack widens the bounds of settle well past any rounding of the
+// exact test in evalMoves, so they only ever let through too much.
+const boundSlack = 1e-6
+
+// settle recomputes the bounds after a full pass over the moves.
+//
+// A move fires when rise = hi/wlo-1 or fall = 1-lo/whi reaches its frac,
+// wlo and whi being the newest minute's bucket merged with its cached
+// extremes. As division is monotonic, hi/min(a, b) = max(hi/a, hi/b) and
+// lo/max(a, b) = min(lo/a, lo/b) exactly, so a move fires only if the
+// newest bucket alone, or its cached extremes alone, make it fire. quiet
+// tests the first exactly against the smallest frac and the second against
+// bounds taken over all moves.
+func (s *series) settle() {
+	s.calm, s.minFrac, s.upAt, s.downAt = true, math.Inf(1), math.Inf(1), math.Inf(-1)
+	for i := range s.moves {
+		m := &s.moves[i]
+		if m.cooling {
+			s.calm = false
+			return
+		}
+		s.minFrac = min(s.minFrac, m.frac)
+		if m.hi == 0 {
+			continue
+		}
+		l, h := float64(m.lo), float64(m.hi)
+		s.upAt = min(s.upAt, l*(1+m.frac)*(1-boundSlack))
+		if math.IsInf(h, 1) {
+			s.downAt = math.Inf(1)
+		} else {
+			s.downAt = max(s.downAt, h*(1-m.frac+boundSlack))
+		}
+	}
+}
+
+// quiet reports that no move can fire on an observation spanning lo…hi,
+// the series being calm.
+func (s *series) quiet(lo, hi float64) bool {
+	b := s.latest()
+	if hi/float64(b.lo)-1 >= s.minFrac || 1-lo/float64(b.hi) >= s.minFrac {
+		return false
+	}
+	return hi < s.upAt && lo > s.downAt
+}
 
 // window is the low and high over w minutes including the newest minute.
 func (s *series) window(m moveRef) (lo, hi float64, ok bool) {
