@@ -21,7 +21,7 @@ import (
 
 // waitFor is the failure deadline of every wait in the chaos suite: how long
 // the test gives up after, never a speed target.
-const waitFor = 15 * time.Second
+const waitFor = 30 * time.Second
 
 // replyDeadline is the bot's promise: a reply within 5 s of intake.
 const replyDeadline = 5 * time.Second
