@@ -145,8 +145,15 @@ func (e *Engine) Status(id int64) (rule.Status, bool) {
 
 // Add loads or creates an alert; one with the same id is replaced. Alerts
 // that are not live (fired, paused, expired) are dropped, so the runner can
-// Add every row it loads or changes.
-func (e *Engine) Add(a rule.Alert) error {
+// Add every row it loads or changes. A move alert counts moves from its
+// creation on: AddFrom(a, a.Created).
+func (e *Engine) Add(a rule.Alert) error { return e.AddFrom(a, a.Created) }
+
+// AddFrom is Add for an alert that watches from, not from its creation: a
+// resumed alert, whose move window must not reach back into its pause. A
+// move alert reads no history older than from's minute, and within that
+// minute only what it observed itself.
+func (e *Engine) AddFrom(a rule.Alert, from time.Time) error {
 	if err := validate(a); err != nil {
 		return err
 	}
@@ -177,6 +184,10 @@ func (e *Engine) Add(a rule.Alert) error {
 	r.set(fUp, a.Up)
 	r.set(fRetreated, a.Retreated)
 	r.pair = e.pairIndex(a.Pair)
+	var since int64
+	if !from.IsZero() {
+		since = from.Unix() / 60
+	}
 	var slot uint32
 	if n := len(e.free); n > 0 {
 		slot, e.free = e.free[n-1], e.free[:n-1]
@@ -186,7 +197,7 @@ func (e *Engine) Add(a rule.Alert) error {
 		e.recs = append(e.recs, r)
 	}
 	e.ids.put(e.recs, a.ID, slot)
-	e.place(slot)
+	e.place(slot, since)
 	if r.expires != 0 && r.expires != queued {
 		e.exp.push(expiry{at: r.expires, id: r.id})
 		if e.exp.len() > 2*e.ids.count+64 { // removed and replaced alerts leave stale entries
@@ -243,8 +254,9 @@ func feedOf(k rule.Kind) int {
 	return 0
 }
 
-// place files a slot under its pair by kind and state.
-func (e *Engine) place(slot uint32) {
+// place files a slot under its pair by kind and state; a move reads its
+// series from the Unix minute since on.
+func (e *Engine) place(slot uint32, since int64) {
 	r := &e.recs[slot]
 	p := &e.ps[r.pair]
 	p.live[feedOf(r.kind)]++
@@ -258,9 +270,9 @@ func (e *Engine) place(slot uint32) {
 			p.belowLv, p.belowIx = insertLevel(p.belowLv, p.belowIx, r.level, slot)
 		}
 	case rule.Move:
-		p.price = addMove(p.price, slot, r)
+		p.price = addMove(p.price, slot, r, since)
 	case rule.OIMove:
-		p.oi = addMove(p.oi, slot, r)
+		p.oi = addMove(p.oi, slot, r, since)
 	case rule.FundingAbove, rule.FundingBelow:
 		p.funding = append(p.funding, fundRef{slot: slot, level: r.level, venue: r.venue,
 			up: r.kind == rule.FundingAbove, cooling: r.state == rule.Cooling})
@@ -268,15 +280,22 @@ func (e *Engine) place(slot uint32) {
 }
 
 // addMove files a move alert under its series, creating the series or
-// its day of quarter-hour history when the window needs them.
-func addMove(s *series, slot uint32, r *rec) *series {
+// its day of quarter-hour history when the window needs them. A series
+// that already holds history (other chats' moves) keeps it; since keeps
+// this move from reading what came before it joined.
+func addMove(s *series, slot uint32, r *rec, since int64) *series {
 	if s == nil {
 		s = new(series)
 	}
 	if r.window > minuteSlots && s.qtr == nil {
 		s.qtr = new([quarterSlots]bucket)
 	}
-	s.moves = append(s.moves, moveRef{slot: slot, frac: r.level / 100, cooling: r.state == rule.Cooling, window: r.window})
+	m := moveRef{slot: slot, frac: r.level / 100, cooling: r.state == rule.Cooling, window: r.window}
+	if s.newest != 0 && since > s.newest-int64(r.window) { // its window reaches back past since
+		m.since = uint32(since)
+		s.joining = true
+	}
+	s.moves = append(s.moves, m)
 	s.gen = 0
 	return s
 }

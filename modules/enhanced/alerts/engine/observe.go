@@ -156,14 +156,26 @@ func (e *Engine) evalMoves(dst []Firing, s *series, lo, hi float64, now int64) [
 		e.pre.reset(&s.ring)
 		for i := range s.moves {
 			m := &s.moves[i]
-			l, h, ok := e.pre.extremes(int64(m.window))
-			m.lo, m.hi = float32(l), float32(h)
-			if !ok {
-				m.lo, m.hi = 0, 0
+			m.lo, m.hi = 0, 0
+			w, join := s.reach(m)
+			if w > 1 {
+				if l, h, ok := e.pre.extremes(w); ok {
+					m.lo, m.hi = float32(l), float32(h)
+				}
+			}
+			if join && int64(m.since) < s.newest && m.own.hi != 0 {
+				if m.hi == 0 {
+					m.lo, m.hi = m.own.lo, m.own.hi
+				} else {
+					m.lo, m.hi = min(m.lo, m.own.lo), max(m.hi, m.own.hi)
+				}
 			}
 		}
 		s.gen = s.ring.gen + 1
 		s.calm = false
+	}
+	if s.joining {
+		s.noteJoined(lo, hi, now/int64(time.Minute))
 	}
 	if s.calm && s.quiet(lo, hi) {
 		return dst

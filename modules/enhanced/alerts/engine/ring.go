@@ -141,6 +141,7 @@ type series struct {
 	// re-armed move) clears it until the next full pass; removals leave
 	// the bounds conservative.
 	calm    bool
+	joining bool    // a move joined this minute or is about to: noteJoined feeds its own bucket
 	minFrac float64 // the smallest move
 	upAt    float64 // no move fires up on its cached low unless hi ≥ upAt
 	downAt  float64 // no move fires down on its cached high unless lo ≤ downAt
@@ -151,6 +152,8 @@ type series struct {
 type moveRef struct {
 	slot    uint32
 	lo, hi  float32 // window extremes before the newest minute; hi == 0: none
+	own     bucket  // what this move observed in minute since
+	since   uint32  // Unix minute it joined the series' history (resumed or new); 0: it reads all of it
 	frac    float64 // the move, 0.05 for 5 %
 	cooling bool
 	window  uint16 // minutes, as in the record
@@ -203,9 +206,53 @@ func (s *series) quiet(lo, hi float64) bool {
 	return hi < s.upAt && lo > s.downAt
 }
 
-// window is the low and high over w minutes including the newest minute.
+// reach is how many minutes back from the newest one the cached extremes
+// of m cover: its window, or for a move that joined since, the minutes after
+// since (and, reaching into quarter hours, only whole quarters after it).
+// join reports that the move joined within its window, so its own bucket
+// counts; a move whose since left the window reads the whole window again.
+func (s *series) reach(m *moveRef) (w int64, join bool) {
+	w = int64(m.window)
+	if m.since == 0 {
+		return w, false
+	}
+	since := int64(m.since)
+	if since <= s.newest-w {
+		m.since, m.own = 0, bucket{}
+		return w, false
+	}
+	w = s.newest - since // minutes since+1 … newest
+	if w > minuteSlots && s.qtr != nil {
+		first := (since + quarterMins) / quarterMins * quarterMins // the first whole quarter after since
+		w = s.newest - first + 1
+	}
+	return w, true
+}
+
+// noteJoined merges an observation in minute into the own bucket of the
+// moves that joined in that minute, and keeps joining while any has a
+// since not yet past.
+func (s *series) noteJoined(lo, hi float64, minute int64) {
+	s.joining = false
+	for i := range s.moves {
+		m := &s.moves[i]
+		switch since := int64(m.since); {
+		case since == minute:
+			m.own.merge(lo, hi)
+			s.joining = true
+		case since > minute:
+			s.joining = true
+		}
+	}
+}
+
+// window is the low and high over w minutes including the newest minute;
+// for a move that joined this very minute, only what it has observed.
 func (s *series) window(m moveRef) (lo, hi float64, ok bool) {
 	b := s.latest()
+	if m.since != 0 && int64(m.since) >= s.newest {
+		b = m.own
+	}
 	lo, hi = float64(b.lo), float64(b.hi)
 	if m.hi != 0 {
 		if b.hi == 0 {
