@@ -271,12 +271,18 @@ func (m *Module) list(ctx context.Context, req modules.Request) (modules.Reply, 
 		return modules.Reply{Text: "No alerts in this chat. Set one with <code>/alert btc above 98k</code>.",
 			Buttons: callback.Keyboard(callback.Refresh("alerts"))}, nil
 	}
+	// With the flag off here the runner holds this chat's alerts paused,
+	// while the store keeps them as they were to resume them.
+	paused := !m.on(ctx, req.ChatID)
 	as := make([]rule.Alert, 0, len(rows))
 	for _, row := range rows {
 		a, err := fromRow(row)
 		if err != nil {
 			m.log.WarnContext(ctx, "alerts: unreadable alert row", "err", err)
 			continue
+		}
+		if paused && a.State.Live() {
+			a.State = rule.Paused
 		}
 		as = append(as, a)
 	}

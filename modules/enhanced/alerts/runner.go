@@ -252,8 +252,8 @@ func (r *runner) addMissing(rows []AlertRow) {
 // store as they were (armed or cooling) and leave the engine, so nothing
 // fires there and a restart keeps them paused while the flag stays off. A
 // resumed chat's alerts go back into the engine after a fresh observation
-// of their pairs, so only crossings from then on count, none that happened
-// while they were paused. A chat whose alerts or prices cannot be read
+// of their pairs, watching from now, so only crossings and moves from then
+// on count, none that happened while they were paused. A chat whose alerts or prices cannot be read
 // stays as it was until the next check.
 func (r *runner) checkFlags(ctx context.Context, now time.Time) {
 	for chat, paused := range r.chats {
@@ -282,7 +282,7 @@ func (r *runner) checkFlags(ctx context.Context, now time.Time) {
 			continue
 		}
 		for _, a := range as {
-			if err := r.eng.Add(a); err != nil {
+			if err := r.eng.AddFrom(a, now); err != nil {
 				r.m.log.WarnContext(ctx, "alerts: engine refused a resumed alert", "err", err)
 			}
 		}
