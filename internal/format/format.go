@@ -93,14 +93,18 @@ func Percent(pct float64, dec int) string {
 }
 
 // Arrow is ▲ for a rise, ▼ for a fall and • for no change.
-func Arrow(pct float64) string {
+func Arrow(pct float64) string { return BySign(pct, "▲", "▼", "•") }
+
+// BySign is up for a positive v, down for a negative one and flat for zero
+// (and NaN): the one choice behind every sign mark.
+func BySign(v float64, up, down, flat string) string {
 	switch {
-	case pct > 0:
-		return "▲"
-	case pct < 0:
-		return "▼"
+	case v > 0:
+		return up
+	case v < 0:
+		return down
 	}
-	return "•"
+	return flat
 }
 
 // Duration renders d coarsely for humans: 45s, 12m, 3h 12m, 2d 4h.

@@ -227,50 +227,37 @@ func TestShutdownBeforeStart(t *testing.T) {
 
 func TestReady(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		wantNotReady := func(b *Bot, substr string) {
-			t.Helper()
-			if err := b.Ready(); err == nil || !strings.Contains(err.Error(), substr) {
-				t.Errorf("Ready() = %v, want an error containing %q", err, substr)
-			}
-		}
-		wantReady := func(b *Bot) {
-			t.Helper()
-			if err := b.Ready(); err != nil {
-				t.Errorf("Ready() = %v, want nil", err)
-			}
-		}
-
 		cfg := testConfig()
 		cfg.Workers = 1
 		h := &blocking{release: make(chan struct{})}
 		b, _ := newUnstarted(t, cfg, newFakeAPI(), h)
-		wantNotReady(b, "identity not fetched")
+		wantNotReady(t, b, "before Start", "identity not fetched")
 		if err := b.Start(t.Context()); err != nil {
 			t.Fatal(err)
 		}
-		wantNotReady(b, "webhook not registered")
+		wantNotReady(t, b, "after Start", "webhook not registered")
 		if err := b.RegisterWebhook(t.Context(), "https://bot.example.com/webhook"); err != nil {
 			t.Fatal(err)
 		}
-		wantReady(b)
+		wantReady(t, b, "with the webhook registered")
 
 		// The worker is stuck on update 1; update 2 waits in the queue.
 		for i := range 2 {
 			enqueue(t, b, msgUpdate(int64(i+1), 42, "private", "/price"))
 		}
 		time.Sleep(9 * time.Second)
-		wantReady(b)
+		wantReady(t, b, "with the queue busy 9s")
 		time.Sleep(2 * time.Second)
-		wantNotReady(b, "queue stalled")
+		wantNotReady(t, b, "with the queue busy 11s", "queue stalled")
 
 		close(h.release)
 		synctest.Wait()
-		wantReady(b)
+		wantReady(t, b, "after the stall cleared")
 
 		if err := b.Shutdown(t.Context()); err != nil {
 			t.Fatal(err)
 		}
-		wantNotReady(b, "workers stopped")
+		wantNotReady(t, b, "after Shutdown", "workers stopped")
 	})
 }
 
@@ -286,18 +273,12 @@ func TestReadyNoReplies(t *testing.T) {
 		time.Sleep(time.Hour) // a long quiet spell is not a stall
 		enqueue(t, b, msgUpdate(1, 42, "private", "/price"))
 		synctest.Wait()
-		if err := b.Ready(); err != nil {
-			t.Errorf("Ready() right after an update arrived: %v", err)
-		}
+		wantReady(t, b, "right after an update arrived")
 		time.Sleep(11 * time.Second) // taken by the worker, so the queue is empty, but no answer
-		if err := b.Ready(); err == nil || !strings.Contains(err.Error(), "no reply sent") {
-			t.Errorf("Ready() = %v, want a no-reply error", err)
-		}
+		wantNotReady(t, b, "with an update taken 11s ago and no answer", "no reply sent")
 		close(h.release)
 		synctest.Wait()
-		if err := b.Ready(); err != nil {
-			t.Errorf("Ready() after the answer: %v", err)
-		}
+		wantReady(t, b, "after the answer")
 	})
 }
 
@@ -310,22 +291,14 @@ func TestReadyPolling(t *testing.T) {
 		}
 		api.getUpdates = s.getUpdates
 		b, _ := newBot(t, pollConfig(), api, &recorder{})
-		if err := b.Ready(); err == nil || !strings.Contains(err.Error(), "poller not running") {
-			t.Errorf("Ready() before Poll = %v, want poller not running", err)
-		}
+		wantNotReady(t, b, "before Poll", "poller not running")
 		stop := runPoll(t.Context(), t, b)
 		synctest.Wait()
-		if err := b.Ready(); err != nil {
-			t.Errorf("Ready() with the poller just started: %v", err)
-		}
+		wantReady(t, b, "with the poller just started")
 		time.Sleep(time.Minute)
-		if err := b.Ready(); err == nil || !strings.Contains(err.Error(), "Conflict") {
-			t.Errorf("Ready() after a minute of 409s = %v, want the poller's last error", err)
-		}
+		wantNotReady(t, b, "after a minute of 409s", "Conflict")
 		stop()
-		if err := b.Ready(); err == nil || !strings.Contains(err.Error(), "poller not running") {
-			t.Errorf("Ready() after Poll returned = %v, want poller not running", err)
-		}
+		wantNotReady(t, b, "after Poll returned", "poller not running")
 	})
 }
 

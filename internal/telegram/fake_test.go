@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -252,5 +253,22 @@ func enqueue(t testing.TB, b *Bot, us ...Update) {
 		if err := b.Enqueue(u); err != nil {
 			t.Fatalf("Enqueue update %d: %v", u.UpdateID, err)
 		}
+	}
+}
+
+// wantReady fails the test unless b is ready; when says at what point.
+func wantReady(t testing.TB, b *Bot, when string) {
+	t.Helper()
+	if err := b.Ready(); err != nil {
+		t.Errorf("Ready() %s = %v, want ready", when, err)
+	}
+}
+
+// wantNotReady fails the test unless b is not ready with an error that
+// contains substr; when says at what point.
+func wantNotReady(t testing.TB, b *Bot, when, substr string) {
+	t.Helper()
+	if err := b.Ready(); err == nil || !strings.Contains(err.Error(), substr) {
+		t.Errorf("Ready() %s = %v, want an error containing %q", when, err, substr)
 	}
 }

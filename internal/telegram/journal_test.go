@@ -189,9 +189,7 @@ func TestWebhookJournalsBeforeAnswering(t *testing.T) {
 		if w.Code != http.StatusServiceUnavailable || w.Header().Get("Retry-After") == "" {
 			t.Fatalf("journal down: %d Retry-After %q, want 503 with Retry-After", w.Code, w.Header().Get("Retry-After"))
 		}
-		if err := b.Ready(); err == nil || !strings.Contains(err.Error(), "journal failing") {
-			t.Errorf("Ready while the journal fails: %v, want a journal error", err)
-		}
+		wantNotReady(t, b, "while the journal fails", "journal failing")
 		if got := received(m, sourceWebhook, outcomeJournalError); got != 1 {
 			t.Errorf("updates{webhook,journal_error} = %v, want 1", got)
 		}
@@ -246,9 +244,7 @@ func TestReadyRecoversWithTheJournal(t *testing.T) {
 		j.setFail(0, 0, 0)
 		time.Sleep(time.Second) // the next tick pings a healthy journal
 		synctest.Wait()
-		if err := b.Ready(); err != nil {
-			t.Errorf("Ready after the journal recovered, with no update since: %v", err)
-		}
+		wantReady(t, b, "after the journal recovered, with no update since")
 	})
 }
 

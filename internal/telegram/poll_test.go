@@ -205,9 +205,7 @@ func TestPollDeleteWebhookRetried(t *testing.T) {
 		b, _ := newBot(t, pollConfig(), api, &recorder{})
 		stop := runPoll(t.Context(), t, b)
 		time.Sleep(5 * time.Second)
-		if b.Ready() != nil {
-			t.Errorf("not ready after deleteWebhook recovered: %v", b.Ready())
-		}
+		wantReady(t, b, "after deleteWebhook recovered")
 		stop()
 		calls := strings.Join(api.callList(), ",")
 		if !strings.Contains(calls, "deleteWebhook,deleteWebhook,deleteWebhook,getUpdates") {

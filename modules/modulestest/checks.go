@@ -103,11 +103,7 @@ func CheckSections(t *testing.T, newSource func() *Source, build func(*Source) m
 	t.Helper()
 	for _, tc := range cases {
 		t.Run(tc.Name, func(t *testing.T) {
-			src := newSource()
-			if tc.Modify != nil {
-				tc.Modify(src)
-			}
-			got, err := build(src).Section(t.Context(), modules.Request{Command: "price"}, pair)
+			got, err := build(fresh(newSource, tc.Modify)).Section(t.Context(), modules.Request{Command: "price"}, pair)
 			if !errors.Is(err, tc.WantErr) || (tc.WantErr == nil) != (err == nil) {
 				t.Fatalf("Section error = %v, want %v", err, tc.WantErr)
 			}

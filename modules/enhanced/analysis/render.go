@@ -28,15 +28,7 @@ const (
 	bullish = 1
 )
 
-func mark(dir int) string {
-	switch {
-	case dir > 0:
-		return "🟢"
-	case dir < 0:
-		return "🔴"
-	}
-	return "⚪"
-}
+func mark(dir int) string { return format.BySign(float64(dir), "🟢", "🔴", "⚪") }
 
 func badIntervalText(arg string) string {
 	return "Unknown interval <code>" + html.EscapeString(arg) + "</code>: use 15m, 1h, 4h or 1d."

@@ -4,11 +4,10 @@ import (
 	"testing"
 
 	"github.com/cryptobot-dev/cryptobot/modules"
-	"github.com/cryptobot-dev/cryptobot/modules/enhanced/funding"
 )
 
 func TestRefreshButton(t *testing.T) {
-	h := handler(t, funding.New(newSource(), clock))
+	h := module.Handler(t, newSource())
 	r, err := h.Handle(t.Context(), modules.Request{Command: "funding", Args: []string{"btc"}})
 	if err != nil || len(r.Buttons) == 0 || r.Buttons[0][0].Text != "🔄 Refresh" || r.Buttons[0][0].Data != "1|funding|BTC-USDT" {
 		t.Errorf("reply %+v, %v: want Refresh first", r.Buttons, err)

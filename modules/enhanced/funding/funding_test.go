@@ -15,147 +15,107 @@ import (
 	"github.com/cryptobot-dev/cryptobot/modules/modulestest"
 )
 
-func handler(t *testing.T, m modules.Module) modules.Handler {
-	t.Helper()
-	return modulestest.Handler(t, m, "funding")
+// module is /funding over the canned market.
+var module = modulestest.Market{
+	ID: "enhanced.funding", Flag: flags.FundingRates, Command: "funding", NewSource: newSource,
+	New: func(src *fakeSource, now func() time.Time) modules.Module { return funding.New(src, now) },
 }
 
 func TestReplies(t *testing.T) {
 	unavailable := fmt.Errorf("okx funding: %w", market.ErrUnavailable)
-	for _, tc := range []struct {
-		name   string
-		args   []string
-		modify func(*fakeSource)
-	}{
-		{name: "normal", args: []string{"btc"}},
-		{name: "upper_case_symbol", args: []string{"BTC-USDT"}},
-		{name: "one_failing", args: []string{"btc"}, modify: func(s *fakeSource) { s.All[1].FundErr = unavailable }},
+	module.CheckReplies(t, append([]modulestest.ReplyCase{
+		{Name: "normal", Args: []string{"btc"}},
+		{Name: "upper_case_symbol", Args: []string{"BTC-USDT"}},
+		{Name: "one_failing", Args: []string{"btc"}, Modify: func(s *fakeSource) { s.All[1].FundErr = unavailable }},
 		{
-			name: "one_not_listed", args: []string{"btc"},
-			modify: func(s *fakeSource) { s.All[2].FundErr = fmt.Errorf("binance funding: %w", market.ErrUnknownSymbol) },
+			Name: "one_not_listed", Args: []string{"btc"},
+			Modify: func(s *fakeSource) { s.All[2].FundErr = fmt.Errorf("binance funding: %w", market.ErrUnknownSymbol) },
 		},
 		{
-			name: "mixed_signs", args: []string{"btc"},
-			modify: func(s *fakeSource) { s.All[1].Fund.Rate = -0.0000215 },
+			Name: "mixed_signs", Args: []string{"btc"},
+			Modify: func(s *fakeSource) { s.All[1].Fund.Rate = -0.0000215 },
 		},
 		{
-			name: "negative", args: []string{"btc"},
-			modify: func(s *fakeSource) {
+			Name: "negative", Args: []string{"btc"},
+			Modify: func(s *fakeSource) {
 				for _, v := range s.All {
 					v.Fund.Rate = -v.Fund.Rate
 				}
 			},
 		},
 		{
-			name: "zero", args: []string{"btc"},
-			modify: func(s *fakeSource) {
+			Name: "zero", Args: []string{"btc"},
+			Modify: func(s *fakeSource) {
 				for _, v := range s.All {
 					v.Fund.Rate = 0
 				}
 			},
 		},
 		{
-			name: "hourly_interval", args: []string{"btc"},
-			modify: func(s *fakeSource) {
+			Name: "hourly_interval", Args: []string{"btc"},
+			Modify: func(s *fakeSource) {
 				s.All[0].Fund.Interval = time.Hour
 				s.All[0].Fund.Next = time.Date(2025, 6, 2, 5, 0, 0, 0, time.UTC)
 			},
 		},
 		{
-			name: "missing_interval_and_next", args: []string{"btc"},
-			modify: func(s *fakeSource) { s.All[0].Fund.Interval, s.All[0].Fund.Next = 0, time.Time{} },
+			Name: "missing_interval_and_next", Args: []string{"btc"},
+			Modify: func(s *fakeSource) { s.All[0].Fund.Interval, s.All[0].Fund.Next = 0, time.Time{} },
 		},
 		{
-			name: "settlement_due", args: []string{"btc"},
-			modify: func(s *fakeSource) { s.All[0].Fund.Next = now.Add(-30 * time.Second) },
+			Name: "settlement_due", Args: []string{"btc"},
+			Modify: func(s *fakeSource) { s.All[0].Fund.Next = now.Add(-30 * time.Second) },
 		},
 		{
-			name: "all_not_listed", args: []string{"btc"},
-			modify: func(s *fakeSource) {
+			Name: "all_not_listed", Args: []string{"btc"},
+			Modify: func(s *fakeSource) {
 				for _, v := range s.All {
 					v.FundErr = market.ErrUnknownSymbol
 				}
 			},
 		},
 		{
-			name: "all_unavailable", args: []string{"btc"},
-			modify: func(s *fakeSource) {
+			Name: "all_unavailable", Args: []string{"btc"},
+			Modify: func(s *fakeSource) {
 				for _, v := range s.All {
 					v.FundErr = unavailable
 				}
 			},
 		},
-		{name: "no_venues", args: []string{"btc"}, modify: func(s *fakeSource) { s.All = nil }},
-		{name: "unknown_pair", args: []string{"btcc"}},
-		{name: "unknown_pair_no_suggestions", args: []string{"zzz"}, modify: func(s *fakeSource) { s.Suggest = nil }},
-		{name: "unknown_pair_hostile_input", args: []string{"<b>&" + strings.Repeat("x", 100)}},
-		{name: "unavailable", args: []string{"btc"}, modify: func(s *fakeSource) { s.ResolveErr = unavailable }},
-		{name: "no_args"},
-		{name: "too_many_args", args: []string{"btc", "eth"}},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			src := newSource()
-			if tc.modify != nil {
-				tc.modify(src)
-			}
-			reply, err := handler(t, funding.New(src, clock)).Handle(t.Context(), modules.Request{Command: "funding", Args: tc.args})
-			if err != nil {
-				t.Fatalf("Handle error = %v, want a reply", err)
-			}
-			modulestest.CheckHTML(t, reply.Text)
-			modulestest.Golden(t, tc.name, reply.Text)
-		})
-	}
+		{Name: "no_venues", Args: []string{"btc"}, Modify: func(s *fakeSource) { s.All = nil }},
+		{Name: "no_args"},
+		{Name: "too_many_args", Args: []string{"btc", "eth"}},
+	}, modulestest.UnresolvedCases()...))
 }
 
 // TestExtraArguments: /funding takes one symbol; more arguments are never
 // ignored silently but answered with the usage, without asking any venue.
 func TestExtraArguments(t *testing.T) {
 	src := newSource()
-	modulestest.CheckUsage(t, handler(t, funding.New(src, clock)), "funding", "Usage: <code>/funding SYMBOL</code>",
+	modulestest.CheckUsage(t, module.Handler(t, src), "funding", "Usage: <code>/funding SYMBOL</code>",
 		func() int64 { return src.Calls() + src.Primary.Calls() }, []string{"btc", "eth"}, []string{"btc", "all"}, []string{"btc", "eth", "sol"})
 }
 
 func TestSection(t *testing.T) {
-	modulestest.CheckSections(t, newSource, func(s *fakeSource) modules.Sectioner { return funding.New(s, clock) }, btc, []modulestest.SectionCase{
+	module.CheckSections(t, append([]modulestest.SectionCase{
 		{Name: "normal", Want: "Funding +0.0100%/8h (APR +10.95%) next in 3h 12m"},
 		{Name: "negative", Modify: func(s *fakeSource) { s.Primary.Fund.Rate = -0.0000532 }, Want: "Funding -0.0053%/8h (APR -5.83%) next in 3h 12m"},
 		{Name: "hourly", Modify: func(s *fakeSource) { s.Primary.Fund.Interval = time.Hour }, Want: "Funding +0.0100%/1h (APR +87.60%) next in 3h 12m"},
 		{Name: "no interval", Modify: func(s *fakeSource) { s.Primary.Fund.Interval = 0 }, Want: "Funding +0.0100% next in 3h 12m"},
 		{Name: "no next", Modify: func(s *fakeSource) { s.Primary.Fund.Next = time.Time{} }, Want: "Funding +0.0100%/8h (APR +10.95%)"},
 		{Name: "due", Modify: func(s *fakeSource) { s.Primary.Fund.Next = now }, Want: "Funding +0.0100%/8h (APR +10.95%) next due now"},
-		{Name: "spot-only pair", Modify: func(s *fakeSource) { s.Primary.FundErr = market.ErrUnknownSymbol }, Want: ""},
-		{Name: "unavailable", Modify: func(s *fakeSource) { s.Primary.FundErr = market.ErrUnavailable }, WantErr: market.ErrUnavailable},
+	}, modulestest.SectionFailures(func(s *fakeSource, err error) { s.Primary.FundErr = err })...))
+}
+
+// TestContract: a stalled venue must not hold the reply past the deadline
+// (it shows as unavailable and the others still answer), and every request
+// asks every venue, one fetch goroutine each.
+func TestContract(t *testing.T) {
+	module.CheckContract(t, modulestest.Contract{
+		Heaviest: []string{"btc"}, Stalled: 2,
+		AtDeadline: []string{"Binance  unavailable", "Bybit    +0.0100%/8h", "OKX      +0.0053%/8h"},
+		Plain:      []string{"btc"}, PlainWant: "+0.0100%/8h",
 	})
-}
-
-// A stalled venue must not hold the reply past the deadline: it shows as
-// unavailable and the others still answer.
-func TestDeadline(t *testing.T) {
-	t.Run("reply", func(t *testing.T) {
-		src := newSource()
-		src.All[2].Hang = true
-		modulestest.CheckReplyAtDeadline(t, handler(t, funding.New(src, clock)), modules.Request{Command: "funding", Args: []string{"btc"}},
-			3*time.Second, "Binance  unavailable", "Bybit    +0.0100%/8h", "OKX      +0.0053%/8h")
-	})
-	t.Run("section", func(t *testing.T) {
-		src := newSource()
-		src.Primary.Hang = true
-		modulestest.CheckSectionAtDeadline(t, funding.New(src, clock), btc)
-	})
-}
-
-func TestRegistration(t *testing.T) {
-	modulestest.CheckMarketModule(t, "enhanced.funding", flags.FundingRates, modules.Deps{Market: newSource(), Now: clock}, "funding")
-}
-
-// TestMemoryCost: every request asks every venue, one fetch goroutine each.
-func TestMemoryCost(t *testing.T) {
-	modulestest.CheckSourceMemoryCost(t, "enhanced.funding", newSource(), modules.Request{Command: "funding", Args: []string{"btc"}})
-}
-
-func TestNilClock(t *testing.T) {
-	modulestest.CheckNilClock(t, handler(t, funding.New(newSource(), nil)), modules.Request{Args: []string{"btc"}}, "+0.0100%/8h")
 }
 
 // The shared canned market's clock (3h 12m before the 08:00 UTC
@@ -189,15 +149,7 @@ func binance() *fakeVenue {
 	return venue(market.Binance, 0.000075, 4*time.Hour, 85_010, 85_018.7, time.Second)
 }
 
-func newSource() *fakeSource {
-	return &fakeSource{
-		Pairs:   map[string]market.Pair{"btc": btc, "btcusdt": btc, "btc-usdt": btc},
-		Suggest: []market.Pair{btc, {Base: "BTCDOM", Quote: "USDT"}},
-		Kind:    market.Perp,
-		Primary: bybit(),
-		All:     []*fakeVenue{bybit(), okx(), binance()},
-	}
-}
+func newSource() *fakeSource { return modulestest.PerpSource(bybit(), bybit(), okx(), binance()) }
 
 // zones answers every chat's settings with one time zone.
 type zones string
@@ -209,18 +161,18 @@ func (z zones) ChatSettings(context.Context, int64) (store.ChatSettings, error) 
 // TestNextSettlementInTheChatsZone: the clock time of the next settlement
 // follows /settings' time zone; the countdown is the same everywhere.
 func TestNextSettlementInTheChatsZone(t *testing.T) {
-	utc, err := handler(t, funding.New(newSource(), clock)).Handle(t.Context(), modules.Request{Command: "funding", Args: []string{"btc"}})
+	utc, err := module.Handler(t, newSource()).Handle(t.Context(), modules.Request{Command: "funding", Args: []string{"btc"}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	tokyo, err := handler(t, funding.New(newSource(), clock).WithZones(zones("Asia/Tokyo"))).Handle(t.Context(), modules.Request{Command: "funding", Args: []string{"btc"}})
+	tokyo, err := modulestest.Handler(t, funding.New(newSource(), clock).WithZones(zones("Asia/Tokyo")), "funding").Handle(t.Context(), modules.Request{Command: "funding", Args: []string{"btc"}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if !strings.Contains(utc.Text, " UTC in ") || strings.Contains(tokyo.Text, " UTC ") || !strings.Contains(tokyo.Text, " JST in ") {
 		t.Errorf("UTC reply:\n%s\nTokyo reply:\n%s", utc.Text, tokyo.Text)
 	}
-	bad, err := handler(t, funding.New(newSource(), clock).WithZones(zones("Mars/Olympus"))).Handle(t.Context(), modules.Request{Command: "funding", Args: []string{"btc"}})
+	bad, err := modulestest.Handler(t, funding.New(newSource(), clock).WithZones(zones("Mars/Olympus")), "funding").Handle(t.Context(), modules.Request{Command: "funding", Args: []string{"btc"}})
 	if err != nil || bad.Text != utc.Text {
 		t.Errorf("an unknown zone should fall back to UTC: %v\n%s", err, bad.Text)
 	}

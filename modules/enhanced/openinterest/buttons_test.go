@@ -4,11 +4,10 @@ import (
 	"testing"
 
 	"github.com/cryptobot-dev/cryptobot/modules"
-	"github.com/cryptobot-dev/cryptobot/modules/enhanced/openinterest"
 )
 
 func TestRefreshButton(t *testing.T) {
-	h := handler(t, openinterest.New(newSource(), clock))
+	h := module.Handler(t, newSource())
 	for args, want := range map[string][]string{"1|oi|BTC-USDT": {"btc"}, "1|oi|BTC-USDT|all": {"btc", "all"}} {
 		r, err := h.Handle(t.Context(), modules.Request{Command: "oi", Args: want})
 		if err != nil || len(r.Buttons) == 0 || r.Buttons[0][0].Text != "🔄 Refresh" || r.Buttons[0][0].Data != args {

@@ -15,8 +15,7 @@ import (
 
 func oi(t *testing.T, src *fakeSource, args ...string) string {
 	t.Helper()
-	m := openinterest.New(src, clock)
-	reply, err := handler(t, m).Handle(t.Context(), modules.Request{Command: "oi", Args: args})
+	reply, err := module.Handler(t, src).Handle(t.Context(), modules.Request{Command: "oi", Args: args})
 	if err != nil {
 		t.Fatalf("Handle(%q) error = %v, want a reply", args, err)
 	}
@@ -24,68 +23,53 @@ func oi(t *testing.T, src *fakeSource, args ...string) string {
 	return reply.Text
 }
 
-func handler(t *testing.T, m modules.Module) modules.Handler {
-	t.Helper()
-	return modulestest.Handler(t, m, "oi")
+// module is /oi over the canned market.
+var module = modulestest.Market{
+	ID: "enhanced.openinterest", Flag: flags.OpenInterest, Command: "oi", NewSource: newSource,
+	New: func(src *fakeSource, now func() time.Time) modules.Module { return openinterest.New(src, now) },
 }
 
 func TestReplies(t *testing.T) {
 	unavailable := fmt.Errorf("bybit open interest: %w", market.ErrUnavailable)
-	for _, tc := range []struct {
-		name   string
-		args   []string
-		modify func(*fakeSource)
-	}{
-		{name: "one_venue", args: []string{"btc"}},
-		{name: "one_venue_coin_only", args: []string{"btc"}, modify: func(s *fakeSource) { s.Primary.OI.USD = 0 }},
-		{name: "one_venue_no_time", args: []string{"btc"}, modify: func(s *fakeSource) { s.Primary.OI.Time = time.Time{} }},
-		{name: "missing_history", args: []string{"BTCUSDT"}, modify: func(s *fakeSource) { s.Primary.HistoryErr = unavailable }},
-		{name: "short_history", args: []string{"btc"}, modify: func(s *fakeSource) { s.Primary.History = s.Primary.History[22:] }},
+	module.CheckReplies(t, append([]modulestest.ReplyCase{
+		{Name: "one_venue", Args: []string{"btc"}},
+		{Name: "one_venue_coin_only", Args: []string{"btc"}, Modify: func(s *fakeSource) { s.Primary.OI.USD = 0 }},
+		{Name: "one_venue_no_time", Args: []string{"btc"}, Modify: func(s *fakeSource) { s.Primary.OI.Time = time.Time{} }},
+		{Name: "missing_history", Args: []string{"BTCUSDT"}, Modify: func(s *fakeSource) { s.Primary.HistoryErr = unavailable }},
+		{Name: "short_history", Args: []string{"btc"}, Modify: func(s *fakeSource) { s.Primary.History = s.Primary.History[22:] }},
 		{
 			// Without the row 2 h back, the fifth row from the end is 5 h old:
 			// the 4h change must still compare with the row stamped 4 h back.
-			name: "history_gap", args: []string{"btc"},
-			modify: func(s *fakeSource) { s.Primary.History = append(s.Primary.History[:22:22], s.Primary.History[23:]...) },
+			Name: "history_gap", Args: []string{"btc"},
+			Modify: func(s *fakeSource) { s.Primary.History = append(s.Primary.History[:22:22], s.Primary.History[23:]...) },
 		},
-		{name: "history_empty", args: []string{"btc"}, modify: func(s *fakeSource) { s.Primary.History = nil }},
-		{name: "all_venues", args: []string{"btc", "all"}},
-		{name: "all_venues_upper_case", args: []string{"BTC-USDT", "ALL"}},
-		{name: "all_one_failing", args: []string{"btc", "all"}, modify: func(s *fakeSource) { s.All[2].OIErr = unavailable }},
+		{Name: "history_empty", Args: []string{"btc"}, Modify: func(s *fakeSource) { s.Primary.History = nil }},
+		{Name: "all_venues", Args: []string{"btc", "all"}},
+		{Name: "all_venues_upper_case", Args: []string{"BTC-USDT", "ALL"}},
+		{Name: "all_one_failing", Args: []string{"btc", "all"}, Modify: func(s *fakeSource) { s.All[2].OIErr = unavailable }},
 		{
-			name: "all_one_not_listed", args: []string{"btc", "all"},
-			modify: func(s *fakeSource) { s.All[1].OIErr = fmt.Errorf("okx open interest: %w", market.ErrUnknownSymbol) },
+			Name: "all_one_not_listed", Args: []string{"btc", "all"},
+			Modify: func(s *fakeSource) { s.All[1].OIErr = fmt.Errorf("okx open interest: %w", market.ErrUnknownSymbol) },
 		},
 		{
-			name: "all_history_failing", args: []string{"btc", "all"},
-			modify: func(s *fakeSource) { s.All[0].HistoryErr = unavailable },
+			Name: "all_history_failing", Args: []string{"btc", "all"},
+			Modify: func(s *fakeSource) { s.All[0].HistoryErr = unavailable },
 		},
-		{name: "all_usd_missing", args: []string{"btc", "all"}, modify: func(s *fakeSource) { s.All[2].OI.USD = 0 }},
-		{name: "all_single_venue", args: []string{"btc", "all"}, modify: func(s *fakeSource) { s.All = s.All[:1] }},
+		{Name: "all_usd_missing", Args: []string{"btc", "all"}, Modify: func(s *fakeSource) { s.All[2].OI.USD = 0 }},
+		{Name: "all_single_venue", Args: []string{"btc", "all"}, Modify: func(s *fakeSource) { s.All = s.All[:1] }},
 		{
-			name: "all_unavailable", args: []string{"btc", "all"},
-			modify: func(s *fakeSource) {
+			Name: "all_unavailable", Args: []string{"btc", "all"},
+			Modify: func(s *fakeSource) {
 				for _, v := range s.All {
 					v.OIErr = unavailable
 				}
 			},
 		},
-		{name: "all_no_venues", args: []string{"btc", "all"}, modify: func(s *fakeSource) { s.All = nil }},
-		{name: "unknown_pair", args: []string{"btcc"}},
-		{name: "unknown_pair_no_suggestions", args: []string{"zzz"}, modify: func(s *fakeSource) { s.Suggest = nil }},
-		{name: "unknown_pair_hostile_input", args: []string{"<b>&" + strings.Repeat("x", 100)}},
-		{name: "unavailable", args: []string{"btc"}, modify: func(s *fakeSource) { s.ResolveErr = unavailable }},
-		{name: "unavailable_oi", args: []string{"btc"}, modify: func(s *fakeSource) { s.Primary.OIErr = unavailable }},
-		{name: "no_args"},
-		{name: "bad_args", args: []string{"btc", "eth"}},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			src := newSource()
-			if tc.modify != nil {
-				tc.modify(src)
-			}
-			modulestest.Golden(t, tc.name, oi(t, src, tc.args...))
-		})
-	}
+		{Name: "all_no_venues", Args: []string{"btc", "all"}, Modify: func(s *fakeSource) { s.All = nil }},
+		{Name: "unavailable_oi", Args: []string{"btc"}, Modify: func(s *fakeSource) { s.Primary.OIErr = unavailable }},
+		{Name: "no_args"},
+		{Name: "bad_args", Args: []string{"btc", "eth"}},
+	}, modulestest.UnresolvedCases()...))
 }
 
 // TestChanges pins the arithmetic behind the goldens: changes compare rows by
@@ -145,7 +129,7 @@ func TestChanges(t *testing.T) {
 // any venue.
 func TestExtraArguments(t *testing.T) {
 	src := newSource()
-	modulestest.CheckUsage(t, handler(t, openinterest.New(src, clock)), "oi", "Usage: <code>/oi SYMBOL</code>",
+	modulestest.CheckUsage(t, module.Handler(t, src), "oi", "Usage: <code>/oi SYMBOL</code>",
 		func() int64 { return src.Calls() + src.Primary.Calls() },
 		[]string{"btc", "eth"}, []string{"btc", "all", "eth"}, []string{"btc", "all", "all"}, []string{"btc", "eth", "all"})
 	if got := oi(t, newSource(), "btc", "all"); !strings.Contains(got, "Binance") {
@@ -154,43 +138,22 @@ func TestExtraArguments(t *testing.T) {
 }
 
 func TestSection(t *testing.T) {
-	modulestest.CheckSections(t, newSource, func(s *fakeSource) modules.Sectioner { return openinterest.New(s, clock) }, btc, []modulestest.SectionCase{
+	module.CheckSections(t, append([]modulestest.SectionCase{
 		{Name: "normal", Want: "OI $5.24B (24h +4.8%)"},
 		{Name: "missing history", Modify: func(s *fakeSource) { s.Primary.HistoryErr = market.ErrUnavailable }, Want: "OI $5.24B (24h n/a)"},
 		{Name: "coin only", Modify: func(s *fakeSource) { s.Primary.OI.USD = 0 }, Want: "OI 61,647 BTC (24h +4.8%)"},
-		{Name: "spot-only pair", Modify: func(s *fakeSource) { s.Primary.OIErr = market.ErrUnknownSymbol }, Want: ""},
-		{Name: "unavailable", Modify: func(s *fakeSource) { s.Primary.OIErr = market.ErrUnavailable }, WantErr: market.ErrUnavailable},
+	}, modulestest.SectionFailures(func(s *fakeSource, err error) { s.Primary.OIErr = err })...))
+}
+
+// TestContract: a stalled venue must not hold the reply past the deadline
+// (it shows as unavailable and the others still answer), and the heaviest
+// request is every venue with history, one fetch goroutine per call.
+func TestContract(t *testing.T) {
+	module.CheckContract(t, modulestest.Contract{
+		Heaviest: []string{"btc", "all"}, Stalled: 1,
+		AtDeadline: []string{"OKX      unavailable", "Bybit     $5.24B", "Binance   $6.98B"},
+		Plain:      []string{"btc"}, PlainWant: "$5.24B",
 	})
-}
-
-// A stalled venue must not hold the reply past the deadline: it shows as
-// unavailable and the others still answer.
-func TestDeadline(t *testing.T) {
-	t.Run("all venues", func(t *testing.T) {
-		src := newSource()
-		src.All[1].Hang = true
-		modulestest.CheckReplyAtDeadline(t, handler(t, openinterest.New(src, clock)), modules.Request{Command: "oi", Args: []string{"btc", "all"}},
-			3*time.Second, "OKX      unavailable", "Bybit     $5.24B", "Binance   $6.98B")
-	})
-	t.Run("section", func(t *testing.T) {
-		src := newSource()
-		src.Primary.Hang = true
-		modulestest.CheckSectionAtDeadline(t, openinterest.New(src, clock), btc)
-	})
-}
-
-func TestRegistration(t *testing.T) {
-	modulestest.CheckMarketModule(t, "enhanced.openinterest", flags.OpenInterest, modules.Deps{Market: newSource(), Now: clock}, "oi")
-}
-
-// TestMemoryCost: the heaviest request is every venue with history, one
-// fetch goroutine per call.
-func TestMemoryCost(t *testing.T) {
-	modulestest.CheckSourceMemoryCost(t, "enhanced.openinterest", newSource(), modules.Request{Command: "oi", Args: []string{"btc", "all"}})
-}
-
-func TestNilClock(t *testing.T) {
-	modulestest.CheckNilClock(t, handler(t, openinterest.New(newSource(), nil)), modules.Request{Args: []string{"btc"}}, "$5.24B")
 }
 
 // The shared canned market's clock and pair.
@@ -239,14 +202,7 @@ func okx() *fakeVenue { return venue(market.OKX, 35_010.42, 2.976e9, 3*time.Seco
 func binance() *fakeVenue { return venue(market.Binance, 80_212.9, 6.98e9, time.Second, 6.5e9, 2e7) }
 
 func newSource() *fakeSource {
-	return &fakeSource{
-		Pairs: map[string]market.Pair{
-			"btc": btc, "btcusdt": btc, "btc-usdt": btc,
-			"pepe": {Base: "1000PEPE", Quote: "USDT"},
-		},
-		Suggest: []market.Pair{btc, {Base: "BTCDOM", Quote: "USDT"}},
-		Kind:    market.Perp,
-		Primary: bybit(),
-		All:     []*fakeVenue{bybit(), okx(), binance()},
-	}
+	s := modulestest.PerpSource(bybit(), bybit(), okx(), binance())
+	s.Pairs["pepe"] = market.Pair{Base: "1000PEPE", Quote: "USDT"}
+	return s
 }
