@@ -491,61 +491,131 @@ func TestStaleExpiriesAreCompacted(t *testing.T) {
 	}
 }
 
+// obs is one observation of a model test's walk, as the ring stores it.
+type obs struct {
+	minute int64
+	v      float64
+}
+
+// walkStep moves a model test's random walk on: mostly seconds or a few
+// minutes, sometimes a gap of up to two hours, and a price step of ±0.5 %.
+func walkStep(rng *rand.Rand, at time.Time, price float64) (time.Time, float64) {
+	switch r := rng.IntN(100); {
+	case r < 2:
+		at = at.Add(time.Duration(30+rng.IntN(90)) * time.Minute) // a gap
+	case r < 60:
+		at = at.Add(time.Duration(rng.IntN(40)) * time.Second)
+	default:
+		at = at.Add(time.Duration(1+rng.IntN(3)) * time.Minute)
+	}
+	return at, price * (1 + (rng.Float64()-0.5)*0.01)
+}
+
+// modelFires is the model of a move alert: whether price lies frac away
+// from the low or high of the observations after minute after.
+func modelFires(hist []obs, after int64, price, frac float64) bool {
+	lo, hi := math.Inf(1), math.Inf(-1)
+	for _, o := range hist {
+		if o.minute > after {
+			lo, hi = min(lo, o.v), max(hi, o.v)
+		}
+	}
+	if math.IsInf(lo, 1) { // no observation in the window
+		return false
+	}
+	return price/lo-1 >= frac || 1-price/hi >= frac
+}
+
+// A move alert that joins a series other alerts keep (created later, or
+// resumed after a pause) reads none of the history from before it joined:
+// the 8 % rise made meanwhile fires the alert that watched it, not the one
+// that joined after it. A real move from then on fires both kinds.
+func TestJoinedMoveIgnoresEarlierHistory(t *testing.T) {
+	for _, window := range []string{"1h", "24h"} {
+		t.Run(window, func(t *testing.T) {
+			e := load(t, newAlert(t, 1, btc, "move 50% "+window)) // keeps the series' history
+			var fs []Firing
+			for i := 0; i <= 30; i++ {
+				fs = feedMore(e, fs, btc, i, 100+8*float64(i)/30)
+			}
+			wantIDs(t, fs)
+			created := newAlert(t, 2, btc, "move 5% "+window)
+			created.Created = minute(31).Add(20 * time.Second)
+			resumed := newAlert(t, 3, btc, "move 5% "+window)
+			fs = e.ObservePrice(nil, btc, 108, minute(31)) // before both join, in their minute
+			for _, a := range []rule.Alert{created, resumed} {
+				if err := e.AddFrom(a, created.Created); err != nil {
+					t.Fatal(err)
+				}
+			}
+			fs = e.ObservePrice(fs, btc, 108.1, minute(31).Add(30*time.Second))
+			for i := 32; i <= 90; i++ { // flat: 8 % above the history's low, under 5 % from the join
+				fs = feedMore(e, fs, btc, i, 108+float64(i%3)/10)
+			}
+			wantIDs(t, fs)
+			fs = feedMore(e, nil, btc, 91, 108*1.051)
+			wantIDs(t, fs, 2, 3)
+			for _, f := range fs {
+				if f.From != 108 {
+					t.Errorf("alert %d fired from %v, want the low since it joined, 108", f.AlertID, f.From)
+				}
+			}
+		})
+	}
+}
+
 // TestMovesMatchModel compares move alerts over windows up to an hour
 // (minute-exact in the ring) with a direct model: the low and high of every
 // observation whose minute lies in the window, stored as the ring stores
-// them (float32), over a random walk with bursts and gaps.
+// them (float32), over a random walk with bursts and gaps. Alerts loaded at
+// the start read it all; alerts joining along the walk (AddFrom) read only
+// what came from their join on.
 func TestMovesMatchModel(t *testing.T) {
-	rng := rand.New(rand.NewPCG(4, 8))
-	type obs struct {
-		minute int64
-		v      float64
+	t.Run("from the start", func(t *testing.T) { matchMoveModel(t, 4, false) })
+	t.Run("joining along the walk", func(t *testing.T) { matchMoveModel(t, 15, true) })
+}
+
+func matchMoveModel(t *testing.T, seed uint64, join bool) {
+	rng := rand.New(rand.NewPCG(seed, 2*seed))
+	type alert struct {
+		w, after int64 // window, and the last minute before it joined
+		frac     float64
+		from     int // first observation it sees: hist[from:]
+		done     bool
 	}
 	e := New()
-	type alert struct {
-		w    int64
-		frac float64
-		done bool
-	}
 	alerts := map[int64]*alert{}
-	for id := int64(1); id <= 300; id++ {
+	var hist []obs
+	price, at, fired := 100.0, t0, 0
+	add := func(id int64, from time.Time) {
 		w := 15 + rng.Int64N(46)
 		pct := 0.5 + float64(rng.IntN(40))/10
 		a := newAlert(t, id, btc, "move 1%")
 		a.Rule.Percent, a.Rule.Window = pct, time.Duration(w)*time.Minute
-		if err := e.Add(a); err != nil {
+		if err := e.AddFrom(a, from); err != nil {
 			t.Fatal(err)
 		}
-		alerts[id] = &alert{w: w, frac: pct / 100}
+		alerts[id] = &alert{w: w, frac: pct / 100, from: len(hist), after: from.Unix()/60 - 1}
 	}
-	var hist []obs
-	price, at, fired := 100.0, t0, 0
-	for step := range 4000 {
-		switch r := rng.IntN(100); {
-		case r < 2:
-			at = at.Add(time.Duration(30+rng.IntN(90)) * time.Minute) // a gap
-		case r < 60:
-			at = at.Add(time.Duration(rng.IntN(40)) * time.Second)
-		default:
-			at = at.Add(time.Duration(1+rng.IntN(3)) * time.Minute)
+	if join { // a move the walk never makes keeps the series' history from the start
+		if err := e.Add(newAlert(t, 1000, btc, "move 90%")); err != nil {
+			t.Fatal(err)
 		}
-		price *= 1 + (rng.Float64()-0.5)*0.01
+	}
+	for id := int64(1); id <= 300 && !join; id++ {
+		add(id, t0)
+	}
+	for step := range 4000 {
+		if n := int64(len(alerts)); join && n < 300 && rng.IntN(10) == 0 {
+			add(n+1, at.Add(time.Duration(rng.IntN(20))*time.Second))
+		}
+		at, price = walkStep(rng, at, price)
 		m := at.Unix() / 60
 		hist = append(hist, obs{m, float64(float32(price))})
 		got := e.ObservePrice(nil, btc, price, at)
 		var want []int64
 		for id, a := range alerts {
-			if a.done {
-				continue
-			}
-			lo, hi := math.Inf(1), math.Inf(-1)
-			for _, o := range hist {
-				if o.minute > m-a.w {
-					lo, hi = min(lo, o.v), max(hi, o.v)
-				}
-			}
-			rise, fall := price/lo-1, 1-price/hi
-			if rise >= a.frac || fall >= a.frac {
+			if !a.done && modelFires(hist[a.from:], max(m-a.w, a.after), price, a.frac) {
 				want = append(want, id)
 				a.done = true
 			}
@@ -555,7 +625,7 @@ func TestMovesMatchModel(t *testing.T) {
 		}
 		fired += len(got)
 	}
-	if fired < 100 || e.Len() == 0 {
+	if fired < 100 || e.Len() == 0 || len(alerts) < 300 {
 		t.Errorf("%d of %d alerts fired: the walk does not exercise both outcomes", fired, len(alerts))
 	}
 }
