@@ -13,7 +13,7 @@ import (
 	"github.com/cryptobot-dev/cryptobot/modules/modulestest"
 )
 
-func oi(t *testing.T, src *fakeSource, args ...string) string {
+func oi(t *testing.T, src *modulestest.Source, args ...string) string {
 	t.Helper()
 	reply, err := module.Handler(t, src).Handle(t.Context(), modules.Request{Command: "oi", Args: args})
 	if err != nil {
@@ -26,47 +26,51 @@ func oi(t *testing.T, src *fakeSource, args ...string) string {
 // module is /oi over the canned market.
 var module = modulestest.Market{
 	ID: "enhanced.openinterest", Flag: flags.OpenInterest, Command: "oi", NewSource: newSource,
-	New: func(src *fakeSource, now func() time.Time) modules.Module { return openinterest.New(src, now) },
+	New: func(src *modulestest.Source, now func() time.Time) modules.Module { return openinterest.New(src, now) },
 }
 
 func TestReplies(t *testing.T) {
 	unavailable := fmt.Errorf("bybit open interest: %w", market.ErrUnavailable)
 	module.CheckReplies(t, append([]modulestest.ReplyCase{
 		{Name: "one_venue", Args: []string{"btc"}},
-		{Name: "one_venue_coin_only", Args: []string{"btc"}, Modify: func(s *fakeSource) { s.Primary.OI.USD = 0 }},
-		{Name: "one_venue_no_time", Args: []string{"btc"}, Modify: func(s *fakeSource) { s.Primary.OI.Time = time.Time{} }},
-		{Name: "missing_history", Args: []string{"BTCUSDT"}, Modify: func(s *fakeSource) { s.Primary.HistoryErr = unavailable }},
-		{Name: "short_history", Args: []string{"btc"}, Modify: func(s *fakeSource) { s.Primary.History = s.Primary.History[22:] }},
+		{Name: "one_venue_coin_only", Args: []string{"btc"}, Modify: func(s *modulestest.Source) { s.Primary.OI.USD = 0 }},
+		{Name: "one_venue_no_time", Args: []string{"btc"}, Modify: func(s *modulestest.Source) { s.Primary.OI.Time = time.Time{} }},
+		{Name: "missing_history", Args: []string{"BTCUSDT"}, Modify: func(s *modulestest.Source) { s.Primary.HistoryErr = unavailable }},
+		{Name: "short_history", Args: []string{"btc"}, Modify: func(s *modulestest.Source) { s.Primary.History = s.Primary.History[22:] }},
 		{
 			// Without the row 2 h back, the fifth row from the end is 5 h old:
 			// the 4h change must still compare with the row stamped 4 h back.
 			Name: "history_gap", Args: []string{"btc"},
-			Modify: func(s *fakeSource) { s.Primary.History = append(s.Primary.History[:22:22], s.Primary.History[23:]...) },
+			Modify: func(s *modulestest.Source) {
+				s.Primary.History = append(s.Primary.History[:22:22], s.Primary.History[23:]...)
+			},
 		},
-		{Name: "history_empty", Args: []string{"btc"}, Modify: func(s *fakeSource) { s.Primary.History = nil }},
+		{Name: "history_empty", Args: []string{"btc"}, Modify: func(s *modulestest.Source) { s.Primary.History = nil }},
 		{Name: "all_venues", Args: []string{"btc", "all"}},
 		{Name: "all_venues_upper_case", Args: []string{"BTC-USDT", "ALL"}},
-		{Name: "all_one_failing", Args: []string{"btc", "all"}, Modify: func(s *fakeSource) { s.All[2].OIErr = unavailable }},
+		{Name: "all_one_failing", Args: []string{"btc", "all"}, Modify: func(s *modulestest.Source) { s.All[2].OIErr = unavailable }},
 		{
 			Name: "all_one_not_listed", Args: []string{"btc", "all"},
-			Modify: func(s *fakeSource) { s.All[1].OIErr = fmt.Errorf("okx open interest: %w", market.ErrUnknownSymbol) },
+			Modify: func(s *modulestest.Source) {
+				s.All[1].OIErr = fmt.Errorf("okx open interest: %w", market.ErrUnknownSymbol)
+			},
 		},
 		{
 			Name: "all_history_failing", Args: []string{"btc", "all"},
-			Modify: func(s *fakeSource) { s.All[0].HistoryErr = unavailable },
+			Modify: func(s *modulestest.Source) { s.All[0].HistoryErr = unavailable },
 		},
-		{Name: "all_usd_missing", Args: []string{"btc", "all"}, Modify: func(s *fakeSource) { s.All[2].OI.USD = 0 }},
-		{Name: "all_single_venue", Args: []string{"btc", "all"}, Modify: func(s *fakeSource) { s.All = s.All[:1] }},
+		{Name: "all_usd_missing", Args: []string{"btc", "all"}, Modify: func(s *modulestest.Source) { s.All[2].OI.USD = 0 }},
+		{Name: "all_single_venue", Args: []string{"btc", "all"}, Modify: func(s *modulestest.Source) { s.All = s.All[:1] }},
 		{
 			Name: "all_unavailable", Args: []string{"btc", "all"},
-			Modify: func(s *fakeSource) {
+			Modify: func(s *modulestest.Source) {
 				for _, v := range s.All {
 					v.OIErr = unavailable
 				}
 			},
 		},
-		{Name: "all_no_venues", Args: []string{"btc", "all"}, Modify: func(s *fakeSource) { s.All = nil }},
-		{Name: "unavailable_oi", Args: []string{"btc"}, Modify: func(s *fakeSource) { s.Primary.OIErr = unavailable }},
+		{Name: "all_no_venues", Args: []string{"btc", "all"}, Modify: func(s *modulestest.Source) { s.All = nil }},
+		{Name: "unavailable_oi", Args: []string{"btc"}, Modify: func(s *modulestest.Source) { s.Primary.OIErr = unavailable }},
 		{Name: "no_args"},
 		{Name: "bad_args", Args: []string{"btc", "eth"}},
 	}, modulestest.UnresolvedCases()...))
@@ -140,9 +144,9 @@ func TestExtraArguments(t *testing.T) {
 func TestSection(t *testing.T) {
 	module.CheckSections(t, append([]modulestest.SectionCase{
 		{Name: "normal", Want: "OI $5.24B (24h +4.8%)"},
-		{Name: "missing history", Modify: func(s *fakeSource) { s.Primary.HistoryErr = market.ErrUnavailable }, Want: "OI $5.24B (24h n/a)"},
-		{Name: "coin only", Modify: func(s *fakeSource) { s.Primary.OI.USD = 0 }, Want: "OI 61,647 BTC (24h +4.8%)"},
-	}, modulestest.SectionFailures(func(s *fakeSource, err error) { s.Primary.OIErr = err })...))
+		{Name: "missing history", Modify: func(s *modulestest.Source) { s.Primary.HistoryErr = market.ErrUnavailable }, Want: "OI $5.24B (24h n/a)"},
+		{Name: "coin only", Modify: func(s *modulestest.Source) { s.Primary.OI.USD = 0 }, Want: "OI 61,647 BTC (24h +4.8%)"},
+	}, modulestest.SectionFailures(func(s *modulestest.Source, err error) { s.Primary.OIErr = err })...))
 }
 
 // TestContract: a stalled venue must not hold the reply past the deadline
@@ -158,12 +162,6 @@ func TestContract(t *testing.T) {
 
 // The shared canned market's clock and pair.
 var now, clock, btc = modulestest.Now, modulestest.Clock, modulestest.BTC
-
-// fakeSource is the shared canned market; fakeVenue one of its venues.
-type (
-	fakeSource = modulestest.Source
-	fakeVenue  = modulestest.Venue
-)
 
 // The history the module must ask for: hourly rows reaching 24 h back.
 const (
@@ -184,8 +182,8 @@ func hourly(end time.Time, usd0, step, price float64) []market.OIPoint {
 
 // venue is a fake venue whose open interest is coin and usd, age old, with
 // hourly history growing from usd0 by step per hour.
-func venue(id string, coin, usd float64, age time.Duration, usd0, step float64) *fakeVenue {
-	return &fakeVenue{
+func venue(id string, coin, usd float64, age time.Duration, usd0, step float64) *modulestest.Venue {
+	return &modulestest.Venue{
 		ID:      id,
 		OI:      market.OpenInterest{Pair: btc, Venue: id, Coin: coin, USD: usd, Time: now.Add(-age)},
 		Period:  historyPeriod,
@@ -195,13 +193,19 @@ func venue(id string, coin, usd float64, age time.Duration, usd0, step float64) 
 }
 
 // 24h ago $5.00B, 4h ago $5.20B, 1h ago $5.23B, now $5.24B.
-func bybit() *fakeVenue { return venue(market.Bybit, 61_647.3, 5.24e9, 12*time.Second, 5.0e9, 1e7) }
+func bybit() *modulestest.Venue {
+	return venue(market.Bybit, 61_647.3, 5.24e9, 12*time.Second, 5.0e9, 1e7)
+}
 
-func okx() *fakeVenue { return venue(market.OKX, 35_010.42, 2.976e9, 3*time.Second, 2.988e9, -5e5) }
+func okx() *modulestest.Venue {
+	return venue(market.OKX, 35_010.42, 2.976e9, 3*time.Second, 2.988e9, -5e5)
+}
 
-func binance() *fakeVenue { return venue(market.Binance, 80_212.9, 6.98e9, time.Second, 6.5e9, 2e7) }
+func binance() *modulestest.Venue {
+	return venue(market.Binance, 80_212.9, 6.98e9, time.Second, 6.5e9, 2e7)
+}
 
-func newSource() *fakeSource {
+func newSource() *modulestest.Source {
 	s := modulestest.PerpSource(bybit(), bybit(), okx(), binance())
 	s.Pairs["pepe"] = market.Pair{Base: "1000PEPE", Quote: "USDT"}
 	return s
