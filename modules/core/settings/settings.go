@@ -104,9 +104,10 @@ type Service struct {
 	cache map[int64]cached
 }
 
+// cached is one chat's entry: 16 bytes for the many chats on the defaults.
 type cached struct {
-	s  Settings
-	at time.Time
+	s  *Settings // nil: the defaults
+	at int64     // Unix ns of the read
 }
 
 const cacheTTL = time.Minute
@@ -130,8 +131,11 @@ func (s *Service) For(ctx context.Context, chat int64) Settings {
 	s.mu.Lock()
 	c, ok := s.cache[chat]
 	s.mu.Unlock()
-	if ok && now.Sub(c.at) < cacheTTL {
-		return c.s
+	if ok && now.UnixNano()-c.at < int64(cacheTTL) {
+		if c.s == nil {
+			return Settings{}
+		}
+		return *c.s
 	}
 	row, err := s.st.ChatSettings(ctx, chat)
 	if err != nil {
@@ -149,5 +153,9 @@ func (s *Service) remember(chat int64, st Settings, now time.Time) {
 	if len(s.cache) >= cacheSize {
 		clear(s.cache)
 	}
-	s.cache[chat] = cached{st, now}
+	c := cached{at: now.UnixNano()}
+	if st != (Settings{}) {
+		c.s = &st
+	}
+	s.cache[chat] = c
 }
