@@ -69,7 +69,7 @@ func TestPercent(t *testing.T) {
 	if Arrow(1) != "▲" || Arrow(-1) != "▼" || Arrow(0) != "•" {
 		t.Error("Arrow signs wrong")
 	}
-	if got := BySign(math.NaN(), "+", "-", "0") + BySign(-0.0, "+", "-", "0") + BySign(1e-300, "+", "-", "0"); got != "00+" {
+	if got := BySign(math.NaN(), "+", "-", "0") + BySign(math.Copysign(0, -1), "+", "-", "0") + BySign(1e-300, "+", "-", "0"); got != "00+" {
 		t.Errorf("BySign(NaN, -0, 1e-300) = %q, want \"00+\"", got)
 	}
 }
