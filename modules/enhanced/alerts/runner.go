@@ -253,8 +253,8 @@ func (r *runner) addMissing(rows []AlertRow) {
 // fires there and a restart keeps them paused while the flag stays off. A
 // resumed chat's alerts go back into the engine after a fresh observation
 // of their pairs, watching from now, so only crossings and moves from then
-// on count, none that happened while they were paused. A chat whose alerts or prices cannot be read
-// stays as it was until the next check.
+// on count, none that happened while they were paused. A chat whose alerts
+// or prices cannot be read stays as it was until the next check.
 func (r *runner) checkFlags(ctx context.Context, now time.Time) {
 	for chat, paused := range r.chats {
 		on := r.m.on(ctx, chat)

@@ -156,20 +156,17 @@ func (e *Engine) evalMoves(dst []Firing, s *series, lo, hi float64, now int64) [
 		e.pre.reset(&s.ring)
 		for i := range s.moves {
 			m := &s.moves[i]
-			m.lo, m.hi = 0, 0
+			var c bucket
 			w, join := s.reach(m)
-			if w > 1 {
+			if w > 1 { // fewer minutes hold nothing before the newest (and extremes wants w ≥ 1)
 				if l, h, ok := e.pre.extremes(w); ok {
-					m.lo, m.hi = float32(l), float32(h)
+					c = bucket{float32(l), float32(h)}
 				}
 			}
-			if join && int64(m.since) < s.newest && m.own.hi != 0 {
-				if m.hi == 0 {
-					m.lo, m.hi = m.own.lo, m.own.hi
-				} else {
-					m.lo, m.hi = min(m.lo, m.own.lo), max(m.hi, m.own.hi)
-				}
+			if join && int64(m.since) < s.newest {
+				c.union(m.own) // its join minute, now past
 			}
+			m.lo, m.hi = c.lo, c.hi
 		}
 		s.gen = s.ring.gen + 1
 		s.calm = false

@@ -27,6 +27,13 @@ func (b *bucket) merge(lo, hi float64) {
 	b.lo, b.hi = min(b.lo, l), max(b.hi, h)
 }
 
+// union merges o into b; an empty o changes nothing.
+func (b *bucket) union(o bucket) {
+	if o.hi != 0 {
+		b.merge(float64(o.lo), float64(o.hi))
+	}
+}
+
 type ring struct {
 	newest int64  // minute number (Unix minutes) of the newest slot; 0 before the first observation
 	gen    uint32 // changes whenever a slot other than the newest minute changes
@@ -253,13 +260,6 @@ func (s *series) window(m moveRef) (lo, hi float64, ok bool) {
 	if m.since != 0 && int64(m.since) >= s.newest {
 		b = m.own
 	}
-	lo, hi = float64(b.lo), float64(b.hi)
-	if m.hi != 0 {
-		if b.hi == 0 {
-			lo, hi = float64(m.lo), float64(m.hi)
-		} else {
-			lo, hi = min(lo, float64(m.lo)), max(hi, float64(m.hi))
-		}
-	}
-	return lo, hi, hi != 0
+	b.union(bucket{m.lo, m.hi})
+	return float64(b.lo), float64(b.hi), b.hi != 0
 }
