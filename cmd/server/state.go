@@ -54,11 +54,11 @@ func (a *app) openStore(ctx context.Context) (*store.Store, error) {
 	url := a.cfg.StoreURL()
 	log := a.log.With("component", "store")
 	for wait := time.Second; ; wait = min(wait*2, 30*time.Second) {
-		st, err := store.Open(ctx, url, store.Options{Registerer: a.metrics.Registry, Logger: log})
+		st, err := store.Open(ctx, url, store.Options{Registerer: a.metrics.Registry, Logger: log, JournalSync: store.Sync(a.cfg.Journal.Sync)})
 		if err == nil {
 			a.storeHealth.set(nil)
 			info := st.Info()
-			log.Info("store open", "driver", info.Driver, "location", info.Location, "schema", info.SchemaVersion)
+			log.Info("store open", "driver", info.Driver, "location", info.Location, "schema", info.SchemaVersion, "journal_sync", info.JournalSync)
 			return st, nil
 		}
 		if !errors.Is(err, store.ErrUnavailable) {
@@ -139,7 +139,11 @@ func (a *app) onMembership(ctx context.Context, chat int64, status string) {
 // storeFacts are the /status lines about the store.
 func (a *app) storeFacts(ctx context.Context) []admin.Fact {
 	info := a.store.Info()
-	facts := []admin.Fact{{Name: "store", Value: fmt.Sprintf("%s %s, schema %d", info.Driver, info.Location, info.SchemaVersion)}}
+	desc := fmt.Sprintf("%s %s, schema %d", info.Driver, info.Location, info.SchemaVersion)
+	if info.JournalSync != "" {
+		desc += ", journal sync " + string(info.JournalSync)
+	}
+	facts := []admin.Fact{{Name: "store", Value: desc}}
 	depth, oldest, err := a.store.JournalStats(ctx)
 	switch {
 	case err != nil:

@@ -148,11 +148,13 @@ const (
 	ConsoleStoreURL = "sqlite::memory:" // console mode writes nothing to disk
 )
 
-// Journal is journal.*: how long unanswered updates stay worth answering
-// and how long answered ones are kept.
+// Journal is journal.*: how long unanswered updates stay worth answering,
+// how long answered ones are kept, and how hard SQLite syncs each intake
+// commit (store.Sync: normal or full).
 type Journal struct {
 	MaxAge    time.Duration `koanf:"max_age"`
 	Retention time.Duration `koanf:"retention"`
+	Sync      string        `koanf:"sync"`
 }
 
 // Replicas is replicas.*: several processes on one Postgres store.url.
@@ -229,6 +231,7 @@ func Defaults() map[string]any {
 		"flags.max_flags":               1000,
 		"journal.max_age":               "10m",
 		"journal.retention":             "24h",
+		"journal.sync":                  "normal",
 		"shutdown_timeout":              "10s",
 		"replicas.id":                   DefaultReplicaID(),
 		"replicas.lease":                "15s",
@@ -458,6 +461,9 @@ func (c *Config) validateState() error {
 	}
 	if c.Journal.Retention < time.Minute {
 		return bad("journal.retention", "must be at least 1m, got %s", c.Journal.Retention)
+	}
+	if c.Journal.Sync != "normal" && c.Journal.Sync != "full" {
+		return bad("journal.sync", "want normal or full, got %q", c.Journal.Sync)
 	}
 	if c.ShutdownTimeout <= 0 || c.ShutdownTimeout > 10*time.Minute {
 		return bad("shutdown_timeout", "must be between 0 and 10m, got %s", c.ShutdownTimeout)

@@ -250,7 +250,7 @@ func TestStateDefaults(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.Journal.MaxAge != 10*time.Minute || c.Journal.Retention != 24*time.Hour || c.ShutdownTimeout != 10*time.Second {
+	if c.Journal.MaxAge != 10*time.Minute || c.Journal.Retention != 24*time.Hour || c.Journal.Sync != "normal" || c.ShutdownTimeout != 10*time.Second {
 		t.Errorf("journal %+v, shutdown_timeout %s", c.Journal, c.ShutdownTimeout)
 	}
 	if c.Flags.MaxFileBytes != 1<<20 || c.Flags.MaxFlags != 1000 {
@@ -275,6 +275,7 @@ func TestValidateStateKeys(t *testing.T) {
 		{"postgres without host", "store.url", "CRYPTOBOT_STORE__URL=postgres:///db"},
 		{"zero max age", "journal.max_age", "CRYPTOBOT_JOURNAL__MAX_AGE=0s"},
 		{"tiny retention", "journal.retention", "CRYPTOBOT_JOURNAL__RETENTION=1s"},
+		{"unknown sync", "journal.sync", "CRYPTOBOT_JOURNAL__SYNC=fast"},
 		{"zero shutdown", "shutdown_timeout", "CRYPTOBOT_SHUTDOWN_TIMEOUT=0s"},
 		{"tiny flag file cap", "flags.max_file_bytes", "CRYPTOBOT_FLAGS__MAX_FILE_BYTES=10"},
 		{"no flags allowed", "flags.max_flags", "CRYPTOBOT_FLAGS__MAX_FLAGS=0"},

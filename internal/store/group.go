@@ -28,7 +28,8 @@ import (
 //
 // Settles do not wait: Settle queues its write and returns, and the
 // committer records it with the next transaction. A batch of settles only
-// waits up to settleWait for an Append to share its commit (and its fsync)
+// waits up to settleWait for a write somebody waits for (an Append) to share
+// its commit (and, at journal.sync=full, its fsync)
 // before it commits alone at synchronous=NORMAL. Workers were blocked on
 // every settle's commit before: with a slow disk (another process syncing)
 // each one waited for an fsync per update, the workers fell behind intake
@@ -198,14 +199,14 @@ func (c *committer) run() {
 				}
 			}
 		}
-		if onlyRelaxed(batch) {
+		if onlyDeferred(batch) {
 			timer.Reset(settleWait)
 		wait:
 			for len(batch) < groupMax {
 				select {
 				case <-c.wake:
 					n := len(batch)
-					if batch = c.take(batch); !onlyRelaxed(batch[n:]) {
+					if batch = c.take(batch); !onlyDeferred(batch[n:]) {
 						break wait
 					}
 				case <-timer.C:
@@ -244,6 +245,16 @@ func (c *committer) take(batch []*groupReq) []*groupReq {
 func onlyRelaxed(batch []*groupReq) bool {
 	for _, r := range batch {
 		if !r.relaxed {
+			return false
+		}
+	}
+	return true
+}
+
+// onlyDeferred reports whether nobody waits for batch's commit (settles).
+func onlyDeferred(batch []*groupReq) bool {
+	for _, r := range batch {
+		if r.after == nil {
 			return false
 		}
 	}

@@ -4,6 +4,7 @@ import (
 	"path/filepath"
 	"sync"
 	"testing"
+	"testing/synctest"
 	"time"
 )
 
@@ -67,5 +68,34 @@ func TestGroupCommitFailureIsolated(t *testing.T) {
 	}
 	if got := ids(unanswered(t, s, 0)); len(got) != 2 {
 		t.Errorf("journaled %v, want [1 2]", got)
+	}
+}
+
+// TestAppendNeverWaitsForCompany: only a batch nobody waits for (settles)
+// holds its commit up to settleWait for company; an Append commits at once
+// whatever its durability. In a synctest bubble the clock moves only when
+// every goroutine is blocked, so an Append that sat on the timer returns
+// settleWait late on the fake clock.
+func TestAppendNeverWaitsForCompany(t *testing.T) {
+	for _, sync := range []Sync{SyncNormal, SyncFull} {
+		t.Run(string(sync), func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				s, err := Open(t.Context(), "sqlite:"+filepath.Join(t.TempDir(), "cryptobot.db"), Options{JournalSync: sync})
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer s.Close()
+				for i := range int64(3) {
+					start := time.Now()
+					mustAppend(t, s, upd(i+1, 0))
+					if waited := time.Since(start); waited != 0 {
+						t.Errorf("Append %d returned after %s on the bubble's clock, want at once", i+1, waited)
+					}
+					if err := s.Settle(t.Context(), Answered, i+1); err != nil {
+						t.Fatal(err)
+					}
+				}
+			})
+		})
 	}
 }

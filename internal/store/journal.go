@@ -48,7 +48,7 @@ func (s *Store) Append(ctx context.Context, us []Update) (fresh []bool, err erro
 	}
 	defer s.m.observe(opAppend, time.Now(), &err)
 	inserted := make(map[int64]bool, len(us))
-	err = s.grouped(ctx, len(us) > batchRows, false, func(ex execer) error {
+	err = s.grouped(ctx, len(us) > batchRows, s.relaxAppend, func(ex execer) error {
 		clear(inserted) // a retry starts afresh
 		for chunk := range slices.Chunk(us, batchRows) {
 			if err := s.appendChunk(ctx, ex, chunk, inserted); err != nil {
@@ -260,8 +260,9 @@ type execer interface {
 // set (a single statement is atomic already, and skipping BEGIN/COMMIT saves
 // two round trips per intake on Postgres). relaxed runs it at the dialect's
 // lighter durability: SQLite's synchronous=NORMAL skips the WAL sync, so a
-// power loss may forget such a write (a settle: the update is answered twice)
-// but never an Append, whose FULL commit syncs the earlier writes too.
+// power loss may forget such a write (a settle: the update is answered twice;
+// an Append unless Options.JournalSync is SyncFull), but a crash of the
+// process never does. A FULL commit syncs the earlier writes too.
 func (s *Store) write(ctx context.Context, tx, relaxed bool, fn func(execer) error) error {
 	conn, err := s.w.Conn(ctx)
 	if err != nil {

@@ -309,7 +309,7 @@ func TestNewerSchemaRefused(t *testing.T) {
 
 func TestInfo(t *testing.T) {
 	s := open(t, "sqlite::memory:", Options{})
-	if got := s.Info(); got != (Info{Driver: "sqlite", Location: ":memory:", SchemaVersion: schemaVersion}) {
+	if got := s.Info(); got != (Info{Driver: "sqlite", Location: ":memory:", SchemaVersion: schemaVersion, JournalSync: SyncNormal}) {
 		t.Errorf("Info = %+v", got)
 	}
 	if err := s.Ping(t.Context()); err != nil {
@@ -318,8 +318,8 @@ func TestInfo(t *testing.T) {
 	url := pgtest.Start(t)
 	withPassword := strings.Replace(url, "postgres@", "postgres:s3cret@", 1)
 	p := open(t, withPassword, Options{})
-	if got := p.Info(); got.Driver != "postgres" || strings.Contains(got.Location, "s3cret") || got.SchemaVersion != schemaVersion {
-		t.Errorf("Info = %+v, want driver postgres, version 1, no password", got)
+	if got := p.Info(); got.Driver != "postgres" || strings.Contains(got.Location, "s3cret") || got.SchemaVersion != schemaVersion || got.JournalSync != "" {
+		t.Errorf("Info = %+v, want driver postgres, the current version, no password, no journal sync", got)
 	}
 }
 

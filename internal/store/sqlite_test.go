@@ -3,6 +3,7 @@ package store
 import (
 	"bufio"
 	"bytes"
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -297,5 +298,31 @@ func TestRelativePath(t *testing.T) {
 	}
 	if err := errors.Join(s.Close(), s.Close()); err != nil {
 		t.Errorf("Close twice: %v", err)
+	}
+}
+
+// TestJournalSync: Appends commit at synchronous=NORMAL by default and at
+// FULL with SyncFull. restore is neutralised so that the writer's level after
+// an Append is the level the Append committed at.
+func TestJournalSync(t *testing.T) {
+	for _, tt := range []struct {
+		sync Sync
+		want int // PRAGMA synchronous: 1 NORMAL, 2 FULL
+	}{{"", 1}, {SyncNormal, 1}, {SyncFull, 2}} {
+		t.Run(cmp.Or(string(tt.sync), "default"), func(t *testing.T) {
+			s := open(t, "sqlite:"+filepath.Join(t.TempDir(), "cryptobot.db"), Options{JournalSync: tt.sync})
+			if got, want := s.Info().JournalSync, cmp.Or(tt.sync, SyncNormal); got != want {
+				t.Errorf("Info().JournalSync = %q, want %q", got, want)
+			}
+			s.d.restore = "SELECT 1"
+			mustAppend(t, s, upd(1, 0))
+			var level int
+			if err := s.w.QueryRowContext(t.Context(), "PRAGMA synchronous").Scan(&level); err != nil || level != tt.want {
+				t.Errorf("Append committed at synchronous = %d (%v), want %d", level, err, tt.want)
+			}
+		})
+	}
+	if _, err := Open(t.Context(), "sqlite::memory:", Options{JournalSync: "fast"}); err == nil || !strings.Contains(err.Error(), `"fast"`) {
+		t.Errorf("Open with journal sync \"fast\" = %v, want an error naming it", err)
 	}
 }
