@@ -1,6 +1,7 @@
 package httpjson
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -149,12 +150,25 @@ func TestText(t *testing.T) {
 		{`true`, "", true},
 		{`{}`, "", true},
 		{`[1]`, "", true},
+		{`-0.5e-3`, "-0.5e-3", false},
+		{` "2" `, "2", false},
+		{`"a\"b\u00e9"`, `a"bé`, false},
+		{`"é/€"`, "é/€", false},
+		{"\"\xff\"", "\ufffd", false}, // invalid UTF-8: json.Unmarshal's replacement
 	} {
 		t.Run(tc.in, func(t *testing.T) {
 			var got Text
 			err := json.Unmarshal([]byte(tc.in), &got)
 			if (err != nil) != tc.bad || got != tc.want {
 				t.Errorf("Text(%s) = %q, %v", tc.in, got, err)
+			}
+			if tc.bad {
+				return
+			}
+			// Inside a struct too, and the same as decoding into a string.
+			var row []Text
+			if err := json.Unmarshal([]byte("["+tc.in+"]"), &row); err != nil || len(row) != 1 || row[0] != tc.want {
+				t.Errorf("[%s] = %q, %v", tc.in, row, err)
 			}
 		})
 	}
@@ -354,4 +368,28 @@ type failTransport struct{ t *testing.T }
 func (f failTransport) RoundTrip(*http.Request) (*http.Response, error) {
 	f.t.Error("a request was sent")
 	return nil, errTest
+}
+
+// FuzzText: Text decodes every JSON string exactly as a Go string would, and
+// every number as json.Number keeps it.
+func FuzzText(f *testing.F) {
+	for _, s := range []string{`"1.5"`, `1.5`, `"a\"b"`, `"\u00e9"`, "\"\xff\"", `null`, `"\/"`, `-0`, `true`} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, in []byte) {
+		var got Text
+		err := json.Unmarshal(in, &got)
+		var s string
+		if json.Unmarshal(in, &s) == nil && !bytes.Equal(bytes.TrimSpace(in), []byte("null")) {
+			if err != nil || string(got) != s {
+				t.Fatalf("Text(%q) = %q, %v; as a string %q", in, got, err, s)
+			}
+		}
+		var n json.Number
+		if json.Unmarshal(in, &n) == nil && !bytes.Equal(bytes.TrimSpace(in), []byte("null")) && !strings.HasPrefix(string(bytes.TrimSpace(in)), `"`) {
+			if err != nil || string(got) != string(n) {
+				t.Fatalf("Text(%q) = %q, %v; as a number %q", in, got, err, n)
+			}
+		}
+	})
 }
