@@ -127,25 +127,11 @@ func TestCacheKeys(t *testing.T) {
 	}
 }
 
-// Slices from the cache are the caller's own copies.
-func TestCachedSlicesAreCopies(t *testing.T) {
+// OI history from the cache is the caller's own copy (candles are shared:
+// TestCachedCandlesShared).
+func TestCachedOIHistoryIsACopy(t *testing.T) {
 	m := newTestMarket(t, Options{Now: newClock().Now}, newStub("binance"))
 	ctx := t.Context()
-	first, err := m.Candles(ctx, pair("BTC-USDT"), H1, 5) // the miss path
-	if err != nil {
-		t.Fatal(err)
-	}
-	first[0].C = -1
-	second, err := m.Candles(ctx, pair("BTC-USDT"), H1, 5) // the hit path
-	if err != nil {
-		t.Fatal(err)
-	}
-	second[1].C = -1
-	third, _ := m.Candles(ctx, pair("BTC-USDT"), H1, 5)
-	if third[0].C != 1 || third[1].C != 2 {
-		t.Errorf("cached candles changed by a caller: %+v", third[:2])
-	}
-
 	pts, err := m.OIHistory(ctx, pair("BTC-USDT"), time.Hour, 3)
 	if err != nil {
 		t.Fatal(err)
@@ -259,5 +245,26 @@ func BenchmarkTickerCacheHit(b *testing.B) {
 		if _, err := m.Ticker(ctx, p); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// TestCachedCandlesShared: callers share the cached candles without a copy,
+// and one caller appending to its slice never changes what the next sees.
+func TestCachedCandlesShared(t *testing.T) {
+	m := newTestMarket(t, Options{Now: newClock().Now}, newStub("binance"))
+	first, err := m.Candles(t.Context(), pair("BTC-USDT"), H1, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = append(first, Candle{C: -1})
+	again, err := m.Candles(t.Context(), pair("BTC-USDT"), H1, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(again) != 10 || &again[0] != &first[0] {
+		t.Errorf("second read: %d candles at %p, want the same 10 at %p", len(again), &again[0], &first[0])
+	}
+	if more := append(again, Candle{C: -2}); len(more) != 11 || cap(again) != 10 || again[9].C != 10 {
+		t.Errorf("append changed the shared slice: cap %d, last %v", cap(again), again[9])
 	}
 }

@@ -124,8 +124,11 @@ func (m *Market) Funding(ctx context.Context, pair Pair) (Funding, error) {
 }
 
 // Candles returns closed spot candles, ascending, from the first venue that
-// answers. The slice is the caller's own copy: mutating it does not touch
-// the cache.
+// answers. The slice is the cache's own, shared by every caller: read it,
+// reslice it or append to it (its capacity ends at its length, so append
+// copies), never write to its elements. /price's analysis line reads 300
+// candles per request, and a copy each time was 30 % of the bytes the bot
+// allocated at 200 updates/s.
 func (m *Market) Candles(ctx context.Context, pair Pair, iv Interval, limit int) ([]Candle, error) {
 	return m.all.Candles(ctx, pair, iv, limit)
 }
@@ -195,7 +198,7 @@ func (v view) Candles(ctx context.Context, pair Pair, iv Interval, limit int) ([
 	}
 	e := v.get(ctx, key{op: opCandles, pair: pair, iv: iv, limit: limit})
 	cs, _ := e.val.([]Candle)
-	return slices.Clone(cs), e.err
+	return cs[:len(cs):len(cs)], e.err // shared: see Market.Candles
 }
 
 // venueSource is one venue behind the cache, for side-by-side views.
