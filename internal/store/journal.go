@@ -258,7 +258,9 @@ type execer interface {
 
 // write runs fn on the writer connection, inside a transaction when tx is
 // set (a single statement is atomic already, and skipping BEGIN/COMMIT saves
-// two round trips per intake on Postgres). relaxed runs it at the dialect's
+// two round trips per intake on Postgres). The writer rests at the level of
+// the journal's Appends, and a write at the other level switches it for its
+// own transaction and back. relaxed runs it at the dialect's
 // lighter durability: SQLite's synchronous=NORMAL skips the WAL sync, so a
 // power loss may forget such a write (a settle: the update is answered twice;
 // an Append unless Options.JournalSync is SyncFull), but a crash of the
@@ -269,13 +271,17 @@ func (s *Store) write(ctx context.Context, tx, relaxed bool, fn func(execer) err
 		return err
 	}
 	defer conn.Close()
-	if relaxed && s.d.relax != "" {
-		if _, err := conn.ExecContext(ctx, s.d.relax); err != nil {
+	if relaxed != s.restsRelaxed && s.d.relax != "" {
+		set, back := s.d.strict, s.d.relax
+		if relaxed {
+			set, back = back, set
+		}
+		if _, err := conn.ExecContext(ctx, set); err != nil {
 			return err
 		}
 		defer func() {
-			if _, err := conn.ExecContext(context.WithoutCancel(ctx), s.d.restore); err != nil {
-				// Never hand a relaxed connection to the next Append.
+			if _, err := conn.ExecContext(context.WithoutCancel(ctx), back); err != nil {
+				// Never hand the next write a connection at the wrong level.
 				conn.Raw(func(any) error { return driver.ErrBadConn })
 			}
 		}()

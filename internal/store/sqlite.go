@@ -15,15 +15,23 @@ import (
 
 const memoryPath = ":memory:"
 
-// sqlitePragmas apply to every connection. synchronous=FULL syncs the WAL
-// on each commit, so what a user set survives a power loss too, not only a
-// crash; the journal's settles, and its Appends unless Options.JournalSync
-// is SyncFull, relax it (Store.write). busy_timeout covers a checkpoint or a
-// backup holding the lock for a moment. cache_size is 128 KiB a connection
-// instead of SQLite's 2 MiB: the journal's hot pages are its newest few;
-// 2 MiB cost 3 MiB of peak RSS at 200 updates/s, 512 KiB another 0.5–0.9 MiB
-// over 128 KiB, with no latency gained.
-const sqlitePragmas = "_pragma=busy_timeout(5000)&_pragma=foreign_keys(1)&_pragma=synchronous(FULL)&_pragma=cache_size(-128)"
+// sqlitePragmas apply to every connection. busy_timeout covers a
+// checkpoint or a backup holding the lock for a moment. cache_size is
+// 128 KiB a connection instead of SQLite's 2 MiB: the journal's hot pages
+// are its newest few; 2 MiB cost 3 MiB of peak RSS at 200 updates/s,
+// 512 KiB another 0.5–0.9 MiB over 128 KiB, with no latency gained.
+const sqlitePragmas = "_pragma=busy_timeout(5000)&_pragma=foreign_keys(1)&_pragma=cache_size(-128)"
+
+// writerSync is the synchronous pragma the writer connection rests at: the
+// level of the journal's Appends, the write it runs most (Store.write
+// switches for the others). FULL syncs the WAL on each commit, so the write
+// survives a power loss too; NORMAL survives any crash of the process.
+func writerSync(relaxed bool) string {
+	if relaxed {
+		return "&_pragma=synchronous(NORMAL)"
+	}
+	return "&_pragma=synchronous(FULL)"
+}
 
 // sqlite error codes (primary, the low byte of extended codes).
 const (
@@ -45,8 +53,8 @@ func sqliteDialect() dialect {
 			}
 			return err
 		},
-		relax:   "PRAGMA synchronous = NORMAL",
-		restore: "PRAGMA synchronous = FULL",
+		relax:  "PRAGMA synchronous = NORMAL",
+		strict: "PRAGMA synchronous = FULL",
 	}
 }
 
@@ -54,11 +62,11 @@ func sqliteDialect() dialect {
 // transaction never fails half-way on a lock upgrade) and a small reader
 // pool that WAL lets run beside the writer. A PATH.lock file held with flock
 // keeps a second process off the file.
-func openSQLite(ctx context.Context, path string) (*Store, error) {
-	s := &Store{d: sqliteDialect(), info: Info{Driver: "sqlite", Location: path}}
+func openSQLite(ctx context.Context, path string, relaxed bool) (*Store, error) {
+	s := &Store{d: sqliteDialect(), info: Info{Driver: "sqlite", Location: path}, restsRelaxed: relaxed}
 	if path == memoryPath {
 		// One connection: each in-memory connection would be its own database.
-		db, err := sql.Open("sqlite", memoryPath+"?"+sqlitePragmas)
+		db, err := sql.Open("sqlite", memoryPath+"?"+sqlitePragmas+writerSync(relaxed))
 		if err != nil {
 			return nil, fmt.Errorf("store: sqlite %s: %w", path, err)
 		}
@@ -101,7 +109,7 @@ func openSQLite(ctx context.Context, path string) (*Store, error) {
 	}
 	f.Close()
 
-	if s.w, err = sql.Open("sqlite", path+"?"+sqlitePragmas+"&_pragma=journal_mode(WAL)&_txlock=immediate"); err == nil {
+	if s.w, err = sql.Open("sqlite", path+"?"+sqlitePragmas+writerSync(relaxed)+"&_pragma=journal_mode(WAL)&_txlock=immediate"); err == nil {
 		s.w.SetMaxOpenConns(1)
 		s.r, err = sql.Open("sqlite", path+"?"+sqlitePragmas+"&_pragma=query_only(1)")
 	}

@@ -268,23 +268,6 @@ func TestMemoryStoresAreSeparate(t *testing.T) {
 	}
 }
 
-// TestSettleKeepsAppendsDurable: settles and prunes run at
-// synchronous=NORMAL, and the writer is back at FULL (2) for the next Append.
-func TestSettleKeepsAppendsDurable(t *testing.T) {
-	s := open(t, "sqlite:"+filepath.Join(t.TempDir(), "cryptobot.db"), Options{})
-	mustAppend(t, s, upd(1, 0))
-	if err := s.Settle(t.Context(), Answered, 1); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := s.Prune(t.Context(), time.Now().Add(time.Minute), 10); err != nil {
-		t.Fatal(err)
-	}
-	var level int
-	if err := s.w.QueryRowContext(t.Context(), "PRAGMA synchronous").Scan(&level); err != nil || level != 2 {
-		t.Errorf("writer synchronous = %d (%v), want 2 (FULL)", level, err)
-	}
-}
-
 func TestRelativePath(t *testing.T) {
 	dir := t.TempDir()
 	t.Chdir(dir)
@@ -301,24 +284,61 @@ func TestRelativePath(t *testing.T) {
 	}
 }
 
-// TestJournalSync: Appends commit at synchronous=NORMAL by default and at
-// FULL with SyncFull. restore is neutralised so that the writer's level after
-// an Append is the level the Append committed at.
+// TestJournalSync: the writer rests at the Appends' level, NORMAL by
+// default and FULL with SyncFull; a write at the other level (a settle or a
+// prune at NORMAL, an alert or a setting at FULL) runs its transaction at
+// that level and leaves the writer at rest again.
 func TestJournalSync(t *testing.T) {
+	const normal, full = 1, 2 // PRAGMA synchronous
 	for _, tt := range []struct {
 		sync Sync
-		want int // PRAGMA synchronous: 1 NORMAL, 2 FULL
-	}{{"", 1}, {SyncNormal, 1}, {SyncFull, 2}} {
+		rest int
+	}{{"", normal}, {SyncNormal, normal}, {SyncFull, full}} {
 		t.Run(cmp.Or(string(tt.sync), "default"), func(t *testing.T) {
 			s := open(t, "sqlite:"+filepath.Join(t.TempDir(), "cryptobot.db"), Options{JournalSync: tt.sync})
 			if got, want := s.Info().JournalSync, cmp.Or(tt.sync, SyncNormal); got != want {
 				t.Errorf("Info().JournalSync = %q, want %q", got, want)
 			}
-			s.d.restore = "SELECT 1"
+			level := func(ex execer) int {
+				t.Helper()
+				var n int
+				rows, err := ex.QueryContext(t.Context(), "PRAGMA synchronous")
+				if err == nil {
+					defer rows.Close()
+					if rows.Next() {
+						err = rows.Scan(&n)
+					}
+				}
+				if err != nil {
+					t.Fatal(err)
+				}
+				return n
+			}
+			atRest := func(after string) {
+				t.Helper()
+				if got := level(s.w); got != tt.rest {
+					t.Errorf("after %s the writer is at synchronous = %d, want %d", after, got, tt.rest)
+				}
+			}
+			atRest("Open")
 			mustAppend(t, s, upd(1, 0))
-			var level int
-			if err := s.w.QueryRowContext(t.Context(), "PRAGMA synchronous").Scan(&level); err != nil || level != tt.want {
-				t.Errorf("Append committed at synchronous = %d (%v), want %d", level, err, tt.want)
+			atRest("an Append")
+			if err := s.Settle(t.Context(), Answered, 1); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := s.Prune(t.Context(), time.Now().Add(time.Minute), 10); err != nil {
+				t.Fatal(err)
+			}
+			atRest("a settle and a prune")
+			for _, relaxed := range []bool{true, false} {
+				var in int
+				if err := s.write(t.Context(), true, relaxed, func(ex execer) error { in = level(ex); return nil }); err != nil {
+					t.Fatal(err)
+				}
+				if want := map[bool]int{true: normal, false: full}[relaxed]; in != want {
+					t.Errorf("write(relaxed=%v) ran at synchronous = %d, want %d", relaxed, in, want)
+				}
+				atRest(fmt.Sprintf("write(relaxed=%v)", relaxed))
 			}
 		})
 	}

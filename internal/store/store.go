@@ -90,8 +90,9 @@ type Store struct {
 	ctl     *sql.DB                  // Postgres: the replicas' own small pool (control)
 	log     *slog.Logger
 	// relaxAppend commits Appends at the dialect's lighter durability
-	// (Options.JournalSync).
-	relaxAppend bool
+	// (Options.JournalSync); restsRelaxed is the level the writer connection
+	// rests at between writes (SQLite: that of the Appends).
+	relaxAppend, restsRelaxed bool
 	// settingsRead is ChatSettings' query, prepared once: /price reads the
 	// chat's settings on every request, and parsing it each time showed in
 	// profiles (5–8 % of the bot's CPU at 200/s).
@@ -109,9 +110,9 @@ type dialect struct {
 	time func(time.Time) any
 	// classify wraps driver errors that have a sentinel (ErrCorrupt).
 	classify func(error) error
-	// relax and restore switch a connection to lighter durability and back
+	// relax and strict switch a connection to lighter durability and back
 	// (see Store.write); empty where it does not apply.
-	relax, restore string
+	relax, strict string
 	// forUpdate ends a SELECT that claims rows for a drainer (SKIP LOCKED on
 	// Postgres; SQLite has one writer, nothing to skip).
 	forUpdate string
@@ -135,7 +136,7 @@ func Open(ctx context.Context, url string, opts Options) (*Store, error) {
 	)
 	switch {
 	case strings.HasPrefix(url, "sqlite:"):
-		s, err = openSQLite(ctx, strings.TrimPrefix(url, "sqlite:"))
+		s, err = openSQLite(ctx, strings.TrimPrefix(url, "sqlite:"), opts.JournalSync != SyncFull)
 	case strings.HasPrefix(url, "postgres://"), strings.HasPrefix(url, "postgresql://"):
 		s, err = openPostgres(ctx, url)
 	default:
