@@ -8,8 +8,10 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -392,4 +394,33 @@ func FuzzText(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestGetReusesBodies: response buffers are pooled between requests, yet
+// each decode sees exactly its own body, a short one after a long one
+// included, even while several requests run at once.
+func TestGetReusesBodies(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = w.Write([]byte(r.URL.Query().Get("body")))
+	}))
+	defer srv.Close()
+	c := New(Config{Venue: "v", HTTP: srv.Client()})
+	bodies := []string{`{"v":"` + strings.Repeat("x", 5000) + `"}`, `{"v":"1"}`, `[]`, `{"v":"` + strings.Repeat("y", 300) + `"}`}
+	var wg sync.WaitGroup
+	for range 4 {
+		wg.Go(func() {
+			for _, want := range bodies {
+				err := c.Get(t.Context(), EndpointTicker, srv.URL+"/x?body="+url.QueryEscape(want), 1<<20, func(b []byte) error {
+					if string(b) != want {
+						t.Errorf("decode saw %.40q (%d bytes), want %.40q (%d bytes)", b, len(b), want, len(want))
+					}
+					return nil
+				})
+				if err != nil {
+					t.Error(err)
+				}
+			}
+		})
+	}
+	wg.Wait()
 }
