@@ -13,16 +13,20 @@ import (
 var benchBody = []byte(fmt.Sprintf(`{"update_id":1,"message":{"message_id":1,"from":{"id":1,"is_bot":false,"first_name":"A"},"chat":{"id":1,"type":"private"},"date":%d,"text":"/price btc"}}`, time.Now().Unix()))
 
 func benchDrivers(b *testing.B, fn func(b *testing.B, s *Store)) {
-	for _, d := range []struct{ name, url string }{
-		{"sqlite", "sqlite:" + b.TempDir() + "/bench.db"},
-		{"postgres", ""},
+	for _, d := range []struct {
+		name, url string
+		sync      Sync
+	}{
+		{"sqlite", "sqlite:" + b.TempDir() + "/bench.db", SyncNormal},
+		{"sqlite-full", "sqlite:" + b.TempDir() + "/bench-full.db", SyncFull},
+		{"postgres", "", ""},
 	} {
 		b.Run(d.name, func(b *testing.B) {
 			url := d.url
 			if url == "" {
 				url = pgtest.Start(b)
 			}
-			s, err := Open(b.Context(), url, Options{})
+			s, err := Open(b.Context(), url, Options{JournalSync: d.sync})
 			if err != nil {
 				b.Fatal(err)
 			}
