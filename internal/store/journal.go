@@ -271,7 +271,7 @@ func (s *Store) write(ctx context.Context, tx, relaxed bool, fn func(execer) err
 		return err
 	}
 	defer conn.Close()
-	if relaxed != s.restsRelaxed && s.d.relax != "" {
+	if relaxed != s.relaxAppend && s.d.relax != "" {
 		set, back := s.d.strict, s.d.relax
 		if relaxed {
 			set, back = back, set

@@ -63,7 +63,7 @@ func sqliteDialect() dialect {
 // pool that WAL lets run beside the writer. A PATH.lock file held with flock
 // keeps a second process off the file.
 func openSQLite(ctx context.Context, path string, relaxed bool) (*Store, error) {
-	s := &Store{d: sqliteDialect(), info: Info{Driver: "sqlite", Location: path}, restsRelaxed: relaxed}
+	s := &Store{d: sqliteDialect(), info: Info{Driver: "sqlite", Location: path}}
 	if path == memoryPath {
 		// One connection: each in-memory connection would be its own database.
 		db, err := sql.Open("sqlite", memoryPath+"?"+sqlitePragmas+writerSync(relaxed))

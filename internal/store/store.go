@@ -90,9 +90,8 @@ type Store struct {
 	ctl     *sql.DB                  // Postgres: the replicas' own small pool (control)
 	log     *slog.Logger
 	// relaxAppend commits Appends at the dialect's lighter durability
-	// (Options.JournalSync); restsRelaxed is the level the writer connection
-	// rests at between writes (SQLite: that of the Appends).
-	relaxAppend, restsRelaxed bool
+	// (Options.JournalSync); the SQLite writer rests at their level.
+	relaxAppend bool
 	// settingsRead is ChatSettings' query, prepared once: /price reads the
 	// chat's settings on every request, and parsing it each time showed in
 	// profiles (5–8 % of the bot's CPU at 200/s).
@@ -130,13 +129,14 @@ func Open(ctx context.Context, url string, opts Options) (*Store, error) {
 	if j := opts.JournalSync; j != "" && j != SyncNormal && j != SyncFull {
 		return nil, fmt.Errorf("store: journal sync %q: want %q or %q", j, SyncNormal, SyncFull)
 	}
+	relaxed := opts.JournalSync != SyncFull
 	var (
 		s   *Store
 		err error
 	)
 	switch {
 	case strings.HasPrefix(url, "sqlite:"):
-		s, err = openSQLite(ctx, strings.TrimPrefix(url, "sqlite:"), opts.JournalSync != SyncFull)
+		s, err = openSQLite(ctx, strings.TrimPrefix(url, "sqlite:"), relaxed)
 	case strings.HasPrefix(url, "postgres://"), strings.HasPrefix(url, "postgresql://"):
 		s, err = openPostgres(ctx, url)
 	default:
@@ -147,7 +147,7 @@ func Open(ctx context.Context, url string, opts Options) (*Store, error) {
 	}
 	s.m = newStoreMetrics(s)
 	s.log = opts.Logger
-	s.relaxAppend = opts.JournalSync != SyncFull
+	s.relaxAppend = relaxed
 	s.info.JournalSync = cmp.Or(opts.JournalSync, SyncNormal)
 	if s.d.relax == "" {
 		s.info.JournalSync = ""
