@@ -147,11 +147,13 @@ func (s *Store) deferred(ctx context.Context, tx, relaxed bool, fn func(execer) 
 }
 
 // flush returns once every write queued before it has committed or failed.
+// It asks for visibility, not durability: its empty write is relaxed, so a
+// read (a metrics scrape, /status) does not cost an fsync of its own.
 func (s *Store) flush(ctx context.Context) error {
 	if s.group == nil {
 		return nil
 	}
-	return s.grouped(ctx, false, false, func(execer) error { return nil })
+	return s.grouped(ctx, false, true, func(execer) error { return nil })
 }
 
 func (c *committer) enqueue(r *groupReq) bool {

@@ -340,6 +340,19 @@ func TestJournalSync(t *testing.T) {
 				}
 				atRest(fmt.Sprintf("write(relaxed=%v)", relaxed))
 			}
+			// A read's flush wants the queued settles visible, not synced:
+			// the batch it shares with them commits relaxed.
+			var in int
+			if err := s.deferred(t.Context(), false, true, func(ex execer) error { in = level(ex); return nil }, func(err error) error { return err }); err != nil {
+				t.Fatal(err)
+			}
+			if err := s.flush(t.Context()); err != nil {
+				t.Fatal(err)
+			}
+			if in != normal {
+				t.Errorf("a settle flushed by a read committed at synchronous = %d, want %d (no fsync for a read)", in, normal)
+			}
+			atRest("a flush")
 		})
 	}
 	if _, err := Open(t.Context(), "sqlite::memory:", Options{JournalSync: "fast"}); err == nil || !strings.Contains(err.Error(), `"fast"`) {
