@@ -110,6 +110,7 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, mods []modu
 	if err := a.build(ctx, mods); err != nil {
 		return err
 	}
+	warnWithoutZones(log, time.LoadLocation)
 	if a.node, err = a.newNode(); err != nil {
 		return fmt.Errorf("replicas: %w", err)
 	}

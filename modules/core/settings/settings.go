@@ -12,7 +12,6 @@ import (
 	"strings"
 	"sync"
 	"time"
-	_ "time/tzdata" // time zones must resolve in a static image without /usr/share/zoneinfo
 
 	"github.com/cryptobot-dev/cryptobot/internal/store"
 )
