@@ -76,7 +76,8 @@ type Config struct {
 	Metrics *metrics.Metrics // nil: no metrics
 	Now     func() time.Time // nil: time.Now
 	// StatusError maps a non-2xx response other than 429, 418 and 5xx to a
-	// market error; nil, or a nil result, means ErrBadResponse.
+	// market error; nil, or a nil result, means ErrBadResponse. Like Get's
+	// decode, it must not keep body after it returns.
 	StatusError func(status int, h http.Header, body []byte) error
 }
 
@@ -85,8 +86,7 @@ type Client struct {
 	cfg Config
 	// bodies holds response buffers between requests: a klines reply is
 	// tens of KiB, and reading each into a fresh slice grown by doubling was
-	// an eighth of the bytes the bot allocated at 200 updates/s. Decoders
-	// never keep the body (encoding/json copies what it decodes).
+	// an eighth of the bytes the bot allocated at 200 updates/s.
 	bodies sync.Pool
 }
 
@@ -114,6 +114,8 @@ func (c *Client) Now() time.Time { return c.cfg.Now() }
 // 429 and 418 become *market.RateLimitError, 5xx and transport failures
 // (timeouts included) market.ErrUnavailable, and other statuses go through
 // Config.StatusError. Every call is counted under endpoint with its outcome.
+// body is reused once decode returns: decode copies what it keeps (as
+// encoding/json does, json.RawMessage included).
 func (c *Client) Get(ctx context.Context, endpoint, rawURL string, maxBytes int64, decode func(body []byte) error) error {
 	start := time.Now()
 	err := c.get(ctx, rawURL, maxBytes, decode)
@@ -160,8 +162,12 @@ func (c *Client) get(ctx context.Context, rawURL string, maxBytes int64, decode 
 	return decode(body)
 }
 
+// maxPooledBody is the largest response buffer the pool keeps: a rare
+// near-maxBytes reply is left to the GC rather than held by every client.
+const maxPooledBody = 256 << 10
+
 // body returns a buffer from the pool; putBody gives it back unless it grew
-// past what the pool should keep (a near-MaxBody reply stays garbage).
+// past maxPooledBody.
 func (c *Client) body() *bytes.Buffer {
 	if b, ok := c.bodies.Get().(*bytes.Buffer); ok {
 		return b
@@ -170,7 +176,7 @@ func (c *Client) body() *bytes.Buffer {
 }
 
 func (c *Client) putBody(b *bytes.Buffer) {
-	if b.Cap() <= 256<<10 {
+	if b.Cap() <= maxPooledBody {
 		b.Reset()
 		c.bodies.Put(b)
 	}
