@@ -54,7 +54,7 @@ type Rate struct {
 // Config configures a Bot. Zero values take the documented defaults.
 type Config struct {
 	Mode          Mode          // default ModePolling
-	Workers       int           // default 32: a worker waiting on a venue must not hold up cache hits
+	Workers       int           // most updates handled at once, default 32: a worker waiting on a venue must not hold up cache hits
 	QueueSize     int           // default 1024
 	ReplyTimeout  time.Duration // intake to reply; default 5 s
 	Rate          Rate          // outbound limits
@@ -154,8 +154,8 @@ func (c Config) withDefaults() (Config, error) {
 }
 
 // Bot coordinates the update pipeline: intake (webhook or long polling) into
-// the bounded queue, drained by a fixed pool of workers that call the Handler
-// and hand its reply to the sender. Create it with New, then Start it.
+// the bounded queue, drained by up to Config.Workers workers that call the
+// Handler and hand its reply to the sender. Create it with New, then Start it.
 type Bot struct {
 	cfg     Config
 	api     API
@@ -180,7 +180,7 @@ type Bot struct {
 
 	pollerOn    atomic.Bool
 	webhookOn   atomic.Bool
-	liveWorkers atomic.Int64
+	running     atomic.Int64 // workers alive, at most cfg.Workers
 	busy        atomic.Int64
 	lastPollOK  atomic.Int64 // unix nanoseconds of the last good getUpdates
 	lastPollErr atomic.Pointer[string]
@@ -276,9 +276,8 @@ func (b *Bot) Start(ctx context.Context) error {
 	b.setUsername(me.Username)
 	b.state = stateRunning
 	b.cancel = cancel
-	// Before unlocking, so a concurrent Shutdown waits for these workers.
-	b.liveWorkers.Store(int64(b.cfg.Workers))
-	b.workers.Add(b.cfg.Workers + 2)
+	// Before unlocking, so a concurrent Shutdown waits for these.
+	b.workers.Add(2)
 	b.started = time.Now()
 	b.q.setOpen(true)
 	b.life.Unlock()
@@ -286,9 +285,7 @@ func (b *Bot) Start(ctx context.Context) error {
 	rctx, rcancel := context.WithTimeout(ctx, 5*time.Second)
 	b.out.recall(rctx, b.started, b.cfg.UnreachableSize)
 	rcancel()
-	for range b.cfg.Workers {
-		go b.worker(base)
-	}
+	b.q.startWorkers(func() { b.spawn(base) })
 	go b.tick()
 	if b.cfg.Orphans != nil {
 		go b.sweeper(base)
@@ -368,27 +365,54 @@ func (b *Bot) dropQueued() int {
 	return len(ids)
 }
 
+// spawn starts a worker unless cfg.Workers are running. The queue calls it
+// under its lock after each push, so Shutdown, which closes the queue under
+// that lock before it waits, always sees the worker counted.
+//
+// Workers come and go with the work instead of idling as a fixed pool: a
+// worker that has handled an update keeps the stack it grew (8–16 KiB
+// through SQLite), and a channel hands work to its parked receivers in
+// turn, so 32 idle workers would each hold one while a few do the work.
+func (b *Bot) spawn(ctx context.Context) {
+	if b.claimWorker() {
+		b.workers.Add(1)
+		go b.worker(ctx)
+	}
+}
+
+// claimWorker counts one more running worker, unless cfg.Workers are.
+func (b *Bot) claimWorker() bool {
+	for {
+		n := b.running.Load()
+		if n >= int64(b.cfg.Workers) {
+			return false
+		}
+		if b.running.CompareAndSwap(n, n+1) {
+			return true
+		}
+	}
+}
+
+// worker handles queued updates until none is left, then exits.
 func (b *Bot) worker(ctx context.Context) {
 	defer b.workers.Done()
-	defer b.liveWorkers.Add(-1)
 	for {
 		select {
 		case <-b.abort:
+			b.running.Add(-1)
 			return
 		default:
 		}
 		select {
-		case <-b.abort:
-			return
 		case <-b.q.tokens:
-		case <-b.drain:
-			// Intake is closed, so no token can arrive any more: finish
-			// what is queued, then leave.
-			select {
-			case <-b.q.tokens:
-			default:
+		default:
+			// A push that found every worker running counted on this one
+			// seeing its token: look again after leaving the count.
+			b.running.Add(-1)
+			if len(b.q.tokens) == 0 || !b.claimWorker() {
 				return
 			}
+			continue
 		}
 		it, ok := b.q.pop()
 		if !ok {

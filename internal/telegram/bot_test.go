@@ -94,8 +94,8 @@ func TestStart(t *testing.T) {
 				if err := b.Start(t.Context()); err == nil {
 					t.Error("second Start: want an error")
 				}
-				if s := b.Status(); s.BotUsername != "OurBot" || s.Workers != 2 {
-					t.Errorf("status %+v, want OurBot with 2 workers", s)
+				if s := b.Status(); s.BotUsername != "OurBot" || s.Workers != 0 {
+					t.Errorf("status %+v, want OurBot and no worker while nothing is queued", s)
 				}
 				if err := b.Shutdown(t.Context()); err != nil {
 					t.Fatal(err)
@@ -131,8 +131,34 @@ func TestPanicEscapingTheHandlerIsContained(t *testing.T) {
 		if got := testutil.ToFloat64(m.Panics); got != 1 {
 			t.Errorf("panics %v, want 1", got)
 		}
-		if s := b.Status(); s.Workers != 2 || s.Panics != 1 {
-			t.Errorf("status %+v, want both workers alive and one panic", s)
+		if s := b.Status(); s.Panics != 1 || s.Sent != 1 {
+			t.Errorf("status %+v, want one panic and one reply sent", s)
+		}
+	})
+}
+
+// Workers start with the work, never more than Config.Workers at once, and
+// leave when the queue is empty; a later update starts one again.
+func TestWorkersComeAndGo(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		release := make(chan struct{})
+		b, _ := newBot(t, testConfig(), newFakeAPI(), gatedHandler(release))
+		for i := range 5 {
+			enqueue(t, b, msgUpdate(int64(i+1), int64(100+i), "private", "/price"))
+		}
+		synctest.Wait()
+		if s := b.Status(); s.Workers != 2 || s.WorkersBusy != 2 || s.QueueDepth != 3 {
+			t.Errorf("status %+v, want 2 workers busy (Config.Workers) and 3 updates queued", s)
+		}
+		close(release)
+		synctest.Wait()
+		if s := b.Status(); s.Workers != 0 || s.Sent != 5 {
+			t.Errorf("status %+v, want 5 replies sent and no worker left", s)
+		}
+		enqueue(t, b, msgUpdate(6, 106, "private", "/price"))
+		synctest.Wait()
+		if s := b.Status(); s.Workers != 0 || s.Sent != 6 {
+			t.Errorf("status %+v, want the later update answered by a new worker", s)
 		}
 	})
 }

@@ -51,9 +51,6 @@ func (b *Bot) Ready() error {
 	if p := b.journalErr.Load(); p != nil {
 		return fmt.Errorf("telegram: journal failing, updates not acknowledged: %s", *p)
 	}
-	if live := b.liveWorkers.Load(); live < int64(b.cfg.Workers) {
-		return fmt.Errorf("telegram: workers gone: %d of %d running", live, b.cfg.Workers)
-	}
 	if q.Depth > 0 && now.Sub(q.Oldest) > b.cfg.StallAfter {
 		return fmt.Errorf("telegram: queue stalled: oldest update waiting %s (updates received but not answered)",
 			now.Sub(q.Oldest).Round(time.Second))
@@ -77,7 +74,7 @@ func (b *Bot) SetLimitShare(f float64) { b.out.setShare(f) }
 type Status struct {
 	BotUsername   string
 	Mode          Mode
-	Workers       int
+	Workers       int // running now: at most Config.Workers, none while idle
 	WorkersBusy   int
 	QueueDepth    int
 	QueueCapacity int
@@ -103,7 +100,7 @@ func (b *Bot) Status() Status {
 		QueueDepth:    q.Depth,
 		QueueCapacity: q.Capacity,
 		LastAnswered:  q.LastAnswered,
-		Workers:       int(b.liveWorkers.Load()),
+		Workers:       int(b.running.Load()),
 		WorkersBusy:   int(b.busy.Load()),
 		PacedChats:    b.out.chats.len(),
 		Accepted:      b.stats.accepted.Load(),

@@ -14,10 +14,11 @@ type item struct{ req modules.Request }
 // lock; intake reserves a slot before the (slow) journal write, so memory
 // stays bounded and a reserved update always finds room.
 type queue struct {
-	tokens chan struct{} // one per queued item; workers block on it
+	tokens chan struct{} // one per queued item; a worker takes one before it pops
 
 	mu       sync.Mutex
-	open     bool // accepting: between Start and Shutdown
+	open     bool   // accepting: between Start and Shutdown
+	wake     func() // called under mu after each push once workers may run; nil before
 	ring     ring
 	reserved int           // slots promised to intake, not yet pushed
 	inFlight int           // queued plus being handled
@@ -103,6 +104,17 @@ func (q *queue) release(n int) {
 	q.freed()
 }
 
+// startWorkers sets wake and calls it once per item already queued (intake
+// may push before the workers are allowed to run).
+func (q *queue) startWorkers(wake func()) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	q.wake = wake
+	for range q.ring.n {
+		wake()
+	}
+}
+
 // push queues an item into a reserved slot and wakes a worker. It reports
 // false when the queue closed meanwhile (Shutdown began): the update then
 // stays in the journal for the next start.
@@ -120,9 +132,13 @@ func (q *queue) push(it item) bool {
 	}
 	q.inFlight++
 	// Under the lock, so Shutdown (which closes the queue under it) never
-	// closes drain between a push and its token; it cannot block, as tokens
-	// never outnumber queued items.
+	// closes drain between a push and its token, nor waits for the workers
+	// before wake added one; it cannot block, as tokens never outnumber
+	// queued items.
 	q.tokens <- struct{}{}
+	if q.wake != nil {
+		q.wake()
+	}
 	return true
 }
 
