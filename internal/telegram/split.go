@@ -2,6 +2,7 @@ package telegram
 
 import (
 	"html"
+	"strconv"
 	"strings"
 	"unicode"
 	"unicode/utf16"
@@ -29,7 +30,7 @@ type token struct {
 	kind  tokKind
 	end   int    // byte offset just past the token
 	units int    // visible UTF-16 code units (0 for tags)
-	r     rune   // the rune of a tokChar
+	r     rune   // the rune of a tokChar, the decoded one of a tokEnt
 	name  string // lower-case tag name of tokOpen/tokClose
 }
 
@@ -48,8 +49,8 @@ func nextToken(s string, i int) token {
 			return token{kind: kind, end: end, name: name}
 		}
 	case c == '&':
-		if end, units, ok := scanEntity(s, i); ok {
-			return token{kind: tokEnt, end: end, units: units}
+		if end, r, ok := scanEntity(s, i); ok {
+			return token{kind: tokEnt, end: end, units: utf16.RuneLen(r), r: r}
 		}
 	}
 	r, size := utf8.DecodeRuneInString(s[i:])
@@ -103,31 +104,40 @@ func scanTag(s string, i int) (end int, name string, closing bool, ok bool) {
 }
 
 // scanEntity recognises the entities Telegram accepts: &lt; &gt; &amp;
-// &quot; and numeric ones (&#39; &#x1F600;). Each decodes to one character.
-// Anything else is plain text, as Telegram would not decode it either.
-func scanEntity(s string, i int) (end, units int, ok bool) {
+// &quot; and numeric ones (&#39; &#x1F600;), and decodes each to its one
+// character; a numeric entity that is no valid character decodes to
+// U+FFFD. Anything else is plain text, as Telegram would not decode it
+// either. (Not html.UnescapeString: its first call builds a 110 KB table of
+// named entities that Telegram does not accept.)
+func scanEntity(s string, i int) (end int, r rune, ok bool) {
 	rest := s[i+1:]
-	for _, name := range [...]string{"lt;", "gt;", "amp;", "quot;"} {
-		if strings.HasPrefix(rest, name) {
-			return i + 1 + len(name), 1, true
+	for _, e := range [...]struct {
+		name string
+		r    rune
+	}{{"lt;", '<'}, {"gt;", '>'}, {"amp;", '&'}, {"quot;", '"'}} {
+		if strings.HasPrefix(rest, e.name) {
+			return i + 1 + len(e.name), e.r, true
 		}
 	}
 	if !strings.HasPrefix(rest, "#") {
 		return 0, 0, false
 	}
-	j, hex := 1, false
+	j, base := 1, 10
 	if j < len(rest) && rest[j]|0x20 == 'x' {
-		j, hex = 2, true
+		j, base = 2, 16
 	}
 	digits := j
-	for j < len(rest) && j-digits < 8 && (isDigit(rest[j]) || hex && isHexLetter(rest[j])) {
+	for j < len(rest) && j-digits < 8 && (isDigit(rest[j]) || base == 16 && isHexLetter(rest[j])) {
 		j++
 	}
 	if j == digits || j == len(rest) || rest[j] != ';' {
 		return 0, 0, false
 	}
-	r, _ := utf8.DecodeRuneInString(html.UnescapeString(s[i : i+2+j]))
-	return i + 2 + j, max(utf16.RuneLen(r), 1), true
+	r = utf8.RuneError
+	if n, err := strconv.ParseUint(rest[digits:j], base, 32); err == nil && n != 0 && utf8.ValidRune(rune(n)) {
+		r = rune(n)
+	}
+	return i + 2 + j, r, true
 }
 
 func isDigit(c byte) bool     { return c >= '0' && c <= '9' }
@@ -283,7 +293,7 @@ func StripHTML(s string) string {
 		case tokChar:
 			b.WriteString(s[i:tok.end])
 		case tokEnt:
-			b.WriteString(html.UnescapeString(s[i:tok.end]))
+			b.WriteRune(tok.r)
 		}
 		i = tok.end
 	}

@@ -68,6 +68,7 @@ func TestStripHTML(t *testing.T) {
 		{name: "unknown entity kept", in: "&bogus; &", want: "&bogus; &"},
 		{name: "only Telegram's named entities", in: "&apos; &nbsp; &amp;", want: "&apos; &nbsp; &"},
 		{name: "malformed numeric entities kept", in: "&#39amp; &#; &#x; &#123456789;", want: "&#39amp; &#; &#x; &#123456789;"},
+		{name: "invalid code points decode to U+FFFD", in: "&#0; &#xD800; &#x110000; &#xFFFFFFFF;", want: "\uFFFD \uFFFD \uFFFD \uFFFD"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
