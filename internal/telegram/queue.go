@@ -29,7 +29,7 @@ type queue struct {
 }
 
 func newQueue(size int) *queue {
-	return &queue{tokens: make(chan struct{}, size), ring: ring{items: make([]item, size)}, room: make(chan struct{})}
+	return &queue{tokens: make(chan struct{}, size), ring: newRing(size), room: make(chan struct{})}
 }
 
 // freed wakes whoever waits for room; q.mu must be held.
@@ -54,7 +54,7 @@ func (q *queue) snapshot() queueSnapshot {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	s := queueSnapshot{
-		Depth: q.ring.n, Capacity: len(q.ring.items), InFlight: q.inFlight,
+		Depth: q.ring.n, Capacity: q.ring.size, InFlight: q.inFlight,
 		LastProgress: later(q.answered, q.pending), LastAnswered: q.answered,
 	}
 	if q.ring.n > 0 {
@@ -86,7 +86,7 @@ func (q *queue) reserve(n int) (got int, open bool, room <-chan struct{}) {
 	if !q.open {
 		return 0, false, nil
 	}
-	got = min(n, len(q.ring.items)-q.ring.n-q.reserved)
+	got = min(n, q.ring.size-q.ring.n-q.reserved)
 	q.reserved += got
 	if got == 0 {
 		q.waiting = true
@@ -177,13 +177,25 @@ func (q *queue) drop() []int64 {
 	return ids
 }
 
-// ring is the bounded FIFO behind the queue; guarded by queue.mu.
+// ring is the bounded FIFO behind the queue; guarded by queue.mu. Its
+// storage grows with the backlog up to size and stays there: 1,024 slots
+// allocated up front are 160 KB of heap that a bot keeping up never uses.
 type ring struct {
 	items   []item
 	head, n int
+	size    int // the bound; reserve keeps n within it
 }
 
+func newRing(size int) ring { return ring{items: make([]item, min(size, 64)), size: size} }
+
 func (r *ring) push(it item) {
+	if r.n == len(r.items) {
+		items := make([]item, min(2*len(r.items), r.size))
+		for i := range r.n {
+			items[i] = r.items[(r.head+i)%len(r.items)]
+		}
+		r.items, r.head = items, 0
+	}
 	r.items[(r.head+r.n)%len(r.items)] = it
 	r.n++
 }
