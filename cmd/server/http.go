@@ -146,7 +146,7 @@ type readiness struct {
 }
 
 // readyz reports whether the pipeline answers: identity fetched, webhook
-// registered or poller running, workers alive, queue moving. Invalid flag files
+// registered or poller running, queue moving. Invalid flag files
 // or memory shedding degrade it but keep 200: core commands still answer.
 func (a *app) readyz(c echo.Context) error {
 	r := a.readiness()
