@@ -375,9 +375,9 @@ func (b *Bot) dropQueued() int {
 // that lock before it waits, always sees the worker counted.
 //
 // Workers come and go with the work instead of idling as a fixed pool: a
-// worker that has handled an update keeps the stack it grew (8–16 KiB
-// through SQLite), and a channel hands work to its parked receivers in
-// turn, so 32 idle workers would each hold one while a few do the work.
+// worker that has handled an update keeps the stack it grew (6–8 KiB after
+// one SQLite statement), and a channel hands work to its parked receivers
+// in turn, so 32 idle workers would each hold one while a few do the work.
 func (b *Bot) spawn(ctx context.Context) {
 	if b.claimWorker() {
 		b.workers.Add(1)
