@@ -48,6 +48,7 @@ func TestCoreCommandsBothModes(t *testing.T) {
 
 func TestFailoverToSecondVenue(t *testing.T) {
 	b := startBot(t, "polling")
+	b.waitWarm() // a venue whose list is not loaded yet is not a failover candidate
 	b.venues.Binance.Fail(http.StatusInternalServerError, 1000)
 	got := b.ask(20, "/price btc")
 	if !strings.Contains(got, "BTC-USDT</b> · Bybit") {

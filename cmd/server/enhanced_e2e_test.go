@@ -107,6 +107,7 @@ func TestLateSectionsAreLeftOut(t *testing.T) {
 // core answer and the sections fail over inside the 5 s deadline.
 func TestPriceWithSectionsWhenOneVenueHangs(t *testing.T) {
 	b := startBot(t, "polling", "CRYPTOBOT_ENV=staging")
+	b.waitWarm() // Bybit comes next only once its list is loaded
 	b.venues.Binance.Delay(time.Minute)
 	got := b.ask(113, "/price eth")
 	if !strings.Contains(got, "ETH-USDT</b> · Bybit") {
