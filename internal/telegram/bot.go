@@ -185,7 +185,6 @@ type Bot struct {
 
 	pollerOn    atomic.Bool
 	webhookOn   atomic.Bool
-	running     atomic.Int64 // workers alive, at most cfg.Workers
 	busy        atomic.Int64
 	lastPollOK  atomic.Int64 // unix nanoseconds of the last good getUpdates
 	lastPollErr atomic.Pointer[string]
@@ -231,7 +230,7 @@ func New(cfg Config, api API, h Handler, m *metrics.Metrics, log *slog.Logger) (
 		m:       m,
 		log:     log,
 		labels:  labels,
-		q:       newQueue(cfg.QueueSize),
+		q:       newQueue(cfg.QueueSize, cfg.Workers),
 		out:     newSender(api, cfg, labels, m, tm, log),
 		presses: newPresses(cfg.PressRate, cfg.PressBurst),
 		journal: cfg.Journal,
@@ -290,7 +289,10 @@ func (b *Bot) Start(ctx context.Context) error {
 	rctx, rcancel := context.WithTimeout(ctx, 5*time.Second)
 	b.out.recall(rctx, b.started, b.cfg.UnreachableSize)
 	rcancel()
-	b.q.startWorkers(func() { b.spawn(base) })
+	b.q.startWorkers(func() {
+		b.workers.Add(1)
+		go b.worker(base)
+	})
 	go b.tick()
 	if b.cfg.Orphans != nil {
 		go b.sweeper(base)
@@ -370,58 +372,19 @@ func (b *Bot) dropQueued() int {
 	return len(ids)
 }
 
-// spawn starts a worker unless cfg.Workers are running. The queue calls it
-// under its lock after each push, so Shutdown, which closes the queue under
-// that lock before it waits, always sees the worker counted.
-//
-// Workers come and go with the work instead of idling as a fixed pool: a
-// worker that has handled an update keeps the stack it grew (6–8 KiB after
-// one SQLite statement), and a channel hands work to its parked receivers
-// in turn, so 32 idle workers would each hold one while a few do the work.
-func (b *Bot) spawn(ctx context.Context) {
-	if b.claimWorker() {
-		b.workers.Add(1)
-		go b.worker(ctx)
-	}
-}
-
-// claimWorker counts one more running worker, unless cfg.Workers are.
-func (b *Bot) claimWorker() bool {
-	for {
-		n := b.running.Load()
-		if n >= int64(b.cfg.Workers) {
-			return false
-		}
-		if b.running.CompareAndSwap(n, n+1) {
-			return true
-		}
-	}
-}
-
 // worker handles queued updates until none is left, then exits.
 func (b *Bot) worker(ctx context.Context) {
 	defer b.workers.Done()
 	for {
 		select {
 		case <-b.abort:
-			b.running.Add(-1)
+			b.q.leave()
 			return
 		default:
 		}
-		select {
-		case <-b.q.tokens:
-		default:
-			// A push that found every worker running counted on this one
-			// seeing its token: look again after leaving the count.
-			b.running.Add(-1)
-			if len(b.q.tokens) == 0 || !b.claimWorker() {
-				return
-			}
-			continue
-		}
-		it, ok := b.q.pop()
+		it, ok := b.q.next()
 		if !ok {
-			continue // Shutdown emptied the queue after we took the token
+			return
 		}
 		b.updateQueueGauges()
 		b.process(ctx, it.req)

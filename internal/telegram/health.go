@@ -100,7 +100,7 @@ func (b *Bot) Status() Status {
 		QueueDepth:    q.Depth,
 		QueueCapacity: q.Capacity,
 		LastAnswered:  q.LastAnswered,
-		Workers:       int(b.running.Load()),
+		Workers:       q.Workers,
 		WorkersBusy:   int(b.busy.Load()),
 		PacedChats:    b.out.chats.len(),
 		Accepted:      b.stats.accepted.Load(),

@@ -14,22 +14,22 @@ type item struct{ req modules.Request }
 // lock; intake reserves a slot before the (slow) journal write, so memory
 // stays bounded and a reserved update always finds room.
 type queue struct {
-	tokens chan struct{} // one per queued item; a worker takes one before it pops
-
-	mu       sync.Mutex
-	open     bool   // accepting: between Start and Shutdown
-	wake     func() // called under mu after each push once workers may run; nil before
-	ring     ring
-	reserved int           // slots promised to intake, not yet pushed
-	inFlight int           // queued plus being handled
-	pending  time.Time     // when the pipeline last went from idle to busy
-	answered time.Time     // when an update was last answered; zero before the first
-	room     chan struct{} // closed when a slot frees up while someone waits
-	waiting  bool
+	mu         sync.Mutex
+	open       bool   // accepting: between Start and Shutdown
+	start      func() // starts a worker; nil until the workers may run
+	workers    int    // running: counted up by push, down by next
+	maxWorkers int
+	ring       ring
+	reserved   int           // slots promised to intake, not yet pushed
+	inFlight   int           // queued plus being handled
+	pending    time.Time     // when the pipeline last went from idle to busy
+	answered   time.Time     // when an update was last answered; zero before the first
+	room       chan struct{} // closed when a slot frees up while someone waits
+	waiting    bool
 }
 
-func newQueue(size int) *queue {
-	return &queue{tokens: make(chan struct{}, size), ring: newRing(size), room: make(chan struct{})}
+func newQueue(size, workers int) *queue {
+	return &queue{ring: newRing(size), maxWorkers: workers, room: make(chan struct{})}
 }
 
 // freed wakes whoever waits for room; q.mu must be held.
@@ -45,6 +45,7 @@ type queueSnapshot struct {
 	Depth        int
 	Capacity     int
 	InFlight     int
+	Workers      int       // running now
 	Oldest       time.Time // Received of the oldest queued update; zero when empty
 	LastProgress time.Time // the later of the last answer and going busy
 	LastAnswered time.Time
@@ -54,7 +55,7 @@ func (q *queue) snapshot() queueSnapshot {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	s := queueSnapshot{
-		Depth: q.ring.n, Capacity: q.ring.size, InFlight: q.inFlight,
+		Depth: q.ring.n, Capacity: q.ring.size, InFlight: q.inFlight, Workers: q.workers,
 		LastProgress: later(q.answered, q.pending), LastAnswered: q.answered,
 	}
 	if q.ring.n > 0 {
@@ -104,14 +105,23 @@ func (q *queue) release(n int) {
 	q.freed()
 }
 
-// startWorkers sets wake and calls it once per item already queued (intake
-// may push before the workers are allowed to run).
-func (q *queue) startWorkers(wake func()) {
+// startWorkers lets workers run: from now on a push that finds fewer than
+// maxWorkers running calls start, and it does so now for what intake queued
+// before.
+//
+// Workers come and go with the work instead of idling as a fixed pool: a
+// worker that has handled an update keeps the stack it grew (6–8 KiB after
+// one SQLite statement), and a channel hands work to its parked receivers
+// in turn, so 32 idle workers would each hold one while a few do the work.
+// Counting them under mu, where push and next also look at the ring, means
+// no push can miss a worker that is just leaving.
+func (q *queue) startWorkers(start func()) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	q.wake = wake
-	for range q.ring.n {
-		wake()
+	q.start = start
+	for q.workers < min(q.ring.n, q.maxWorkers) {
+		q.workers++
+		start()
 	}
 }
 
@@ -131,25 +141,34 @@ func (q *queue) push(it item) bool {
 		q.pending = it.req.Received
 	}
 	q.inFlight++
-	// Under the lock, so Shutdown (which closes the queue under it) never
-	// closes drain between a push and its token, nor waits for the workers
-	// before wake added one; it cannot block, as tokens never outnumber
-	// queued items.
-	q.tokens <- struct{}{}
-	if q.wake != nil {
-		q.wake()
+	// Under the lock, so Shutdown, which closes the queue under it before
+	// it waits for the workers, always sees the one started here.
+	if q.start != nil && q.workers < q.maxWorkers {
+		q.workers++
+		q.start()
 	}
 	return true
 }
 
-func (q *queue) pop() (item, bool) {
+// next pops the oldest item for a worker. When there is none the worker is
+// counted out and must leave.
+func (q *queue) next() (item, bool) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	it, ok := q.ring.pop()
 	if ok {
 		q.freed()
+	} else {
+		q.workers--
 	}
 	return it, ok
+}
+
+// leave counts out a worker that stops with work left (Shutdown aborted).
+func (q *queue) leave() {
+	q.mu.Lock()
+	q.workers--
+	q.mu.Unlock()
 }
 
 // done records that a popped item is finished.
@@ -169,7 +188,6 @@ func (q *queue) drop() []int64 {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	var ids []int64
-	// Tokens left behind are harmless: workers find the queue empty.
 	for it, ok := q.ring.pop(); ok; it, ok = q.ring.pop() {
 		q.inFlight--
 		ids = append(ids, it.req.UpdateID)
