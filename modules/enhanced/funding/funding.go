@@ -5,6 +5,7 @@ package funding
 
 import (
 	"context"
+	"sync"
 	"time"
 
 	flags "github.com/cryptobot-dev/cryptobot/flags/flagkey"
@@ -15,8 +16,8 @@ import (
 	"github.com/cryptobot-dev/cryptobot/modules/reply"
 )
 
-// Memory cost, checked by TestMemoryCost: the module holds two words and its
-// command; one /funding request holds the venue results, the reply text and
+// Memory cost, checked by TestMemoryCost: the module holds a few words and its
+// command, then about 3 KB per time zone its chats use; one /funding request holds the venue results, the reply text and
 // one fetch goroutine per venue (counted at 8 KiB of stack each).
 const (
 	residentBytes   = 128
@@ -56,7 +57,8 @@ type Source interface {
 type Module struct {
 	src   Source
 	now   func() time.Time
-	zones Zones // nil: every chat in UTC
+	zones Zones    // nil: every chat in UTC
+	locs  sync.Map // zone name → *time.Location, loaded once each
 }
 
 var (
@@ -134,9 +136,15 @@ func (m *Module) zone(ctx context.Context, chat int64) *time.Location {
 	if err != nil || cs.Zone == "" {
 		return time.UTC
 	}
+	if loc, ok := m.locs.Load(cs.Zone); ok {
+		return loc.(*time.Location)
+	}
+	// time.LoadLocation reads and parses the zone file each call (the binary
+	// embeds no database); the names are the few /settings accepted.
 	loc, err := time.LoadLocation(cs.Zone)
 	if err != nil {
-		return time.UTC
+		loc = time.UTC
 	}
+	m.locs.Store(cs.Zone, loc)
 	return loc
 }
