@@ -20,6 +20,8 @@ import (
 	"github.com/knadh/koanf/providers/env/v2"
 	"github.com/knadh/koanf/providers/file"
 	"github.com/knadh/koanf/v2"
+
+	"github.com/cryptobot-dev/cryptobot/internal/telegram/webhooksecret"
 )
 
 // Modes of the Telegram transport.
@@ -326,12 +328,6 @@ func lastLine(s string) string {
 	return l
 }
 
-// validSecret is Telegram's rule for a webhook secret: 1-256 characters of
-// secretChars (the length apart, as {1,256} compiles to 80 KB of heap).
-func validSecret(s string) bool { return len(s) <= 256 && secretChars.MatchString(s) }
-
-var secretChars = regexp.MustCompile(`^[A-Za-z0-9_-]+$`)
-
 // Validate returns the first problem as an *Error.
 func (c *Config) Validate() error {
 	if err := c.Telegram.validate(); err != nil {
@@ -418,7 +414,7 @@ func (t Telegram) validate() error {
 			return bad("telegram.webhook.secret", "required in webhook mode")
 		}
 	}
-	if t.Webhook.Secret != "" && !validSecret(t.Webhook.Secret) {
+	if t.Webhook.Secret != "" && !webhooksecret.Valid(t.Webhook.Secret) {
 		return bad("telegram.webhook.secret", "must be 1-256 characters of A-Z a-z 0-9 _ - (Telegram refuses others)")
 	}
 	if !strings.HasPrefix(t.Webhook.Path, "/") {

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"regexp"
 	"runtime/debug"
 	"sync"
 	"sync/atomic"
@@ -13,6 +12,7 @@ import (
 
 	"github.com/cryptobot-dev/cryptobot/internal/metrics"
 	"github.com/cryptobot-dev/cryptobot/internal/store"
+	"github.com/cryptobot-dev/cryptobot/internal/telegram/webhooksecret"
 	"github.com/cryptobot-dev/cryptobot/modules"
 )
 
@@ -95,13 +95,6 @@ type Config struct {
 	Commands []string
 }
 
-// validSecret reports whether s is a webhook secret Telegram accepts. The
-// length is checked apart: a counted repetition ({1,256}) compiles to 256
-// copies of the class, 80 KB of heap for as long as the process runs.
-func validSecret(s string) bool { return len(s) <= 256 && secretChars.MatchString(s) }
-
-var secretChars = regexp.MustCompile(`^[A-Za-z0-9_-]+$`)
-
 func (c Config) withDefaults() (Config, error) {
 	def := func(v *int, d int) {
 		if *v == 0 {
@@ -150,9 +143,9 @@ func (c Config) withDefaults() (Config, error) {
 	case c.Rate.Global < 0 || c.Rate.PerChat < 0 || c.Rate.PerGroup < 0 || c.PressRate < 0 || c.PressBurst < 0 ||
 		c.Rate.GlobalBurst < 0 || c.Rate.PerChatBurst < 0 || c.Rate.PerGroupBurst < 0:
 		return c, errors.New("rates and bursts must be positive")
-	case c.Mode == ModeWebhook && !validSecret(c.WebhookSecret):
+	case c.Mode == ModeWebhook && !webhooksecret.Valid(c.WebhookSecret):
 		return c, errors.New("webhook mode needs a secret of 1-256 characters from A-Z a-z 0-9 _ -")
-	case c.WebhookSecret != "" && !validSecret(c.WebhookSecret):
+	case c.WebhookSecret != "" && !webhooksecret.Valid(c.WebhookSecret):
 		return c, errors.New("webhook secret must be 1-256 characters from A-Z a-z 0-9 _ -")
 	}
 	return c, nil
