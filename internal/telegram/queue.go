@@ -119,15 +119,27 @@ func (q *queue) startWorkers(start func()) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	q.start = start
-	for q.workers < min(q.ring.n, q.maxWorkers) {
-		q.workers++
-		start()
+	for range q.ring.n {
+		if !q.startWorker() {
+			break
+		}
 	}
 }
 
-// push queues an item into a reserved slot and wakes a worker. It reports
-// false when the queue closed meanwhile (Shutdown began): the update then
-// stays in the journal for the next start.
+// startWorker starts a worker unless maxWorkers run or workers may not run
+// yet; q.mu must be held.
+func (q *queue) startWorker() bool {
+	if q.start == nil || q.workers >= q.maxWorkers {
+		return false
+	}
+	q.workers++
+	q.start()
+	return true
+}
+
+// push queues an item into a reserved slot and starts a worker if fewer than
+// maxWorkers run. It reports false when the queue closed meanwhile
+// (Shutdown began): the update then stays in the journal for the next start.
 func (q *queue) push(it item) bool {
 	q.mu.Lock()
 	defer q.mu.Unlock()
@@ -143,10 +155,7 @@ func (q *queue) push(it item) bool {
 	q.inFlight++
 	// Under the lock, so Shutdown, which closes the queue under it before
 	// it waits for the workers, always sees the one started here.
-	if q.start != nil && q.workers < q.maxWorkers {
-		q.workers++
-		q.start()
-	}
+	q.startWorker()
 	return true
 }
 
