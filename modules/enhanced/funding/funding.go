@@ -16,9 +16,10 @@ import (
 	"github.com/cryptobot-dev/cryptobot/modules/reply"
 )
 
-// Memory cost, checked by TestMemoryCost: the module holds a few words and its
-// command, then about 3 KB per time zone its chats use; one /funding request holds the venue results, the reply text and
-// one fetch goroutine per venue (counted at 8 KiB of stack each).
+// Memory cost, checked by TestMemoryCost: the module holds a few words and
+// its command, then about 3 KB per time zone its chats use; one /funding
+// request holds the venue results, the reply text and one fetch goroutine
+// per venue (counted at 8 KiB of stack each).
 const (
 	residentBytes   = 128
 	perRequestBytes = 32 << 10
