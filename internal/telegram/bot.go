@@ -273,7 +273,8 @@ func (b *Bot) Start(ctx context.Context) error {
 	b.setUsername(me.Username)
 	b.state = stateRunning
 	b.cancel = cancel
-	// Before unlocking, so a concurrent Shutdown waits for these.
+	// tick and the sweeper (or replay) below, counted before unlocking so a
+	// concurrent Shutdown waits for them; workers count themselves as they start.
 	b.workers.Add(2)
 	b.started = time.Now()
 	b.q.setOpen(true)
